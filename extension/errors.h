@@ -1,0 +1,43 @@
+/*
+ * errors.h: every SQLSTATE pgcall raises, in one list.
+ *
+ * A pgcall SQLSTATE is 'P', the HTTP status a client should see (three
+ * digits), and one character that tells errors with the same status apart:
+ * P404A is "call not found", answered over HTTP as 404.  The bridge derives
+ * the status from the code alone, the way PostgREST does for its PTxyz codes,
+ * and pgcall.error_codes() lists this table for documentation and clients.
+ *
+ * To add an error, add one line here; the enum and the catalog follow.
+ */
+#ifndef PGCALL_ERRORS_H
+#define PGCALL_ERRORS_H
+
+#include "postgres.h"
+
+/* X(name, c1, c2, c3, c4, c5, description) */
+#define PGCALL_ERRCODE_LIST(X) \
+	X(INVALID_CHANNEL,        'P','4','0','0','A', "channel name is empty, longer than 64 bytes, or has a character Agora does not allow") \
+	X(INVALID_ACCOUNT,        'P','4','0','0','B', "user account is empty, longer than 255 bytes, or has a character Agora does not allow") \
+	X(INVALID_UID,            'P','4','0','0','C', "uid is outside 0..4294967295") \
+	X(INVALID_APP_ID,         'P','4','0','0','D', "Agora app id is not 32 hexadecimal characters") \
+	X(INVALID_CERTIFICATE,    'P','4','0','0','E', "Agora app certificate is not 32 hexadecimal characters") \
+	X(INVALID_TTL,            'P','4','0','0','F', "a lifetime in seconds is outside its allowed range") \
+	X(INVALID_ROLE,           'P','4','0','0','G', "token role is not 'publisher' or 'subscriber'") \
+	X(INVALID_TOKEN,          'P','4','0','0','H', "token is malformed, truncated or not an Agora token") \
+	X(INVALID_USER_ID,        'P','4','0','0','I', "user id is empty, too long or contains a control character") \
+	X(INVALID_SECRET,         'P','4','0','0','J', "unknown secret name, or a value that does not fit it") \
+	X(INVALID_SETTING,        'P','4','0','0','K', "a pgcall setting has a value that cannot be used") \
+	X(NOT_AUTHENTICATED,      'P','4','0','1','A', "no current user: the request carries no user id") \
+	X(FORBIDDEN,              'P','4','0','3','A', "the current user may not act for another user") \
+	X(AGORA_NOT_CONFIGURED,   'P','5','0','3','A', "Agora app id or app certificate is not configured") \
+	X(TURN_NOT_CONFIGURED,    'P','5','0','3','B', "TURN server URLs or shared secret are not configured")
+
+#define PGCALL_ERRCODE_ENUM(name, a, b, c, d, e, desc) \
+	ERRCODE_PGCALL_##name = MAKE_SQLSTATE(a, b, c, d, e),
+
+enum pgcall_errcode
+{
+	PGCALL_ERRCODE_LIST(PGCALL_ERRCODE_ENUM)
+};
+
+#endif							/* PGCALL_ERRORS_H */

@@ -1,0 +1,157 @@
+/*
+ * guc.c: pgcall's configuration parameters.
+ *
+ * Only settings that are not secret are parameters.  The Agora certificate
+ * and the TURN secret live in pgcall.secret (secret.c), because a parameter's
+ * value can be read by other roles through pg_db_role_setting, through SHOW on
+ * an unloaded placeholder, or by members of pg_read_all_settings.  Two
+ * parameters named like those secrets exist only to refuse a value with a
+ * hint, so that ALTER SYSTEM SET pgcall.agora_app_certificate fails loudly
+ * instead of writing the secret where others can read it.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "utils/guc.h"
+
+#include "pgcall.h"
+
+char	   *pgcall_agora_app_id = NULL;
+int			pgcall_agora_token_ttl = 3600;
+char	   *pgcall_turn_urls = NULL;
+int			pgcall_turn_ttl = 86400;
+char	   *pgcall_user_id = NULL;
+
+/* Placeholders for the secret traps; never hold a value. */
+static char *agora_certificate_trap = NULL;
+static char *turn_secret_trap = NULL;
+
+static bool
+is_hex32(const char *s)
+{
+	int			n = 0;
+
+	for (; *s; s++, n++)
+		if (!isxdigit((unsigned char) *s))
+			return false;
+	return n == 32;
+}
+
+static bool
+check_agora_app_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || **newval == '\0' || is_hex32(*newval))
+		return true;
+	GUC_check_errcode(ERRCODE_PGCALL_INVALID_APP_ID);
+	GUC_check_errmsg("pgcall.agora_app_id must be 32 hexadecimal characters");
+	GUC_check_errhint("Copy the App ID of your project from the Agora Console.");
+	return false;
+}
+
+static bool
+check_turn_urls(char **newval, void **extra, GucSource source)
+{
+	const char *reason;
+
+	if (*newval == NULL || pgcall_turn_urls_are_valid(*newval, &reason))
+		return true;
+	GUC_check_errcode(ERRCODE_PGCALL_INVALID_SETTING);
+	GUC_check_errmsg("pgcall.turn_urls %s", reason);
+	GUC_check_errhint("Give a comma-separated list such as: stun:turn.example.com:3478,turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349");
+	return false;
+}
+
+static bool
+check_user_id(char **newval, void **extra, GucSource source)
+{
+	const char *reason;
+
+	if (*newval == NULL || **newval == '\0' || pgcall_user_id_is_valid(*newval, &reason))
+		return true;
+	GUC_check_errcode(ERRCODE_PGCALL_INVALID_USER_ID);
+	GUC_check_errmsg("pgcall.user_id %s", reason);
+	return false;
+}
+
+/* Refuse any value; the message never repeats it. */
+static bool
+check_secret_trap(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || **newval == '\0')
+		return true;
+	GUC_check_errcode(ERRCODE_PGCALL_INVALID_SETTING);
+	GUC_check_errmsg("pgcall secrets cannot be set as configuration parameters");
+	GUC_check_errdetail("Parameter values can be read by other roles through pg_db_role_setting, pg_settings or SHOW.");
+	GUC_check_errhint("As a superuser, run SELECT pgcall.set_secret('agora_app_certificate', '...') or SELECT pgcall.set_secret('turn_secret', '...').");
+	return false;
+}
+
+void
+pgcall_init_gucs(void)
+{
+	DefineCustomStringVariable("pgcall.agora_app_id",
+							   "Agora App ID used for every token pgcall mints.",
+							   NULL,
+							   &pgcall_agora_app_id,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_agora_app_id, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.agora_token_ttl",
+							"Default lifetime of Agora tokens.",
+							NULL,
+							&pgcall_agora_token_ttl,
+							3600, 60, 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgcall.turn_urls",
+							   "Comma-separated STUN and TURN server URLs handed to WebRTC clients.",
+							   NULL,
+							   &pgcall_turn_urls,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_turn_urls, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.turn_ttl",
+							"Default lifetime of TURN credentials.",
+							NULL,
+							&pgcall_turn_ttl,
+							86400, 60, 7 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgcall.user_id",
+							   "User a trusted backend acts for; set with SET LOCAL by members of pgcall_backend.",
+							   NULL,
+							   &pgcall_user_id,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_user_id, NULL, NULL);
+
+	DefineCustomStringVariable("pgcall.agora_app_certificate",
+							   "Not a parameter: store the certificate with pgcall.set_secret().",
+							   NULL,
+							   &agora_certificate_trap,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_secret_trap, NULL, NULL);
+
+	DefineCustomStringVariable("pgcall.turn_secret",
+							   "Not a parameter: store the TURN secret with pgcall.set_secret().",
+							   NULL,
+							   &turn_secret_trap,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_secret_trap, NULL, NULL);
+
+	MarkGUCPrefixReserved("pgcall");
+}

@@ -1,0 +1,22 @@
+/*
+ * pgcall.c: module entry point.
+ *
+ * _PG_init runs once per backend when the library is first loaded; each
+ * area registers what it needs (parameters, cache callbacks) here.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "pgcall.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	pgcall_init_gucs();
+	pgcall_init_secrets();
+}

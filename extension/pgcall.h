@@ -1,0 +1,50 @@
+/*
+ * pgcall.h: declarations shared by the extension's C files.
+ *
+ * Each area has an init function called once from _PG_init (pgcall.c).
+ */
+#ifndef PGCALL_H
+#define PGCALL_H
+
+#include "postgres.h"
+
+#include "errors.h"
+
+/* guc.c: settings that are not secret */
+extern char *pgcall_agora_app_id;
+extern int	pgcall_agora_token_ttl;
+extern char *pgcall_turn_urls;
+extern int	pgcall_turn_ttl;
+extern char *pgcall_user_id;
+
+extern void pgcall_init_gucs(void);
+
+/* secret.c: secrets kept in pgcall.secret, readable only through here */
+typedef enum PgcallSecret
+{
+	PGCALL_SECRET_AGORA_CERTIFICATE,
+	PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY,
+	PGCALL_SECRET_TURN,
+	PGCALL_NUM_SECRETS
+} PgcallSecret;
+
+/* Longest secret value accepted, in bytes, without the terminator. */
+#define PGCALL_SECRET_MAX 512
+
+extern bool pgcall_secret_copy(PgcallSecret which, char *buf, size_t size);
+extern void pgcall_init_secrets(void);
+
+/* turn.c: TURN REST credentials */
+extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
+
+/* identity.c: who is acting */
+#define PGCALL_USER_ID_MAX 255
+
+extern const char *pgcall_current_user_id(void);
+extern const char *pgcall_require_user_id(void);
+extern void pgcall_check_user_id(const char *user_id, const char *what);
+extern bool pgcall_user_id_is_valid(const char *user_id, const char **reason);
+extern bool pgcall_caller_is_backend(void);
+extern void pgcall_check_may_act_for(const char *user_id);
+
+#endif							/* PGCALL_H */

@@ -1,0 +1,291 @@
+/*
+ * secret.c: the Agora certificates and the TURN secret.
+ *
+ * Secrets live in the table pgcall.secret, on which no role but a superuser
+ * has any privilege and row-level security is forced with no policy, so
+ * neither grants, pg_read_all_data nor a parameter view can reveal them.  The
+ * extension reads the table directly with a heap scan, which needs no
+ * privilege, and never returns a value to SQL.
+ *
+ * Lifetime: each backend caches the values in TopMemoryContext.  The table's
+ * statement trigger (pgcall.secret_changed, below) queues a relcache
+ * invalidation for the table, which every backend receives at the writer's
+ * commit; the callback wipes the cache and the next use reloads it.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "pgcall.h"
+
+typedef struct SecretDef
+{
+	const char *name;
+	bool		agora_certificate;	/* value must be 32 hex characters */
+} SecretDef;
+
+static const SecretDef secret_defs[PGCALL_NUM_SECRETS] = {
+	[PGCALL_SECRET_AGORA_CERTIFICATE] = {"agora_app_certificate", true},
+	[PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY] = {"agora_app_certificate_secondary", true},
+	[PGCALL_SECRET_TURN] = {"turn_secret", false},
+};
+
+#define TURN_SECRET_MIN 16
+
+static char *secret_values[PGCALL_NUM_SECRETS];
+static bool secrets_valid = false;
+static Oid	secret_relid = InvalidOid;
+static uint64 invalidation_count = 0;
+
+static void
+wipe_secrets(void)
+{
+	for (int i = 0; i < PGCALL_NUM_SECRETS; i++)
+	{
+		if (secret_values[i] != NULL)
+		{
+			explicit_bzero(secret_values[i], strlen(secret_values[i]));
+			pfree(secret_values[i]);
+			secret_values[i] = NULL;
+		}
+	}
+	secrets_valid = false;
+}
+
+static void
+secret_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == secret_relid)
+	{
+		wipe_secrets();
+		secret_relid = InvalidOid;
+		invalidation_count++;
+	}
+}
+
+static int
+secret_index(const char *name)
+{
+	for (int i = 0; i < PGCALL_NUM_SECRETS; i++)
+		if (strcmp(secret_defs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Read every row of pgcall.secret into the cache.  The table is opened
+ * before the snapshot is taken, so any invalidation that the lock wait
+ * delivered is already reflected in what we read; if another arrives while
+ * we read, the result is not marked valid and the next call reads again.
+ */
+static void
+load_secrets(void)
+{
+	Oid			nspid;
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	uint64		before = invalidation_count;
+
+	wipe_secrets();
+	nspid = get_namespace_oid("pgcall", true);
+	relid = OidIsValid(nspid) ? get_relname_relid("secret", nspid) : InvalidOid;
+	if (!OidIsValid(relid))
+		return;
+
+	rel = table_open(relid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		name = heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull);
+		Datum		value;
+		int			i;
+
+		if (isnull)
+			continue;
+		i = secret_index(TextDatumGetCString(name));
+		value = heap_getattr(tuple, 2, RelationGetDescr(rel), &isnull);
+		if (i < 0 || isnull)
+			continue;
+		secret_values[i] = MemoryContextStrdup(TopMemoryContext,
+											   TextDatumGetCString(value));
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+
+	secret_relid = relid;
+	secrets_valid = (before == invalidation_count);
+}
+
+/*
+ * Copy a secret into the caller's buffer.  Returns false when it is not set.
+ * The caller wipes the buffer with explicit_bzero when done.
+ */
+bool
+pgcall_secret_copy(PgcallSecret which, char *buf, size_t size)
+{
+	const char *value;
+
+	Assert(which >= 0 && which < PGCALL_NUM_SECRETS);
+	if (!secrets_valid)
+		load_secrets();
+	value = secret_values[which];
+	if (value == NULL || strlen(value) >= size)
+		return false;
+	strlcpy(buf, value, size);
+	return true;
+}
+
+void
+pgcall_init_secrets(void)
+{
+	CacheRegisterRelcacheCallback(secret_relcache_callback, (Datum) 0);
+}
+
+/*
+ * Validate a secret's value.  Messages never contain the value.
+ */
+static void
+check_secret_value(int index, const char *value)
+{
+	size_t		len = strlen(value);
+
+	if (secret_defs[index].agora_certificate)
+	{
+		bool		hex = (len == 32);
+
+		for (size_t i = 0; hex && i < len; i++)
+			hex = isxdigit((unsigned char) value[i]);
+		if (!hex)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_CERTIFICATE),
+					 errmsg("%s must be 32 hexadecimal characters", secret_defs[index].name),
+					 errdetail("The value given has %zu characters.", len),
+					 errhint("Copy the primary (or secondary) App Certificate of your project from the Agora Console.")));
+	}
+	else if (len < TURN_SECRET_MIN || len > PGCALL_SECRET_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("%s must be %d to %d bytes long", secret_defs[index].name,
+						TURN_SECRET_MIN, PGCALL_SECRET_MAX),
+				 errdetail("The value given has %zu bytes.", len),
+				 errhint("Use the static-auth-secret configured in coturn; generate one with: openssl rand -hex 32")));
+	for (size_t i = 0; i < len; i++)
+		if (iscntrl((unsigned char) value[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+					 errmsg("%s must not contain control characters", secret_defs[index].name)));
+}
+
+PG_FUNCTION_INFO_V1(set_secret);
+
+/*
+ * set_secret(name, value): store a secret, or remove it when value is NULL.
+ * Superusers only, whatever EXECUTE grants say.
+ */
+Datum
+set_secret(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *value = NULL;
+	int			index;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	int			rc;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser may set pgcall secrets")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("secret name must not be null"),
+				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	index = secret_index(name);
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("unknown pgcall secret \"%s\"", name),
+				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+	if (!PG_ARGISNULL(1))
+	{
+		value = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		check_secret_value(index, value);
+	}
+
+	SPI_connect();
+	values[0] = CStringGetTextDatum(name);
+	if (value == NULL)
+		rc = SPI_execute_with_args("DELETE FROM pgcall.secret WHERE name = $1",
+								   1, argtypes, values, NULL, false, 0);
+	else
+	{
+		values[1] = CStringGetTextDatum(value);
+		rc = SPI_execute_with_args("INSERT INTO pgcall.secret AS s (name, value) VALUES ($1, $2) "
+								   "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+								   2, argtypes, values, NULL, false, 0);
+		explicit_bzero(VARDATA(DatumGetPointer(values[1])),
+					   VARSIZE(DatumGetPointer(values[1])) - VARHDRSZ);
+		explicit_bzero(value, strlen(value));
+	}
+	if (rc < 0)
+		elog(ERROR, "could not store pgcall secret: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(secret_is_set);
+
+/* secret_is_set(name): whether a secret has a value; reveals nothing else. */
+Datum
+secret_is_set(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			index = secret_index(name);
+
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("unknown pgcall secret \"%s\"", name),
+				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+	if (!secrets_valid)
+		load_secrets();
+	PG_RETURN_BOOL(secret_values[index] != NULL);
+}
+
+PG_FUNCTION_INFO_V1(secret_changed);
+
+/* Statement trigger on pgcall.secret: tell every backend to reload. */
+Datum
+secret_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "secret_changed: not called as a trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
