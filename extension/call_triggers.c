@@ -319,6 +319,10 @@ json_bool(StringInfo buf, const char *key, bool value)
 	appendStringInfo(buf, ":%s", value ? "true" : "false");
 }
 
+/*
+ * Open a join session.  Leaving and joining again at the same instant (one
+ * transaction) continues the session rather than adding an empty one.
+ */
 static void
 session_open(const char *call_id, const char *user_id, Datum joined_at)
 {
@@ -331,7 +335,8 @@ session_open(const char *call_id, const char *user_id, Datum joined_at)
 	values[2] = joined_at;
 	pgcall_exec(pgcall_plan(&plan,
 							"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
-							"VALUES ($1::uuid, $2, $3) ON CONFLICT DO NOTHING",
+							"VALUES ($1::uuid, $2, $3) "
+							"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
 							3, types),
 				values, NULL, false, 0);
 }

@@ -711,12 +711,12 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	bool		isnull;
 
 	*glare = false;
+	/*
+	 * max_participants caps who is joined at once, not who is invited: the
+	 * first to answer get in, later ones find the call full.
+	 */
 	if (max == 0)
-		max = direct ? 2 : Max(pgcall_max_participants, n + 1);
-	if (max < n + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
-				 errmsg("%d invitees and the caller do not fit in max_participants %d", n, max)));
+		max = direct ? 2 : pgcall_max_participants;
 	if (direct && max != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),

@@ -223,3 +223,11 @@ current_user_id(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(user_id));
 }
+
+PG_FUNCTION_INFO_V1(require_user_id);
+
+Datum
+require_user_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_require_user_id()));
+}

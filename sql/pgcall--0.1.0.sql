@@ -101,6 +101,14 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'current_user_id'
 LANGUAGE C STABLE PARALLEL SAFE;
 
+CREATE FUNCTION pgcall.require_user_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'require_user_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.require_user_id() IS
+'pgcall.current_user_id(), raising P401A when there is none.';
+
 COMMENT ON FUNCTION pgcall.current_user_id() IS
 'The user pgcall acts for: pgcall.user_id if a trusted backend set it, else the sub claim of request.jwt.claims, else NULL.';
 
@@ -570,7 +578,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pgcall.call_json(c.id)::jsonb
       FROM pgcall.call c
-      JOIN pgcall.participant p ON p.call_id = c.id AND p.user_id = pgcall.current_user_id()
+      JOIN pgcall.participant p ON p.call_id = c.id
+      JOIN (SELECT pgcall.require_user_id() AS id OFFSET 0) who ON p.user_id = who.id
      WHERE c.room_id = call_active.room_id
        AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended'
      ORDER BY c.created_at DESC
@@ -585,13 +594,15 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH mine AS (
+    WITH who AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS id
+    ), mine AS (
         SELECT c.*, me.role AS my_role,
                pgcall.effective_call_status(c.status, c.ring_deadline) AS eff_status
-          FROM pgcall.participant me
+          FROM who
+          JOIN pgcall.participant me ON me.user_id = who.id
           JOIN pgcall.call c ON c.id = me.call_id
-         WHERE me.user_id = pgcall.current_user_id()
-           AND NOT me.hidden
+         WHERE NOT me.hidden
     ), page AS (
         SELECT * FROM mine
          ORDER BY created_at DESC, id
@@ -639,7 +650,9 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH mine AS (
+    WITH who AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS id
+    ), mine AS (
         SELECT c.id, c.kind, c.media, c.created_by, c.created_at, c.answered_at, c.ended_at,
                COALESCE(c.duration_seconds, 0) AS duration_seconds,
                pgcall.effective_call_status(c.status, c.ring_deadline) AS status,
@@ -647,10 +660,10 @@ AS $$
                     THEN COALESCE(c.end_reason, 'missed') END AS end_reason,
                CASE WHEN c.created_by = pgcall.current_user_id() THEN 'outgoing' ELSE 'incoming' END AS direction,
                pgcall.effective_participant_status(me.status, me.ring_deadline) AS my_status
-          FROM pgcall.participant me
+          FROM who
+          JOIN pgcall.participant me ON me.user_id = who.id
           JOIN pgcall.call c ON c.id = me.call_id
-         WHERE me.user_id = pgcall.current_user_id()
-           AND NOT me.hidden
+         WHERE NOT me.hidden
     ), filtered AS (
         SELECT m.*, (m.direction = 'incoming' AND m.my_status IN ('missed', 'busy')) AS is_missed
           FROM mine m
@@ -710,10 +723,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT count(*)
-      FROM pgcall.participant me
+      FROM (SELECT pgcall.require_user_id() AS id OFFSET 0) who
+      JOIN pgcall.participant me ON me.user_id = who.id
       JOIN pgcall.call c ON c.id = me.call_id
-     WHERE me.user_id = pgcall.current_user_id()
-       AND NOT me.hidden
+     WHERE NOT me.hidden
        AND c.created_by <> me.user_id
        AND pgcall.effective_participant_status(me.status, me.ring_deadline) IN ('missed', 'busy')
        AND (call_missed_count.since IS NULL OR c.created_at > call_missed_count.since)
@@ -721,6 +734,29 @@ $$;
 
 COMMENT ON FUNCTION pgcall.call_missed_count(timestamptz) IS
 'How many incoming calls you missed (since a time, if given): the missed-calls badge.';
+
+-------------------------------------------------------------------------------
+-- Retention and profiles
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.purge(max_rows integer DEFAULT 10000)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'purge'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.purge(integer) IS
+'Delete up to max_rows events older than pgcall.event_retention and up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them).  Returns {events_deleted, calls_deleted, more}: call it again while more is true, one transaction each.';
+
+CREATE FUNCTION pgcall.use_profile_source(source regclass, id_column name DEFAULT NULL,
+                                          name_column name DEFAULT NULL, avatar_column name DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'use_profile_source'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
+'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
 
 -------------------------------------------------------------------------------
 -- Events for clients
@@ -915,7 +951,8 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
-GRANT EXECUTE ON FUNCTION pgcall.current_user_id() TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
+    TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.secret_is_set(text) TO pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.turn_credentials(text, integer) TO pgcall_user, pgcall_backend;
 
@@ -960,3 +997,4 @@ GRANT EXECUTE ON FUNCTION
     pgcall.bridge_unregister(uuid),
     pgcall.call_expire()
     TO pgcall_bridge;
+GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;
