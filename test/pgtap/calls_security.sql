@@ -1,6 +1,6 @@
 -- A user can never see or change another user's calls: grants and row-level security, as an end-user role.
 BEGIN;
-SELECT plan(31);
+SELECT plan(32);
 
 -- Every pgcall table has row-level security.
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
@@ -12,6 +12,9 @@ CREATE FUNCTION pg_temp.as_user(u text) RETURNS void LANGUAGE sql AS $$
     SELECT set_config('role', 'pgcall_user', true);
     SELECT set_config('request.jwt.claims', json_build_object('sub', u, 'role', 'pgcall_user')::text, true);
 $$;
+
+SET LOCAL pgcall.agora_app_id = '970ca35de60c44645bbae8a215061b33';
+SELECT pgcall.set_secret('agora_app_certificate', '5cfd2fd1755d40ecb72977518be15d3b');
 
 -- alice calls bob; they talk; bob signals alice.
 SELECT pg_temp.as_user('alice');
@@ -40,8 +43,10 @@ SELECT throws_ok(format('SELECT pgcall.call_set_media(%L, true)', (SELECT id FRO
 SELECT throws_ok(format('SELECT pgcall.call_history_delete(%L)', (SELECT id FROM c)), 'P404A', NULL,
                  'she cannot touch its history');
 SELECT throws_ok(format('SELECT pgcall.call_session(%L, %L, %L)', 'alice', 'audio',
-                        (SELECT 'call-' || id FROM c)), NULL, NULL,
+                        (SELECT 'call-' || id FROM c)), 'P403B', NULL,
                  'she cannot get a token for its channel');
+SELECT throws_ok(format('SELECT pgcall.call_media_session(%L)', (SELECT id FROM c)), 'P403B', NULL,
+                 'nor a media session for it');
 SELECT throws_ok(format($$UPDATE pgcall.call SET status = 'ended' WHERE id = %L$$, (SELECT id FROM c)), '42501', NULL,
                  'she cannot write the call table');
 SELECT throws_ok($$INSERT INTO pgcall.participant (call_id, user_id, role, status) SELECT id, 'mallory', 'member', 'joined' FROM c$$,
