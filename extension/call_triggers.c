@@ -5,8 +5,9 @@
  * status change the state machine does not allow (P409B, P409C), stamp
  * answered_at, ended_at, joined_at, left_at, and keep durations (answered
  * time only: a call from answer to end, a participant summed over every
- * stretch it was joined).  The AFTER triggers keep participant_session in
- * step and queue the events (events.c) for exactly the users concerned.
+ * stretch it was joined) and, when a call ends, what it used for analytics
+ * (analytics.c).  The AFTER triggers keep participant_session in step and
+ * queue the events (events.c) for exactly the users concerned.
  * Whoever changes these tables, a pgcall function or a superuser by hand,
  * gets the same rules.
  *
@@ -155,6 +156,15 @@ call_before(PG_FUNCTION_ARGS)
 			duration = (int32) ((now - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
 		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(now), false);
 		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(Max(duration, 0)), false);
+
+		/* What the call used, for analytics: sessions still open end now. */
+		{
+			CallUsage	usage = pgcall_call_usage(col_text(newtup, desc, "id"));
+
+			edit_set(&edit, desc, "participant_count", Int32GetDatum(usage.participants), false);
+			edit_set(&edit, desc, "peak_participants", Int32GetDatum(usage.peak), false);
+			edit_set(&edit, desc, "participant_seconds", Float8GetDatum(usage.seconds), false);
+		}
 	}
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }

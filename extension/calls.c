@@ -37,35 +37,13 @@
 #include "utils/uuid.h"
 
 #include "agora.h"
+#include "calls.h"
 #include "pgcall.h"
 
 #define PAIR_LOCK_KEY 0x70676370	/* 'pgcp' */
 #define SIGNAL_MAX_BYTES 65536
 #define REASON_MAX 200
 #define MAX_INVITEES 1000
-
-typedef struct Call
-{
-	char	   *id;
-	char	   *kind;
-	char	   *media;
-	char	   *status;
-	char	   *end_reason;
-	char	   *channel_id;
-	char	   *created_by;
-	int			max_participants;
-	bool		is_public;
-	bool		ring_expired;	/* ringing past its deadline */
-	bool		pending_expired;	/* some invitee rung past its deadline */
-} Call;
-
-typedef struct Part
-{
-	bool		found;
-	char	   *status;
-	char	   *role;
-	char	   *device_id;
-} Part;
 
 static bool
 streq(const char *a, const char *b)
@@ -518,6 +496,15 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 		c->status = "active";
 	}
 
+	if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
+		mic_muted = 1;
+	if (!p->found)
+	{
+		/* Admitted by pgcall_conference_admits: a public conference. */
+		pgcall_conference_add_member(c, me, device_id, mic_muted, camera_off);
+		return;
+	}
+
 	values[1] = text_datum(me);
 	values[2] = device_id ? text_datum(device_id) : (Datum) 0;
 	nulls[2] = device_id ? ' ' : 'n';
@@ -553,6 +540,7 @@ call_accept(PG_FUNCTION_ARGS)
 
 	check_optional_id(device_id, "device_id");
 	SPI_connect();
+	pgcall_rate_limit(me, PGCALL_LIMIT_JOIN | pgcall_token_limit_if_configured());
 	p = open_call(call_id, me, &c);
 	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), true);
 	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
@@ -560,7 +548,12 @@ call_accept(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(call_join);
 
-/* call_join(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
+/*
+ * call_join(call_id uuid, device_id text, mic_muted boolean, camera_off boolean)
+ *
+ * Also the way into a conference: anyone may join a public one, only those
+ * invited a private one (pgcall_conference_admits).
+ */
 Datum
 call_join(PG_FUNCTION_ARGS)
 {
@@ -572,7 +565,13 @@ call_join(PG_FUNCTION_ARGS)
 
 	check_optional_id(device_id, "device_id");
 	SPI_connect();
-	p = open_call(call_id, me, &c);
+	pgcall_rate_limit(me, PGCALL_LIMIT_JOIN | pgcall_token_limit_if_configured());
+	if (!lock_call(call_id, &c))
+		raise_not_found(psprintf("the id %s", call_id));
+	expire_call(&c);
+	p = get_part(c.id, me);
+	if (!p.found && !pgcall_conference_admits(&c))
+		raise_not_participant(&c);
 	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), false);
 	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
 }
@@ -690,7 +689,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	static SPIPlanPtr insert_call = NULL;
 	static const Oid call_types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
 	static SPIPlanPtr insert_caller = NULL;
-	static const Oid caller_types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	static const Oid caller_types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
 	static SPIPlanPtr probe = NULL;
 	static const Oid probe_types[3] = {TEXTARRAYOID, TEXTOID, INT4OID};
 	static SPIPlanPtr insert_invitees = NULL;
@@ -764,10 +763,11 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	values[2] = text_datum(direct ? "caller" : "host");
 	values[3] = a->device_id ? text_datum(a->device_id) : (Datum) 0;
 	nulls[3] = a->device_id ? ' ' : 'n';
+	values[4] = BoolGetDatum(pgcall_auto_mute_on_join(me));
 	pgcall_exec(pgcall_plan(&insert_caller,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id) "
-							"VALUES ($1::uuid, $2, $3, 'joined', $4)",
-							4, caller_types), values, nulls, false, 0);
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, mic_muted) "
+							"VALUES ($1::uuid, $2, $3, 'joined', $4, $5)",
+							5, caller_types), values, nulls, false, 0);
 
 	/* Who is busy in another live call, and who has a socket open. */
 	values[0] = PointerGetDatum(a->invitees);
@@ -890,6 +890,7 @@ call_start(PG_FUNCTION_ARGS)
 	check_optional_id(a.device_id, "device_id");
 
 	SPI_connect();
+	pgcall_rate_limit(me, PGCALL_LIMIT_CALL | pgcall_token_limit_if_configured());
 	start_call(&a, me, &c, &glare);
 	PG_RETURN_DATUM(call_result(&c, me, !streq(c.status, "ended"),
 								glare ? ",\"glare\":true" : ",\"glare\":false"));
@@ -929,6 +930,8 @@ call_session(PG_FUNCTION_ARGS)
 	(void) pgcall_agora_require_app_id();
 
 	SPI_connect();
+	pgcall_rate_limit(me, (channel_id == NULL ? PGCALL_LIMIT_CALL : PGCALL_LIMIT_JOIN) |
+					  PGCALL_LIMIT_TOKEN);
 	if (channel_id == NULL)
 	{
 		StartArgs	a = {0};
@@ -1258,6 +1261,7 @@ call_media_session(PG_FUNCTION_ARGS)
 
 	(void) pgcall_agora_require_app_id();
 	SPI_connect();
+	pgcall_rate_limit(me, PGCALL_LIMIT_TOKEN);
 	p = open_call(call_id, me, &c);
 	if (streq(c.status, "ended"))
 		raise_ended(&c);
@@ -1424,11 +1428,18 @@ call_get(PG_FUNCTION_ARGS)
 								"FROM pgcall.call c WHERE c.id = $1::uuid",
 								2, types), values, NULL, false, 1) == 0)
 		raise_not_found(psprintf("the id %s", call_id));
-	if (!DatumGetBool(pgcall_getdatum(0, 1, &isnull)) && !pgcall_caller_is_admin())
+	if (!DatumGetBool(pgcall_getdatum(0, 1, &isnull)))
 	{
 		Call		c = {.id = call_id};
 
-		raise_not_participant(&c);
+		if (!pgcall_caller_is_admin())
+			raise_not_participant(&c);
+		if (pgcall_pseudonymize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+					 errmsg("you are not a participant of this call"),
+					 errdetail("pgcall.pseudonymize is on, so administrators see other people's calls only with pseudonyms."),
+					 errhint("Use pgcall.admin_call_details.")));
 	}
 	initStringInfo(&buf);
 	append_call_json(&buf, call_id);
@@ -1493,4 +1504,74 @@ call_expire(PG_FUNCTION_ARGS)
 		expire_call(&calls[i]);
 	SPI_finish();
 	PG_RETURN_INT32((int32) n);
+}
+
+/* --- shared with conference.c and admin.c (calls.h) --------------------------- */
+
+bool
+pgcall_call_lock(const char *call_id, Call *c)
+{
+	return lock_call(call_id, c);
+}
+
+void
+pgcall_call_expire(Call *c)
+{
+	expire_call(c);
+}
+
+Part
+pgcall_call_part(const char *call_id, const char *user_id)
+{
+	return get_part(call_id, user_id);
+}
+
+void
+pgcall_call_set_part_status(const char *call_id, const char *user_id, const char *status,
+							const char *reason)
+{
+	set_part_status(call_id, user_id, status, reason);
+}
+
+void
+pgcall_call_end(Call *c, const char *reason, const char *by)
+{
+	end_call(c, reason, by);
+}
+
+void
+pgcall_call_settle(Call *c, const char *by)
+{
+	settle(c, by);
+}
+
+void
+pgcall_call_raise_not_found(const char *what)
+{
+	raise_not_found(what);
+}
+
+void
+pgcall_call_raise_ended(const Call *c)
+{
+	raise_ended(c);
+}
+
+const char *
+pgcall_call_parse_media(const char *type)
+{
+	return parse_media(type);
+}
+
+char	  **
+pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count)
+{
+	return check_invitees(invitees, me, count);
+}
+
+/* Finishes the SPI connection, like the call_* functions' own results. */
+Datum
+pgcall_call_result(const Call *c, const char *me, bool with_agora, const char *extra)
+{
+	return call_result(c, me, with_agora, extra);
 }

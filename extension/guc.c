@@ -30,6 +30,11 @@ int			pgcall_max_participants = 50;
 int			pgcall_presence_timeout = 30;
 int			pgcall_event_retention = 3 * 86400;
 int			pgcall_history_retention = 90;
+int			pgcall_rate_limit_tokens = 60;
+int			pgcall_rate_limit_calls = 10;
+int			pgcall_rate_limit_joins = 100;
+int			pgcall_rate_limit_analytics = 20;
+bool		pgcall_pseudonymize = false;
 
 /* Placeholders for the secret traps; never hold a value. */
 static char *agora_certificate_trap = NULL;
@@ -178,6 +183,51 @@ pgcall_init_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_tokens",
+							"Agora tokens a user may obtain per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_tokens,
+							60, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_calls",
+							"Calls and conferences a user may create per hour; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_calls,
+							10, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_joins",
+							"Times a user may answer or join calls per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_joins,
+							100, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_analytics",
+							"Analytics reports an administrator may run per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_analytics,
+							20, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgcall.pseudonymize",
+							 "Show administrators keyed pseudonyms instead of user ids.",
+							 NULL,
+							 &pgcall_pseudonymize,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgcall.user_id",
 							   "User a trusted backend acts for; set with SET LOCAL by members of pgcall_backend.",

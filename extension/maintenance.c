@@ -2,9 +2,10 @@
  * maintenance.c: retention (pgcall.purge) and the profile source
  * (pgcall.use_profile_source).
  *
- * purge deletes at most max_rows events and max_rows calls per call, oldest
- * first, each in one short statement, and says whether more remain, so a
- * scheduler (the bridge, pg_cron) calls it repeatedly in separate
+ * purge deletes at most max_rows events, max_rows calls and max_rows
+ * closed rate-limit windows per call, oldest first, each in one short
+ * statement, and says whether more remain, so a scheduler (the bridge,
+ * pg_cron through pgcall.purge_batches) calls it repeatedly in separate
  * transactions and live traffic never waits behind a long delete.
  */
 #include "postgres.h"
@@ -25,13 +26,17 @@
 
 PG_FUNCTION_INFO_V1(purge);
 
-/* purge(max_rows integer) RETURNS jsonb {events_deleted, calls_deleted, more} */
+/*
+ * purge(max_rows integer) RETURNS jsonb
+ *     {events_deleted, calls_deleted, rate_limits_deleted, more}
+ */
 Datum
 purge(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr events_plan = NULL;
 	static SPIPlanPtr horizon_plan = NULL;
 	static SPIPlanPtr calls_plan = NULL;
+	static SPIPlanPtr limits_plan = NULL;
 	static const Oid types[2] = {INT4OID, INT4OID};
 	static const Oid horizon_types[1] = {INT8OID};
 	int32		max_rows = PG_ARGISNULL(0) ? 10000 : PG_GETARG_INT32(0);
@@ -39,6 +44,7 @@ purge(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		events_deleted;
 	int64		calls_deleted = 0;
+	int64		limits_deleted;
 	Datum		max_id;
 	bool		max_null;
 	StringInfoData buf;
@@ -84,10 +90,21 @@ purge(PG_FUNCTION_ARGS)
 		calls_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 	}
 
+	/* Every rate-limit window lasts at most an hour (ratelimit.c). */
+	pgcall_exec(pgcall_plan(&limits_plan,
+							"WITH d AS (DELETE FROM pgcall.rate_limit WHERE (user_id, action) IN ("
+							"  SELECT user_id, action FROM pgcall.rate_limit "
+							"   WHERE window_start < pg_catalog.now() - interval '1 hour' LIMIT $1) RETURNING 1) "
+							"SELECT count(*) FROM d",
+							1, types), values, NULL, false, 1);
+	limits_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"events_deleted\":" INT64_FORMAT ",\"calls_deleted\":" INT64_FORMAT
-					 ",\"more\":%s}", events_deleted, calls_deleted,
-					 (events_deleted == max_rows || calls_deleted == max_rows) ? "true" : "false");
+					 ",\"rate_limits_deleted\":" INT64_FORMAT ",\"more\":%s}",
+					 events_deleted, calls_deleted, limits_deleted,
+					 (events_deleted == max_rows || calls_deleted == max_rows ||
+					  limits_deleted == max_rows) ? "true" : "false");
 	result = SPI_datumTransfer(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -21,6 +21,11 @@ extern int	pgcall_max_participants;
 extern int	pgcall_presence_timeout;
 extern int	pgcall_event_retention;
 extern int	pgcall_history_retention;
+extern int	pgcall_rate_limit_tokens;
+extern int	pgcall_rate_limit_calls;
+extern int	pgcall_rate_limit_joins;
+extern int	pgcall_rate_limit_analytics;
+extern bool pgcall_pseudonymize;
 
 extern void pgcall_init_gucs(void);
 
@@ -30,6 +35,7 @@ typedef enum PgcallSecret
 	PGCALL_SECRET_AGORA_CERTIFICATE,
 	PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY,
 	PGCALL_SECRET_TURN,
+	PGCALL_SECRET_PSEUDONYM_KEY,
 	PGCALL_NUM_SECRETS
 } PgcallSecret;
 
@@ -38,6 +44,23 @@ typedef enum PgcallSecret
 
 extern bool pgcall_secret_copy(PgcallSecret which, char *buf, size_t size);
 extern void pgcall_init_secrets(void);
+
+/* admin.c: administrators */
+extern void pgcall_require_admin(void);
+extern const char *pgcall_admin_user(const char *user_id);
+
+/* analytics.c: what a call used, computed once when it ends */
+typedef struct CallUsage
+{
+	int32		participants;	/* people who were joined at some time */
+	int32		peak;			/* most people joined at once */
+	double		seconds;		/* joined time of everyone together */
+} CallUsage;
+
+extern CallUsage pgcall_call_usage(const char *call_id);
+
+/* pseudonym.c: keyed pseudonyms for admin-facing output */
+extern char *pgcall_pseudonym(const char *user_id);
 
 /* turn.c: TURN REST credentials */
 extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);

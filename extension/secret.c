@@ -1,5 +1,5 @@
 /*
- * secret.c: the Agora certificates and the TURN secret.
+ * secret.c: the Agora certificates, the TURN secret and the pseudonym key.
  *
  * Secrets live in the table pgcall.secret, on which no role but a superuser
  * has any privilege and row-level security is forced with no policy, so
@@ -38,14 +38,21 @@ typedef struct SecretDef
 {
 	const char *name;
 	bool		agora_certificate;	/* value must be 32 hex characters */
+	const char *hint;			/* where a free-form secret comes from */
 } SecretDef;
 
 static const SecretDef secret_defs[PGCALL_NUM_SECRETS] = {
-	[PGCALL_SECRET_AGORA_CERTIFICATE] = {"agora_app_certificate", true},
-	[PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY] = {"agora_app_certificate_secondary", true},
-	[PGCALL_SECRET_TURN] = {"turn_secret", false},
+	[PGCALL_SECRET_AGORA_CERTIFICATE] = {"agora_app_certificate", true, NULL},
+	[PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY] = {"agora_app_certificate_secondary", true, NULL},
+	[PGCALL_SECRET_TURN] = {"turn_secret", false,
+	"Use the static-auth-secret configured in coturn; generate one with: openssl rand -hex 32"},
+	[PGCALL_SECRET_PSEUDONYM_KEY] = {"pseudonym_key", false,
+	"Generate a key with: openssl rand -hex 32.  Changing it changes every pseudonym."},
 };
 
+#define SECRET_NAMES_HINT "Secrets are agora_app_certificate, agora_app_certificate_secondary, turn_secret and pseudonym_key."
+
+/* Shortest free-form secret accepted (TURN secret, pseudonym key). */
 #define TURN_SECRET_MIN 16
 
 static char *secret_values[PGCALL_NUM_SECRETS];
@@ -190,7 +197,7 @@ check_secret_value(int index, const char *value)
 				 errmsg("%s must be %d to %d bytes long", secret_defs[index].name,
 						TURN_SECRET_MIN, PGCALL_SECRET_MAX),
 				 errdetail("The value given has %zu bytes.", len),
-				 errhint("Use the static-auth-secret configured in coturn; generate one with: openssl rand -hex 32")));
+				 errhint("%s", secret_defs[index].hint)));
 	for (size_t i = 0; i < len; i++)
 		if (iscntrl((unsigned char) value[i]))
 			ereport(ERROR,
@@ -222,14 +229,14 @@ set_secret(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
 				 errmsg("secret name must not be null"),
-				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+				 errhint(SECRET_NAMES_HINT)));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	index = secret_index(name);
 	if (index < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
 				 errmsg("unknown pgcall secret \"%s\"", name),
-				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+				 errhint(SECRET_NAMES_HINT)));
 	if (!PG_ARGISNULL(1))
 	{
 		value = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -270,7 +277,7 @@ secret_is_set(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
 				 errmsg("unknown pgcall secret \"%s\"", name),
-				 errhint("Secrets are agora_app_certificate, agora_app_certificate_secondary and turn_secret.")));
+				 errhint(SECRET_NAMES_HINT)));
 	if (!secrets_valid)
 		load_secrets();
 	PG_RETURN_BOOL(secret_values[index] != NULL);

@@ -52,13 +52,14 @@ COMMENT ON FUNCTION pgcall.error_codes() IS
 
 CREATE TABLE pgcall.secret (
     name       text PRIMARY KEY
-               CHECK (name IN ('agora_app_certificate', 'agora_app_certificate_secondary', 'turn_secret')),
+               CHECK (name IN ('agora_app_certificate', 'agora_app_certificate_secondary', 'turn_secret',
+                               'pseudonym_key')),
     value      text NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
 COMMENT ON TABLE pgcall.secret IS
-'Agora certificates and the TURN secret.  No role but a superuser can read it: write it with pgcall.set_secret().  Not included in pg_dump output: set secrets again after a restore.';
+'Agora certificates, the TURN secret and the pseudonym key.  No role but a superuser can read it: write it with pgcall.set_secret().  Not included in pg_dump output: set secrets again after a restore.';
 
 REVOKE ALL ON pgcall.secret FROM PUBLIC;
 ALTER TABLE pgcall.secret ENABLE ROW LEVEL SECURITY;
@@ -82,7 +83,7 @@ AS 'MODULE_PATHNAME', 'set_secret'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.set_secret(text, text) IS
-'Store a secret (agora_app_certificate, agora_app_certificate_secondary or turn_secret); NULL removes it.  Superusers only.  The value is never shown again.';
+'Store a secret (agora_app_certificate, agora_app_certificate_secondary, turn_secret or pseudonym_key); NULL removes it.  Superusers only.  The value is never shown again.';
 
 CREATE FUNCTION pgcall.secret_is_set(name text)
 RETURNS boolean
@@ -861,7 +862,25 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.purge(integer) IS
-'Delete up to max_rows events older than pgcall.event_retention and up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them).  Returns {events_deleted, calls_deleted, more}: call it again while more is true, one transaction each.';
+'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows closed rate-limit windows.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
+
+CREATE PROCEDURE pgcall.purge_batches(max_rows integer DEFAULT 10000, max_batches integer DEFAULT 1000)
+LANGUAGE plpgsql
+AS $$
+-- No SET clause and no SECURITY DEFINER: either would forbid the COMMITs.
+DECLARE
+    r jsonb;
+BEGIN
+    FOR i IN 1 .. max_batches LOOP
+        r := pgcall.purge(max_rows);
+        COMMIT;
+        EXIT WHEN NOT (r OPERATOR(pg_catalog.->>) 'more')::boolean;
+    END LOOP;
+END
+$$;
+
+COMMENT ON PROCEDURE pgcall.purge_batches(integer, integer) IS
+'Run pgcall.purge(max_rows) until nothing is left to purge (at most max_batches times), committing after each batch so no lock is held for long: what pg_cron schedules, e.g. SELECT cron.schedule(''pgcall-purge'', ''*/10 * * * *'', ''CALL pgcall.purge_batches()'').  Call it outside a transaction block.';
 
 CREATE FUNCTION pgcall.use_profile_source(source regclass, id_column name DEFAULT NULL,
                                           name_column name DEFAULT NULL, avatar_column name DEFAULT NULL)
@@ -1014,8 +1033,529 @@ COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
 'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
 
 -------------------------------------------------------------------------------
+-- Conferences
+--
+-- A conference is a call with a title that people join rather than answer:
+-- it starts active with its host in it, anyone may join a public one, only
+-- those invited a private one (call_join checks both).  From then on it
+-- follows the group call rules: capacity (max_participants joined at once),
+-- leave, removal, and it ends when the last person leaves or the host ends it.
+-------------------------------------------------------------------------------
+
+CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
+    WHERE kind = 'conference' AND is_public AND status <> 'ended';
+
+CREATE FUNCTION pgcall.conference_create(
+    title text,
+    description text DEFAULT NULL,
+    is_public boolean DEFAULT false,
+    max_participants integer DEFAULT NULL,
+    type text DEFAULT 'video',
+    invitees text[] DEFAULT NULL,
+    room_id text DEFAULT NULL,
+    device_id text DEFAULT NULL,
+    mic_muted boolean DEFAULT NULL,
+    camera_off boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'conference_create'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean) IS
+'Create a conference (title up to 200 bytes, description up to 4000) with you in it as host: public (anyone may join) or private (only invitees may), at most max_participants in it at once (default pgcall.max_participants), type audio or video (default video).  invitees are rung and may join while it lasts.  Your microphone starts muted if you ask or your auto_mute_on_join preference says so.  Counts against pgcall.rate_limit_calls (and pgcall.rate_limit_tokens when Agora is configured).  Returns {call, agora}.';
+
+CREATE FUNCTION pgcall.conference_invite(call_id uuid, invitees text[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'conference_invite'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.conference_invite(uuid, text[]) IS
+'The host rings more people into a live conference; in a private one, being invited is what lets them join.  People already in the call (or removed from it) stay as they are.  Returns {call}.';
+
+CREATE FUNCTION pgcall.call_status_arg(status text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'call_status_arg'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.call_status_arg(text) IS
+'A call status filter as a client gave it, lower-cased; NULL means no filter.  Raises P400M unless it is ringing, active or ended.';
+
+CREATE FUNCTION pgcall.calls_mine(status text DEFAULT NULL, "limit" integer DEFAULT 20)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH args AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS me, pgcall.call_status_arg(calls_mine.status) AS status
+    ), mine AS (
+        SELECT c.*, me.role AS my_role,
+               pgcall.effective_participant_status(me.status, me.ring_deadline) AS my_status,
+               pgcall.effective_call_status(c.status, c.ring_deadline) AS eff_status
+          FROM args
+          JOIN pgcall.participant me ON me.user_id = args.me
+          JOIN pgcall.call c ON c.id = me.call_id
+         WHERE NOT me.hidden
+    ), page AS (
+        SELECT m.* FROM mine m, args
+         WHERE args.status IS NULL OR m.eff_status = args.status
+         ORDER BY m.created_at DESC, m.id
+         LIMIT GREATEST(LEAST(calls_mine."limit", 100), 1)
+    )
+    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+               'id', l.id,
+               'kind', l.kind,
+               'type', l.media,
+               'title', l.title,
+               'description', l.description,
+               'channel_id', l.channel_id,
+               'room_id', l.room_id,
+               'created_by', l.created_by,
+               'is_public', l.is_public,
+               'max_participants', l.max_participants,
+               'status', l.eff_status,
+               'end_reason', CASE WHEN l.eff_status = 'ended' THEN COALESCE(l.end_reason, 'missed') END,
+               'created_at', l.created_at,
+               'ended_at', l.ended_at,
+               'role', l.my_role,
+               'my_status', l.my_status,
+               'participant_count', (SELECT count(*) FROM pgcall.participant p
+                                      WHERE p.call_id = l.id AND p.joined_at IS NOT NULL),
+               'joined_count', (SELECT count(*) FROM pgcall.participant p
+                                 WHERE p.call_id = l.id AND p.status = 'joined'))
+           ORDER BY l.created_at DESC, l.id), '[]'::jsonb)
+      FROM page l
+$$;
+
+COMMENT ON FUNCTION pgcall.calls_mine(text, integer) IS
+'The calls you host or take part in, newest first (at most limit, up to 100), optionally only those whose status is ringing, active or ended: [{id, kind, type, title, description, channel_id, room_id, created_by, is_public, max_participants, status, end_reason, created_at, ended_at, role, my_status, participant_count, joined_count}].  participant_count counts everyone who was ever in the call, joined_count those in it now.';
+
+CREATE FUNCTION pgcall.conferences_public("limit" integer DEFAULT 20)
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH who AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS id
+    ), page AS (
+        SELECT c.* FROM pgcall.call c, who
+         WHERE c.kind = 'conference' AND c.is_public AND c.status <> 'ended'
+         ORDER BY c.created_at DESC, c.id
+         LIMIT GREATEST(LEAST(conferences_public."limit", 100), 1)
+    )
+    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+               'id', l.id,
+               'type', l.media,
+               'title', l.title,
+               'description', l.description,
+               'room_id', l.room_id,
+               'created_by', l.created_by,
+               'max_participants', l.max_participants,
+               'created_at', l.created_at,
+               'joined_count', (SELECT count(*) FROM pgcall.participant p
+                                 WHERE p.call_id = l.id AND p.status = 'joined'))
+           ORDER BY l.created_at DESC, l.id), '[]'::jsonb)
+      FROM page l
+$$;
+
+COMMENT ON FUNCTION pgcall.conferences_public(integer) IS
+'Live public conferences anyone may join, newest first (at most limit, up to 100): [{id, type, title, description, room_id, created_by, max_participants, created_at, joined_count}].  Join one with call_join.';
+
+-------------------------------------------------------------------------------
+-- Preferences
+--
+-- One row per user who changed a preference; users without one have the
+-- defaults (preferences.c).  auto_mute_on_join mutes the microphone whenever
+-- the user joins a call without saying otherwise.
+-------------------------------------------------------------------------------
+
+CREATE TABLE pgcall.preference (
+    user_id               text PRIMARY KEY,
+    voice_masking_enabled boolean NOT NULL,
+    video_masking_enabled boolean NOT NULL,
+    auto_mute_on_join     boolean NOT NULL,
+    video_quality         text NOT NULL CHECK (video_quality IN ('hd', 'sd')),
+    preferred_avatar      text CHECK (pg_catalog.octet_length(preferred_avatar) <= 1024),
+    created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at            timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+COMMENT ON TABLE pgcall.preference IS
+'Call preferences of users who set any: voice and video masking (applied by clients), auto-mute on join (applied by pgcall), video quality hd or sd, preferred avatar.  Each user reads only their own row.';
+
+ALTER TABLE pgcall.preference ENABLE ROW LEVEL SECURITY;
+CREATE POLICY preference_own_read ON pgcall.preference FOR SELECT
+    TO pgcall_user, pgcall_backend USING (user_id = pgcall.current_user_id());
+
+CREATE FUNCTION pgcall.preferences_get()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'preferences_get'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.preferences_get() IS
+'Your call preferences, defaults filled in: {voice_masking_enabled, video_masking_enabled, auto_mute_on_join, video_quality, preferred_avatar, created_at, updated_at}; the times are null until you set something.';
+
+CREATE FUNCTION pgcall.preferences_set(
+    voice_masking_enabled boolean DEFAULT NULL,
+    video_masking_enabled boolean DEFAULT NULL,
+    auto_mute_on_join boolean DEFAULT NULL,
+    video_quality text DEFAULT NULL,
+    preferred_avatar text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'preferences_set'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text) IS
+'Change your call preferences: only those given change; an empty preferred_avatar removes it.  video_quality is hd or sd (P400U otherwise), preferred_avatar at most 1024 bytes.  Returns them all, as preferences_get does.';
+
+-------------------------------------------------------------------------------
+-- Rate limits
+--
+-- One row per user and action: the start of the current window and the
+-- requests counted in it (ratelimit.c).  Limits are the settings
+-- pgcall.rate_limit_calls (per hour), rate_limit_joins, rate_limit_tokens and
+-- rate_limit_analytics (per minute); 0 turns one off.  A request over a
+-- limit fails with P429A (HTTP 429) saying when to retry.  Every window
+-- lasts at most an hour, so purge() deletes rows older than that.
+-------------------------------------------------------------------------------
+
+CREATE TABLE pgcall.rate_limit (
+    user_id      text NOT NULL,
+    action       text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics')),
+    window_start timestamptz NOT NULL,
+    hits         integer NOT NULL CHECK (hits > 0),
+    PRIMARY KEY (user_id, action)
+);
+
+COMMENT ON TABLE pgcall.rate_limit IS
+'Requests each user made in the current window of each rate limit.  Written only by pgcall functions.';
+
+ALTER TABLE pgcall.rate_limit ENABLE ROW LEVEL SECURITY;
+
+-------------------------------------------------------------------------------
+-- Pseudonyms
+--
+-- With pgcall.pseudonymize on, the admin_* functions show each user as a
+-- keyed pseudonym (HMAC-SHA256 with the pseudonym_key secret): stable, the
+-- same in every report, and not reversible without the key.  Administrators
+-- then read calls only through those functions: the tables' admin policies
+-- let them read nothing.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.pseudonym(user_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pseudonym'
+LANGUAGE C STRICT STABLE;
+
+COMMENT ON FUNCTION pgcall.pseudonym(text) IS
+'The stable pseudonym of a user id ("u_" and 20 hexadecimal digits), keyed with the pseudonym_key secret (P503C when it is not set).  For trusted backends only: whoever can compute pseudonyms of chosen ids can reverse them.';
+
+CREATE FUNCTION pgcall.pseudonymous()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pseudonymous'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.pseudonymous() IS
+'Whether pgcall.pseudonymize is on: administrators see pseudonyms instead of user ids.';
+
+CREATE FUNCTION pgcall.admin_user(user_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'admin_user'
+LANGUAGE C STRICT STABLE;
+
+COMMENT ON FUNCTION pgcall.admin_user(text) IS
+'How admin-facing output shows a user: the pseudonym when pgcall.pseudonymize is on, else the user id.  Internal.';
+
+-------------------------------------------------------------------------------
+-- Usage and analytics
+--
+-- What a call used comes from its participant sessions: how many people
+-- were in it, the most that were in it at once (exactly, from overlapping
+-- intervals; a stretch is [joined_at, left_at), so someone leaving as
+-- another joins does not overlap them), and everyone's joined time added
+-- up.  Audio minutes are joined time in audio calls, video minutes joined
+-- time in video calls.  When a call ends, its trigger stores its usage in
+-- these columns, so reports read one row per call.
+-------------------------------------------------------------------------------
+
+ALTER TABLE pgcall.call
+    ADD COLUMN participant_count   integer,
+    ADD COLUMN peak_participants   integer,
+    ADD COLUMN participant_seconds double precision;
+
+COMMENT ON COLUMN pgcall.call.participant_count IS
+'People who were in the call at some time; set when it ends.';
+COMMENT ON COLUMN pgcall.call.peak_participants IS
+'Most people in the call at once; set when it ends.';
+COMMENT ON COLUMN pgcall.call.participant_seconds IS
+'Everyone''s time in the call added up, in seconds; set when it ends.';
+
+CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
+CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
+
+CREATE FUNCTION pgcall.session_usage(
+    call_id uuid, starts_at timestamptz, ends_at timestamptz,
+    OUT participants integer, OUT peak_participants integer, OUT participant_seconds double precision)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH s AS (
+        SELECT s.user_id,
+               GREATEST(s.joined_at, session_usage.starts_at) AS a,
+               LEAST(COALESCE(s.left_at, now()), session_usage.ends_at) AS z
+          FROM pgcall.participant_session s
+         WHERE s.call_id = session_usage.call_id
+           AND s.joined_at < session_usage.ends_at
+           AND COALESCE(s.left_at, now()) > session_usage.starts_at
+    ), edge AS (
+        SELECT a AS t, 1 AS d FROM s
+        UNION ALL
+        SELECT z, -1 FROM s
+    )
+    SELECT (SELECT count(DISTINCT user_id) FROM s)::integer,
+           -- At equal times leaves (-1) sort before joins (+1): intervals are half-open.
+           (SELECT COALESCE(max(level), 0)
+              FROM (SELECT sum(d) OVER (ORDER BY t, d) AS level FROM edge) levels)::integer,
+           (SELECT COALESCE(sum(EXTRACT(epoch FROM z - a)), 0) FROM s)::double precision
+$$;
+
+COMMENT ON FUNCTION pgcall.session_usage(uuid, timestamptz, timestamptz) IS
+'What one call used between starts_at and ends_at, from its participant sessions (open ones until now): people in it, the most in it at once, and their joined time added up in seconds.  Internal.';
+
+CREATE FUNCTION pgcall.call_details_report(call_id uuid)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'pseudonymous', pgcall.pseudonymous(),
+        'call', jsonb_build_object(
+            'id', c.id,
+            'kind', c.kind,
+            'type', c.media,
+            'title', c.title,
+            'description', c.description,
+            'channel_id', c.channel_id,
+            'room_id', c.room_id,
+            'created_by', pgcall.admin_user(c.created_by),
+            'is_public', c.is_public,
+            'max_participants', c.max_participants,
+            'status', pgcall.effective_call_status(c.status, c.ring_deadline),
+            'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended'
+                               THEN COALESCE(c.end_reason, 'missed') END,
+            'ended_by', pgcall.admin_user(c.ended_by),
+            'created_at', c.created_at,
+            'answered_at', c.answered_at,
+            'ended_at', c.ended_at),
+        'participants', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'user_id', pgcall.admin_user(p.user_id),
+                       'role', p.role,
+                       'status', pgcall.effective_participant_status(p.status, p.ring_deadline),
+                       'reason', p.reason,
+                       'invited_at', p.invited_at,
+                       'joined_at', s.first_joined,
+                       'left_at', CASE WHEN s.open = 0 THEN s.last_left END,
+                       'duration_seconds', COALESCE(s.seconds, 0),
+                       'sessions', COALESCE(s.sessions, 0))
+                   ORDER BY p.invited_at, p.user_id)
+              FROM pgcall.participant p
+              LEFT JOIN LATERAL (
+                  SELECT min(ps.joined_at) AS first_joined,
+                         max(ps.left_at) AS last_left,
+                         count(*) FILTER (WHERE ps.left_at IS NULL) AS open,
+                         floor(sum(EXTRACT(epoch FROM COALESCE(ps.left_at, now()) - ps.joined_at)))::bigint AS seconds,
+                         count(*) AS sessions
+                    FROM pgcall.participant_session ps
+                   WHERE ps.call_id = p.call_id AND ps.user_id = p.user_id) s ON true
+             WHERE p.call_id = c.id), '[]'::jsonb),
+        'stats', jsonb_build_object(
+            'total_participants', u.participants,
+            'invited', (SELECT count(*) FROM pgcall.participant p WHERE p.call_id = c.id),
+            'peak_participants', u.peak_participants,
+            'total_duration_seconds', COALESCE(c.duration_seconds,
+                                               CASE WHEN c.answered_at IS NOT NULL
+                                                    THEN floor(EXTRACT(epoch FROM now() - c.answered_at))::integer END,
+                                               0),
+            'participant_seconds', floor(u.participant_seconds)::bigint,
+            'audio_minutes', round((CASE WHEN c.media = 'audio' THEN u.participant_seconds ELSE 0 END / 60)::numeric, 2),
+            'video_minutes', round((CASE WHEN c.media = 'video' THEN u.participant_seconds ELSE 0 END / 60)::numeric, 2)))
+      FROM pgcall.call c
+     CROSS JOIN LATERAL pgcall.session_usage(c.id, '-infinity', now()) u
+     WHERE c.id = call_details_report.call_id
+$$;
+
+COMMENT ON FUNCTION pgcall.call_details_report(uuid) IS
+'The report behind admin_call_details; NULL for an unknown call.  Internal: no access check.';
+
+CREATE FUNCTION pgcall.analytics_report(days integer, group_by text, time_zone text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH bounds AS MATERIALIZED (
+        SELECT (date_trunc('day', now() AT TIME ZONE analytics_report.time_zone)
+                - make_interval(days => analytics_report.days - 1)) AT TIME ZONE analytics_report.time_zone
+                   AS range_from,
+               now() AS range_to,
+               ('1 ' || analytics_report.group_by)::interval AS step
+    ), periods AS MATERIALIZED (
+        SELECT g.local_start::date AS period,
+               GREATEST(g.local_start AT TIME ZONE analytics_report.time_zone, b.range_from) AS starts_at,
+               LEAST((g.local_start + b.step) AT TIME ZONE analytics_report.time_zone, b.range_to) AS ends_at
+          FROM bounds b,
+               generate_series(date_trunc(analytics_report.group_by, b.range_from AT TIME ZONE analytics_report.time_zone),
+                               b.range_to AT TIME ZONE analytics_report.time_zone, b.step) AS g(local_start)
+    ), started AS (
+        -- Calls started in the range, each counted in the period it started in.
+        -- A call that ended in the period it started in is "simple": its
+        -- stored usage all belongs to that period.
+        SELECT date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)::date AS period,
+               c.id, c.media, c.status, c.answered_at, c.duration_seconds,
+               c.participant_count, c.peak_participants, c.participant_seconds,
+               c.status = 'ended'
+                   AND date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)
+                     = date_trunc(analytics_report.group_by, c.ended_at AT TIME ZONE analytics_report.time_zone)
+                   AS simple
+          FROM pgcall.call c, bounds b
+         WHERE c.created_at >= b.range_from AND c.created_at < b.range_to
+    ), by_start AS (
+        SELECT period,
+               count(*) AS calls,
+               sum(COALESCE(participant_count,
+                            (SELECT count(*) FROM pgcall.participant p
+                              WHERE p.call_id = started.id AND p.joined_at IS NOT NULL))) AS participants,
+               sum(duration_seconds) FILTER (WHERE status = 'ended' AND answered_at IS NOT NULL) AS duration_sum,
+               count(*) FILTER (WHERE status = 'ended' AND answered_at IS NOT NULL) AS answered,
+               sum(participant_seconds) FILTER (WHERE simple AND media = 'audio') AS audio_seconds,
+               sum(participant_seconds) FILTER (WHERE simple AND media = 'video') AS video_seconds,
+               max(peak_participants) FILTER (WHERE simple) AS peak
+          FROM started
+         GROUP BY period
+    ), spanning AS (
+        -- Calls whose time in the range crosses a period boundary or the
+        -- start of the range, or that are still going on: their usage comes
+        -- from their sessions, cut at the boundaries.
+        SELECT c.id, c.media, c.created_at, c.ended_at
+          FROM pgcall.call c, bounds b
+         WHERE c.created_at >= b.range_from AND c.created_at < b.range_to
+           AND (c.status <> 'ended'
+                OR date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)
+                   <> date_trunc(analytics_report.group_by, c.ended_at AT TIME ZONE analytics_report.time_zone))
+        UNION ALL
+        SELECT c.id, c.media, c.created_at, c.ended_at
+          FROM pgcall.call c, bounds b
+         WHERE c.status = 'ended' AND c.ended_at > b.range_from AND c.created_at < b.range_from
+        UNION ALL
+        SELECT c.id, c.media, c.created_at, c.ended_at
+          FROM pgcall.call c, bounds b
+         WHERE c.status <> 'ended' AND c.created_at < b.range_from
+    ), by_session AS (
+        SELECT p.period,
+               sum(u.participant_seconds) FILTER (WHERE s.media = 'audio') AS audio_seconds,
+               sum(u.participant_seconds) FILTER (WHERE s.media = 'video') AS video_seconds,
+               max(u.peak_participants) AS peak
+          FROM spanning s
+          JOIN periods p ON p.starts_at < COALESCE(s.ended_at, now()) AND p.ends_at > s.created_at
+         CROSS JOIN LATERAL pgcall.session_usage(s.id, p.starts_at, p.ends_at) u
+         GROUP BY p.period
+    ), rows AS (
+        SELECT p.period, p.starts_at, p.ends_at,
+               COALESCE(a.calls, 0) AS calls,
+               COALESCE(a.participants, 0) AS participants,
+               COALESCE(a.duration_sum, 0) AS duration_sum,
+               COALESCE(a.answered, 0) AS answered,
+               COALESCE(a.audio_seconds, 0) + COALESCE(s.audio_seconds, 0) AS audio_seconds,
+               COALESCE(a.video_seconds, 0) + COALESCE(s.video_seconds, 0) AS video_seconds,
+               GREATEST(COALESCE(a.peak, 0), COALESCE(s.peak, 0)) AS peak
+          FROM periods p
+          LEFT JOIN by_start a ON a.period = p.period
+          LEFT JOIN by_session s ON s.period = p.period
+    )
+    SELECT jsonb_build_object(
+        'days', analytics_report.days,
+        'group_by', analytics_report.group_by,
+        'time_zone', analytics_report.time_zone,
+        'from', (SELECT range_from FROM bounds),
+        'to', (SELECT range_to FROM bounds),
+        'stats', (SELECT jsonb_agg(jsonb_build_object(
+                             'period', r.period,
+                             'starts_at', r.starts_at,
+                             'ends_at', r.ends_at,
+                             'calls', r.calls,
+                             'participants', r.participants,
+                             'avg_duration', round(r.duration_sum::numeric / NULLIF(r.answered, 0)),
+                             'audio_minutes', round((r.audio_seconds / 60)::numeric, 2),
+                             'video_minutes', round((r.video_seconds / 60)::numeric, 2),
+                             'peak_participants', r.peak)
+                         ORDER BY r.period)
+                    FROM rows r),
+        'summary', (SELECT jsonb_build_object(
+                               'calls', sum(r.calls),
+                               'participants', sum(r.participants),
+                               'avg_duration', round(sum(r.duration_sum)::numeric / NULLIF(sum(r.answered), 0)),
+                               'audio_minutes', round((sum(r.audio_seconds) / 60)::numeric, 2),
+                               'video_minutes', round((sum(r.video_seconds) / 60)::numeric, 2),
+                               'peak_participants', max(r.peak))
+                      FROM rows r))
+$$;
+
+COMMENT ON FUNCTION pgcall.analytics_report(integer, text, text) IS
+'The report behind admin_analytics.  Internal: no access check and no argument check.';
+
+-------------------------------------------------------------------------------
+-- Administration
+--
+-- For members of pgcall_admin only: EXECUTE is granted to nobody else, and
+-- each function checks the role again (P403F).  What they return shows
+-- users as pgcall.admin_user does.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.admin_call_end(call_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'admin_call_end'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.admin_call_end(uuid) IS
+'End any call for everyone, with end_reason terminated: those in it leave, those rung miss it, all get call.ended.  P404A for an unknown call, P409B if it already ended.  Returns {call_id, status, end_reason, ended_at, duration_seconds}.';
+
+CREATE FUNCTION pgcall.admin_remove_participant(call_id uuid, user_id text DEFAULT NULL,
+                                                pseudonym text DEFAULT NULL, reason text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'admin_remove_participant'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.admin_remove_participant(uuid, text, text, text) IS
+'Remove a participant, named by user_id or by pseudonym, from a live call for good: they leave it (or stop ringing), get a call.removed event telling their client to leave, and cannot join it again (P403E).  A direct call then ends as terminated.  P404B when there is no such participant, P409B when the call ended.  Returns {user_id, already_removed, call_status}.';
+
+CREATE FUNCTION pgcall.admin_call_details(call_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'admin_call_details'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.admin_call_details(uuid) IS
+'One call for administrators: {pseudonymous, call: {id, kind, type, title, description, channel_id, room_id, created_by, is_public, max_participants, status, end_reason, ended_by, created_at, answered_at, ended_at}, participants: [{user_id, role, status, reason, invited_at, joined_at (first), left_at (last, null while in it), duration_seconds (all stretches), sessions}], stats: {total_participants, invited, peak_participants, total_duration_seconds, participant_seconds, audio_minutes, video_minutes}}.  Open stretches count until now.  P404A for an unknown call.';
+
+CREATE FUNCTION pgcall.admin_analytics(days integer DEFAULT 30, group_by text DEFAULT 'day',
+                                       time_zone text DEFAULT 'UTC')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'admin_analytics'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.admin_analytics(integer, text, text) IS
+'Calling analytics over the last days days (1 to 3660, today included), with days, weeks and months as time_zone (default UTC) has them, grouped by day, week or month: {days, group_by, time_zone, from, to, stats: [{period, starts_at, ends_at, calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}], summary: {calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}}.  calls and participants count the calls started in a period (all kinds and outcomes) and the people who were in them; avg_duration averages the answered, ended ones (seconds, null if none); audio and video minutes are joined time in audio and video calls, counted in the period it was spent in; peak_participants is the most people in one call at once during the period.  Counts against pgcall.rate_limit_analytics; P400T for bad arguments.';
+
+-------------------------------------------------------------------------------
 -- Row-level security: a user reads the calls they take part in and their
--- own events; admins read everything; nobody writes but pgcall's functions.
+-- own events; admins read everything (but calls and their participants only
+-- while pgcall.pseudonymize is off); nobody writes but pgcall's functions.
 -------------------------------------------------------------------------------
 
 ALTER TABLE pgcall.call ENABLE ROW LEVEL SECURITY;
@@ -1030,15 +1570,15 @@ ALTER TABLE pgcall.profile ENABLE ROW LEVEL SECURITY;
 CREATE POLICY call_participant_read ON pgcall.call FOR SELECT
     TO pgcall_user, pgcall_backend USING (pgcall.is_participant(id));
 CREATE POLICY call_admin_read ON pgcall.call FOR SELECT
-    TO pgcall_admin USING (true);
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY participant_participant_read ON pgcall.participant FOR SELECT
     TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
 CREATE POLICY participant_admin_read ON pgcall.participant FOR SELECT
-    TO pgcall_admin USING (true);
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY session_participant_read ON pgcall.participant_session FOR SELECT
     TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
 CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
-    TO pgcall_admin USING (true);
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY event_own_read ON pgcall.event FOR SELECT
     TO pgcall_user, pgcall_backend USING (user_id = pgcall.current_user_id());
 CREATE POLICY presence_admin_read ON pgcall.presence FOR SELECT
@@ -1054,6 +1594,7 @@ GRANT SELECT ON pgcall.call, pgcall.participant, pgcall.participant_session, pgc
                 pgcall.profile, pgcall.user_profile
     TO pgcall_user, pgcall_backend, pgcall_admin;
 GRANT SELECT ON pgcall.bridge, pgcall.presence TO pgcall_admin;
+GRANT SELECT ON pgcall.preference TO pgcall_user, pgcall_backend;
 GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
 -------------------------------------------------------------------------------
@@ -1063,6 +1604,7 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 -------------------------------------------------------------------------------
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
+REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
@@ -1105,6 +1647,24 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.presence(text[]) TO pgcall_admin;
 
 GRANT EXECUTE ON FUNCTION
+    pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean),
+    pgcall.conference_invite(uuid, text[]),
+    pgcall.call_status_arg(text),
+    pgcall.calls_mine(text, integer),
+    pgcall.conferences_public(integer),
+    pgcall.preferences_get(),
+    pgcall.preferences_set(boolean, boolean, boolean, text, text)
+    TO pgcall_user, pgcall_backend;
+GRANT EXECUTE ON FUNCTION pgcall.pseudonym(text) TO pgcall_backend;
+GRANT EXECUTE ON FUNCTION pgcall.pseudonymous() TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+GRANT EXECUTE ON FUNCTION
+    pgcall.admin_call_end(uuid),
+    pgcall.admin_remove_participant(uuid, text, text, text),
+    pgcall.admin_call_details(uuid),
+    pgcall.admin_analytics(integer, text, text)
+    TO pgcall_admin;
+
+GRANT EXECUTE ON FUNCTION
     pgcall.bridge_events(bigint, integer),
     pgcall.bridge_event_horizon(),
     pgcall.bridge_heartbeat(uuid),
@@ -1113,3 +1673,4 @@ GRANT EXECUTE ON FUNCTION
     pgcall.call_expire()
     TO pgcall_bridge;
 GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;
+GRANT EXECUTE ON PROCEDURE pgcall.purge_batches(integer, integer) TO pgcall_bridge, pgcall_admin;

@@ -1,0 +1,245 @@
+/*
+ * admin.c: what administrators (members of pgcall_admin) do to other
+ * people's calls: end them, and remove someone from them.
+ *
+ * EXECUTE on these functions is granted to pgcall_admin only, and each
+ * checks the role again (pgcall_require_admin), so a grant made by mistake
+ * does not open them to end users.  They lock and change calls with the
+ * same code as the call_* functions (calls.h).  Whatever they return shows
+ * users as pgcall_admin_user does: as pseudonyms when pgcall.pseudonymize
+ * is on.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+#include "calls.h"
+#include "pgcall.h"
+
+#define REASON_MAX 200
+
+/* Raise P403F unless the session's role is pgcall_admin or a superuser. */
+void
+pgcall_require_admin(void)
+{
+	if (!pgcall_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_ADMIN),
+				 errmsg("only administrators can do this"),
+				 errdetail("The current role is not a member of pgcall_admin."),
+				 errhint("Call as a role granted pgcall_admin.")));
+}
+
+/* A user as admin-facing output shows them. */
+const char *
+pgcall_admin_user(const char *user_id)
+{
+	if (user_id == NULL || !pgcall_pseudonymize)
+		return user_id;
+	return pgcall_pseudonym(user_id);
+}
+
+static char *
+req_call_id(FunctionCallInfo fcinfo, int n)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("call_id is required")));
+	return DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
+}
+
+/* Lock the call, expire it if due; P404A when there is none. */
+static void
+open_call(const char *call_id, Call *c)
+{
+	if (!pgcall_call_lock(call_id, c))
+		pgcall_call_raise_not_found(psprintf("the id %s", call_id));
+	pgcall_call_expire(c);
+}
+
+static Datum
+json_result(StringInfo buf)
+{
+	Datum		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
+
+	d = SPI_datumTransfer(d, false, -1);
+	SPI_finish();
+	return d;
+}
+
+static void
+append_member(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* "call_id", "status", "end_reason", "ended_at" and "duration_seconds" of the call. */
+static void
+append_call_state(StringInfo buf, const char *call_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(call_id)};
+
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT status, end_reason, "
+							"pg_catalog.to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+							"duration_seconds::text FROM pgcall.call WHERE id = $1::uuid",
+							1, types), values, NULL, false, 1);
+	append_member(buf, "call_id", call_id);
+	append_member(buf, "status", pgcall_getstr(0, 1));
+	append_member(buf, "end_reason", pgcall_getstr(0, 2));
+	append_member(buf, "ended_at", pgcall_getstr(0, 3));
+	appendStringInfo(buf, ",\"duration_seconds\":%s",
+					 pgcall_getstr(0, 4) ? pgcall_getstr(0, 4) : "null");
+}
+
+PG_FUNCTION_INFO_V1(admin_call_end);
+
+/*
+ * admin_call_end(call_id uuid): end any call for everyone, as terminated.
+ * Returns {call_id, status, end_reason, ended_at, duration_seconds}.
+ */
+Datum
+admin_call_end(PG_FUNCTION_ARGS)
+{
+	char	   *call_id = req_call_id(fcinfo, 0);
+	Call		c;
+	StringInfoData buf;
+
+	pgcall_require_admin();
+	SPI_connect();
+	open_call(call_id, &c);
+	if (strcmp(c.status, "ended") == 0)
+		pgcall_call_raise_ended(&c);
+	pgcall_call_end(&c, "terminated", pgcall_current_user_id());
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	append_call_state(&buf, c.id);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(json_result(&buf));
+}
+
+/* The user id of the participant of call_id whose pseudonym is pseudonym, or NULL. */
+static char *
+user_by_pseudonym(const char *call_id, const char *pseudonym)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(call_id)};
+	uint64		n;
+	char	  **users;
+
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT user_id FROM pgcall.participant WHERE call_id = $1::uuid",
+								1, types), values, NULL, false, 0);
+	users = palloc(sizeof(char *) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+		users[i] = pgcall_getstr(i, 1);
+	for (uint64 i = 0; i < n; i++)
+		if (strcmp(pgcall_pseudonym(users[i]), pseudonym) == 0)
+			return users[i];
+	return NULL;
+}
+
+PG_FUNCTION_INFO_V1(admin_remove_participant);
+
+/*
+ * admin_remove_participant(call_id uuid, user_id text, pseudonym text,
+ *                          reason text)
+ *
+ * Removes one participant, named by user id or by pseudonym, from a live
+ * call for good: they leave it if they were in it, stop ringing if they
+ * were rung, get a call.removed event telling their client to leave, and
+ * cannot join it again.  A direct call cannot go on without one of its two
+ * people and ends as terminated; other calls settle as after a leave.
+ * Removing someone already removed changes nothing.
+ */
+Datum
+admin_remove_participant(PG_FUNCTION_ARGS)
+{
+	char	   *call_id = req_call_id(fcinfo, 0);
+	char	   *user_id = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *pseudonym = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *reason = PG_ARGISNULL(3) ? "removed by an administrator" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	const char *by = pgcall_current_user_id();
+	Call		c;
+	Part		p;
+	bool		already;
+	StringInfoData data;
+	StringInfoData buf;
+
+	pgcall_require_admin();
+	if ((user_id == NULL) == (pseudonym == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("pass either user_id or pseudonym"),
+				 errdetail("Exactly one of them names the participant to remove.")));
+	if (user_id)
+		pgcall_check_user_id(user_id, "user_id");
+	if (strlen(reason) > REASON_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_REASON),
+				 errmsg("reason must be at most %d bytes long", REASON_MAX)));
+	for (const char *r = reason; *r; r++)
+		if ((unsigned char) *r < 0x20 || *r == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_REASON),
+					 errmsg("reason must not contain control characters")));
+
+	SPI_connect();
+	open_call(call_id, &c);
+	if (pseudonym)
+		user_id = user_by_pseudonym(c.id, pseudonym);
+	p = user_id ? pgcall_call_part(c.id, user_id) : (Part) {0};
+	if (!p.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PARTICIPANT_NOT_FOUND),
+				 errmsg("participant not found"),
+				 errdetail("Call %s has no participant %s.", c.id,
+						   pseudonym ? pseudonym : user_id)));
+	if (strcmp(c.status, "ended") == 0)
+		pgcall_call_raise_ended(&c);
+
+	already = strcmp(p.status, "removed") == 0;
+	if (!already)
+	{
+		pgcall_call_set_part_status(c.id, user_id, "removed", reason);
+
+		initStringInfo(&data);
+		appendStringInfoChar(&data, '{');
+		append_member(&data, "user_id", user_id);
+		append_member(&data, "reason", reason);
+		append_member(&data, "action", "leave");
+		appendStringInfoChar(&data, '}');
+		pgcall_event_queue("call.removed", c.id, list_make1(user_id), data.data, false);
+
+		if (strcmp(c.kind, "direct") == 0)
+			pgcall_call_end(&c, "terminated", by);
+		else
+			pgcall_call_settle(&c, by);
+	}
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	append_member(&buf, "user_id", pgcall_admin_user(user_id));
+	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
+	append_member(&buf, "call_status", c.status);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(json_result(&buf));
+}

@@ -1,0 +1,284 @@
+/*
+ * conference.c: conference calls (seed 002): titled calls that stay open
+ * for people to join, public (anyone may join) or private (only those
+ * invited may).
+ *
+ * A conference starts active with its host in it, so it follows the group
+ * call rules from then on: call_join joins it (capacity, ended and removed
+ * are checked there), call_leave leaves it, it ends when the last person in
+ * it leaves or the host ends it.  What differs lives here: creating it,
+ * inviting to it, and letting a stranger in (pgcall_conference_admits and
+ * pgcall_conference_add_member, which call_join uses).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/uuid.h"
+
+#include "calls.h"
+#include "pgcall.h"
+
+#define TITLE_MAX 200
+#define DESCRIPTION_MAX 4000
+
+/*
+ * Whether the current user may join call c without being a participant:
+ * yes for a public conference; a private one raises P403C.  false for
+ * every other kind of call (the caller raises P403B).
+ */
+bool
+pgcall_conference_admits(const Call *c)
+{
+	if (strcmp(c->kind, "conference") != 0)
+		return false;
+	if (c->is_public)
+		return true;
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_PRIVATE_CALL),
+			 errmsg("this conference is private"),
+			 errdetail("Only people the host invited can join conference %s.", c->id),
+			 errhint("Ask the host to invite you with conference_invite.")));
+	return false;
+}
+
+/* Add the current user to conference c as a member who joins now. */
+void
+pgcall_conference_add_member(const Call *c, const char *me, const char *device_id,
+							 int mic_muted, int camera_off)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(c->id);
+	values[1] = CStringGetTextDatum(me);
+	values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
+	nulls[2] = device_id ? ' ' : 'n';
+	values[3] = BoolGetDatum(mic_muted > 0);
+	values[4] = BoolGetDatum(camera_off > 0);
+	pgcall_exec(pgcall_plan(&plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
+							"mic_muted, camera_off) VALUES ($1::uuid, $2, 'member', 'joined', $3, $4, $5)",
+							5, types), values, nulls, false, 0);
+}
+
+/* Free text given by a user: length, and no control characters but newline and tab. */
+static void
+check_text(const char *s, const char *what, int max, bool multiline)
+{
+	if (strlen(s) > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TITLE),
+				 errmsg("%s must be at most %d bytes long", what, max)));
+	for (const char *p = s; *p; p++)
+		if (((unsigned char) *p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_TITLE),
+					 errmsg("%s must not contain control characters", what)));
+}
+
+/* Invite users to conference call_id; those already in it stay as they are. */
+static void
+invite(const char *call_id, ArrayType *invitees)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTARRAYOID, INT4OID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = PointerGetDatum(invitees);
+	values[2] = Int32GetDatum(pgcall_ring_timeout);
+	pgcall_exec(pgcall_plan(&plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, ring_deadline) "
+							"SELECT $1::uuid, u, 'member', 'invited', "
+							"pg_catalog.now() + pg_catalog.make_interval(secs => $3) "
+							"FROM pg_catalog.unnest($2) AS u "
+							"ON CONFLICT (call_id, user_id) DO NOTHING",
+							3, types), values, NULL, false, 0);
+}
+
+PG_FUNCTION_INFO_V1(conference_create);
+
+/*
+ * conference_create(title text, description text, is_public boolean,
+ *                   max_participants integer, type text, invitees text[],
+ *                   room_id text, device_id text, mic_muted boolean,
+ *                   camera_off boolean)
+ *
+ * Creates a conference with the current user in it as host, and rings the
+ * invitees.  Returns {call, agora} as call_start does.
+ */
+Datum
+conference_create(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr insert_call = NULL;
+	static const Oid call_types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
+	static SPIPlanPtr insert_host = NULL;
+	static const Oid host_types[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
+	const char *me = pgcall_require_user_id();
+	char	   *title;
+	char	   *description = NULL;
+	bool		is_public = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	int			max = pgcall_max_participants;
+	const char *media;
+	ArrayType  *invitees = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
+	char	   *room_id = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
+	char	   *device_id = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
+	int			mic_muted = PG_ARGISNULL(8) ? -1 : PG_GETARG_BOOL(8);
+	int			camera_off = PG_ARGISNULL(9) ? 0 : PG_GETARG_BOOL(9);
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *call_id;
+	Call		c;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("title is required"),
+				 errhint("Name the conference: title => 'Weekly team meeting'.")));
+	title = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (title[strspn(title, " ")] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TITLE),
+				 errmsg("title must not be empty")));
+	check_text(title, "title", TITLE_MAX, false);
+	if (!PG_ARGISNULL(1))
+	{
+		description = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		check_text(description, "description", DESCRIPTION_MAX, true);
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		max = PG_GETARG_INT32(3);
+		if (max < 2 || max > 10000)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+					 errmsg("max_participants must be between 2 and 10000"),
+					 errdetail("The value given is %d.", max)));
+	}
+	media = pgcall_call_parse_media(PG_ARGISNULL(4) ? "video" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
+	{
+		int			n;
+
+		(void) pgcall_call_check_invitees(invitees, me, &n);
+	}
+	if (room_id)
+		pgcall_check_user_id(room_id, "room_id");
+	if (device_id)
+		pgcall_check_user_id(device_id, "device_id");
+
+	SPI_connect();
+	pgcall_rate_limit(me, PGCALL_LIMIT_CALL | pgcall_token_limit_if_configured());
+
+	values[0] = CStringGetTextDatum(media);
+	values[1] = room_id ? CStringGetTextDatum(room_id) : (Datum) 0;
+	nulls[1] = room_id ? ' ' : 'n';
+	values[2] = CStringGetTextDatum(me);
+	values[3] = CStringGetTextDatum(title);
+	values[4] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[4] = description ? ' ' : 'n';
+	values[5] = BoolGetDatum(is_public);
+	values[6] = Int32GetDatum(max);
+	pgcall_exec(pgcall_plan(&insert_call,
+							"WITH n AS (SELECT pg_catalog.gen_random_uuid() AS id) "
+							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
+							"title, description, is_public, max_participants, status) "
+							"SELECT id, 'call-' || id::text, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active' "
+							"FROM n RETURNING id::text",
+							7, call_types), values, nulls, false, 0);
+	call_id = pgcall_getstr(0, 1);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = CStringGetTextDatum(me);
+	values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
+	nulls[2] = device_id ? ' ' : 'n';
+	values[3] = BoolGetDatum(mic_muted < 0 ? pgcall_auto_mute_on_join(me) : mic_muted > 0);
+	values[4] = BoolGetDatum(camera_off > 0);
+	pgcall_exec(pgcall_plan(&insert_host,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
+							"mic_muted, camera_off) VALUES ($1::uuid, $2, 'host', 'joined', $3, $4, $5)",
+							5, host_types), values, nulls, false, 0);
+	if (invitees != NULL)
+		invite(call_id, invitees);
+
+	if (!pgcall_call_lock(call_id, &c))
+		elog(ERROR, "conference %s vanished while creating it", call_id);
+	PG_RETURN_DATUM(pgcall_call_result(&c, me, true, NULL));
+}
+
+PG_FUNCTION_INFO_V1(conference_invite);
+
+/*
+ * conference_invite(call_id uuid, invitees text[]): the host rings more
+ * people into a live conference.  People already in it (or removed from
+ * it) stay as they are.
+ */
+Datum
+conference_invite(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id;
+	ArrayType  *invitees;
+	Call		c;
+	Part		p;
+	int			n;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("call_id is required")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("invitees is required"),
+				 errhint("Pass the user ids to invite as invitees => ARRAY['<user id>'].")));
+	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
+	invitees = PG_GETARG_ARRAYTYPE_P(1);
+	(void) pgcall_call_check_invitees(invitees, me, &n);
+
+	SPI_connect();
+	if (!pgcall_call_lock(call_id, &c))
+		pgcall_call_raise_not_found(psprintf("the id %s", call_id));
+	pgcall_call_expire(&c);
+	p = pgcall_call_part(c.id, me);
+	if (strcmp(c.kind, "conference") != 0 || !p.found || strcmp(c.created_by, me) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_HOST),
+				 errmsg("only the host can invite people to a conference"),
+				 errdetail("Call %s is not a conference you host.", c.id)));
+	if (strcmp(c.status, "ended") == 0)
+		pgcall_call_raise_ended(&c);
+	invite(c.id, invitees);
+	PG_RETURN_DATUM(pgcall_call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_status_arg);
+
+/*
+ * call_status_arg(status text): a call status filter given by a client,
+ * lower-cased; NULL (no filter) stays NULL.  Raises P400M for anything but
+ * ringing, active and ended.
+ */
+Datum
+call_status_arg(PG_FUNCTION_ARGS)
+{
+	char	   *status;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	status = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (pg_strcasecmp(status, "ringing") != 0 && pg_strcasecmp(status, "active") != 0 &&
+		pg_strcasecmp(status, "ended") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_STATUS),
+				 errmsg("call status \"%s\" is not one of ringing, active, ended", status)));
+	PG_RETURN_TEXT_P(cstring_to_text(asc_tolower(status, strlen(status))));
+}

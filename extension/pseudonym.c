@@ -1,0 +1,96 @@
+/*
+ * pseudonym.c: stable keyed pseudonyms for user ids.
+ *
+ * A pseudonym is "u_" and the first 80 bits of HMAC-SHA256(pseudonym_key,
+ * user id) in hexadecimal.  The same user always gets the same pseudonym
+ * while the key stays; without the key nobody can compute one, so nobody
+ * can test a guessed user id against it either.  Only trusted backends may
+ * call pgcall.pseudonym(), since whoever can compute pseudonyms of chosen
+ * ids can reverse them by trying ids.  Changing the key (set_secret) gives
+ * everyone a new pseudonym.
+ *
+ * When pgcall.pseudonymize is on, every admin_* function shows pseudonyms
+ * where it would show user ids (pgcall_admin_user in admin.c).
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "pgcall.h"
+
+#define PSEUDONYM_BYTES 10
+
+/* The pseudonym of user_id, palloc'd.  Raises P503C without a key. */
+char *
+pgcall_pseudonym(const char *user_id)
+{
+	static const char hex[] = "0123456789abcdef";
+	char		key[PGCALL_SECRET_MAX + 1];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	bool		ok;
+	char	   *out;
+
+	if (!pgcall_secret_copy(PGCALL_SECRET_PSEUDONYM_KEY, key, sizeof(key)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PSEUDONYM_NOT_CONFIGURED),
+				 errmsg("pseudonyms are not configured"),
+				 errdetail("The pseudonym_key secret is not set."),
+				 errhint("As a superuser, run SELECT pgcall.set_secret('pseudonym_key', '<at least 16 bytes>'); generate one with: openssl rand -hex 32")));
+	ok = HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) user_id,
+			  strlen(user_id), mac, &maclen) != NULL;
+	explicit_bzero(key, sizeof(key));
+	if (!ok || maclen < PSEUDONYM_BYTES)
+		elog(ERROR, "HMAC-SHA256 failed");
+
+	out = palloc(2 + 2 * PSEUDONYM_BYTES + 1);
+	out[0] = 'u';
+	out[1] = '_';
+	for (int i = 0; i < PSEUDONYM_BYTES; i++)
+	{
+		out[2 + 2 * i] = hex[mac[i] >> 4];
+		out[3 + 2 * i] = hex[mac[i] & 0x0f];
+	}
+	out[2 + 2 * PSEUDONYM_BYTES] = '\0';
+	explicit_bzero(mac, sizeof(mac));
+	return out;
+}
+
+PG_FUNCTION_INFO_V1(pseudonym);
+
+/* pseudonym(user_id text): the user's pseudonym. */
+Datum
+pseudonym(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	pgcall_check_user_id(user_id, "user_id");
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_pseudonym(user_id)));
+}
+
+PG_FUNCTION_INFO_V1(admin_user);
+
+/*
+ * admin_user(user_id text): how admin-facing output shows a user
+ * (pgcall_admin_user in admin.c).
+ */
+Datum
+admin_user(PG_FUNCTION_ARGS)
+{
+	const char *user_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_admin_user(user_id)));
+}
+
+PG_FUNCTION_INFO_V1(pseudonymous);
+
+/* pseudonymous(): whether pgcall.pseudonymize is on. */
+Datum
+pseudonymous(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(pgcall_pseudonymize);
+}
