@@ -3,9 +3,10 @@
  * time) and the administrators' reports on it.
  *
  * Usage is computed from pgcall.participant_session, exactly, by one SQL
- * function, pgcall.session_usage: the peak is the largest number of
- * join stretches that overlap at one instant (half-open intervals, so one
- * person leaving as another joins is not an overlap).  When a call ends,
+ * function, pgcall.session_usage, for any calls over any periods: the peak
+ * is the largest number of join stretches that overlap at one instant
+ * (half-open intervals, so one person leaving as another joins is not an
+ * overlap), found by the aggregate pgcall.peak_concurrency below.  When a call ends,
  * the call_before trigger stores its usage in the call row
  * (pgcall_call_usage), so reports over many calls read one row per call
  * and go to the sessions only for calls that are live or cross a period
@@ -19,6 +20,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/timestamp.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/uuid.h"
@@ -35,17 +37,19 @@ pgcall_call_usage(const char *call_id)
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(call_id)};
-	CallUsage	usage;
+	CallUsage	usage = {0, 0, 0.0};
 	bool		isnull;
 
 	SPI_connect();
-	pgcall_exec(pgcall_plan(&plan,
-							"SELECT participants, peak_participants, participant_seconds "
-							"FROM pgcall.session_usage($1::uuid, '-infinity', pg_catalog.now())",
-							1, types), values, NULL, false, 1);
-	usage.participants = DatumGetInt32(pgcall_getdatum(0, 1, &isnull));
-	usage.peak = DatumGetInt32(pgcall_getdatum(0, 2, &isnull));
-	usage.seconds = DatumGetFloat8(pgcall_getdatum(0, 3, &isnull));
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT participants, peak_participants, participant_seconds "
+								"FROM pgcall.session_usage(ARRAY[$1::uuid], '{-infinity,infinity}')",
+								1, types), values, NULL, false, 1) == 1)
+	{
+		usage.participants = DatumGetInt32(pgcall_getdatum(0, 1, &isnull));
+		usage.peak = DatumGetInt32(pgcall_getdatum(0, 2, &isnull));
+		usage.seconds = DatumGetFloat8(pgcall_getdatum(0, 3, &isnull));
+	}
 	SPI_finish();
 	return usage;
 }
@@ -159,4 +163,97 @@ admin_analytics(PG_FUNCTION_ARGS)
 	if (isnull)
 		elog(ERROR, "analytics_report returned null");
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * peak_concurrency(starts_at timestamptz, ends_at timestamptz): the
+ * aggregate behind every peak pgcall reports: the most intervals
+ * [starts_at, ends_at) that overlap at one instant.  Half-open: an interval
+ * ending when another starts does not overlap it, and an empty one never
+ * counts.  Rows with a NULL bound are ignored.
+ *
+ * The state collects the bounds in the aggregate's memory context; the
+ * final function sorts starts and ends and sweeps them, ends first at equal
+ * times.
+ */
+typedef struct PeakState
+{
+	int			n;
+	int			cap;
+	TimestampTz *starts;
+	TimestampTz *ends;
+} PeakState;
+
+PG_FUNCTION_INFO_V1(peak_concurrency_step);
+
+Datum
+peak_concurrency_step(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext;
+	PeakState  *state = PG_ARGISNULL(0) ? NULL : (PeakState *) PG_GETARG_POINTER(0);
+	TimestampTz a,
+				z;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "peak_concurrency_step called in non-aggregate context");
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(aggcontext, sizeof(PeakState));
+		state->cap = 16;
+		state->starts = MemoryContextAlloc(aggcontext, sizeof(TimestampTz) * state->cap);
+		state->ends = MemoryContextAlloc(aggcontext, sizeof(TimestampTz) * state->cap);
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	a = PG_GETARG_TIMESTAMPTZ(1);
+	z = PG_GETARG_TIMESTAMPTZ(2);
+	if (a >= z)
+		PG_RETURN_POINTER(state);
+	if (state->n == state->cap)
+	{
+		state->cap *= 2;
+		state->starts = repalloc(state->starts, sizeof(TimestampTz) * state->cap);
+		state->ends = repalloc(state->ends, sizeof(TimestampTz) * state->cap);
+	}
+	state->starts[state->n] = a;
+	state->ends[state->n] = z;
+	state->n++;
+	PG_RETURN_POINTER(state);
+}
+
+static int
+compare_timestamps(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return (x > y) - (x < y);
+}
+
+PG_FUNCTION_INFO_V1(peak_concurrency_final);
+
+Datum
+peak_concurrency_final(PG_FUNCTION_ARGS)
+{
+	PeakState  *state = PG_ARGISNULL(0) ? NULL : (PeakState *) PG_GETARG_POINTER(0);
+	int			level = 0;
+	int			peak = 0;
+	int			j = 0;
+
+	if (state == NULL)
+		PG_RETURN_INT32(0);
+	/* The final function may run more than once: sorting again is harmless. */
+	qsort(state->starts, state->n, sizeof(TimestampTz), compare_timestamps);
+	qsort(state->ends, state->n, sizeof(TimestampTz), compare_timestamps);
+	for (int i = 0; i < state->n; i++)
+	{
+		while (state->ends[j] <= state->starts[i])
+		{
+			level--;
+			j++;
+		}
+		level++;
+		peak = Max(peak, level);
+	}
+	PG_RETURN_INT32(peak);
 }

@@ -1293,37 +1293,68 @@ COMMENT ON COLUMN pgcall.call.participant_seconds IS
 'Everyone''s time in the call added up, in seconds; set when it ends.';
 
 CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
+-- Everything analytics_report reads per call, for an index-only scan.
+CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
+    INCLUDE (ended_at, answered_at, duration_seconds, media,
+             participant_count, peak_participants, participant_seconds, id);
 CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
 
+CREATE FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'peak_concurrency_step'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION pgcall.peak_concurrency_final(internal)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'peak_concurrency_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz) IS
+'Transition function of pgcall.peak_concurrency.';
+COMMENT ON FUNCTION pgcall.peak_concurrency_final(internal) IS
+'Final function of pgcall.peak_concurrency.';
+
+CREATE AGGREGATE pgcall.peak_concurrency(starts_at timestamptz, ends_at timestamptz) (
+    SFUNC = pgcall.peak_concurrency_step,
+    STYPE = internal,
+    FINALFUNC = pgcall.peak_concurrency_final,
+    FINALFUNC_MODIFY = READ_WRITE
+);
+
+COMMENT ON AGGREGATE pgcall.peak_concurrency(timestamptz, timestamptz) IS
+'The most intervals [starts_at, ends_at) that overlap at one instant; 0 for none.  Half-open: one ending as another starts is no overlap, and empty intervals never count.';
+
 CREATE FUNCTION pgcall.session_usage(
-    call_id uuid, starts_at timestamptz, ends_at timestamptz,
+    call_ids uuid[], bounds timestamptz[],
+    OUT call_id uuid, OUT n integer,
     OUT participants integer, OUT peak_participants integer, OUT participant_seconds double precision)
-RETURNS record
-LANGUAGE sql STABLE
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH s AS (
-        SELECT s.user_id,
-               GREATEST(s.joined_at, session_usage.starts_at) AS a,
-               LEAST(COALESCE(s.left_at, now()), session_usage.ends_at) AS z
-          FROM pgcall.participant_session s
-         WHERE s.call_id = session_usage.call_id
-           AND s.joined_at < session_usage.ends_at
-           AND COALESCE(s.left_at, now()) > session_usage.starts_at
-    ), edge AS (
-        SELECT a AS t, 1 AS d FROM s
-        UNION ALL
-        SELECT z, -1 FROM s
-    )
-    SELECT (SELECT count(DISTINCT user_id) FROM s)::integer,
-           -- At equal times leaves (-1) sort before joins (+1): intervals are half-open.
-           (SELECT COALESCE(max(level), 0)
-              FROM (SELECT sum(d) OVER (ORDER BY t, d) AS level FROM edge) levels)::integer,
-           (SELECT COALESCE(sum(EXTRACT(epoch FROM z - a)), 0) FROM s)::double precision
+    -- Each session [joined_at, left_at) (open ones until now) is cut into
+    -- the periods it overlaps; width_bucket finds the first and the last
+    -- (the one holding its last microsecond).  A session of no length
+    -- stays in its own period: its person was there, for no time.
+    SELECT c.call_id, c.n,
+           count(DISTINCT c.user_id)::integer,
+           pgcall.peak_concurrency(c.a, c.z),
+           sum(EXTRACT(epoch FROM c.z - c.a))::double precision
+      FROM (SELECT s.call_id, s.user_id, k.n,
+                   GREATEST(s.joined_at, session_usage.bounds[k.n]) AS a,
+                   LEAST(COALESCE(s.left_at, now()), session_usage.bounds[k.n + 1]) AS z
+              FROM pgcall.participant_session s,
+                   generate_series(
+                       GREATEST(width_bucket(s.joined_at, session_usage.bounds), 1),
+                       LEAST(width_bucket(GREATEST(s.joined_at, COALESCE(s.left_at, now()) - interval '1 microsecond'),
+                                          session_usage.bounds),
+                             cardinality(session_usage.bounds) - 1)) AS k(n)
+             WHERE s.call_id = ANY (session_usage.call_ids)) c
+     GROUP BY c.call_id, c.n
 $$;
 
-COMMENT ON FUNCTION pgcall.session_usage(uuid, timestamptz, timestamptz) IS
-'What one call used between starts_at and ends_at, from its participant sessions (open ones until now): people in it, the most in it at once, and their joined time added up in seconds.  Internal.';
+COMMENT ON FUNCTION pgcall.session_usage(uuid[], timestamptz[]) IS
+'What each call used in each period, from its participant sessions (open ones until now): period n is [bounds[n], bounds[n+1]).  One row per call and period it used: people in it, the most in it at once, their joined time added up in seconds.  Every usage figure pgcall reports comes from here.  Internal.';
 
 CREATE FUNCTION pgcall.call_details_report(call_id uuid)
 RETURNS jsonb
@@ -1373,18 +1404,18 @@ AS $$
                    WHERE ps.call_id = p.call_id AND ps.user_id = p.user_id) s ON true
              WHERE p.call_id = c.id), '[]'::jsonb),
         'stats', jsonb_build_object(
-            'total_participants', u.participants,
+            'total_participants', COALESCE(u.participants, 0),
             'invited', (SELECT count(*) FROM pgcall.participant p WHERE p.call_id = c.id),
-            'peak_participants', u.peak_participants,
+            'peak_participants', COALESCE(u.peak_participants, 0),
             'total_duration_seconds', COALESCE(c.duration_seconds,
                                                CASE WHEN c.answered_at IS NOT NULL
                                                     THEN floor(EXTRACT(epoch FROM now() - c.answered_at))::integer END,
                                                0),
-            'participant_seconds', floor(u.participant_seconds)::bigint,
-            'audio_minutes', round((CASE WHEN c.media = 'audio' THEN u.participant_seconds ELSE 0 END / 60)::numeric, 2),
-            'video_minutes', round((CASE WHEN c.media = 'video' THEN u.participant_seconds ELSE 0 END / 60)::numeric, 2)))
+            'participant_seconds', floor(COALESCE(u.participant_seconds, 0))::bigint,
+            'audio_minutes', round((CASE WHEN c.media = 'audio' THEN COALESCE(u.participant_seconds, 0) ELSE 0 END / 60)::numeric, 2),
+            'video_minutes', round((CASE WHEN c.media = 'video' THEN COALESCE(u.participant_seconds, 0) ELSE 0 END / 60)::numeric, 2)))
       FROM pgcall.call c
-     CROSS JOIN LATERAL pgcall.session_usage(c.id, '-infinity', now()) u
+      LEFT JOIN pgcall.session_usage(ARRAY[c.id], '{-infinity,infinity}') u ON true
      WHERE c.id = call_details_report.call_id
 $$;
 
@@ -1396,91 +1427,88 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- Periods are numbered 1 to k; period n runs from starts_at to ends_at
+    -- (the last one to now).  The calls started in each period come from a
+    -- range scan of the covering index call_analytics_idx (an index-only
+    -- scan), so the pass over every call does no time zone arithmetic.  A
+    -- call "spans" when it is live, or ended in a later period than it
+    -- started in, or started before the range: its usage is cut at the
+    -- period boundaries from its sessions (session_usage).  Every other
+    -- call's usage is the one stored when it ended, all in the period it
+    -- started in.
     WITH bounds AS MATERIALIZED (
         SELECT (date_trunc('day', now() AT TIME ZONE analytics_report.time_zone)
                 - make_interval(days => analytics_report.days - 1)) AT TIME ZONE analytics_report.time_zone
-                   AS range_from,
-               now() AS range_to,
-               ('1 ' || analytics_report.group_by)::interval AS step
+                   AS range_from
     ), periods AS MATERIALIZED (
-        SELECT g.local_start::date AS period,
+        SELECT row_number() OVER (ORDER BY g.local_start)::integer AS n,
+               g.local_start::date AS period,
                GREATEST(g.local_start AT TIME ZONE analytics_report.time_zone, b.range_from) AS starts_at,
-               LEAST((g.local_start + b.step) AT TIME ZONE analytics_report.time_zone, b.range_to) AS ends_at
+               LEAST((g.local_start + ('1 ' || analytics_report.group_by)::interval)
+                         AT TIME ZONE analytics_report.time_zone, now()) AS ends_at
           FROM bounds b,
                generate_series(date_trunc(analytics_report.group_by, b.range_from AT TIME ZONE analytics_report.time_zone),
-                               b.range_to AT TIME ZONE analytics_report.time_zone, b.step) AS g(local_start)
-    ), started AS (
-        -- Calls started in the range, each counted in the period it started in.
-        -- A call that ended in the period it started in is "simple": its
-        -- stored usage all belongs to that period.
-        SELECT date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)::date AS period,
-               c.id, c.media, c.status, c.answered_at, c.duration_seconds,
-               c.participant_count, c.peak_participants, c.participant_seconds,
-               c.status = 'ended'
-                   AND date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)
-                     = date_trunc(analytics_report.group_by, c.ended_at AT TIME ZONE analytics_report.time_zone)
-                   AS simple
-          FROM pgcall.call c, bounds b
-         WHERE c.created_at >= b.range_from AND c.created_at < b.range_to
+                               now() AT TIME ZONE analytics_report.time_zone,
+                               ('1 ' || analytics_report.group_by)::interval) AS g(local_start)
     ), by_start AS (
-        SELECT period,
+        -- (ended_at is set exactly when status is ended, and duration_seconds
+        -- only then: the tests below avoid comparing text a million times.)
+        SELECT p.n,
                count(*) AS calls,
-               sum(COALESCE(participant_count,
-                            (SELECT count(*) FROM pgcall.participant p
-                              WHERE p.call_id = started.id AND p.joined_at IS NOT NULL))) AS participants,
-               sum(duration_seconds) FILTER (WHERE status = 'ended' AND answered_at IS NOT NULL) AS duration_sum,
-               count(*) FILTER (WHERE status = 'ended' AND answered_at IS NOT NULL) AS answered,
-               sum(participant_seconds) FILTER (WHERE simple AND media = 'audio') AS audio_seconds,
-               sum(participant_seconds) FILTER (WHERE simple AND media = 'video') AS video_seconds,
-               max(peak_participants) FILTER (WHERE simple) AS peak
-          FROM started
-         GROUP BY period
+               sum(c.participant_count) AS participants,
+               sum(c.duration_seconds) FILTER (WHERE c.answered_at IS NOT NULL) AS duration_sum,
+               count(c.duration_seconds) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
+               sum(c.participant_seconds) FILTER (WHERE c.ended_at <= p.ends_at AND c.media = 'audio') AS audio_seconds,
+               sum(c.participant_seconds) FILTER (WHERE c.ended_at <= p.ends_at AND c.media = 'video') AS video_seconds,
+               max(c.peak_participants) FILTER (WHERE c.ended_at <= p.ends_at) AS peak,
+               array_agg(c.id) FILTER (WHERE c.ended_at IS NULL OR c.ended_at > p.ends_at) AS spanning
+          FROM periods p
+          JOIN pgcall.call c ON c.created_at >= p.starts_at AND c.created_at < p.ends_at
+         GROUP BY p.n
+    ), live AS (
+        -- People in calls still going on (stored only once a call ends).
+        SELECT p.n, count(*) AS participants
+          FROM periods p
+          JOIN pgcall.call c ON c.created_at >= p.starts_at AND c.created_at < p.ends_at AND c.status <> 'ended'
+          JOIN pgcall.participant pa ON pa.call_id = c.id AND pa.joined_at IS NOT NULL
+         GROUP BY p.n
     ), spanning AS (
-        -- Calls whose time in the range crosses a period boundary or the
-        -- start of the range, or that are still going on: their usage comes
-        -- from their sessions, cut at the boundaries.
-        SELECT c.id, c.media, c.created_at, c.ended_at
-          FROM pgcall.call c, bounds b
-         WHERE c.created_at >= b.range_from AND c.created_at < b.range_to
-           AND (c.status <> 'ended'
-                OR date_trunc(analytics_report.group_by, c.created_at AT TIME ZONE analytics_report.time_zone)
-                   <> date_trunc(analytics_report.group_by, c.ended_at AT TIME ZONE analytics_report.time_zone))
+        SELECT unnest(a.spanning) AS id FROM by_start a
         UNION ALL
-        SELECT c.id, c.media, c.created_at, c.ended_at
-          FROM pgcall.call c, bounds b
-         WHERE c.status = 'ended' AND c.ended_at > b.range_from AND c.created_at < b.range_from
+        SELECT c.id FROM pgcall.call c, bounds b
+         WHERE c.ended_at > b.range_from AND c.created_at < b.range_from
         UNION ALL
-        SELECT c.id, c.media, c.created_at, c.ended_at
-          FROM pgcall.call c, bounds b
+        SELECT c.id FROM pgcall.call c, bounds b
          WHERE c.status <> 'ended' AND c.created_at < b.range_from
     ), by_session AS (
-        SELECT p.period,
-               sum(u.participant_seconds) FILTER (WHERE s.media = 'audio') AS audio_seconds,
-               sum(u.participant_seconds) FILTER (WHERE s.media = 'video') AS video_seconds,
+        SELECT u.n,
+               sum(u.participant_seconds) FILTER (WHERE c.media = 'audio') AS audio_seconds,
+               sum(u.participant_seconds) FILTER (WHERE c.media = 'video') AS video_seconds,
                max(u.peak_participants) AS peak
-          FROM spanning s
-          JOIN periods p ON p.starts_at < COALESCE(s.ended_at, now()) AND p.ends_at > s.created_at
-         CROSS JOIN LATERAL pgcall.session_usage(s.id, p.starts_at, p.ends_at) u
-         GROUP BY p.period
+          FROM pgcall.session_usage((SELECT array_agg(id) FROM spanning),
+                                    (SELECT array_agg(starts_at ORDER BY n) || now() FROM periods)) u
+          JOIN pgcall.call c ON c.id = u.call_id
+         GROUP BY u.n
     ), rows AS (
         SELECT p.period, p.starts_at, p.ends_at,
                COALESCE(a.calls, 0) AS calls,
-               COALESCE(a.participants, 0) AS participants,
+               COALESCE(a.participants, 0) + COALESCE(l.participants, 0) AS participants,
                COALESCE(a.duration_sum, 0) AS duration_sum,
                COALESCE(a.answered, 0) AS answered,
                COALESCE(a.audio_seconds, 0) + COALESCE(s.audio_seconds, 0) AS audio_seconds,
                COALESCE(a.video_seconds, 0) + COALESCE(s.video_seconds, 0) AS video_seconds,
                GREATEST(COALESCE(a.peak, 0), COALESCE(s.peak, 0)) AS peak
           FROM periods p
-          LEFT JOIN by_start a ON a.period = p.period
-          LEFT JOIN by_session s ON s.period = p.period
+          LEFT JOIN by_start a ON a.n = p.n
+          LEFT JOIN live l ON l.n = p.n
+          LEFT JOIN by_session s ON s.n = p.n
     )
     SELECT jsonb_build_object(
         'days', analytics_report.days,
         'group_by', analytics_report.group_by,
         'time_zone', analytics_report.time_zone,
         'from', (SELECT range_from FROM bounds),
-        'to', (SELECT range_to FROM bounds),
+        'to', now(),
         'stats', (SELECT jsonb_agg(jsonb_build_object(
                              'period', r.period,
                              'starts_at', r.starts_at,

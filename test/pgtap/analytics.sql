@@ -1,7 +1,7 @@
 -- Analytics against a hand-computed fixture: overlapping participants, re-joins, calls across
 -- midnight and across a week boundary, audio and video, by day, week and month, in two time zones.
 BEGIN;
-SELECT plan(36);
+SELECT plan(42);
 SET LOCAL TimeZone = 'UTC';
 
 -- The fixture lies in the two weeks before this one: d0 is the Monday two
@@ -73,10 +73,25 @@ SELECT pg_temp.cid(n), u, pg_temp.at(a), pg_temp.at(z) FROM fx_session;
 UPDATE pgcall.call c
    SET (participant_count, peak_participants, participant_seconds) =
        (SELECT u.participants, u.peak_participants, u.participant_seconds
-          FROM pgcall.session_usage(c.id, '-infinity', now()) u)
+          FROM pgcall.session_usage(ARRAY[c.id], '{-infinity,infinity}') u)
  WHERE c.channel_id LIKE 'fx-%';
 SET LOCAL session_replication_role = origin;
 GRANT SELECT ON fx TO PUBLIC;
+
+-- The peak aggregate on its own: half-open intervals.
+CREATE FUNCTION pg_temp.peak(iv int[]) RETURNS integer LANGUAGE sql AS $$
+    SELECT pgcall.peak_concurrency(timestamptz '2024-01-01' + iv[i][1] * interval '1 min',
+                                   timestamptz '2024-01-01' + iv[i][2] * interval '1 min')
+      FROM generate_subscripts(iv, 1) i
+$$;
+SELECT is(pgcall.peak_concurrency(a, b), 0, 'no intervals: a peak of 0')
+  FROM (SELECT now() AS a, now() AS b WHERE false) x;
+SELECT is(pg_temp.peak('{{0,10},{10,20},{20,30}}'), 1, 'one after another: never two at once');
+SELECT is(pg_temp.peak('{{0,10},{9,20},{19,30}}'), 2, 'overlapping by a minute: two');
+SELECT is(pg_temp.peak('{{0,60},{10,20},{15,25},{20,30},{24,40}}'), 4, 'nested and chained: four at 24');
+SELECT is(pg_temp.peak('{{5,5},{5,5},{0,10}}'), 1, 'empty intervals never count');
+SELECT is(pgcall.peak_concurrency(a, b), 1, 'an interval with a missing bound is ignored')
+  FROM (VALUES (now(), now() + interval '1 s'), (NULL, now()), (now(), NULL)) v(a, b);
 
 -- Usage of each call, exactly from its intervals.
 SELECT results_eq($$SELECT participant_count, peak_participants, participant_seconds::int FROM pgcall.call
