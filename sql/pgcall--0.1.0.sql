@@ -1294,6 +1294,11 @@ COMMENT ON COLUMN pgcall.call.participant_seconds IS
 
 CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
 -- Everything analytics_report reads per call, for an index-only scan.
+-- Ended calls that were going on at a given instant (the start of a report's
+-- range).  GREATEST: a transaction that began before the call was created
+-- may end it, with an ended_at before created_at.
+CREATE INDEX call_span_idx ON pgcall.call
+    USING gist (tstzrange(created_at, GREATEST(created_at, ended_at))) WHERE status = 'ended';
 CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
     INCLUDE (ended_at, answered_at, duration_seconds, media,
              participant_count, peak_participants, participant_seconds, id);
@@ -1476,7 +1481,8 @@ AS $$
         SELECT unnest(a.spanning) AS id FROM by_start a
         UNION ALL
         SELECT c.id FROM pgcall.call c, bounds b
-         WHERE c.ended_at > b.range_from AND c.created_at < b.range_from
+         WHERE c.status = 'ended' AND tstzrange(c.created_at, GREATEST(c.created_at, c.ended_at)) @> b.range_from
+           AND c.created_at < b.range_from
         UNION ALL
         SELECT c.id FROM pgcall.call c, bounds b
          WHERE c.status <> 'ended' AND c.created_at < b.range_from
