@@ -11,7 +11,9 @@
  * gets the same rules.
  *
  * Times are the transaction's start (now()), so one transaction is one
- * instant.
+ * instant, but never earlier than the stamp they follow: a transaction that
+ * began before another committed (it waited for the row lock) must not end
+ * a call before it was answered or a stay before it began.
  */
 #include "postgres.h"
 
@@ -46,6 +48,18 @@ col_bool(HeapTuple tup, TupleDesc desc, const char *name)
 	Datum		d = col_datum(tup, desc, name, &isnull);
 
 	return !isnull && DatumGetBool(d);
+}
+
+/* now, or the earlier stamp col of tup if that is later. */
+static TimestampTz
+not_before(TimestampTz now, HeapTuple tup, TupleDesc desc, const char *col)
+{
+	bool		isnull;
+	Datum		d = col_datum(tup, desc, col, &isnull);
+
+	if (!isnull && DatumGetTimestampTz(d) > now)
+		return DatumGetTimestampTz(d);
+	return now;
 }
 
 static bool
@@ -143,18 +157,24 @@ call_before(PG_FUNCTION_ARGS)
 	answered = col_datum(newtup, desc, "answered_at", &answered_null);
 	if (streq(new_status, "active") && !streq(old_status, "active") && answered_null)
 	{
-		edit_set(&edit, desc, "answered_at", TimestampTzGetDatum(now), false);
-		answered = TimestampTzGetDatum(now);
+		TimestampTz at = not_before(now, newtup, desc, "created_at");
+
+		edit_set(&edit, desc, "answered_at", TimestampTzGetDatum(at), false);
+		answered = TimestampTzGetDatum(at);
 		answered_null = false;
 	}
 	if (streq(new_status, "ended") && !streq(old_status, "ended"))
 	{
+		TimestampTz at = now;
 		int32		duration = 0;
 
 		if (!answered_null)
-			duration = (int32) ((now - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
-		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(now), false);
-		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(Max(duration, 0)), false);
+		{
+			at = Max(now, DatumGetTimestampTz(answered));
+			duration = (int32) ((at - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
+		}
+		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(at), false);
+		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(duration), false);
 	}
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
@@ -223,23 +243,27 @@ participant_before(PG_FUNCTION_ARGS)
 
 	if (streq(new_status, "joined") && !streq(old_status, "joined"))
 	{
+		TimestampTz at = not_before(not_before(now, newtup, desc, "invited_at"),
+									newtup, desc, "left_at");
+
 		(void) col_datum(newtup, desc, "joined_at", &isnull);
-		edit_set(&edit, desc, "current_join", TimestampTzGetDatum(now), false);
+		edit_set(&edit, desc, "current_join", TimestampTzGetDatum(at), false);
 		if (isnull)
-			edit_set(&edit, desc, "joined_at", TimestampTzGetDatum(now), false);
+			edit_set(&edit, desc, "joined_at", TimestampTzGetDatum(at), false);
 	}
 	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
 	{
 		TimestampTz since = DatumGetTimestampTz(col_datum(td->tg_trigtuple, desc, "current_join", &isnull));
 		Interval   *total = DatumGetIntervalP(col_datum(newtup, desc, "joined_time", &isnull));
 		Interval   *stretch = palloc0(sizeof(Interval));
+		TimestampTz at = Max(now, since);
 
-		stretch->time = Max(now - since, 0);
+		stretch->time = at - since;
 		edit_set(&edit, desc, "joined_time",
 				 DirectFunctionCall2(interval_pl, IntervalPGetDatum(total),
 									 IntervalPGetDatum(stretch)), false);
 		edit_set(&edit, desc, "current_join", (Datum) 0, true);
-		edit_set(&edit, desc, "left_at", TimestampTzGetDatum(now), false);
+		edit_set(&edit, desc, "left_at", TimestampTzGetDatum(at), false);
 	}
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
