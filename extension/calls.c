@@ -392,13 +392,9 @@ open_call(const char *call_id, const char *me, Call *c)
 static void
 append_call_json(StringInfo buf, const char *call_id)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {text_datum(call_id)};
+	char	   *json = pgcall_call_json(call_id);
 
-	pgcall_exec(pgcall_plan(&plan, "SELECT pgcall.call_json($1::uuid)::text", 1, types),
-				values, NULL, false, 1);
-	appendStringInfoString(buf, SPI_processed == 1 && pgcall_getstr(0, 1) ? pgcall_getstr(0, 1) : "null");
+	appendStringInfoString(buf, json ? json : "null");
 }
 
 /*

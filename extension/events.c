@@ -120,12 +120,9 @@ typedef struct CallSnapshot
 static const char *
 call_snapshot(List **cache, const char *call_id)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
 	ListCell   *lc;
 	CallSnapshot *snap;
-	char	   *json = NULL;
+	char	   *json;
 
 	foreach(lc, *cache)
 	{
@@ -133,10 +130,7 @@ call_snapshot(List **cache, const char *call_id)
 		if (strcmp(snap->call_id, call_id) == 0)
 			return snap->json;
 	}
-	values[0] = CStringGetTextDatum(call_id);
-	if (pgcall_exec(pgcall_plan(&plan, "SELECT pgcall.call_json($1::uuid)::text", 1, types),
-					values, NULL, false, 1) == 1)
-		json = pgcall_getstr(0, 1);
+	json = pgcall_call_json(call_id);
 	snap = palloc(sizeof(CallSnapshot));
 	snap->call_id = pstrdup(call_id);
 	snap->json = json ? json : "null";
@@ -170,6 +164,7 @@ flush_events(void)
 				last_id = 0;
 	char		range[64];
 	StringInfoData payload;
+	PgcallOwner owner;
 
 	nspid = get_namespace_oid("pgcall", true);
 	seqid = OidIsValid(nspid) ? get_relname_relid("event_id_seq", nspid) : InvalidOid;
@@ -190,8 +185,14 @@ flush_events(void)
 	payloads = palloc(sizeof(Datum) * n);
 	call_nulls = palloc0(sizeof(bool) * n);
 
-	/* At commit there is no portal: give SPI the snapshot it needs. */
+	/*
+	 * At commit there is no portal: give SPI the snapshot it needs.  Write
+	 * as the event table's owner, with a pinned search_path: the session's
+	 * role (an end user) may not write the table, and its search_path must
+	 * not decide what the statements below mean.
+	 */
 	PushActiveSnapshot(GetTransactionSnapshot());
+	pgcall_enter_owner(&owner, get_relname_relid("event", nspid));
 	SPI_connect();
 	initStringInfo(&payload);
 	foreach(lc, queued)
@@ -249,6 +250,7 @@ flush_events(void)
 							5, insert_types),
 				values, NULL, false, 0);
 	SPI_finish();
+	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();
 
 	snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);

@@ -427,53 +427,9 @@ COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
 
 CREATE FUNCTION pgcall.call_json(call_id uuid)
 RETURNS json
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT json_build_object(
-        'id', c.id,
-        'kind', c.kind,
-        'media', c.media,
-        'status', pgcall.effective_call_status(c.status, c.ring_deadline),
-        'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended'
-                           THEN COALESCE(c.end_reason, 'missed') END,
-        'channel_id', c.channel_id,
-        'room_id', c.room_id,
-        'created_by', c.created_by,
-        'answered_by', c.answered_by,
-        'ended_by', c.ended_by,
-        'title', c.title,
-        'description', c.description,
-        'is_public', c.is_public,
-        'max_participants', c.max_participants,
-        'created_at', c.created_at,
-        'ring_deadline', c.ring_deadline,
-        'answered_at', c.answered_at,
-        'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now()
-                                              THEN c.ring_deadline END),
-        'duration_seconds', COALESCE(c.duration_seconds,
-                                     CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END),
-        'participants', (
-            SELECT json_agg(json_build_object(
-                       'user_id', p.user_id,
-                       'role', p.role,
-                       'status', pgcall.effective_participant_status(p.status, p.ring_deadline),
-                       'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now()
-                                      THEN 'timeout' ELSE p.reason END,
-                       'invited_at', p.invited_at,
-                       'joined_at', p.joined_at,
-                       'left_at', p.left_at,
-                       'joined_seconds', p.joined_seconds,
-                       'device_id', p.device_id,
-                       'mic_muted', p.mic_muted,
-                       'camera_off', p.camera_off,
-                       'sharing_screen', p.sharing_screen)
-                   ORDER BY p.invited_at, p.user_id)
-              FROM pgcall.participant p
-             WHERE p.call_id = c.id))
-      FROM pgcall.call c
-     WHERE c.id = call_json.call_id
-$$;
+AS 'MODULE_PATHNAME', 'call_json'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_json(uuid) IS
 'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';

@@ -67,3 +67,25 @@ SELECT * FROM pgcall.events_since(0);
 SELECT count(*) > 0 AS resumable FROM pgcall.events_since((SELECT through_id FROM pgcall.event_purged));
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
 RESET pgcall.event_retention;
+
+-- Events are written at commit even when the session's role may not write
+-- the event table, and a hostile search_path changes nothing.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'evil.now() was called'; END $$;
+CREATE FUNCTION evil.texteq(text, text) RETURNS boolean LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'evil = was called'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.texteq);
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+SELECT max(id) AS before_id FROM pgcall.event \gset
+SET ROLE pgcall_user;
+SET search_path = evil, pg_catalog, public;
+SELECT set_config('request.jwt.claims', '{"sub": "carol"}', false) IS NOT NULL AS claims;
+SELECT pgcall.call_start(ARRAY['dave'], 'audio')->'call'->>'status' AS status;
+SELECT set_config('request.jwt.claims', '{"sub": "dave"}', false) IS NOT NULL AS claims;
+SELECT count(*) AS dave_sees FROM pgcall.events_since(:before_id);
+RESET search_path;
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
+SELECT user_id, type FROM pgcall.event WHERE user_id IN ('carol', 'dave') ORDER BY id;
+DROP SCHEMA evil CASCADE;
