@@ -285,9 +285,8 @@ participant_audience(const char *call_id, const char *subject)
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
-								"SELECT c.status, p.user_id FROM pgcall.call c "
+								"SELECT c.status, p.user_id, p.status FROM pgcall.call c "
 								"LEFT JOIN pgcall.participant p ON p.call_id = c.id "
-								"AND p.status IN ('invited', 'ringing', 'joined') "
 								"WHERE c.id = $1::uuid",
 								1, types),
 					values, NULL, false, 0);
@@ -295,10 +294,10 @@ participant_audience(const char *call_id, const char *subject)
 		return NIL;
 	for (uint64 i = 0; i < n; i++)
 	{
-		char	   *u = pgcall_getstr(i, 2);
+		char	   *status = pgcall_getstr(i, 3);
 
-		if (u)
-			users = lappend(users, u);
+		if (streq(status, "invited") || streq(status, "ringing") || streq(status, "joined"))
+			users = lappend(users, pgcall_getstr(i, 2));
 	}
 	return lappend(users, pstrdup(subject));
 }

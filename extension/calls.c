@@ -145,11 +145,16 @@ check_optional_id(const char *id, const char *what)
 
 /* --- reading and locking --------------------------------------------------- */
 
+/*
+ * The columns read_call_row() reads.  The last one looks at the call's own
+ * participants by call_id only (an aggregate with FILTER), so the planner
+ * never reaches for the partial index of everyone being rung.
+ */
 #define CALL_COLUMNS \
 	"id::text, kind, media, status, end_reason, channel_id, created_by, max_participants, is_public, " \
 	"status = 'ringing' AND ring_deadline <= pg_catalog.now(), " \
-	"status <> 'ended' AND EXISTS (SELECT 1 FROM pgcall.participant p WHERE p.call_id = c.id " \
-	"AND p.status IN ('invited', 'ringing') AND p.ring_deadline <= pg_catalog.now())"
+	"status <> 'ended' AND COALESCE((SELECT min(p.ring_deadline) FILTER (WHERE p.status IN ('invited', 'ringing')) " \
+	"FROM pgcall.participant p WHERE p.call_id = c.id) <= pg_catalog.now(), false)"
 
 static void
 read_call_row(uint64 row, Call *c)
@@ -497,7 +502,7 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 
 	values[0] = text_datum(c->id);
 	pgcall_exec(pgcall_plan(&count_plan,
-							"SELECT count(*) FROM pgcall.participant WHERE call_id = $1::uuid AND status = 'joined'",
+							"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
 							1, types), values, NULL, false, 1);
 	if (DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) >= c->max_participants)
 		ereport(ERROR,

@@ -313,6 +313,11 @@ CREATE INDEX participant_ringing_idx ON pgcall.participant (ring_deadline)
     WHERE status IN ('invited', 'ringing');
 CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
 
+-- Participants change status several times in a minute: vacuum them early,
+-- so the partial indexes above do not fill with dead entries.
+ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
+                                    autovacuum_analyze_scale_factor = 0.02);
+
 COMMENT ON TABLE pgcall.participant IS
 'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
 
