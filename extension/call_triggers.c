@@ -104,21 +104,6 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 		elog(ERROR, "%s: must be called as a row trigger", name);
 }
 
-/*
- * Call state machine: ringing -> active -> ended, ringing -> ended.
- */
-static bool
-call_transition_ok(const char *from, const char *to)
-{
-	if (streq(from, to))
-		return true;
-	if (streq(from, "ringing"))
-		return streq(to, "active") || streq(to, "ended");
-	if (streq(from, "active"))
-		return streq(to, "ended");
-	return false;
-}
-
 PG_FUNCTION_INFO_V1(call_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
@@ -142,7 +127,7 @@ call_before(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		old_status = col_text(td->tg_trigtuple, desc, "status");
 
-	if (old_status && !call_transition_ok(old_status, new_status))
+	if (old_status && !pgcall_transition_ok("call", old_status, new_status))
 	{
 		if (streq(old_status, "ended"))
 			ereport(ERROR,
@@ -179,33 +164,6 @@ call_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
 
-/*
- * Participant state machine.  Being rung (invited, ringing) ends in joined,
- * declined, missed or busy; a joined participant leaves; anyone but a
- * removed participant may join again while the call lasts (the functions
- * check that the call is live); removal is final.
- */
-static bool
-participant_transition_ok(const char *from, const char *to)
-{
-	if (streq(from, to))
-		return true;
-	if (streq(to, "removed"))
-		return !streq(from, "removed");
-	if (streq(from, "invited"))
-		return streq(to, "ringing") || streq(to, "joined") || streq(to, "declined") ||
-			streq(to, "missed") || streq(to, "busy");
-	if (streq(from, "ringing"))
-		return streq(to, "joined") || streq(to, "declined") || streq(to, "missed") ||
-			streq(to, "busy");
-	if (streq(from, "joined"))
-		return streq(to, "left");
-	if (streq(from, "left") || streq(from, "declined") || streq(from, "missed") ||
-		streq(from, "busy"))
-		return streq(to, "joined");
-	return false;
-}
-
 PG_FUNCTION_INFO_V1(participant_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.participant */
@@ -228,7 +186,7 @@ participant_before(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		old_status = col_text(td->tg_trigtuple, desc, "status");
 
-	if (old_status && !participant_transition_ok(old_status, new_status))
+	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
 	{
 		if (streq(old_status, "removed"))
 			ereport(ERROR,

@@ -72,6 +72,9 @@ typedef struct PgcallOwner
 extern void pgcall_enter_owner(PgcallOwner *ctx, Oid relid);
 extern void pgcall_leave_owner(PgcallOwner *ctx);
 
+/* state_machine.c: allowed status changes */
+extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
+
 /* call_json.c: the call object */
 extern char *pgcall_call_json(const char *call_id);
 

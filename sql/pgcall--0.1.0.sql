@@ -430,6 +430,15 @@ $$;
 COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
 'A participant''s status as of now: an invitation rung past its deadline is missed.';
 
+CREATE FUNCTION pgcall.state_transitions(
+    OUT machine text, OUT from_status text, OUT to_status text, OUT how text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'state_transitions'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.state_transitions() IS
+'The call and participant state machines: every status change the triggers allow, and what causes it.  docs/state-machine.svg is drawn from this.';
+
 CREATE FUNCTION pgcall.call_json(call_id uuid)
 RETURNS json
 AS 'MODULE_PATHNAME', 'call_json'
@@ -1025,7 +1034,7 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
