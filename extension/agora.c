@@ -48,7 +48,7 @@ static MemoryContext inspect_context = NULL;
 static uint32 random_pool[256];
 static int	random_next = lengthof(random_pool);
 
-#define AGORA_CHARSET "letters, digits, space and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,"
+#define AGORA_CHARSET "letters, digits, space, ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ and the comma"
 
 /* A lifetime argument: given, or left to its default. */
 typedef struct Lifetime
@@ -133,6 +133,8 @@ pgcall_agora_require_app_id(void)
 static char *
 describe_byte(unsigned char c)
 {
+	if (c == '"')
+		return pstrdup("a double quote");
 	if (c > 0x20 && c < 0x7f)
 		return psprintf("\"%c\"", c);
 	if (c >= 0x80)
@@ -1019,9 +1021,10 @@ json_signature(JsonOut *parent, const AgoraDecoded *d, const char *channel, int 
 		json_bool(&o, "valid", matched != NULL);
 		json_str(&o, "certificate", matched);
 		if (matched == NULL)
-			json_str(&o, "reason", checked == 1 ?
-					 "the signature matches neither the token's content nor the app certificate: the token was made with another certificate or altered" :
-					 "the signature matches neither the primary nor the secondary app certificate: the token was made with another certificate or altered");
+			json_str(&o, "reason", psprintf("the token was not signed with %s, or was altered%s",
+											checked == 1 ? "the app certificate" :
+											"the primary or the secondary app certificate",
+											d->version == 6 ? ", or the channel or account given is not the token's" : ""));
 	}
 	json_close(&o);
 }

@@ -337,7 +337,9 @@ b64_value(unsigned char c)
 static void
 describe_byte(char *buf, size_t size, unsigned char c)
 {
-	if (c > 0x20 && c < 0x7f)
+	if (c == '"')
+		snprintf(buf, size, "a double quote");
+	else if (c > 0x20 && c < 0x7f)
 		snprintf(buf, size, "\"%c\"", c);
 	else if (c == ' ')
 		snprintf(buf, size, "a space");
@@ -400,7 +402,7 @@ b64_decode(const char *in, size_t len, size_t offset, uint8_t *out, size_t outsi
 	}
 	if (data_len % 4 == 1)
 	{
-		snprintf(err, errsize, "token is truncated: its base64 part has %zu characters, which cannot encode whole bytes", data_len);
+		snprintf(err, errsize, "token is truncated: its base64 text ends with a lone character, less than a byte");
 		return false;
 	}
 	*outlen = n;
