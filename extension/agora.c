@@ -418,7 +418,7 @@ build_006(const char *channel, size_t channel_len, const char *uid, size_t uid_l
  * data; nprivileges is 1 (join only) or 4.
  */
 static size_t
-rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
+build_rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
 		  Lifetime token_ttl_arg, const Lifetime *privilege_ttls, const char *const *names,
 		  int nprivileges, int64 *expires_at, char *out, size_t outsize)
 {
@@ -449,14 +449,14 @@ rtc_token(const char *channel, size_t channel_len, const char *user, size_t user
 
 /* Role-based privileges: all four share privilege_ttl; subscribers join only. */
 static size_t
-rtc_token_for_role(const char *channel, size_t channel_len, const char *user, size_t user_len,
+build_rtc_token_for_role(const char *channel, size_t channel_len, const char *user, size_t user_len,
 				   bool publisher, Lifetime token_ttl, Lifetime privilege_ttl,
 				   int64 *expires_at, char *out, size_t outsize)
 {
 	static const char *const names[4] = {"privilege_ttl", "privilege_ttl", "privilege_ttl", "privilege_ttl"};
 	Lifetime	ttls[4] = {privilege_ttl, privilege_ttl, privilege_ttl, privilege_ttl};
 
-	return rtc_token(channel, channel_len, user, user_len, token_ttl, ttls, names,
+	return build_rtc_token(channel, channel_len, user, user_len, token_ttl, ttls, names,
 					 publisher ? 4 : 1, expires_at, out, outsize);
 }
 
@@ -469,7 +469,7 @@ pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
 
 	require_configured();
 	pgcall_agora_check_account(account ? account : "", account ? strlen(account) : 0);
-	len = rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
+	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
 							 account, strlen(account), publisher,
 							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
 							 expires_at, out, sizeof(out));
@@ -487,7 +487,7 @@ pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 
 	require_configured();
 	uidlen = agora_uid_string(pgcall_agora_check_uid(uid), uidbuf);
-	len = rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
+	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
 							 uidbuf, uidlen, publisher,
 							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
 							 expires_at, out, sizeof(out));
@@ -495,7 +495,7 @@ pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 }
 
 static size_t
-rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *expires_at,
+build_rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *expires_at,
 		  char *out, size_t outsize)
 {
 	AgoraService service;
@@ -524,7 +524,7 @@ pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
 	size_t		len;
 
 	require_configured();
-	len = rtm_token(user_id ? user_id : "", user_id ? strlen(user_id) : 0, lifetime_c(ttl),
+	len = build_rtm_token(user_id ? user_id : "", user_id ? strlen(user_id) : 0, lifetime_c(ttl),
 					expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
@@ -534,7 +534,7 @@ pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
  * --------------------------------------------------------------------- */
 
 static Datum
-token_datum(const char *out, size_t len)
+token_result(const char *out, size_t len)
 {
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, (int) len));
 }
@@ -555,8 +555,8 @@ agora_rtc_token(PG_FUNCTION_ARGS)
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_datum(out,
-					   rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+	return token_result(out,
+					   build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
 										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
 										  publisher, lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
 										  NULL, out, sizeof(out)));
@@ -589,8 +589,8 @@ agora_rtc_token_uid(PG_FUNCTION_ARGS)
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
-	return token_datum(out,
-					   rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+	return token_result(out,
+					   build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
 										  uid, uidlen, publisher,
 										  lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
 										  NULL, out, sizeof(out)));
@@ -615,8 +615,8 @@ agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_datum(out,
-					   rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+	return token_result(out,
+					   build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
 								 VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
 								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
 								 NULL, out, sizeof(out)));
@@ -639,8 +639,8 @@ agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 	uidlen = uid_arg(fcinfo, 1, uid);
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_datum(out,
-					   rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
+	return token_result(out,
+					   build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
 								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
 								 NULL, out, sizeof(out)));
 }
@@ -656,7 +656,7 @@ agora_rtm_token(PG_FUNCTION_ARGS)
 
 	require_configured();
 	user_id = text_arg(fcinfo, 0, "user_id", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	return token_datum(out, rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
+	return token_result(out, build_rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
 									  lifetime_arg(fcinfo, 1), NULL, out, sizeof(out)));
 }
 
@@ -668,7 +668,7 @@ agora_rtm_token(PG_FUNCTION_ARGS)
  * --------------------------------------------------------------------- */
 
 static size_t
-rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t uid_len,
+build_rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t uid_len,
 			  bool publisher, Lifetime ttl_arg, char *out, size_t outsize)
 {
 	AgoraPrivilege privileges[4];
@@ -704,7 +704,7 @@ agora_rtc_token_006(PG_FUNCTION_ARGS)
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_datum(out, rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+	return token_result(out, build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
 										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
 										  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out)));
 }
@@ -725,7 +725,7 @@ agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
-	return token_datum(out, rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+	return token_result(out, build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
 										  uid, uidlen, publisher, lifetime_arg(fcinfo, 3),
 										  out, sizeof(out)));
 }
@@ -749,7 +749,7 @@ agora_rtm_token_006(PG_FUNCTION_ARGS)
 	now = time(NULL);
 	login.id = AGORA006_RTM_LOGIN;
 	login.expire = (uint32) (now + ttl);
-	return token_datum(out, build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
+	return token_result(out, build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
 									  &login, 1, (uint32) (now + PGCALL_AGORA_TTL_MAX),
 									  out, sizeof(out)));
 }
@@ -1030,7 +1030,7 @@ json_signature(JsonOut *parent, const AgoraDecoded *d, const char *channel, int 
 }
 
 static char *
-trimmed(text *t, int *len)
+trim_token(text *t, int *len)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			n = VARSIZE_ANY_EXHDR(t);
@@ -1078,7 +1078,7 @@ agora_token_inspect(PG_FUNCTION_ARGS)
 	MemoryContextReset(inspect_context);
 	MemoryContextSwitchTo(inspect_context);
 
-	token = trimmed(PG_GETARG_TEXT_PP(0), &token_len);
+	token = trim_token(PG_GETARG_TEXT_PP(0), &token_len);
 	if (!PG_ARGISNULL(1))
 	{
 		text	   *t = PG_GETARG_TEXT_PP(1);
