@@ -419,8 +419,8 @@ build_006(const char *channel, size_t channel_len, const char *uid, size_t uid_l
  */
 static size_t
 build_rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
-		  Lifetime token_ttl_arg, const Lifetime *privilege_ttls, const char *const *names,
-		  int nprivileges, int64 *expires_at, char *out, size_t outsize)
+				Lifetime token_ttl_arg, const Lifetime *privilege_ttls, const char *const *names,
+				int nprivileges, int64 *expires_at, char *out, size_t outsize)
 {
 	AgoraService service;
 	int			token_ttl;
@@ -450,14 +450,14 @@ build_rtc_token(const char *channel, size_t channel_len, const char *user, size_
 /* Role-based privileges: all four share privilege_ttl; subscribers join only. */
 static size_t
 build_rtc_token_for_role(const char *channel, size_t channel_len, const char *user, size_t user_len,
-				   bool publisher, Lifetime token_ttl, Lifetime privilege_ttl,
-				   int64 *expires_at, char *out, size_t outsize)
+						 bool publisher, Lifetime token_ttl, Lifetime privilege_ttl,
+						 int64 *expires_at, char *out, size_t outsize)
 {
 	static const char *const names[4] = {"privilege_ttl", "privilege_ttl", "privilege_ttl", "privilege_ttl"};
 	Lifetime	ttls[4] = {privilege_ttl, privilege_ttl, privilege_ttl, privilege_ttl};
 
 	return build_rtc_token(channel, channel_len, user, user_len, token_ttl, ttls, names,
-					 publisher ? 4 : 1, expires_at, out, outsize);
+						   publisher ? 4 : 1, expires_at, out, outsize);
 }
 
 char *
@@ -470,9 +470,9 @@ pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
 	require_configured();
 	pgcall_agora_check_account(account ? account : "", account ? strlen(account) : 0);
 	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
-							 account, strlen(account), publisher,
-							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
-							 expires_at, out, sizeof(out));
+								   account, strlen(account), publisher,
+								   lifetime_c(token_ttl), lifetime_c(privilege_ttl),
+								   expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
@@ -488,15 +488,15 @@ pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 	require_configured();
 	uidlen = agora_uid_string(pgcall_agora_check_uid(uid), uidbuf);
 	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
-							 uidbuf, uidlen, publisher,
-							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
-							 expires_at, out, sizeof(out));
+								   uidbuf, uidlen, publisher,
+								   lifetime_c(token_ttl), lifetime_c(privilege_ttl),
+								   expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
 static size_t
 build_rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *expires_at,
-		  char *out, size_t outsize)
+				char *out, size_t outsize)
 {
 	AgoraService service;
 	int			ttl;
@@ -525,7 +525,7 @@ pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
 
 	require_configured();
 	len = build_rtm_token(user_id ? user_id : "", user_id ? strlen(user_id) : 0, lifetime_c(ttl),
-					expires_at, out, sizeof(out));
+						  expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
@@ -546,6 +546,7 @@ Datum
 agora_rtc_token(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *channel;
 	text	   *account;
 	bool		publisher;
@@ -555,11 +556,11 @@ agora_rtc_token(PG_FUNCTION_ARGS)
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_result(out,
-					   build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-										  publisher, lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
-										  NULL, out, sizeof(out)));
+	len = build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+								   VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account), publisher,
+								   lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
+								   NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 static size_t
@@ -580,6 +581,7 @@ Datum
 agora_rtc_token_uid(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	char		uid[11];
 	size_t		uidlen;
 	text	   *channel;
@@ -589,11 +591,11 @@ agora_rtc_token_uid(PG_FUNCTION_ARGS)
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
-	return token_result(out,
-					   build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  uid, uidlen, publisher,
-										  lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
-										  NULL, out, sizeof(out)));
+	len = build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+								   uid, uidlen, publisher,
+								   lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
+								   NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 static const char *const privilege_ttl_names[4] = {"join_ttl", "audio_ttl", "video_ttl", "data_ttl"};
@@ -605,6 +607,7 @@ Datum
 agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *channel;
 	text	   *account;
 	Lifetime	ttls[4];
@@ -615,11 +618,11 @@ agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_result(out,
-					   build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-								 VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-								 NULL, out, sizeof(out)));
+	len = build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+						  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
+						  lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
+						  NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges_uid);
@@ -629,6 +632,7 @@ Datum
 agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	char		uid[11];
 	size_t		uidlen;
 	text	   *channel;
@@ -639,10 +643,10 @@ agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 	uidlen = uid_arg(fcinfo, 1, uid);
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_result(out,
-					   build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
-								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-								 NULL, out, sizeof(out)));
+	len = build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
+						  lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
+						  NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token);
@@ -652,12 +656,14 @@ Datum
 agora_rtm_token(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *user_id;
 
 	require_configured();
 	user_id = text_arg(fcinfo, 0, "user_id", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	return token_result(out, build_rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
-									  lifetime_arg(fcinfo, 1), NULL, out, sizeof(out)));
+	len = build_rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
+						  lifetime_arg(fcinfo, 1), NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 /* ---------------------------------------------------------------------
@@ -669,7 +675,7 @@ agora_rtm_token(PG_FUNCTION_ARGS)
 
 static size_t
 build_rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t uid_len,
-			  bool publisher, Lifetime ttl_arg, char *out, size_t outsize)
+					bool publisher, Lifetime ttl_arg, char *out, size_t outsize)
 {
 	AgoraPrivilege privileges[4];
 	int			nprivileges = publisher ? 4 : 1;
@@ -695,6 +701,7 @@ Datum
 agora_rtc_token_006(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *channel;
 	text	   *account;
 	bool		publisher;
@@ -704,9 +711,10 @@ agora_rtc_token_006(PG_FUNCTION_ARGS)
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_result(out, build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-										  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out)));
+	len = build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+							  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
+							  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtc_token_006_uid);
@@ -716,6 +724,7 @@ Datum
 agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	char		uid[11];
 	size_t		uidlen;
 	text	   *channel;
@@ -725,9 +734,10 @@ agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
-	return token_result(out, build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  uid, uidlen, publisher, lifetime_arg(fcinfo, 3),
-										  out, sizeof(out)));
+	len = build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
+							  uid, uidlen, publisher, lifetime_arg(fcinfo, 3),
+							  out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token_006);
@@ -737,6 +747,7 @@ Datum
 agora_rtm_token_006(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *user_id;
 	AgoraPrivilege login;
 	int			ttl;
@@ -749,9 +760,9 @@ agora_rtm_token_006(PG_FUNCTION_ARGS)
 	now = time(NULL);
 	login.id = AGORA006_RTM_LOGIN;
 	login.expire = (uint32) (now + ttl);
-	return token_result(out, build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
-									  &login, 1, (uint32) (now + PGCALL_AGORA_TTL_MAX),
-									  out, sizeof(out)));
+	len = build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
+					&login, 1, (uint32) (now + PGCALL_AGORA_TTL_MAX), out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_configured);
