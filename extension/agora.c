@@ -415,7 +415,8 @@ build_006(const char *channel, size_t channel_len, const char *uid, size_t uid_l
 
 /*
  * The RTC builders' common path.  ttls: token, then join, audio, video,
- * data; nprivileges is 1 (join only) or 4.
+ * data; nprivileges is 1 (join only) or 4.  The SQL entry points check the
+ * channel first too, so that errors come in argument order.
  */
 static size_t
 build_rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
@@ -553,6 +554,7 @@ agora_rtc_token(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
@@ -589,6 +591,7 @@ agora_rtc_token_uid(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
 	len = build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
@@ -614,6 +617,7 @@ agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
 	for (int i = 0; i < 4; i++)
@@ -640,6 +644,7 @@ agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	uidlen = uid_arg(fcinfo, 1, uid);
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
@@ -708,6 +713,7 @@ agora_rtc_token_006(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
 	publisher = role_is_publisher(fcinfo, 2);
 	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
@@ -732,6 +738,7 @@ agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
 	uidlen = uid_arg(fcinfo, 1, uid);
 	publisher = role_is_publisher(fcinfo, 2);
 	len = build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),

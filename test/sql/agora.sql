@@ -126,6 +126,9 @@ SELECT pgcall.agora_rtc_token('room/1', 42);
 SELECT pgcall.agora_rtc_token_with_privileges('room"1', 'alice');
 SELECT pgcall.agora_rtc_token_006('room\1', 'alice');
 SELECT pgcall.agora_rtc_token_006('', 42);
+-- Arguments are checked in order: the channel first.
+SELECT pgcall.agora_rtc_token('bad*channel', 'bad/account', 'bad role', 1);
+SELECT pgcall.agora_rtc_token('room-1', -1, 'bad role', 1);
 -- Bad accounts and RTM user ids (P400B).
 SELECT pgcall.agora_rtc_token('room-1', '');
 SELECT pgcall.agora_rtc_token('room-1', repeat('a', 256));
