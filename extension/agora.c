@@ -61,7 +61,7 @@ void
 pgcall_init_agora(void)
 {
 	DefineCustomIntVariable("pgcall.agora_token_compression",
-							"zlib level of 007 tokens: 0 stores (fastest), 1 to 9 compress as Agora's builders do (6).",
+							"Zlib level of 007 Agora tokens: 0 stores them (fastest), 1 to 9 compress them (Agora's builders use 6).",
 							NULL,
 							&pgcall_agora_token_compression,
 							AGORA_DEFAULT_ZLIB_LEVEL, 0, 9,
