@@ -540,31 +540,6 @@ token_result(const char *out, size_t len)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, (int) len));
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token);
-
-/* agora_rtc_token(channel, account, role, token_ttl, privilege_ttl) */
-Datum
-agora_rtc_token(PG_FUNCTION_ARGS)
-{
-	char		out[AGORA_TOKEN_MAX];
-	size_t		len;
-	text	   *channel;
-	text	   *account;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	publisher = role_is_publisher(fcinfo, 2);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	len = build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-								   VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account), publisher,
-								   lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
-								   NULL, out, sizeof(out));
-	return token_result(out, len);
-}
-
 static size_t
 uid_arg(FunctionCallInfo fcinfo, int argno, char buf[11])
 {
@@ -576,82 +551,107 @@ uid_arg(FunctionCallInfo fcinfo, int argno, char buf[11])
 	return agora_uid_string(pgcall_agora_check_uid(PG_GETARG_INT64(argno)), buf);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_uid);
-
-/* agora_rtc_token(channel, uid, role, token_ttl, privilege_ttl) */
-Datum
-agora_rtc_token_uid(PG_FUNCTION_ARGS)
+/* The channel and the user of an RTC builder: arguments 0 and 1. */
+typedef struct RtcArgs
 {
-	char		out[AGORA_TOKEN_MAX];
-	size_t		len;
+	const char *channel;
+	size_t		channel_len;
+	const char *user;			/* the account, or the uid as Agora packs it */
+	size_t		user_len;
 	char		uid[11];
-	size_t		uidlen;
+} RtcArgs;
+
+/*
+ * Check configuration, then the channel, then the account or uid: errors
+ * come in argument order, and P503A before any of them.
+ */
+static void
+get_rtc_args(FunctionCallInfo fcinfo, bool by_uid, RtcArgs *args)
+{
 	text	   *channel;
-	bool		publisher;
 
 	require_configured();
 	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	uidlen = uid_arg(fcinfo, 1, uid);
+	args->channel = VARDATA_ANY(channel);
+	args->channel_len = VARSIZE_ANY_EXHDR(channel);
+	pgcall_agora_check_channel(args->channel, args->channel_len);
+	if (by_uid)
+	{
+		args->user_len = uid_arg(fcinfo, 1, args->uid);
+		args->user = args->uid;
+	}
+	else
+	{
+		text	   *account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
+
+		args->user = VARDATA_ANY(account);
+		args->user_len = VARSIZE_ANY_EXHDR(account);
+		pgcall_agora_check_account(args->user, args->user_len);
+	}
+}
+
+/* (channel, account | uid, role, token_ttl, privilege_ttl) */
+static Datum
+mint_rtc_token(FunctionCallInfo fcinfo, bool by_uid)
+{
+	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
+	RtcArgs		args;
+	bool		publisher;
+
+	get_rtc_args(fcinfo, by_uid, &args);
 	publisher = role_is_publisher(fcinfo, 2);
-	len = build_rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-								   uid, uidlen, publisher,
-								   lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
+	len = build_rtc_token_for_role(args.channel, args.channel_len, args.user, args.user_len,
+								   publisher, lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
 								   NULL, out, sizeof(out));
 	return token_result(out, len);
 }
 
-static const char *const privilege_ttl_names[4] = {"join_ttl", "audio_ttl", "video_ttl", "data_ttl"};
-
-PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges);
-
-/* agora_rtc_token_with_privileges(channel, account, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
-Datum
-agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
+/* (channel, account | uid, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
+static Datum
+mint_rtc_token_with_privileges(FunctionCallInfo fcinfo, bool by_uid)
 {
+	static const char *const names[4] = {"join_ttl", "audio_ttl", "video_ttl", "data_ttl"};
 	char		out[AGORA_TOKEN_MAX];
 	size_t		len;
-	text	   *channel;
-	text	   *account;
+	RtcArgs		args;
 	Lifetime	ttls[4];
 
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
+	get_rtc_args(fcinfo, by_uid, &args);
 	for (int i = 0; i < 4; i++)
 		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	len = build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-						  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-						  lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-						  NULL, out, sizeof(out));
+	len = build_rtc_token(args.channel, args.channel_len, args.user, args.user_len,
+						  lifetime_arg(fcinfo, 2), ttls, names, 4, NULL, out, sizeof(out));
 	return token_result(out, len);
 }
 
+PG_FUNCTION_INFO_V1(agora_rtc_token);
+PG_FUNCTION_INFO_V1(agora_rtc_token_uid);
+PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges);
 PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges_uid);
 
-/* agora_rtc_token_with_privileges(channel, uid, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
+Datum
+agora_rtc_token(PG_FUNCTION_ARGS)
+{
+	return mint_rtc_token(fcinfo, false);
+}
+
+Datum
+agora_rtc_token_uid(PG_FUNCTION_ARGS)
+{
+	return mint_rtc_token(fcinfo, true);
+}
+
+Datum
+agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
+{
+	return mint_rtc_token_with_privileges(fcinfo, false);
+}
+
 Datum
 agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	size_t		len;
-	char		uid[11];
-	size_t		uidlen;
-	text	   *channel;
-	Lifetime	ttls[4];
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	uidlen = uid_arg(fcinfo, 1, uid);
-	for (int i = 0; i < 4; i++)
-		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	len = build_rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
-						  lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-						  NULL, out, sizeof(out));
-	return token_result(out, len);
+	return mint_rtc_token_with_privileges(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token);
@@ -699,52 +699,35 @@ build_rtc_token_006(const char *channel, size_t channel_len, const char *uid, si
 					 (uint32) (now + PGCALL_AGORA_TTL_MAX), out, outsize);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_006);
-
-/* agora_rtc_token_006(channel, account, role, ttl) */
-Datum
-agora_rtc_token_006(PG_FUNCTION_ARGS)
+/* (channel, account | uid, role, ttl) */
+static Datum
+mint_rtc_token_006(FunctionCallInfo fcinfo, bool by_uid)
 {
 	char		out[AGORA_TOKEN_MAX];
 	size_t		len;
-	text	   *channel;
-	text	   *account;
+	RtcArgs		args;
 	bool		publisher;
 
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
+	get_rtc_args(fcinfo, by_uid, &args);
 	publisher = role_is_publisher(fcinfo, 2);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	len = build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-							  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
+	len = build_rtc_token_006(args.channel, args.channel_len, args.user, args.user_len,
 							  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out));
 	return token_result(out, len);
 }
 
+PG_FUNCTION_INFO_V1(agora_rtc_token_006);
 PG_FUNCTION_INFO_V1(agora_rtc_token_006_uid);
 
-/* agora_rtc_token_006(channel, uid, role, ttl) */
+Datum
+agora_rtc_token_006(PG_FUNCTION_ARGS)
+{
+	return mint_rtc_token_006(fcinfo, false);
+}
+
 Datum
 agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	size_t		len;
-	char		uid[11];
-	size_t		uidlen;
-	text	   *channel;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	pgcall_agora_check_channel(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel));
-	uidlen = uid_arg(fcinfo, 1, uid);
-	publisher = role_is_publisher(fcinfo, 2);
-	len = build_rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-							  uid, uidlen, publisher, lifetime_arg(fcinfo, 3),
-							  out, sizeof(out));
-	return token_result(out, len);
+	return mint_rtc_token_006(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token_006);
