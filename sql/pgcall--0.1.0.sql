@@ -117,6 +117,20 @@ COMMENT ON FUNCTION pgcall.turn_credentials(text, integer) IS
 'TURN REST credentials (coturn use-auth-secret) for user_id, by default the current user, valid for ttl seconds (default pgcall.turn_ttl).  Returns {username, credential, ttl, expires_at, uris, iceServers}; pass iceServers to RTCPeerConnection.';
 
 -------------------------------------------------------------------------------
+-- RPC
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.rpc(
+    schema text, fn text, args jsonb DEFAULT '{}', single boolean DEFAULT false,
+    OUT kind text, OUT body text, OUT rows bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'rpc'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
+'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
+
+-------------------------------------------------------------------------------
 -- Privileges
 --
 -- Nothing is executable by PUBLIC unless granted here.
@@ -125,6 +139,7 @@ COMMENT ON FUNCTION pgcall.turn_credentials(text, integer) IS
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id() TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.secret_is_set(text) TO pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.turn_credentials(text, integer) TO pgcall_user, pgcall_backend;
