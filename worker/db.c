@@ -587,18 +587,28 @@ static void
 conn_drain(struct pgconn *c)
 {
 	PGnotify   *n;
+	bool		after_null = false;
 
+	/*
+	 * Each statement yields its results, then NULL; the Sync yields
+	 * PGRES_PIPELINE_SYNC.  A statement that fails after its row description
+	 * yields a result, NULL, the error, NULL: so slots only bound the count,
+	 * and two NULLs in a row mean nothing more is buffered.
+	 */
 	while (c->job && c->pg && !PQisBusy(c->pg))
 	{
 		PGresult   *r = PQgetResult(c->pg);
 
 		if (!r)
 		{
-			if (c->slot >= c->nslots)
+			if (after_null)
 				break;
-			c->slot++;
+			after_null = true;
+			if (c->slot < c->nslots)
+				c->slot++;
 			continue;
 		}
+		after_null = false;
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(r);

@@ -284,7 +284,8 @@ ws_send(struct session *s, const char *data, size_t len)
 
 	if (s->state == SS_CLOSING)
 		return;
-	if (s->queued + len > B.cfg.send_queue)
+	/* one message always fits an empty queue, however large */
+	if (s->queued > 0 && s->queued + len > B.cfg.send_queue)
 	{
 		session_drop_slow(s);
 		return;
@@ -444,12 +445,19 @@ resume_done(struct job *job)
 	for (int i = 0; i < n && s->state == SS_RESUMING; i++)
 	{
 		int64_t		id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		size_t		len = (size_t) PQgetlength(res, i, 1);
 
 		if (id <= s->last_sent)
 			continue;
+		if (s->queued > 0 && s->queued + len > B.cfg.send_queue)
+		{
+			/* the client reads slower than we fetch: go on from here later */
+			s->resume_waiting = true;
+			return;
+		}
 		s->last_sent = id;
 		B.m.events_resumed++;
-		ws_send(s, PQgetvalue(res, i, 1), (size_t) PQgetlength(res, i, 1));
+		ws_send(s, PQgetvalue(res, i, 1), len);
 	}
 	if (s->state != SS_RESUMING)
 		return;
@@ -848,7 +856,7 @@ on_established(struct session *s, struct lws *wsi)
 {
 	struct reply r = {0};
 	bool		seen;
-	char		after[24];
+	char	   *argbuf;
 	const char *v = NULL;
 	struct job *job;
 	int64_t		wait;
@@ -865,18 +873,22 @@ on_established(struct session *s, struct lws *wsi)
 		session_close(s, 1008, "token refused");
 		return 0;
 	}
-	if ((v = lws_get_urlarg_by_name(wsi, "after=", after, sizeof(after))) != NULL)
+	/* lws copies each argument into the buffer while looking: fit the token */
+	argbuf = malloc(JWT_MAX_LEN + 16);
+	if (argbuf && (v = lws_get_urlarg_by_name(wsi, "after=", argbuf, JWT_MAX_LEN + 16)) != NULL)
 	{
 		char	   *end;
 		long long	a = strtoll(v, &end, 10);
 
 		if (*end || a < 0 || end == v)
 		{
+			free(argbuf);
 			session_close(s, 1008, "after must be a non-negative integer");
 			return 0;
 		}
 		s->connect_after = a;
 	}
+	free(argbuf);
 	s->headers_json = http_headers_json(wsi);
 	if (s->id.exp)
 	{
@@ -956,7 +968,8 @@ on_receive(struct session *s, struct lws *wsi, const char *in, size_t len)
 			cap *= 2;
 		if (cap > B.cfg.max_message)
 			cap = B.cfg.max_message;
-		if (!(p = realloc(s->rx, cap)))
+		/* one more for the terminator: the message goes to libpq as a C string */
+		if (!(p = realloc(s->rx, cap + 1)))
 			return -1;
 		s->rx = p;
 		s->rx_cap = cap;
@@ -965,6 +978,7 @@ on_receive(struct session *s, struct lws *wsi, const char *in, size_t len)
 	s->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
+	s->rx[s->rx_len] = '\0';
 	on_message(s, s->rx, s->rx_len);
 	/* idle sockets keep no receive buffer */
 	free(s->rx);

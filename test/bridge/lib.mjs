@@ -43,6 +43,14 @@ export function psql(db, sql, { user = process.env.PGUSER ?? 'postgres' } = {}) 
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
+// Run sql in one transaction as the user sub would through the bridge.
+export function asUser(db, sub, sql) {
+  const claims = JSON.stringify({ sub, role: 'pgcall_user' }).replace(/'/g, "''");
+  return psql(db, `BEGIN; SET LOCAL ROLE pgcall_user;
+    SELECT set_config('request.jwt.claims', '${claims}', true);
+    ${sql}; COMMIT;`);
+}
+
 // A fresh database with pgcall, the authenticator role, and the fixtures.
 export function createDatabase(name) {
   execFileSync('dropdb', ['--if-exists', '--force', name]);
@@ -55,6 +63,10 @@ export function createDatabase(name) {
     GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO ${AUTHENTICATOR};`);
   execFileSync('psql', ['-X', '-d', name, '-q', '-v', 'ON_ERROR_STOP=1', '-f',
     path.join(ROOT, 'test/bridge/fixtures.sql')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (process.env.PGCALL_TEST_EXTRA_SQL) {
+    execFileSync('psql', ['-X', '-d', name, '-q', '-v', 'ON_ERROR_STOP=1', '-f',
+      process.env.PGCALL_TEST_EXTRA_SQL], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
   return name;
 }
 
@@ -76,6 +88,9 @@ export function freePort() {
 }
 
 let bridgeCount = 0;
+const running = new Set();
+// A test file that fails or is cancelled leaves no bridge behind.
+process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
 export async function startBridge(db, { args = [], env = {}, waitReady = true } = {}) {
   const port = await freePort();
@@ -87,7 +102,8 @@ export async function startBridge(db, { args = [], env = {}, waitReady = true } 
     '--jwt-secret-file', secretFile, '--schemas', 'pgcall,bridge_test', '--heartbeat', '200',
     '--expire-interval', '200', ...args];
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  running.add(proc);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); }));
   const b = {
     port, proc, exited, logFile, db,
     url: `http://127.0.0.1:${port}`,
@@ -259,6 +275,12 @@ export class Client {
   }
 
   close() { this.ws.close(); return this.closed; }
+}
+
+// caller starts a direct call to callee; returns the call id.
+export async function ring(caller, callee, args = {}) {
+  const r = await caller.ok('call_start', { invitees: [callee], ...args });
+  return r.call.id;
 }
 
 export async function metrics(b) {
