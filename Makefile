@@ -22,6 +22,10 @@ REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test --outputdir=$(or $(REGRESS_OUTDIR),test) \
                --load-extension=$(EXTENSION)
 
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=$(or $(REGRESS_OUTDIR),test)/isolation \
+                 --load-extension=$(EXTENSION)
+
 EXTRA_CLEAN = test/results test/regression.diffs test/regression.out
 
 # No LLVM bitcode: JIT inlining of these functions gains nothing, and the

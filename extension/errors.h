@@ -27,8 +27,26 @@
 	X(INVALID_USER_ID,        'P','4','0','0','I', "user id is empty, too long or contains a control character") \
 	X(INVALID_SECRET,         'P','4','0','0','J', "unknown secret name, or a value that does not fit it") \
 	X(INVALID_SETTING,        'P','4','0','0','K', "a pgcall setting has a value that cannot be used") \
+	X(INVALID_MEDIA,          'P','4','0','0','L', "call type is not 'audio' (or 'voice') or 'video'") \
+	X(INVALID_STATUS,         'P','4','0','0','M', "participant status is not one of invited, ringing, joined, left, declined, missed, busy") \
+	X(INVALID_SIGNAL,         'P','4','0','0','N', "WebRTC signal kind is unknown or its payload is not a JSON object") \
+	X(INVALID_INVITEES,       'P','4','0','0','O', "invitee list is empty, too long, repeats someone or names the caller") \
+	X(INVALID_LIMIT,          'P','4','0','0','P', "page, limit, skip or max is outside its allowed range") \
+	X(INVALID_REASON,         'P','4','0','0','Q', "end or decline reason is not allowed or too long") \
+	X(MISSING_ARGUMENT,       'P','4','0','0','R', "a required argument is missing") \
 	X(NOT_AUTHENTICATED,      'P','4','0','1','A', "no current user: the request carries no user id") \
 	X(FORBIDDEN,              'P','4','0','3','A', "the current user may not act for another user") \
+	X(NOT_PARTICIPANT,        'P','4','0','3','B', "the current user is not a participant of the call") \
+	X(PRIVATE_CALL,           'P','4','0','3','C', "the call is private and the current user is not invited") \
+	X(NOT_HOST,               'P','4','0','3','D', "only the host may do this for everyone in the call") \
+	X(REMOVED,                'P','4','0','3','E', "the current user was removed from the call and cannot rejoin") \
+	X(CALL_NOT_FOUND,         'P','4','0','4','A', "no call has this id or channel") \
+	X(ALREADY_ANSWERED,       'P','4','0','9','A', "the call was already answered (possibly on another device)") \
+	X(CALL_ENDED,             'P','4','0','9','B', "the call has already ended") \
+	X(INVALID_TRANSITION,     'P','4','0','9','C', "the participant or call cannot move from its current status to the one asked for") \
+	X(CALL_FULL,              'P','4','0','9','D', "the call has reached its maximum number of participants") \
+	X(EVENTS_PURGED,          'P','4','1','0','A', "events after the given id are no longer kept") \
+	X(PAYLOAD_TOO_LARGE,      'P','4','1','3','A', "a signal payload is larger than 64 KiB") \
 	X(AGORA_NOT_CONFIGURED,   'P','5','0','3','A', "Agora app id or app certificate is not configured") \
 	X(TURN_NOT_CONFIGURED,    'P','5','0','3','B', "TURN server URLs or shared secret are not configured")
 

@@ -13,7 +13,10 @@
 
 #include <ctype.h>
 
+#include "fmgr.h"
+#include "access/xact.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "pgcall.h"
 
@@ -22,6 +25,11 @@ int			pgcall_agora_token_ttl = 3600;
 char	   *pgcall_turn_urls = NULL;
 int			pgcall_turn_ttl = 86400;
 char	   *pgcall_user_id = NULL;
+int			pgcall_ring_timeout = 90;
+int			pgcall_max_participants = 50;
+int			pgcall_presence_timeout = 30;
+int			pgcall_event_retention = 3 * 86400;
+int			pgcall_history_retention = 90;
 
 /* Placeholders for the secret traps; never hold a value. */
 static char *agora_certificate_trap = NULL;
@@ -126,6 +134,51 @@ pgcall_init_gucs(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pgcall.ring_timeout",
+							"How long an invitation rings before it counts as missed.",
+							NULL,
+							&pgcall_ring_timeout,
+							90, 5, 600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.max_participants",
+							"Default cap on people joined at once in a group call.",
+							NULL,
+							&pgcall_max_participants,
+							50, 2, 10000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.presence_timeout",
+							"A bridge whose heartbeat is older than this no longer counts its users as online.",
+							NULL,
+							&pgcall_presence_timeout,
+							30, 5, 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.event_retention",
+							"How long events are kept for clients to resume from.",
+							NULL,
+							&pgcall_event_retention,
+							3 * 86400, 60, 365 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.history_retention",
+							"Days ended calls are kept in history; 0 keeps them forever.",
+							NULL,
+							&pgcall_history_retention,
+							90, 0, 36500,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("pgcall.user_id",
 							   "User a trusted backend acts for; set with SET LOCAL by members of pgcall_backend.",
 							   NULL,
@@ -154,4 +207,14 @@ pgcall_init_gucs(void)
 							   check_secret_trap, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgcall");
+}
+
+PG_FUNCTION_INFO_V1(presence_cutoff);
+
+/* presence_cutoff(): now() minus pgcall.presence_timeout. */
+Datum
+presence_cutoff(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TIMESTAMPTZ(GetCurrentTransactionStartTimestamp() -
+						  (TimestampTz) pgcall_presence_timeout * USECS_PER_SEC);
 }

@@ -175,14 +175,27 @@ pgcall_require_user_id(void)
  * Whether the role the session acts as (SET ROLE included, SECURITY DEFINER
  * not) is a superuser or has the privileges of pgcall_backend.
  */
+static bool
+caller_has_role(const char *name)
+{
+	Oid			role = GetOuterUserId();
+	Oid			granted = get_role_oid(name, true);
+
+	return superuser_arg(role) ||
+		(OidIsValid(granted) && has_privs_of_role(role, granted));
+}
+
 bool
 pgcall_caller_is_backend(void)
 {
-	Oid			role = GetOuterUserId();
-	Oid			backend = get_role_oid("pgcall_backend", true);
+	return caller_has_role("pgcall_backend");
+}
 
-	return superuser_arg(role) ||
-		(OidIsValid(backend) && has_privs_of_role(role, backend));
+/* Same for pgcall_admin. */
+bool
+pgcall_caller_is_admin(void)
+{
+	return caller_has_role("pgcall_admin");
 }
 
 /* Raise unless the caller is user_id or a trusted backend. */
@@ -209,4 +222,12 @@ current_user_id(PG_FUNCTION_ARGS)
 	if (user_id == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(user_id));
+}
+
+PG_FUNCTION_INFO_V1(require_user_id);
+
+Datum
+require_user_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_require_user_id()));
 }

@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 
+#include "agora.h"
 #include "pgcall.h"
 
 PG_MODULE_MAGIC;
@@ -17,6 +18,9 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/* Before pgcall_init_gucs reserves the pgcall. prefix. */
+	pgcall_init_agora();
 	pgcall_init_gucs();
 	pgcall_init_secrets();
+	pgcall_init_events();
 }

@@ -16,6 +16,11 @@ extern int	pgcall_agora_token_ttl;
 extern char *pgcall_turn_urls;
 extern int	pgcall_turn_ttl;
 extern char *pgcall_user_id;
+extern int	pgcall_ring_timeout;
+extern int	pgcall_max_participants;
+extern int	pgcall_presence_timeout;
+extern int	pgcall_event_retention;
+extern int	pgcall_history_retention;
 
 extern void pgcall_init_gucs(void);
 
@@ -45,6 +50,41 @@ extern const char *pgcall_require_user_id(void);
 extern void pgcall_check_user_id(const char *user_id, const char *what);
 extern bool pgcall_user_id_is_valid(const char *user_id, const char **reason);
 extern bool pgcall_caller_is_backend(void);
+extern bool pgcall_caller_is_admin(void);
 extern void pgcall_check_may_act_for(const char *user_id);
+
+/* spi_util.c: kept plans */
+#include "executor/spi.h"
+
+extern SPIPlanPtr pgcall_plan(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *argtypes);
+extern uint64 pgcall_exec(SPIPlanPtr plan, const Datum *values, const char *nulls,
+						  bool read_only, long count);
+extern char *pgcall_getstr(uint64 row, int col);
+extern Datum pgcall_getdatum(uint64 row, int col, bool *isnull);
+
+typedef struct PgcallOwner
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;
+} PgcallOwner;
+
+extern void pgcall_enter_owner(PgcallOwner *ctx, Oid relid);
+extern void pgcall_leave_owner(PgcallOwner *ctx);
+
+/* state_machine.c: allowed status changes */
+extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
+
+/* call_json.c: the call object */
+extern char *pgcall_call_json(const char *call_id);
+
+/* events.c: the event log */
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+extern void pgcall_event_queue(const char *type, const char *call_id, List *recipients,
+							   const char *data, bool with_call);
+extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
+extern void pgcall_init_events(void);
 
 #endif							/* PGCALL_H */

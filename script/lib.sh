@@ -87,9 +87,7 @@ build() {
 	rm -rf "$PGTREE.new"
 	mkdir -p "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql"
 	cp -a "$PGBIN_SYS" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/bin"
-	mkdir "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
-	find "/usr/lib/postgresql/$PG_MAJOR/lib" -maxdepth 1 -name '*.so' \
-		-exec cp -a {} "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/" \;
+	cp -a "/usr/lib/postgresql/$PG_MAJOR/lib" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
 	cp -a "/usr/share/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql/$PG_MAJOR"
 	make -C "$ROOT" -s install DESTDIR="$PGTREE.new" >/dev/null
 	rm -rf "$PGTREE"

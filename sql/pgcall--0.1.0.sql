@@ -101,6 +101,14 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'current_user_id'
 LANGUAGE C STABLE PARALLEL SAFE;
 
+CREATE FUNCTION pgcall.require_user_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'require_user_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.require_user_id() IS
+'pgcall.current_user_id(), raising P401A when there is none.';
+
 COMMENT ON FUNCTION pgcall.current_user_id() IS
 'The user pgcall acts for: pgcall.user_id if a trusted backend set it, else the sub claim of request.jwt.claims, else NULL.';
 
@@ -117,6 +125,851 @@ COMMENT ON FUNCTION pgcall.turn_credentials(text, integer) IS
 'TURN REST credentials (coturn use-auth-secret) for user_id, by default the current user, valid for ttl seconds (default pgcall.turn_ttl).  Returns {username, credential, ttl, expires_at, uris, iceServers}; pass iceServers to RTCPeerConnection.';
 
 -------------------------------------------------------------------------------
+-- Agora tokens
+--
+-- Builders mint a token for any channel and any user, so they are for
+-- trusted backends (pgcall_backend), never for end users.  Lifetimes are in
+-- seconds, 60 to 86400 (Agora caps tokens at 24 hours): a NULL token
+-- lifetime means pgcall.agora_token_ttl, a NULL privilege lifetime means the
+-- token's.  Errors: P400A..P400G for bad arguments, P503A when the app id or
+-- the app certificate is not set (see pgcall.error_codes()).
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.agora_rtc_token(
+    channel text, account text, role text DEFAULT 'publisher',
+    token_ttl integer DEFAULT NULL, privilege_ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token(text, text, text, integer, integer) IS
+'Agora RTC token (AccessToken2, "007") for a user account in channel, as RtcTokenBuilder2.buildTokenWithUserAccount makes it.  role ''publisher'' may join and publish audio, video and data; ''subscriber'' may only join.  token_ttl and privilege_ttl are seconds (60..86400; default pgcall.agora_token_ttl, and privilege_ttl the token''s).';
+
+CREATE FUNCTION pgcall.agora_rtc_token(
+    channel text, uid bigint, role text DEFAULT 'publisher',
+    token_ttl integer DEFAULT NULL, privilege_ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token_uid'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token(text, bigint, text, integer, integer) IS
+'Agora RTC token (AccessToken2, "007") for a numeric uid (0..4294967295; 0 lets any user join) in channel, as RtcTokenBuilder2.buildTokenWithUid makes it.  Roles and lifetimes as for the account form.';
+
+CREATE FUNCTION pgcall.agora_rtc_token_with_privileges(
+    channel text, account text, token_ttl integer DEFAULT NULL,
+    join_ttl integer DEFAULT NULL, audio_ttl integer DEFAULT NULL,
+    video_ttl integer DEFAULT NULL, data_ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token_with_privileges'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token_with_privileges(text, text, integer, integer, integer, integer, integer) IS
+'Agora RTC token ("007") for a user account with a lifetime of its own for each privilege: joining, publishing audio, video and data, as RtcTokenBuilder2.BuildTokenWithUserAccountAndPrivilege makes it.  Each privilege lifetime is 60 seconds up to token_ttl; NULL means token_ttl.';
+
+CREATE FUNCTION pgcall.agora_rtc_token_with_privileges(
+    channel text, uid bigint, token_ttl integer DEFAULT NULL,
+    join_ttl integer DEFAULT NULL, audio_ttl integer DEFAULT NULL,
+    video_ttl integer DEFAULT NULL, data_ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token_with_privileges_uid'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token_with_privileges(text, bigint, integer, integer, integer, integer, integer) IS
+'Agora RTC token ("007") for a numeric uid with a lifetime of its own for each privilege, as RtcTokenBuilder2.buildTokenWithUidAndPrivilege makes it.';
+
+CREATE FUNCTION pgcall.agora_rtm_token(user_id text, ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtm_token'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtm_token(text, integer) IS
+'Agora RTM (Signaling) login token ("007") for user_id (1 to 64 bytes), as RtmTokenBuilder2.buildToken makes it; ttl in seconds, 60..86400, default pgcall.agora_token_ttl.';
+
+CREATE FUNCTION pgcall.agora_rtc_token_006(
+    channel text, account text, role text DEFAULT 'publisher', ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token_006'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, text, text, integer) IS
+'Legacy Agora RTC token (AccessToken, "006") for apps on SDKs that predate "007", as agora-access-token''s RtcTokenBuilder.buildTokenWithAccount makes it.  The privileges expire after ttl seconds (60..86400, default pgcall.agora_token_ttl).';
+
+CREATE FUNCTION pgcall.agora_rtc_token_006(
+    channel text, uid bigint, role text DEFAULT 'publisher', ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtc_token_006_uid'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, bigint, text, integer) IS
+'Legacy Agora RTC token ("006") for a numeric uid (0 lets any user join), as RtcTokenBuilder.buildTokenWithUid makes it.';
+
+CREATE FUNCTION pgcall.agora_rtm_token_006(user_id text, ttl integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'agora_rtm_token_006'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_rtm_token_006(text, integer) IS
+'Legacy Agora RTM login token ("006") for user_id, as agora-access-token''s RtmTokenBuilder.buildToken makes it.';
+
+CREATE FUNCTION pgcall.agora_token_inspect(
+    token text, channel text DEFAULT NULL, account text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'agora_token_inspect'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.agora_token_inspect(text, text, text) IS
+'Decode an Agora "006" or "007" token: app id, issue time, expiry (absolute and from now), salt, services, channel, uid or account, privileges and their expiries, and whether the signature verifies with the primary or the secondary app certificate.  006 tokens hold only checksums of the channel and uid: pass channel (and account, or the uid as text) to check them and their signature.  A malformed token raises P400H saying what is wrong.';
+
+CREATE FUNCTION pgcall.agora_configured()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'agora_configured'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION pgcall.agora_configured() IS
+'Whether pgcall can mint Agora tokens: pgcall.agora_app_id and the agora_app_certificate secret are both set.';
+
+GRANT EXECUTE ON FUNCTION
+    pgcall.agora_rtc_token(text, text, text, integer, integer),
+    pgcall.agora_rtc_token(text, bigint, text, integer, integer),
+    pgcall.agora_rtc_token_with_privileges(text, text, integer, integer, integer, integer, integer),
+    pgcall.agora_rtc_token_with_privileges(text, bigint, integer, integer, integer, integer, integer),
+    pgcall.agora_rtm_token(text, integer),
+    pgcall.agora_rtc_token_006(text, text, text, integer),
+    pgcall.agora_rtc_token_006(text, bigint, text, integer),
+    pgcall.agora_rtm_token_006(text, integer)
+    TO pgcall_backend;
+GRANT EXECUTE ON FUNCTION pgcall.agora_token_inspect(text, text, text) TO pgcall_backend, pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+-- Calls
+--
+-- A call is direct (two people), group (invitees, optional room) or
+-- conference (open to join).  Its status is ringing until someone answers,
+-- then active, then ended with an end_reason.  Each person in it has a
+-- participant row whose status follows the state machine in
+-- docs/state-machine.md; each stretch of time a participant is joined is a
+-- participant_session row.  Only pgcall's SECURITY DEFINER functions write
+-- these tables; row-level security decides what each user reads.
+-------------------------------------------------------------------------------
+
+CREATE TABLE pgcall.call (
+    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    kind             text NOT NULL CHECK (kind IN ('direct', 'group', 'conference')),
+    media            text NOT NULL CHECK (media IN ('audio', 'video')),
+    channel_id       text NOT NULL UNIQUE,
+    room_id          text,
+    created_by       text NOT NULL,
+    title            text,
+    description      text,
+    is_public        boolean NOT NULL DEFAULT false,
+    max_participants integer NOT NULL CHECK (max_participants BETWEEN 2 AND 10000),
+    status           text NOT NULL CHECK (status IN ('ringing', 'active', 'ended')),
+    end_reason       text CHECK (end_reason IN ('completed', 'cancelled', 'rejected', 'missed',
+                                                'busy', 'unavailable', 'failed', 'terminated')),
+    answered_by      text,
+    ended_by         text,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    ring_deadline    timestamptz,
+    answered_at      timestamptz,
+    ended_at         timestamptz,
+    duration_seconds integer,
+    CHECK ((status = 'ended') = (end_reason IS NOT NULL)),
+    CHECK ((status = 'ended') = (ended_at IS NOT NULL)),
+    CHECK (status <> 'ringing' OR ring_deadline IS NOT NULL)
+);
+
+CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
+CREATE INDEX call_ringing_idx ON pgcall.call (ring_deadline) WHERE status = 'ringing';
+CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
+
+COMMENT ON TABLE pgcall.call IS
+'One row per call.  Written only by pgcall functions; users read the calls they take part in.';
+
+CREATE TABLE pgcall.participant (
+    call_id        uuid NOT NULL REFERENCES pgcall.call (id) ON DELETE CASCADE,
+    user_id        text NOT NULL,
+    role           text NOT NULL CHECK (role IN ('caller', 'callee', 'host', 'member')),
+    status         text NOT NULL CHECK (status IN ('invited', 'ringing', 'joined', 'left',
+                                                   'declined', 'missed', 'busy', 'removed')),
+    reason         text,
+    invited_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    ring_deadline  timestamptz,
+    joined_at      timestamptz,
+    left_at        timestamptz,
+    current_join   timestamptz,
+    joined_time    interval NOT NULL DEFAULT '0',
+    joined_seconds integer GENERATED ALWAYS AS (pg_catalog.floor(EXTRACT(epoch FROM joined_time))::integer) STORED,
+    device_id      text,
+    mic_muted      boolean NOT NULL DEFAULT false,
+    camera_off     boolean NOT NULL DEFAULT false,
+    sharing_screen boolean NOT NULL DEFAULT false,
+    hidden         boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (call_id, user_id),
+    CHECK ((status = 'joined') = (current_join IS NOT NULL)),
+    CHECK (status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL)
+);
+
+CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
+CREATE INDEX participant_ringing_idx ON pgcall.participant (ring_deadline)
+    WHERE status IN ('invited', 'ringing');
+CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
+
+-- Participants change status several times in a minute: vacuum them early,
+-- so the partial indexes above do not fill with dead entries.
+ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
+                                    autovacuum_analyze_scale_factor = 0.02);
+
+COMMENT ON TABLE pgcall.participant IS
+'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
+
+CREATE TABLE pgcall.participant_session (
+    call_id   uuid NOT NULL,
+    user_id   text NOT NULL,
+    joined_at timestamptz NOT NULL,
+    left_at   timestamptz,
+    PRIMARY KEY (call_id, user_id, joined_at),
+    FOREIGN KEY (call_id, user_id) REFERENCES pgcall.participant (call_id, user_id) ON DELETE CASCADE,
+    CHECK (left_at IS NULL OR left_at >= joined_at)
+);
+
+COMMENT ON TABLE pgcall.participant_session IS
+'Each stretch of time a participant was joined: re-joins add rows.  Durations and peak concurrency come from here.';
+
+-------------------------------------------------------------------------------
+-- Events
+--
+-- Triggers queue events in memory; at commit pgcall takes an exclusive lock,
+-- gives them ids from event_id_seq and writes one row per recipient, then
+-- sends one NOTIFY pgcall_events.  Ids are therefore assigned in commit
+-- order: a reader that has seen id N has seen every event with a smaller id
+-- that will ever exist, and resumes with "id > N".
+-------------------------------------------------------------------------------
+
+CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
+
+CREATE TABLE pgcall.event (
+    id         bigint PRIMARY KEY,
+    user_id    text NOT NULL,
+    type       text NOT NULL,
+    call_id    uuid,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    payload    text NOT NULL
+);
+
+CREATE INDEX event_user_idx ON pgcall.event (user_id, id);
+CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
+
+COMMENT ON TABLE pgcall.event IS
+'Event log: one row per recipient.  payload is the JSON message the bridge sends to that user as is.';
+
+CREATE TABLE pgcall.event_purged (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    through_id bigint NOT NULL
+);
+INSERT INTO pgcall.event_purged VALUES (true, 0);
+
+COMMENT ON TABLE pgcall.event_purged IS
+'The largest event id purged so far: resuming from an older id cannot be complete.';
+
+-------------------------------------------------------------------------------
+-- Presence
+-------------------------------------------------------------------------------
+
+CREATE TABLE pgcall.bridge (
+    id        uuid PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_seen timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+CREATE TABLE pgcall.presence (
+    bridge_id   uuid NOT NULL REFERENCES pgcall.bridge (id) ON DELETE CASCADE,
+    user_id     text NOT NULL,
+    connections integer NOT NULL CHECK (connections > 0),
+    since       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (user_id, bridge_id)
+);
+
+COMMENT ON TABLE pgcall.presence IS
+'Who has a WebSocket open, per bridge.  Rows of a bridge whose heartbeat is older than pgcall.presence_timeout do not count.';
+
+-------------------------------------------------------------------------------
+-- Profiles
+-------------------------------------------------------------------------------
+
+CREATE TABLE pgcall.profile (
+    user_id      text PRIMARY KEY,
+    display_name text,
+    avatar_url   text
+);
+
+COMMENT ON TABLE pgcall.profile IS
+'Display names and avatars for call logs, unless pgcall.use_profile_source() points them at your own users table.';
+
+-------------------------------------------------------------------------------
+-- Call state: reads never show ringing past the deadline
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.effective_call_status(status text, ring_deadline timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN status = 'ringing' AND ring_deadline <= pg_catalog.now()
+                THEN 'ended' ELSE status END
+$$;
+
+COMMENT ON FUNCTION pgcall.effective_call_status(text, timestamptz) IS
+'A call''s status as of now: a call still marked ringing after its deadline has ended (missed), even before call_expire() records it.';
+
+CREATE FUNCTION pgcall.effective_participant_status(status text, ring_deadline timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN status IN ('invited', 'ringing') AND ring_deadline <= pg_catalog.now()
+                THEN 'missed' ELSE status END
+$$;
+
+COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
+'A participant''s status as of now: an invitation rung past its deadline is missed.';
+
+CREATE FUNCTION pgcall.state_transitions(
+    OUT machine text, OUT from_status text, OUT to_status text, OUT how text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'state_transitions'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.state_transitions() IS
+'The call and participant state machines: every status change the triggers allow, and what causes it.  docs/state-machine.svg is drawn from this.';
+
+CREATE FUNCTION pgcall.call_json(call_id uuid)
+RETURNS json
+AS 'MODULE_PATHNAME', 'call_json'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_json(uuid) IS
+'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';
+
+-------------------------------------------------------------------------------
+-- Triggers
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.call_before() RETURNS trigger
+AS 'MODULE_PATHNAME', 'call_before' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION pgcall.call_after() RETURNS trigger
+AS 'MODULE_PATHNAME', 'call_after' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION pgcall.participant_before() RETURNS trigger
+AS 'MODULE_PATHNAME', 'participant_before' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION pgcall.participant_after() RETURNS trigger
+AS 'MODULE_PATHNAME', 'participant_after' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_before() IS 'Trigger: call state machine, answered_at, ended_at, duration.';
+COMMENT ON FUNCTION pgcall.call_after() IS 'Trigger: call.accepted and call end events.';
+COMMENT ON FUNCTION pgcall.participant_before() IS 'Trigger: participant state machine, join and leave times, answered time.';
+COMMENT ON FUNCTION pgcall.participant_after() IS 'Trigger: participant sessions and participant events.';
+
+CREATE TRIGGER call_before BEFORE INSERT OR UPDATE ON pgcall.call
+    FOR EACH ROW EXECUTE FUNCTION pgcall.call_before();
+CREATE TRIGGER call_after AFTER UPDATE OF status ON pgcall.call
+    FOR EACH ROW EXECUTE FUNCTION pgcall.call_after();
+CREATE TRIGGER participant_before BEFORE INSERT OR UPDATE ON pgcall.participant
+    FOR EACH ROW EXECUTE FUNCTION pgcall.participant_before();
+CREATE TRIGGER participant_after AFTER INSERT OR UPDATE OF status, mic_muted, camera_off, sharing_screen
+    ON pgcall.participant
+    FOR EACH ROW EXECUTE FUNCTION pgcall.participant_after();
+
+-------------------------------------------------------------------------------
+-- Call functions
+--
+-- SECURITY DEFINER: they write tables no application role can write, for
+-- the user pgcall.current_user_id() names, after checking that user may.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.call_start(
+    invitees text[],
+    type text DEFAULT 'audio',
+    room_id text DEFAULT NULL,
+    max_participants integer DEFAULT NULL,
+    ring_timeout integer DEFAULT NULL,
+    is_group boolean DEFAULT NULL,
+    require_online boolean DEFAULT false,
+    device_id text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_start'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text) IS
+'Call the invitees: a direct call for one invitee (unless is_group), a group call otherwise.  type is audio (or voice) or video.  Invitees already in a call are marked busy; with require_online, invitees with no open socket are missed as unavailable.  If the one invitee is already calling you, answers that call instead (glare).  Returns {call, agora, glare}; agora holds your token when Agora is configured.';
+
+CREATE FUNCTION pgcall.call_session(other_user text, type text DEFAULT 'audio', channel_id text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_session'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_session(text, text, text) IS
+'Agora one-to-one flow: without channel_id, call other_user; with the channel_id of your call with other_user, answer it.  Returns {app_id, channel_id, token, expire_at, type, account, call_id, status, call}.  Needs Agora configured.';
+
+CREATE FUNCTION pgcall.call_accept(call_id uuid, device_id text DEFAULT NULL,
+                                   mic_muted boolean DEFAULT NULL, camera_off boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_accept'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_accept(uuid, text, boolean, boolean) IS
+'Answer a call that rings for you.  The first device to answer wins; another device gets P409A (answered elsewhere); the same device again gets the call back.  Returns {call, agora}.';
+
+CREATE FUNCTION pgcall.call_join(call_id uuid, device_id text DEFAULT NULL,
+                                 mic_muted boolean DEFAULT NULL, camera_off boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_join'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_join(uuid, text, boolean, boolean) IS
+'Join a live call you are part of: answer it, or rejoin after leaving, declining or missing it.  Refused when the call is full or ended.  Returns {call, agora}.';
+
+CREATE FUNCTION pgcall.call_reject(call_id uuid, reason text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_reject'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_reject(uuid, text) IS
+'Decline a call that rings for you, with an optional reason.  A direct call ends as rejected; a group call goes on for the others.';
+
+CREATE FUNCTION pgcall.call_cancel(call_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_cancel'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_cancel(uuid) IS
+'The caller hangs up before anyone answered: the call ends as cancelled and stops ringing everywhere.';
+
+CREATE FUNCTION pgcall.call_leave(call_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_leave'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_leave(uuid) IS
+'Hang up your own part of a call.  A direct call then ends; a group call ends when nobody is left in it.';
+
+CREATE FUNCTION pgcall.call_end(call_id uuid DEFAULT NULL, channel_id text DEFAULT NULL, reason text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_end'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_end(uuid, text, text) IS
+'End a call for everyone, by call_id or channel_id: either person in a direct call, the host in a group call.  While it rings this is a cancel (caller) or a decline (callee).  reason: completed (default) or failed.  Returns {call, call_id, channel_id}; the call carries ended_at and duration_seconds.';
+
+CREATE FUNCTION pgcall.call_set_status(call_id uuid, status text, reason text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_set_status'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_set_status(uuid, text, text) IS
+'Set your participant status: invited, ringing (your device rings), joined, left, declined, missed or busy, along the participant state machine.';
+
+CREATE FUNCTION pgcall.call_set_media(call_id uuid, mic_muted boolean DEFAULT NULL,
+                                      camera_off boolean DEFAULT NULL, sharing_screen boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_set_media'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_set_media(uuid, boolean, boolean, boolean) IS
+'Set your microphone, camera and screen-share state in a call; others get participant.media.';
+
+CREATE FUNCTION pgcall.call_media_session(call_id uuid, ttl integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_media_session'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_media_session(uuid, integer) IS
+'A fresh Agora token for your place in a live call: {call_id, agora: {provider, app_id, channel_id, account, token, expires_at}}.  Only for participants being rung or in the call.';
+
+CREATE FUNCTION pgcall.call_signal(call_id uuid, to_user text, kind text, payload jsonb DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'call_signal'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_signal(uuid, text, text, jsonb) IS
+'Relay a WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) to another participant of the same live call, as a call.signal event.  Payload at most 64 KiB.';
+
+CREATE FUNCTION pgcall.call_get(call_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_get'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_get(uuid) IS
+'A call you take part in, with its participants.';
+
+CREATE FUNCTION pgcall.call_history_delete(call_id uuid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'call_history_delete'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_history_delete(uuid) IS
+'Remove a call from your own history.  The other participants keep theirs.';
+
+CREATE FUNCTION pgcall.call_expire()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'call_expire'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_expire() IS
+'Mark invitations rung past their deadline as missed and end the calls that leaves empty.  Safe to run from several sessions at once; the bridge runs it every second.  Returns the number of calls touched.';
+
+-------------------------------------------------------------------------------
+-- Reads (SECURITY INVOKER: row-level security decides what each user sees)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.is_participant(call_id uuid)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pgcall.participant p
+                    WHERE p.call_id = is_participant.call_id
+                      AND p.user_id = pgcall.current_user_id())
+$$;
+
+COMMENT ON FUNCTION pgcall.is_participant(uuid) IS
+'Whether the current user takes part in the call.  Used by row-level security policies.';
+
+CREATE VIEW pgcall.user_profile AS
+    SELECT user_id, display_name, avatar_url FROM pgcall.profile;
+
+COMMENT ON VIEW pgcall.user_profile IS
+'Where call logs find display names and avatars.  Point it at your own users table with pgcall.use_profile_source().';
+
+CREATE FUNCTION pgcall.call_active(room_id text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pgcall.call_json(c.id)::jsonb
+      FROM pgcall.call c
+      JOIN pgcall.participant p ON p.call_id = c.id
+      JOIN (SELECT pgcall.require_user_id() AS id OFFSET 0) who ON p.user_id = who.id
+     WHERE c.room_id = call_active.room_id
+       AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended'
+     ORDER BY c.created_at DESC
+     LIMIT 1
+$$;
+
+COMMENT ON FUNCTION pgcall.call_active(text) IS
+'The live call of a room (chat room, conversation) that you take part in, or null: what a client rejoins after reconnecting.';
+
+CREATE FUNCTION pgcall.call_logs(page integer DEFAULT 1, "limit" integer DEFAULT 20)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH who AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS id
+    ), mine AS (
+        SELECT c.*, me.role AS my_role,
+               pgcall.effective_call_status(c.status, c.ring_deadline) AS eff_status
+          FROM who
+          JOIN pgcall.participant me ON me.user_id = who.id
+          JOIN pgcall.call c ON c.id = me.call_id
+         WHERE NOT me.hidden
+    ), page AS (
+        SELECT * FROM mine
+         ORDER BY created_at DESC, id
+         LIMIT GREATEST(LEAST(call_logs."limit", 100), 1)
+        OFFSET (GREATEST(call_logs.page, 1) - 1) * GREATEST(LEAST(call_logs."limit", 100), 1)
+    )
+    SELECT jsonb_build_object(
+        'logs', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'id', l.id,
+                       'channel_id', l.channel_id,
+                       'type', l.media,
+                       'kind', l.kind,
+                       'status', l.eff_status,
+                       'end_reason', CASE WHEN l.eff_status = 'ended' THEN COALESCE(l.end_reason, 'missed') END,
+                       'started_at', l.created_at,
+                       'answered_at', l.answered_at,
+                       'ended_at', l.ended_at,
+                       'duration_seconds', COALESCE(l.duration_seconds, 0),
+                       'role', CASE WHEN l.created_by = pgcall.current_user_id() THEN 'caller' ELSE 'callee' END,
+                       'other_user', (
+                           SELECT jsonb_build_object('id', o.user_id,
+                                                     'display_name', up.display_name,
+                                                     'avatar_url', up.avatar_url)
+                             FROM pgcall.participant o
+                             LEFT JOIN pgcall.user_profile up ON up.user_id = o.user_id
+                            WHERE o.call_id = l.id AND o.user_id <> pgcall.current_user_id()
+                            ORDER BY (o.user_id = l.created_by) DESC, o.invited_at, o.user_id
+                            LIMIT 1))
+                   ORDER BY l.created_at DESC, l.id)
+              FROM page l), '[]'::jsonb),
+        'pagination', jsonb_build_object(
+            'page', GREATEST(call_logs.page, 1),
+            'limit', GREATEST(LEAST(call_logs."limit", 100), 1),
+            'total', (SELECT count(*) FROM mine)))
+$$;
+
+COMMENT ON FUNCTION pgcall.call_logs(integer, integer) IS
+'Your call history, newest first, page by page (limit at most 100): {logs: [{id, channel_id, type, kind, status, end_reason, started_at, answered_at, ended_at, duration_seconds, role, other_user: {id, display_name, avatar_url}}], pagination: {page, limit, total}}.';
+
+CREATE FUNCTION pgcall.call_history(
+    type text DEFAULT NULL, direction text DEFAULT NULL, missed_only boolean DEFAULT false,
+    "limit" integer DEFAULT 50, skip integer DEFAULT 0)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH who AS MATERIALIZED (
+        SELECT pgcall.require_user_id() AS id
+    ), mine AS (
+        SELECT c.id, c.kind, c.media, c.created_by, c.created_at, c.answered_at, c.ended_at,
+               COALESCE(c.duration_seconds, 0) AS duration_seconds,
+               pgcall.effective_call_status(c.status, c.ring_deadline) AS status,
+               CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended'
+                    THEN COALESCE(c.end_reason, 'missed') END AS end_reason,
+               CASE WHEN c.created_by = pgcall.current_user_id() THEN 'outgoing' ELSE 'incoming' END AS direction,
+               pgcall.effective_participant_status(me.status, me.ring_deadline) AS my_status
+          FROM who
+          JOIN pgcall.participant me ON me.user_id = who.id
+          JOIN pgcall.call c ON c.id = me.call_id
+         WHERE NOT me.hidden
+    ), filtered AS (
+        SELECT m.*, (m.direction = 'incoming' AND m.my_status IN ('missed', 'busy')) AS is_missed
+          FROM mine m
+         WHERE (call_history.type IS NULL
+                OR m.media = CASE lower(call_history.type) WHEN 'voice' THEN 'audio' ELSE lower(call_history.type) END)
+           AND (call_history.direction IS NULL OR m.direction = lower(call_history.direction))
+    ), page AS (
+        SELECT * FROM filtered
+         WHERE NOT call_history.missed_only OR is_missed
+         ORDER BY created_at DESC, id
+         LIMIT GREATEST(LEAST(call_history."limit", 200), 1) + 1
+        OFFSET GREATEST(call_history.skip, 0)
+    ), numbered AS (
+        SELECT p.*, row_number() OVER (ORDER BY created_at DESC, id) AS n FROM page p
+    )
+    SELECT jsonb_build_object(
+        'data', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'id', h.id,
+                       'kind', h.kind,
+                       'type', h.media,
+                       'status', CASE WHEN h.status <> 'ended' THEN h.status
+                                      WHEN h.end_reason = 'completed' THEN 'completed'
+                                      ELSE h.end_reason END,
+                       'direction', h.direction,
+                       'is_missed', h.is_missed,
+                       'duration', h.duration_seconds,
+                       'caller', (SELECT jsonb_build_object('id', h.created_by,
+                                                            'display_name', up.display_name,
+                                                            'avatar_url', up.avatar_url)
+                                    FROM (SELECT 1) x
+                                    LEFT JOIN pgcall.user_profile up ON up.user_id = h.created_by),
+                       'participants', (SELECT jsonb_agg(jsonb_build_object(
+                                                   'id', o.user_id,
+                                                   'display_name', up.display_name,
+                                                   'avatar_url', up.avatar_url,
+                                                   'status', pgcall.effective_participant_status(o.status, o.ring_deadline))
+                                               ORDER BY o.invited_at, o.user_id)
+                                          FROM pgcall.participant o
+                                          LEFT JOIN pgcall.user_profile up ON up.user_id = o.user_id
+                                         WHERE o.call_id = h.id AND o.user_id <> pgcall.current_user_id()),
+                       'created_at', h.created_at,
+                       'started_at', h.answered_at,
+                       'ended_at', h.ended_at)
+                   ORDER BY h.created_at DESC, h.id)
+              FROM numbered h
+             WHERE h.n <= GREATEST(LEAST(call_history."limit", 200), 1)), '[]'::jsonb),
+        'has_more', (SELECT count(*) FROM page) > GREATEST(LEAST(call_history."limit", 200), 1))
+$$;
+
+COMMENT ON FUNCTION pgcall.call_history(text, text, boolean, integer, integer) IS
+'Your call history as the peer-to-peer apps show it, newest first: filter by type (audio/video), direction (outgoing/incoming), missed_only; page with limit (at most 200) and skip.  Returns {data: [{id, kind, type, status, direction, is_missed, duration, caller, participants, created_at, started_at, ended_at}], has_more}.  status is ringing, active, completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.';
+
+CREATE FUNCTION pgcall.call_missed_count(since timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT count(*)
+      FROM (SELECT pgcall.require_user_id() AS id OFFSET 0) who
+      JOIN pgcall.participant me ON me.user_id = who.id
+      JOIN pgcall.call c ON c.id = me.call_id
+     WHERE NOT me.hidden
+       AND c.created_by <> me.user_id
+       AND pgcall.effective_participant_status(me.status, me.ring_deadline) IN ('missed', 'busy')
+       AND (call_missed_count.since IS NULL OR c.created_at > call_missed_count.since)
+$$;
+
+COMMENT ON FUNCTION pgcall.call_missed_count(timestamptz) IS
+'How many incoming calls you missed (since a time, if given): the missed-calls badge.';
+
+-------------------------------------------------------------------------------
+-- Retention and profiles
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.purge(max_rows integer DEFAULT 10000)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'purge'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.purge(integer) IS
+'Delete up to max_rows events older than pgcall.event_retention and up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them).  Returns {events_deleted, calls_deleted, more}: call it again while more is true, one transaction each.';
+
+CREATE FUNCTION pgcall.use_profile_source(source regclass, id_column name DEFAULT NULL,
+                                          name_column name DEFAULT NULL, avatar_column name DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'use_profile_source'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
+'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
+
+-------------------------------------------------------------------------------
+-- Events for clients
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.events_since(after bigint, max integer DEFAULT 1000,
+                                    OUT id bigint, OUT payload text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'events_since'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.events_since(bigint, integer) IS
+'Your events with an id above after, oldest first (at most max, up to 10000): what a client missed while disconnected.  Raises P410A when some of them were already purged.';
+
+-------------------------------------------------------------------------------
+-- Bridge: events, presence (granted to pgcall_bridge only)
+-------------------------------------------------------------------------------
+
+DO $bridge_role$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcall_bridge') THEN
+        CREATE ROLE pgcall_bridge NOLOGIN;
+    END IF;
+END
+$bridge_role$;
+
+GRANT USAGE ON SCHEMA pgcall TO pgcall_bridge;
+
+CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000,
+                                     OUT id bigint, OUT user_id text, OUT payload text)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.id, e.user_id, e.payload
+      FROM pgcall.event e
+     WHERE e.id > bridge_events.after
+     ORDER BY e.id
+     LIMIT LEAST(GREATEST(bridge_events.max, 1), 10000)
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_events(bigint, integer) IS
+'Every user''s events above an id, oldest first, for the bridge to fan out.  Ids are commit-ordered: after the last id fetched, nothing is ever skipped.';
+
+CREATE FUNCTION pgcall.bridge_event_horizon()
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(max(id), (SELECT through_id FROM pgcall.event_purged)) FROM pgcall.event
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_event_horizon() IS
+'The largest event id committed so far: a starting bridge fetches only events after it.';
+
+CREATE FUNCTION pgcall.presence_cutoff()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'presence_cutoff'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.presence_cutoff() IS
+'now() minus pgcall.presence_timeout: bridges last heard from before this do not count.';
+
+CREATE FUNCTION pgcall.bridge_heartbeat(bridge_id uuid)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO pgcall.bridge AS b (id) VALUES (bridge_heartbeat.bridge_id)
+        ON CONFLICT (id) DO UPDATE SET last_seen = now();
+    DELETE FROM pgcall.bridge
+     WHERE last_seen < now() - 10 * (now() - pgcall.presence_cutoff());
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_heartbeat(uuid) IS
+'A bridge says it is alive; bridges silent for ten presence timeouts are forgotten with their users.';
+
+CREATE FUNCTION pgcall.bridge_presence(bridge_id uuid, user_id text, connections integer)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO pgcall.bridge (id) VALUES (bridge_presence.bridge_id) ON CONFLICT DO NOTHING;
+    DELETE FROM pgcall.presence p
+     WHERE p.bridge_id = bridge_presence.bridge_id AND p.user_id = bridge_presence.user_id
+       AND bridge_presence.connections <= 0;
+    INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
+        SELECT bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections
+         WHERE bridge_presence.connections > 0
+        ON CONFLICT (user_id, bridge_id) DO UPDATE SET connections = EXCLUDED.connections;
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_presence(uuid, text, integer) IS
+'A bridge reports how many sockets a user has open on it now (0: none).';
+
+CREATE FUNCTION pgcall.bridge_unregister(bridge_id uuid)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM pgcall.bridge WHERE id = bridge_unregister.bridge_id
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_unregister(uuid) IS
+'A bridge shutting down: its users are no longer online through it.';
+
+CREATE FUNCTION pgcall.presence(user_ids text[])
+RETURNS TABLE (user_id text, online boolean, since timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT u.user_id, pr.since IS NOT NULL, pr.since
+      FROM unnest(presence.user_ids) AS u(user_id)
+      LEFT JOIN LATERAL (
+          SELECT min(p.since) AS since
+            FROM pgcall.presence p
+            JOIN pgcall.bridge b ON b.id = p.bridge_id
+           WHERE p.user_id = u.user_id
+             AND b.last_seen > pgcall.presence_cutoff()
+          HAVING count(*) > 0) pr ON true
+     WHERE cardinality(presence.user_ids) <= 1000
+$$;
+
+COMMENT ON FUNCTION pgcall.presence(text[]) IS
+'Which of these users (at most 1000) have a socket open on a live bridge, and since when.';
+
+-------------------------------------------------------------------------------
 -- RPC
 -------------------------------------------------------------------------------
 
@@ -131,6 +984,49 @@ COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
 'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
 
 -------------------------------------------------------------------------------
+-- Row-level security: a user reads the calls they take part in and their
+-- own events; admins read everything; nobody writes but pgcall's functions.
+-------------------------------------------------------------------------------
+
+ALTER TABLE pgcall.call ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.participant ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.participant_session ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.event ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.event_purged ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.bridge ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.presence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.profile ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY call_participant_read ON pgcall.call FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(id));
+CREATE POLICY call_admin_read ON pgcall.call FOR SELECT
+    TO pgcall_admin USING (true);
+CREATE POLICY participant_participant_read ON pgcall.participant FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
+CREATE POLICY participant_admin_read ON pgcall.participant FOR SELECT
+    TO pgcall_admin USING (true);
+CREATE POLICY session_participant_read ON pgcall.participant_session FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
+CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
+    TO pgcall_admin USING (true);
+CREATE POLICY event_own_read ON pgcall.event FOR SELECT
+    TO pgcall_user, pgcall_backend USING (user_id = pgcall.current_user_id());
+CREATE POLICY presence_admin_read ON pgcall.presence FOR SELECT
+    TO pgcall_admin USING (true);
+CREATE POLICY bridge_admin_read ON pgcall.bridge FOR SELECT
+    TO pgcall_admin USING (true);
+CREATE POLICY profile_read ON pgcall.profile FOR SELECT
+    TO pgcall_user, pgcall_backend, pgcall_admin USING (true);
+CREATE POLICY profile_backend_write ON pgcall.profile FOR ALL
+    TO pgcall_backend USING (true) WITH CHECK (true);
+
+GRANT SELECT ON pgcall.call, pgcall.participant, pgcall.participant_session, pgcall.event,
+                pgcall.profile, pgcall.user_profile
+    TO pgcall_user, pgcall_backend, pgcall_admin;
+GRANT SELECT ON pgcall.bridge, pgcall.presence TO pgcall_admin;
+GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
+
+-------------------------------------------------------------------------------
 -- Privileges
 --
 -- Nothing is executable by PUBLIC unless granted here.
@@ -138,8 +1034,52 @@ COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
-GRANT EXECUTE ON FUNCTION pgcall.current_user_id() TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
+    TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.secret_is_set(text) TO pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.turn_credentials(text, integer) TO pgcall_user, pgcall_backend;
+
+GRANT EXECUTE ON FUNCTION
+    pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text),
+    pgcall.call_session(text, text, text),
+    pgcall.call_accept(uuid, text, boolean, boolean),
+    pgcall.call_join(uuid, text, boolean, boolean),
+    pgcall.call_reject(uuid, text),
+    pgcall.call_cancel(uuid),
+    pgcall.call_leave(uuid),
+    pgcall.call_end(uuid, text, text),
+    pgcall.call_set_status(uuid, text, text),
+    pgcall.call_set_media(uuid, boolean, boolean, boolean),
+    pgcall.call_media_session(uuid, integer),
+    pgcall.call_signal(uuid, text, text, jsonb),
+    pgcall.call_get(uuid),
+    pgcall.call_history_delete(uuid),
+    pgcall.call_active(text),
+    pgcall.call_logs(integer, integer),
+    pgcall.call_history(text, text, boolean, integer, integer),
+    pgcall.call_missed_count(timestamptz),
+    pgcall.events_since(bigint, integer),
+    pgcall.presence(text[])
+    TO pgcall_user, pgcall_backend;
+
+GRANT EXECUTE ON FUNCTION
+    pgcall.call_json(uuid),
+    pgcall.is_participant(uuid),
+    pgcall.effective_call_status(text, timestamptz),
+    pgcall.effective_participant_status(text, timestamptz),
+    pgcall.presence_cutoff()
+    TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.presence(text[]) TO pgcall_admin;
+
+GRANT EXECUTE ON FUNCTION
+    pgcall.bridge_events(bigint, integer),
+    pgcall.bridge_event_horizon(),
+    pgcall.bridge_heartbeat(uuid),
+    pgcall.bridge_presence(uuid, text, integer),
+    pgcall.bridge_unregister(uuid),
+    pgcall.call_expire()
+    TO pgcall_bridge;
+GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;

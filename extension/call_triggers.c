@@ -1,0 +1,508 @@
+/*
+ * call_triggers.c: the triggers on pgcall.call and pgcall.participant.
+ *
+ * The BEFORE triggers own the state machines and the clocks: they refuse a
+ * status change the state machine does not allow (P409B, P409C), stamp
+ * answered_at, ended_at, joined_at, left_at, and keep durations (answered
+ * time only: a call from answer to end, a participant summed over every
+ * stretch it was joined).  The AFTER triggers keep participant_session in
+ * step and queue the events (events.c) for exactly the users concerned.
+ * Whoever changes these tables, a pgcall function or a superuser by hand,
+ * gets the same rules.
+ *
+ * Times are the transaction's start (now()), so one transaction is one
+ * instant, but never earlier than the stamp they follow: a transaction that
+ * began before another committed (it waited for the row lock) must not end
+ * a call before it was answered or a stay before it began.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+
+#include "pgcall.h"
+
+/* Column of a trigger tuple as text, NULL when null. */
+static char *
+col_text(HeapTuple tup, TupleDesc desc, const char *name)
+{
+	return SPI_getvalue(tup, desc, SPI_fnumber(desc, name));
+}
+
+static Datum
+col_datum(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	return SPI_getbinval(tup, desc, SPI_fnumber(desc, name), isnull);
+}
+
+static bool
+col_bool(HeapTuple tup, TupleDesc desc, const char *name)
+{
+	bool		isnull;
+	Datum		d = col_datum(tup, desc, name, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/* now, or the earlier stamp col of tup if that is later. */
+static TimestampTz
+not_before(TimestampTz now, HeapTuple tup, TupleDesc desc, const char *col)
+{
+	bool		isnull;
+	Datum		d = col_datum(tup, desc, col, &isnull);
+
+	if (!isnull && DatumGetTimestampTz(d) > now)
+		return DatumGetTimestampTz(d);
+	return now;
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Changes to apply to the new tuple of a BEFORE trigger. */
+typedef struct TupleEdit
+{
+	int			n;
+	int			cols[8];
+	Datum		values[8];
+	bool		nulls[8];
+} TupleEdit;
+
+static void
+edit_set(TupleEdit *e, TupleDesc desc, const char *name, Datum value, bool isnull)
+{
+	Assert(e->n < lengthof(e->cols));
+	e->cols[e->n] = SPI_fnumber(desc, name);
+	e->values[e->n] = value;
+	e->nulls[e->n] = isnull;
+	e->n++;
+}
+
+static HeapTuple
+edit_apply(TupleEdit *e, HeapTuple tup, TupleDesc desc)
+{
+	if (e->n == 0)
+		return tup;
+	return heap_modify_tuple_by_cols(tup, desc, e->n, e->cols, e->values, e->nulls);
+}
+
+static void
+check_trigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "%s: must be called as a row trigger", name);
+}
+
+PG_FUNCTION_INFO_V1(call_before);
+
+/* BEFORE INSERT OR UPDATE ON pgcall.call */
+Datum
+call_before(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	char	   *old_status = NULL;
+	char	   *new_status;
+	TupleEdit	edit = {0};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		answered_null;
+	Datum		answered;
+
+	check_trigger(fcinfo, "call_before");
+	desc = td->tg_relation->rd_att;
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	new_status = col_text(newtup, desc, "status");
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		old_status = col_text(td->tg_trigtuple, desc, "status");
+
+	if (old_status && !pgcall_transition_ok("call", old_status, new_status))
+	{
+		if (streq(old_status, "ended"))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_CALL_ENDED),
+					 errmsg("call has already ended"),
+					 errdetail("Its status cannot change from ended to %s.", new_status)));
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("cannot change call status from %s to %s", old_status, new_status)));
+	}
+
+	answered = col_datum(newtup, desc, "answered_at", &answered_null);
+	if (streq(new_status, "active") && !streq(old_status, "active") && answered_null)
+	{
+		TimestampTz at = not_before(now, newtup, desc, "created_at");
+
+		edit_set(&edit, desc, "answered_at", TimestampTzGetDatum(at), false);
+		answered = TimestampTzGetDatum(at);
+		answered_null = false;
+	}
+	if (streq(new_status, "ended") && !streq(old_status, "ended"))
+	{
+		TimestampTz at = now;
+		int32		duration = 0;
+
+		if (!answered_null)
+		{
+			at = Max(now, DatumGetTimestampTz(answered));
+			duration = (int32) ((at - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
+		}
+		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(at), false);
+		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(duration), false);
+	}
+	return PointerGetDatum(edit_apply(&edit, newtup, desc));
+}
+
+PG_FUNCTION_INFO_V1(participant_before);
+
+/* BEFORE INSERT OR UPDATE ON pgcall.participant */
+Datum
+participant_before(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	char	   *old_status = NULL;
+	char	   *new_status;
+	TupleEdit	edit = {0};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		isnull;
+
+	check_trigger(fcinfo, "participant_before");
+	desc = td->tg_relation->rd_att;
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	new_status = col_text(newtup, desc, "status");
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		old_status = col_text(td->tg_trigtuple, desc, "status");
+
+	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
+	{
+		if (streq(old_status, "removed"))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_REMOVED),
+					 errmsg("participant was removed from this call"),
+					 errdetail("A removed participant cannot rejoin the call.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("cannot change participant status from %s to %s", old_status, new_status),
+				 errhint("See the participant state machine in docs/state-machine.md.")));
+	}
+
+	if (streq(new_status, "joined") && !streq(old_status, "joined"))
+	{
+		TimestampTz at = not_before(not_before(now, newtup, desc, "invited_at"),
+									newtup, desc, "left_at");
+
+		(void) col_datum(newtup, desc, "joined_at", &isnull);
+		edit_set(&edit, desc, "current_join", TimestampTzGetDatum(at), false);
+		if (isnull)
+			edit_set(&edit, desc, "joined_at", TimestampTzGetDatum(at), false);
+	}
+	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
+	{
+		TimestampTz since = DatumGetTimestampTz(col_datum(td->tg_trigtuple, desc, "current_join", &isnull));
+		Interval   *total = DatumGetIntervalP(col_datum(newtup, desc, "joined_time", &isnull));
+		Interval   *stretch = palloc0(sizeof(Interval));
+		TimestampTz at = Max(now, since);
+
+		stretch->time = at - since;
+		edit_set(&edit, desc, "joined_time",
+				 DirectFunctionCall2(interval_pl, IntervalPGetDatum(total),
+									 IntervalPGetDatum(stretch)), false);
+		edit_set(&edit, desc, "current_join", (Datum) 0, true);
+		edit_set(&edit, desc, "left_at", TimestampTzGetDatum(at), false);
+	}
+	return PointerGetDatum(edit_apply(&edit, newtup, desc));
+}
+
+/*
+ * Users who hear about a change to one participant: everyone still in the
+ * call or being rung, plus the participant (for their other devices).
+ * Returns NIL when the call has ended: its end event already went out and
+ * the participants that closing it touched need no event of their own.
+ */
+static List *
+participant_audience(const char *call_id, const char *subject)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *users = NIL;
+	uint64		n;
+
+	values[0] = CStringGetTextDatum(call_id);
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT c.status, p.user_id, p.status FROM pgcall.call c "
+								"LEFT JOIN pgcall.participant p ON p.call_id = c.id "
+								"WHERE c.id = $1::uuid",
+								1, types),
+					values, NULL, false, 0);
+	if (n == 0 || streq(pgcall_getstr(0, 1), "ended"))
+		return NIL;
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *status = pgcall_getstr(i, 3);
+
+		if (streq(status, "invited") || streq(status, "ringing") || streq(status, "joined"))
+			users = lappend(users, pgcall_getstr(i, 2));
+	}
+	return lappend(users, pstrdup(subject));
+}
+
+/* Users who hear about a change to the call itself: every participant. */
+static List *
+call_audience(const char *call_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *users = NIL;
+	uint64		n;
+
+	values[0] = CStringGetTextDatum(call_id);
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT user_id FROM pgcall.participant WHERE call_id = $1::uuid",
+								1, types),
+					values, NULL, false, 0);
+	for (uint64 i = 0; i < n; i++)
+		users = lappend(users, pgcall_getstr(i, 1));
+	return users;
+}
+
+static void
+json_member(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+static void
+json_bool(StringInfo buf, const char *key, bool value)
+{
+	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
+	escape_json(buf, key);
+	appendStringInfo(buf, ":%s", value ? "true" : "false");
+}
+
+/*
+ * Open a join session.  Leaving and joining again at the same instant (one
+ * transaction) continues the session rather than adding an empty one.
+ */
+static void
+session_open(const char *call_id, const char *user_id, Datum joined_at)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = CStringGetTextDatum(user_id);
+	values[2] = joined_at;
+	pgcall_exec(pgcall_plan(&plan,
+							"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
+							"VALUES ($1::uuid, $2, $3) "
+							"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
+							3, types),
+				values, NULL, false, 0);
+}
+
+static void
+session_close(const char *call_id, const char *user_id, Datum left_at)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = CStringGetTextDatum(user_id);
+	values[2] = left_at;
+	pgcall_exec(pgcall_plan(&plan,
+							"UPDATE pgcall.participant_session SET left_at = $3 "
+							"WHERE call_id = $1::uuid AND user_id = $2 AND left_at IS NULL",
+							3, types),
+				values, NULL, false, 0);
+}
+
+PG_FUNCTION_INFO_V1(participant_after);
+
+/* AFTER INSERT OR UPDATE ON pgcall.participant */
+Datum
+participant_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	HeapTuple	oldtup = NULL;
+	char	   *call_id;
+	char	   *user_id;
+	char	   *role;
+	char	   *new_status;
+	char	   *old_status = NULL;
+	StringInfoData data;
+	bool		isnull;
+
+	check_trigger(fcinfo, "participant_after");
+	desc = td->tg_relation->rd_att;
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+		old_status = col_text(oldtup, desc, "status");
+	}
+	else
+		newtup = td->tg_trigtuple;
+	call_id = col_text(newtup, desc, "call_id");
+	user_id = col_text(newtup, desc, "user_id");
+	role = col_text(newtup, desc, "role");
+	new_status = col_text(newtup, desc, "status");
+
+	SPI_connect();
+
+	if (streq(new_status, "joined") && !streq(old_status, "joined"))
+		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull));
+	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
+		session_close(call_id, user_id, col_datum(newtup, desc, "left_at", &isnull));
+
+	initStringInfo(&data);
+	appendStringInfoChar(&data, '{');
+	json_member(&data, "user_id", user_id);
+
+	if (oldtup == NULL)
+	{
+		/* A new participant: the invitee is rung, the caller is told. */
+		if (streq(new_status, "invited") || streq(new_status, "ringing"))
+		{
+			json_member(&data, "status", new_status);
+			appendStringInfoChar(&data, '}');
+			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
+		}
+		else if (streq(role, "caller") || streq(role, "host"))
+		{
+			json_member(&data, "status", new_status);
+			appendStringInfoChar(&data, '}');
+			pgcall_event_queue("call.started", call_id, list_make1(user_id), data.data, true);
+		}
+		else
+		{
+			List	   *audience = participant_audience(call_id, user_id);
+
+			json_member(&data, "status", new_status);
+			json_member(&data, "previous", NULL);
+			json_member(&data, "reason", col_text(newtup, desc, "reason"));
+			json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
+			appendStringInfoChar(&data, '}');
+			if (audience != NIL)
+				pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
+								   data.data, true);
+		}
+	}
+	else if (!streq(old_status, new_status))
+	{
+		List	   *audience = participant_audience(call_id, user_id);
+
+		json_member(&data, "status", new_status);
+		json_member(&data, "previous", old_status);
+		json_member(&data, "reason", col_text(newtup, desc, "reason"));
+		json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
+		appendStringInfoChar(&data, '}');
+		if (audience != NIL)
+			pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
+							   data.data, true);
+	}
+	else if (col_bool(oldtup, desc, "mic_muted") != col_bool(newtup, desc, "mic_muted") ||
+			 col_bool(oldtup, desc, "camera_off") != col_bool(newtup, desc, "camera_off") ||
+			 col_bool(oldtup, desc, "sharing_screen") != col_bool(newtup, desc, "sharing_screen"))
+	{
+		List	   *audience = participant_audience(call_id, user_id);
+
+		json_bool(&data, "mic_muted", col_bool(newtup, desc, "mic_muted"));
+		json_bool(&data, "camera_off", col_bool(newtup, desc, "camera_off"));
+		json_bool(&data, "sharing_screen", col_bool(newtup, desc, "sharing_screen"));
+		appendStringInfoChar(&data, '}');
+		if (audience != NIL)
+			pgcall_event_queue("participant.media", call_id, audience, data.data, true);
+	}
+
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* Event type announcing that a call ended for the given reason. */
+static const char *
+end_event_type(const char *reason)
+{
+	if (streq(reason, "cancelled"))
+		return "call.cancelled";
+	if (streq(reason, "rejected"))
+		return "call.rejected";
+	if (streq(reason, "missed"))
+		return "call.missed";
+	if (streq(reason, "busy"))
+		return "call.busy";
+	if (streq(reason, "unavailable"))
+		return "call.unavailable";
+	return "call.ended";
+}
+
+PG_FUNCTION_INFO_V1(call_after);
+
+/* AFTER UPDATE ON pgcall.call */
+Datum
+call_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	char	   *old_status;
+	char	   *new_status;
+	char	   *call_id;
+	StringInfoData data;
+
+	check_trigger(fcinfo, "call_after");
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(NULL);
+	desc = td->tg_relation->rd_att;
+	old_status = col_text(td->tg_trigtuple, desc, "status");
+	new_status = col_text(td->tg_newtuple, desc, "status");
+	if (streq(old_status, new_status))
+		return PointerGetDatum(NULL);
+	call_id = col_text(td->tg_newtuple, desc, "id");
+
+	SPI_connect();
+	initStringInfo(&data);
+	appendStringInfoChar(&data, '{');
+	if (streq(new_status, "active"))
+	{
+		json_member(&data, "by", col_text(td->tg_newtuple, desc, "answered_by"));
+		appendStringInfoChar(&data, '}');
+		pgcall_event_queue("call.accepted", call_id, call_audience(call_id), data.data, true);
+	}
+	else if (streq(new_status, "ended"))
+	{
+		char	   *reason = col_text(td->tg_newtuple, desc, "end_reason");
+
+		json_member(&data, "reason", reason);
+		json_member(&data, "by", col_text(td->tg_newtuple, desc, "ended_by"));
+		appendStringInfo(&data, ",\"duration_seconds\":%s",
+						 col_text(td->tg_newtuple, desc, "duration_seconds"));
+		appendStringInfoChar(&data, '}');
+		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data, true);
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}

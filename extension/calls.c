@@ -1,0 +1,1497 @@
+/*
+ * calls.c: the state-changing call_* functions.
+ *
+ * Each runs as SECURITY DEFINER with a pinned search_path, acts for
+ * pgcall_require_user_id(), and works on one call at a time under a row lock
+ * on it (SELECT ... FOR UPDATE), taken before any participant row, so
+ * concurrent answers, cancels and ends of one call serialize and never
+ * deadlock.  Direct calls between the same two people also serialize on an
+ * advisory lock on the pair, which is how glare (both calling each other at
+ * once) resolves to one call.
+ *
+ * A call whose ringing deadline passed is expired before anything else
+ * happens to it, the same way call_expire() does it, so no function acts on
+ * a call that reads would already show as missed.
+ *
+ * The triggers (call_triggers.c) enforce the state machines and keep the
+ * clocks and the events; these functions decide who may do what and which
+ * transition a request means.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "agora.h"
+#include "pgcall.h"
+
+#define PAIR_LOCK_KEY 0x70676370	/* 'pgcp' */
+#define SIGNAL_MAX_BYTES 65536
+#define REASON_MAX 200
+#define MAX_INVITEES 1000
+
+typedef struct Call
+{
+	char	   *id;
+	char	   *kind;
+	char	   *media;
+	char	   *status;
+	char	   *end_reason;
+	char	   *channel_id;
+	char	   *created_by;
+	int			max_participants;
+	bool		is_public;
+	bool		ring_expired;	/* ringing past its deadline */
+	bool		pending_expired;	/* some invitee rung past its deadline */
+} Call;
+
+typedef struct Part
+{
+	bool		found;
+	char	   *status;
+	char	   *role;
+	char	   *device_id;
+} Part;
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static Datum
+text_datum(const char *s)
+{
+	return CStringGetTextDatum(s);
+}
+
+/* --- argument checks ----------------------------------------------------- */
+
+/* 'audio', 'voice' or 'video', any case, to 'audio' or 'video'. */
+static const char *
+parse_media(const char *type)
+{
+	if (pg_strcasecmp(type, "audio") == 0 || pg_strcasecmp(type, "voice") == 0)
+		return "audio";
+	if (pg_strcasecmp(type, "video") == 0)
+		return "video";
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_INVALID_MEDIA),
+			 errmsg("call type \"%s\" is not audio or video", type),
+			 errhint("Pass type => 'audio' (or 'voice') or type => 'video'.")));
+	return NULL;
+}
+
+/* Optional short free text (a reason): at most 200 bytes, no control characters. */
+static void
+check_reason(const char *reason, const char *what)
+{
+	if (reason == NULL)
+		return;
+	if (strlen(reason) > REASON_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_REASON),
+				 errmsg("%s must be at most %d bytes long", what, REASON_MAX)));
+	for (const char *p = reason; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_REASON),
+					 errmsg("%s must not contain control characters", what)));
+}
+
+static char *
+opt_text(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static char *
+opt_uuid(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL
+		: DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
+}
+
+static char *
+req_uuid(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("%s is required", name)));
+	return opt_uuid(fcinfo, n);
+}
+
+static void
+check_optional_id(const char *id, const char *what)
+{
+	if (id != NULL)
+		pgcall_check_user_id(id, what);
+}
+
+/* --- reading and locking --------------------------------------------------- */
+
+/*
+ * The columns read_call_row() reads.  The last one looks at the call's own
+ * participants by call_id only (an aggregate with FILTER), so the planner
+ * never reaches for the partial index of everyone being rung.
+ */
+#define CALL_COLUMNS \
+	"id::text, kind, media, status, end_reason, channel_id, created_by, max_participants, is_public, " \
+	"status = 'ringing' AND ring_deadline <= pg_catalog.now(), " \
+	"status <> 'ended' AND COALESCE((SELECT min(p.ring_deadline) FILTER (WHERE p.status IN ('invited', 'ringing')) " \
+	"FROM pgcall.participant p WHERE p.call_id = c.id) <= pg_catalog.now(), false)"
+
+static void
+read_call_row(uint64 row, Call *c)
+{
+	bool		isnull;
+
+	c->id = pgcall_getstr(row, 1);
+	c->kind = pgcall_getstr(row, 2);
+	c->media = pgcall_getstr(row, 3);
+	c->status = pgcall_getstr(row, 4);
+	c->end_reason = pgcall_getstr(row, 5);
+	c->channel_id = pgcall_getstr(row, 6);
+	c->created_by = pgcall_getstr(row, 7);
+	c->max_participants = DatumGetInt32(pgcall_getdatum(row, 8, &isnull));
+	c->is_public = DatumGetBool(pgcall_getdatum(row, 9, &isnull));
+	c->ring_expired = DatumGetBool(pgcall_getdatum(row, 10, &isnull));
+	c->pending_expired = DatumGetBool(pgcall_getdatum(row, 11, &isnull));
+}
+
+/* Lock the call by id; false when there is none. */
+static bool
+lock_call(const char *call_id, Call *c)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {text_datum(call_id)};
+
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
+								1, types), values, NULL, false, 1) == 0)
+		return false;
+	read_call_row(0, c);
+	return true;
+}
+
+static bool
+lock_call_by_channel(const char *channel_id, Call *c)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {text_datum(channel_id)};
+
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE channel_id = $1 FOR UPDATE",
+								1, types), values, NULL, false, 1) == 0)
+		return false;
+	read_call_row(0, c);
+	return true;
+}
+
+static Part
+get_part(const char *call_id, const char *user_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {text_datum(call_id), text_datum(user_id)};
+	Part		p = {0};
+
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT status, role, device_id FROM pgcall.participant "
+								"WHERE call_id = $1::uuid AND user_id = $2",
+								2, types), values, NULL, false, 1) == 1)
+	{
+		p.found = true;
+		p.status = pgcall_getstr(0, 1);
+		p.role = pgcall_getstr(0, 2);
+		p.device_id = pgcall_getstr(0, 3);
+	}
+	return p;
+}
+
+static void
+raise_not_found(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_CALL_NOT_FOUND),
+			 errmsg("call not found"),
+			 errdetail("No call has %s.", what)));
+}
+
+static void
+raise_not_participant(const Call *c)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+			 errmsg("you are not a participant of this call"),
+			 errdetail("Only the people invited to call %s can do this.", c->id)));
+}
+
+static void
+raise_ended(const Call *c)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_CALL_ENDED),
+			 errmsg("call has already ended"),
+			 errdetail("Call %s ended: %s.", c->id, c->end_reason ? c->end_reason : "unknown")));
+}
+
+/* --- transitions ------------------------------------------------------------ */
+
+static void
+set_part_status(const char *call_id, const char *user_id, const char *status,
+				const char *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4] = {text_datum(call_id), text_datum(user_id), text_datum(status), 0};
+	char		nulls[4] = {' ', ' ', ' ', reason ? ' ' : 'n'};
+
+	if (reason)
+		values[3] = text_datum(reason);
+	pgcall_exec(pgcall_plan(&plan,
+							"UPDATE pgcall.participant SET status = $3, reason = $4 "
+							"WHERE call_id = $1::uuid AND user_id = $2",
+							4, types), values, nulls, false, 0);
+}
+
+/* End the call: every participant still in it leaves, everyone rung misses it. */
+static void
+end_call(Call *c, const char *reason, const char *by)
+{
+	static SPIPlanPtr call_plan = NULL;
+	static SPIPlanPtr part_plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3] = {text_datum(c->id), text_datum(reason), 0};
+	char		nulls[3] = {' ', ' ', by ? ' ' : 'n'};
+
+	if (by)
+		values[2] = text_datum(by);
+	pgcall_exec(pgcall_plan(&call_plan,
+							"UPDATE pgcall.call SET status = 'ended', end_reason = $2, ended_by = $3 "
+							"WHERE id = $1::uuid",
+							3, types), values, nulls, false, 0);
+	pgcall_exec(pgcall_plan(&part_plan,
+							"UPDATE pgcall.participant SET "
+							"status = CASE status WHEN 'joined' THEN 'left' ELSE 'missed' END, "
+							"reason = CASE status WHEN 'joined' THEN reason ELSE $2 END "
+							"WHERE call_id = $1::uuid AND status IN ('joined', 'invited', 'ringing')",
+							2, types), values, NULL, false, 0);
+	c->status = "ended";
+	c->end_reason = pstrdup(reason);
+}
+
+/*
+ * After someone answered, declined, missed or left: end the call if nobody
+ * is left in it or being rung, with the reason that tells what happened.
+ */
+static void
+settle(Call *c, const char *by)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {text_datum(c->id), text_datum(c->created_by)};
+	bool		isnull;
+	int64		pending,
+				joined,
+				joined_others,
+				declined,
+				busy,
+				unavailable,
+				invitees;
+
+	if (streq(c->status, "ended"))
+		return;
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT count(*) FILTER (WHERE status IN ('invited', 'ringing')), "
+							"count(*) FILTER (WHERE status = 'joined'), "
+							"count(*) FILTER (WHERE status = 'joined' AND user_id <> $2), "
+							"count(*) FILTER (WHERE status = 'declined'), "
+							"count(*) FILTER (WHERE status = 'busy'), "
+							"count(*) FILTER (WHERE status = 'missed' AND reason = 'unavailable'), "
+							"count(*) FILTER (WHERE user_id <> $2) "
+							"FROM pgcall.participant WHERE call_id = $1::uuid",
+							2, types), values, NULL, false, 1);
+	pending = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+	joined = DatumGetInt64(pgcall_getdatum(0, 2, &isnull));
+	joined_others = DatumGetInt64(pgcall_getdatum(0, 3, &isnull));
+	declined = DatumGetInt64(pgcall_getdatum(0, 4, &isnull));
+	busy = DatumGetInt64(pgcall_getdatum(0, 5, &isnull));
+	unavailable = DatumGetInt64(pgcall_getdatum(0, 6, &isnull));
+	invitees = DatumGetInt64(pgcall_getdatum(0, 7, &isnull));
+
+	if (streq(c->status, "ringing"))
+	{
+		if (pending > 0 || joined_others > 0)
+			return;
+		if (declined > 0)
+			end_call(c, "rejected", by);
+		else if (busy > 0)
+			end_call(c, "busy", by);
+		else if (unavailable > 0 && unavailable == invitees)
+			end_call(c, "unavailable", by);
+		else
+			end_call(c, "missed", by);
+	}
+	else if (streq(c->status, "active"))
+	{
+		if (joined == 0 || (streq(c->kind, "direct") && joined < 2))
+			end_call(c, "completed", by);
+	}
+}
+
+/* Expire the invitees whose ringing deadline passed, then settle the call. */
+static void
+expire_call(Call *c)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {text_datum(c->id)};
+
+	if (!c->pending_expired && !c->ring_expired)
+		return;
+	pgcall_exec(pgcall_plan(&plan,
+							"UPDATE pgcall.participant SET status = 'missed', reason = 'timeout' "
+							"WHERE call_id = $1::uuid AND status IN ('invited', 'ringing') "
+							"AND ring_deadline <= pg_catalog.now()",
+							1, types), values, NULL, false, 0);
+	c->pending_expired = false;
+	c->ring_expired = false;
+	settle(c, NULL);
+}
+
+/* Lock a call the current user acts on, expire it if due, check they are in it. */
+static Part
+open_call(const char *call_id, const char *me, Call *c)
+{
+	Part		p;
+
+	if (!lock_call(call_id, c))
+		raise_not_found(psprintf("the id %s", call_id));
+	expire_call(c);
+	p = get_part(c->id, me);
+	if (!p.found)
+		raise_not_participant(c);
+	return p;
+}
+
+/* --- results ------------------------------------------------------------------ */
+
+static void
+append_call_json(StringInfo buf, const char *call_id)
+{
+	char	   *json = pgcall_call_json(call_id);
+
+	appendStringInfoString(buf, json ? json : "null");
+}
+
+/*
+ * Append ,"agora":{...} with a fresh publisher token for the current user,
+ * or null when Agora is not configured and required is false.
+ */
+static void
+append_agora(StringInfo buf, const Call *c, const char *me, int ttl, bool required)
+{
+	int64		expires_at;
+	char	   *token;
+
+	appendStringInfoString(buf, ",\"agora\":");
+	if (!required && !pgcall_agora_configured())
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	token = pgcall_agora_rtc_token(c->channel_id, me, true, ttl, ttl, &expires_at);
+	appendStringInfoString(buf, "{\"provider\":\"agora\",\"app_id\":");
+	escape_json(buf, pgcall_agora_require_app_id());
+	appendStringInfoString(buf, ",\"channel_id\":");
+	escape_json(buf, c->channel_id);
+	appendStringInfoString(buf, ",\"account\":");
+	escape_json(buf, me);
+	appendStringInfoString(buf, ",\"token\":");
+	escape_json(buf, token);
+	appendStringInfo(buf, ",\"expires_at\":" INT64_FORMAT "}", expires_at);
+}
+
+/* Turn the JSON text into a jsonb result that outlives SPI_finish. */
+static Datum
+json_result(StringInfo buf)
+{
+	Datum		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
+
+	d = SPI_datumTransfer(d, false, -1);
+	SPI_finish();
+	return d;
+}
+
+/* {"call": ..., "agora": ...} */
+static Datum
+call_result(const Call *c, const char *me, bool with_agora, const char *extra)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"call\":");
+	append_call_json(&buf, c->id);
+	if (with_agora)
+		append_agora(&buf, c, me, pgcall_agora_token_ttl, false);
+	if (extra)
+		appendStringInfoString(&buf, extra);
+	appendStringInfoChar(&buf, '}');
+	return json_result(&buf);
+}
+
+/* --- answering ---------------------------------------------------------------- */
+
+/*
+ * The current user answers or (re)joins a call.  answer_only restricts it to
+ * someone being rung.  Idempotent for the device that already joined.
+ */
+static void
+join_call(Call *c, const Part *p, const char *me, const char *device_id,
+		  int mic_muted, int camera_off, bool answer_only)
+{
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr join_plan = NULL;
+	static SPIPlanPtr answer_plan = NULL;
+	static const Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	if (streq(c->status, "ended"))
+		raise_ended(c);
+	if (streq(p->status, "removed"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_REMOVED),
+				 errmsg("you were removed from this call"),
+				 errdetail("A removed participant cannot rejoin call %s.", c->id)));
+	if (streq(p->status, "joined"))
+	{
+		if ((device_id == NULL && p->device_id == NULL) || streq(device_id, p->device_id))
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_ALREADY_ANSWERED),
+				 errmsg("call already answered on another device"),
+				 errdetail("You joined call %s from device %s.", c->id,
+						   p->device_id ? p->device_id : "(unnamed)"),
+				 errhint("Stop ringing on this device: the call was answered elsewhere.")));
+	}
+	if (answer_only && !streq(p->status, "invited") && !streq(p->status, "ringing"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("cannot answer: your status in this call is %s", p->status),
+				 errhint("Use call_join to join a call you left or declined while it lasts.")));
+
+	values[0] = text_datum(c->id);
+	pgcall_exec(pgcall_plan(&count_plan,
+							"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
+							1, types), values, NULL, false, 1);
+	if (DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) >= c->max_participants)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_CALL_FULL),
+				 errmsg("call is full"),
+				 errdetail("Call %s allows %d participants at once.", c->id, c->max_participants)));
+
+	if (streq(c->status, "ringing"))
+	{
+		values[1] = text_datum(me);
+		pgcall_exec(pgcall_plan(&answer_plan,
+								"UPDATE pgcall.call SET status = 'active', answered_by = $2 WHERE id = $1::uuid",
+								2, types), values, NULL, false, 0);
+		c->status = "active";
+	}
+
+	values[1] = text_datum(me);
+	values[2] = device_id ? text_datum(device_id) : (Datum) 0;
+	nulls[2] = device_id ? ' ' : 'n';
+	values[3] = Int32GetDatum(mic_muted);
+	nulls[3] = mic_muted < 0 ? 'n' : ' ';
+	values[4] = Int32GetDatum(camera_off);
+	nulls[4] = camera_off < 0 ? 'n' : ' ';
+	pgcall_exec(pgcall_plan(&join_plan,
+							"UPDATE pgcall.participant SET status = 'joined', reason = NULL, device_id = $3, "
+							"mic_muted = COALESCE($4::integer::boolean, mic_muted), "
+							"camera_off = COALESCE($5::integer::boolean, camera_off) "
+							"WHERE call_id = $1::uuid AND user_id = $2",
+							5, types), values, nulls, false, 0);
+}
+
+static int
+opt_bool(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? -1 : (PG_GETARG_BOOL(n) ? 1 : 0);
+}
+
+PG_FUNCTION_INFO_V1(call_accept);
+
+/* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
+Datum
+call_accept(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *device_id = opt_text(fcinfo, 1);
+	Call		c;
+	Part		p;
+
+	check_optional_id(device_id, "device_id");
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), true);
+	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_join);
+
+/* call_join(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
+Datum
+call_join(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *device_id = opt_text(fcinfo, 1);
+	Call		c;
+	Part		p;
+
+	check_optional_id(device_id, "device_id");
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), false);
+	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+}
+
+/* --- starting ------------------------------------------------------------------ */
+
+static void
+lock_pair(const char *a, const char *b)
+{
+	LOCKTAG		tag;
+	StringInfoData key;
+	uint32		h;
+
+	if (strcmp(a, b) > 0)
+	{
+		const char *t = a;
+
+		a = b;
+		b = t;
+	}
+	initStringInfo(&key);
+	appendStringInfo(&key, "%s", a);
+	appendStringInfoChar(&key, '\0');
+	appendStringInfo(&key, "%s", b);
+	h = hash_bytes((const unsigned char *) key.data, key.len);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, PAIR_LOCK_KEY, h, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* A ringing direct call from other to me, if there is one. */
+static char *
+glare_call(const char *me, const char *other)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {text_datum(me), text_datum(other)};
+
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT c.id::text FROM pgcall.call c "
+								"JOIN pgcall.participant p ON p.call_id = c.id AND p.user_id = $1 "
+								"WHERE c.kind = 'direct' AND c.status = 'ringing' AND c.created_by = $2 "
+								"AND c.ring_deadline > pg_catalog.now() AND p.status IN ('invited', 'ringing') "
+								"ORDER BY c.created_at LIMIT 1",
+								2, types), values, NULL, false, 1) == 0)
+		return NULL;
+	return pgcall_getstr(0, 1);
+}
+
+typedef struct StartArgs
+{
+	ArrayType  *invitees;
+	const char *media;
+	const char *room_id;
+	int			max_participants;	/* 0: default */
+	int			ring_timeout;	/* 0: default */
+	int			is_group;		/* -1: decide by count */
+	bool		require_online;
+	const char *device_id;
+} StartArgs;
+
+/* Validate and deduplicate-check the invitees; returns them as C strings. */
+static char **
+check_invitees(ArrayType *arr, const char *me, int *count)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **out;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("invitees must be a one-dimensional array of user ids")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("invitees must name at least one user"),
+				 errhint("Pass invitees => ARRAY['<user id>'] (over HTTP: \"invitees\": [\"<user id>\"]).")));
+	if (n > MAX_INVITEES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("at most %d users can be invited at once", MAX_INVITEES)));
+	out = palloc(sizeof(char *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+					 errmsg("invitees must not contain null")));
+		out[i] = TextDatumGetCString(elems[i]);
+		pgcall_check_user_id(out[i], "an invitee's user id");
+		if (strcmp(out[i], me) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+					 errmsg("you cannot invite yourself"),
+					 errdetail("invitees contains your own user id.")));
+		for (int j = 0; j < i; j++)
+			if (strcmp(out[i], out[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+						 errmsg("invitee \"%s\" is listed twice", out[i])));
+	}
+	*count = n;
+	return out;
+}
+
+/*
+ * Create a call from me to the invitees.  Returns the call, locked; *glare
+ * says that it is instead the other person's ringing call, now answered.
+ */
+static void
+start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
+{
+	static SPIPlanPtr insert_call = NULL;
+	static const Oid call_types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
+	static SPIPlanPtr insert_caller = NULL;
+	static const Oid caller_types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	static SPIPlanPtr probe = NULL;
+	static const Oid probe_types[3] = {TEXTARRAYOID, TEXTOID, INT4OID};
+	static SPIPlanPtr insert_invitees = NULL;
+	static const Oid invitee_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
+	int			n;
+	char	  **invitees = check_invitees(a->invitees, me, &n);
+	bool		direct = (n == 1 && a->is_group != 1);
+	int			max = a->max_participants;
+	int			ring_timeout = a->ring_timeout ? a->ring_timeout : pgcall_ring_timeout;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *call_id;
+	Datum	   *statuses;
+	Datum	   *reasons;
+	bool	   *reason_nulls;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	bool		isnull;
+
+	*glare = false;
+	/*
+	 * max_participants caps who is joined at once, not who is invited: the
+	 * first to answer get in, later ones find the call full.
+	 */
+	if (max == 0)
+		max = direct ? 2 : pgcall_max_participants;
+	if (direct && max != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("a direct call has exactly two participants"),
+				 errhint("Pass is_group => true for a group call with one invitee.")));
+
+	if (direct)
+	{
+		char	   *other_call;
+
+		lock_pair(me, invitees[0]);
+		other_call = glare_call(me, invitees[0]);
+		if (other_call)
+		{
+			Part		p;
+
+			if (!lock_call(other_call, c))
+				raise_not_found(psprintf("the id %s", other_call));
+			p = get_part(c->id, me);
+			join_call(c, &p, me, a->device_id, -1, -1, true);
+			*glare = true;
+			return;
+		}
+	}
+
+	values[0] = text_datum(direct ? "direct" : "group");
+	values[1] = text_datum(a->media);
+	values[2] = a->room_id ? text_datum(a->room_id) : (Datum) 0;
+	nulls[2] = a->room_id ? ' ' : 'n';
+	values[3] = text_datum(me);
+	values[4] = Int32GetDatum(max);
+	values[5] = Int32GetDatum(ring_timeout);
+	pgcall_exec(pgcall_plan(&insert_call,
+							"WITH n AS (SELECT pg_catalog.gen_random_uuid() AS id) "
+							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
+							"max_participants, status, ring_deadline) "
+							"SELECT id, 'call-' || id::text, $1, $2, $3, $4, $5, 'ringing', "
+							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n RETURNING id::text",
+							6, call_types), values, nulls, false, 0);
+	call_id = pgcall_getstr(0, 1);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = text_datum(call_id);
+	values[1] = text_datum(me);
+	values[2] = text_datum(direct ? "caller" : "host");
+	values[3] = a->device_id ? text_datum(a->device_id) : (Datum) 0;
+	nulls[3] = a->device_id ? ' ' : 'n';
+	pgcall_exec(pgcall_plan(&insert_caller,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id) "
+							"VALUES ($1::uuid, $2, $3, 'joined', $4)",
+							4, caller_types), values, nulls, false, 0);
+
+	/* Who is busy in another live call, and who has a socket open. */
+	values[0] = PointerGetDatum(a->invitees);
+	values[1] = text_datum(call_id);
+	values[2] = Int32GetDatum(pgcall_presence_timeout);
+	pgcall_exec(pgcall_plan(&probe,
+							"SELECT EXISTS (SELECT 1 FROM pgcall.participant p JOIN pgcall.call c ON c.id = p.call_id "
+							"  WHERE p.user_id = u AND p.status = 'joined' AND c.id <> $2::uuid AND c.status <> 'ended' "
+							"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now())), "
+							"EXISTS (SELECT 1 FROM pgcall.presence pr JOIN pgcall.bridge b ON b.id = pr.bridge_id "
+							"  WHERE pr.user_id = u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
+							"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) ORDER BY i",
+							3, probe_types), values, NULL, false, 0);
+	statuses = palloc(sizeof(Datum) * n);
+	reasons = palloc(sizeof(Datum) * n);
+	reason_nulls = palloc0(sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		busy = DatumGetBool(pgcall_getdatum(i, 1, &isnull));
+		bool		online = DatumGetBool(pgcall_getdatum(i, 2, &isnull));
+
+		if (busy)
+		{
+			statuses[i] = text_datum("busy");
+			reasons[i] = text_datum("busy");
+		}
+		else if (a->require_online && !online)
+		{
+			statuses[i] = text_datum("missed");
+			reasons[i] = text_datum("unavailable");
+		}
+		else
+		{
+			statuses[i] = text_datum("invited");
+			reason_nulls[i] = true;
+		}
+	}
+	values[0] = text_datum(call_id);
+	values[1] = PointerGetDatum(a->invitees);
+	values[2] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
+												   TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = text_datum(direct ? "callee" : "member");
+	values[5] = Int32GetDatum(ring_timeout);
+	pgcall_exec(pgcall_plan(&insert_invitees,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
+							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
+							6, invitee_types), values, NULL, false, 0);
+
+	if (!lock_call(call_id, c))
+		elog(ERROR, "call %s vanished while starting it", call_id);
+	settle(c, NULL);
+	(void) invitees;
+}
+
+static StartArgs
+start_args(FunctionCallInfo fcinfo, int invitees_arg, int type_arg)
+{
+	StartArgs	a = {0};
+
+	if (PG_ARGISNULL(invitees_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("invitees is required"),
+				 errhint("Pass the user ids to call as invitees => ARRAY['<user id>'].")));
+	a.invitees = PG_GETARG_ARRAYTYPE_P(invitees_arg);
+	a.media = parse_media(PG_ARGISNULL(type_arg) ? "audio" : text_to_cstring(PG_GETARG_TEXT_PP(type_arg)));
+	a.is_group = -1;
+	return a;
+}
+
+static int
+ring_timeout_arg(FunctionCallInfo fcinfo, int n)
+{
+	int			v;
+
+	if (PG_ARGISNULL(n))
+		return 0;
+	v = PG_GETARG_INT32(n);
+	if (v < 5 || v > 600)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TTL),
+				 errmsg("ring_timeout must be between 5 and 600 seconds"),
+				 errdetail("The value given is %d.", v),
+				 errhint("Omit it to use pgcall.ring_timeout (%d seconds).", pgcall_ring_timeout)));
+	return v;
+}
+
+PG_FUNCTION_INFO_V1(call_start);
+
+/*
+ * call_start(invitees text[], type text, room_id text, max_participants
+ *            integer, ring_timeout integer, is_group boolean,
+ *            require_online boolean, device_id text)
+ */
+Datum
+call_start(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	StartArgs	a = start_args(fcinfo, 0, 1);
+	Call		c;
+	bool		glare;
+
+	a.room_id = opt_text(fcinfo, 2);
+	check_optional_id(a.room_id, "room_id");
+	if (!PG_ARGISNULL(3))
+	{
+		a.max_participants = PG_GETARG_INT32(3);
+		if (a.max_participants < 2 || a.max_participants > 10000)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+					 errmsg("max_participants must be between 2 and 10000"),
+					 errdetail("The value given is %d.", a.max_participants)));
+	}
+	a.ring_timeout = ring_timeout_arg(fcinfo, 4);
+	a.is_group = PG_ARGISNULL(5) ? -1 : PG_GETARG_BOOL(5);
+	a.require_online = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);
+	a.device_id = opt_text(fcinfo, 7);
+	check_optional_id(a.device_id, "device_id");
+
+	SPI_connect();
+	start_call(&a, me, &c, &glare);
+	PG_RETURN_DATUM(call_result(&c, me, !streq(c.status, "ended"),
+								glare ? ",\"glare\":true" : ",\"glare\":false"));
+}
+
+/* --- the seed-000 session flow --------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(call_session);
+
+/*
+ * call_session(other_user text, type text, channel_id text)
+ *
+ * Without a channel: call other_user (a direct call) and get a token.  With
+ * the channel of a direct call between the two: answer it (or, for the
+ * caller, get a fresh token) and get a token.
+ */
+Datum
+call_session(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *other;
+	char	   *channel_id = opt_text(fcinfo, 2);
+	const char *media;
+	Call		c;
+	StringInfoData buf;
+	int64		expires_at;
+	char	   *token;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("other_user is required"),
+				 errhint("Pass the user id of the person to call (or who called you) as other_user.")));
+	other = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	pgcall_check_user_id(other, "other_user");
+	media = parse_media(PG_ARGISNULL(1) ? "audio" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	(void) pgcall_agora_require_app_id();
+
+	SPI_connect();
+	if (channel_id == NULL)
+	{
+		StartArgs	a = {0};
+		Datum		elem = text_datum(other);
+		bool		glare;
+
+		a.invitees = construct_array(&elem, 1, TEXTOID, -1, false, TYPALIGN_INT);
+		a.media = media;
+		a.is_group = 0;
+		start_call(&a, me, &c, &glare);
+	}
+	else
+	{
+		Part		p;
+		Part		o;
+
+		if (!lock_call_by_channel(channel_id, &c))
+			raise_not_found(psprintf("the channel %s", channel_id));
+		expire_call(&c);
+		p = get_part(c.id, me);
+		o = get_part(c.id, other);
+		if (!p.found || !o.found || !streq(c.kind, "direct"))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+					 errmsg("channel %s is not a call between you and %s", channel_id, other),
+					 errdetail("Only the two people in a direct call can join its channel.")));
+		if (!streq(c.created_by, me))
+			join_call(&c, &p, me, NULL, -1, -1, false);
+		else if (streq(c.status, "ended"))
+			raise_ended(&c);
+	}
+
+	token = pgcall_agora_rtc_token(c.channel_id, me, true, pgcall_agora_token_ttl,
+								   pgcall_agora_token_ttl, &expires_at);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"app_id\":");
+	escape_json(&buf, pgcall_agora_require_app_id());
+	appendStringInfoString(&buf, ",\"channel_id\":");
+	escape_json(&buf, c.channel_id);
+	appendStringInfoString(&buf, ",\"token\":");
+	escape_json(&buf, token);
+	appendStringInfo(&buf, ",\"expire_at\":" INT64_FORMAT ",\"type\":\"%s\",\"account\":",
+					 expires_at, c.media);
+	escape_json(&buf, me);
+	appendStringInfo(&buf, ",\"call_id\":\"%s\",\"status\":\"%s\"", c.id, c.status);
+	appendStringInfoString(&buf, ",\"call\":");
+	append_call_json(&buf, c.id);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(json_result(&buf));
+}
+
+/* --- declining, cancelling, leaving, ending ------------------------------------- */
+
+PG_FUNCTION_INFO_V1(call_reject);
+
+/* call_reject(call_id uuid, reason text) */
+Datum
+call_reject(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *reason = opt_text(fcinfo, 1);
+	Call		c;
+	Part		p;
+
+	check_reason(reason, "reason");
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (streq(c.created_by, me))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("you cannot decline your own call"),
+				 errhint("Use call_cancel while it rings, or call_end.")));
+	if (streq(p.status, "joined"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_ALREADY_ANSWERED),
+				 errmsg("call already answered"),
+				 errdetail("You joined call %s%s%s.", c.id, p.device_id ? " from device " : "",
+						   p.device_id ? p.device_id : ""),
+				 errhint("Use call_leave or call_end to hang up.")));
+	if (!streq(p.status, "declined"))
+	{
+		set_part_status(c.id, me, "declined", reason);
+		settle(&c, me);
+	}
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_cancel);
+
+/* call_cancel(call_id uuid): the caller hangs up before anyone answered. */
+Datum
+call_cancel(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	Call		c;
+
+	SPI_connect();
+	(void) open_call(call_id, me, &c);
+	if (!streq(c.created_by, me))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_HOST),
+				 errmsg("only the caller can cancel a call"),
+				 errhint("Use call_reject to decline a call you are invited to.")));
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (streq(c.status, "active"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_ALREADY_ANSWERED),
+				 errmsg("call already answered"),
+				 errhint("Use call_end to hang up a call in progress.")));
+	end_call(&c, "cancelled", me);
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_leave);
+
+/* call_leave(call_id uuid): hang up your own part of the call. */
+Datum
+call_leave(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	Call		c;
+	Part		p;
+
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (!streq(p.status, "joined"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("you are not in this call: your status is %s", p.status),
+				 errhint("Use call_reject to decline a call that rings.")));
+	if (streq(c.status, "ringing") && streq(c.created_by, me))
+		end_call(&c, "cancelled", me);
+	else
+	{
+		set_part_status(c.id, me, "left", NULL);
+		settle(&c, me);
+	}
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_end);
+
+/*
+ * call_end(call_id uuid, channel_id text, reason text)
+ *
+ * Ends the call for everyone.  In a direct call either person may; in a
+ * group call only the host.  While it rings, the caller's end is a cancel
+ * and the callee's a decline.  reason is completed (default) or failed.
+ */
+Datum
+call_end(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = opt_uuid(fcinfo, 0);
+	char	   *channel_id = opt_text(fcinfo, 1);
+	char	   *reason = opt_text(fcinfo, 2);
+	Call		c;
+	Part		p;
+	StringInfoData extra;
+
+	if ((call_id == NULL) == (channel_id == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("pass either call_id or channel_id"),
+				 errdetail("Exactly one of them identifies the call to end.")));
+	if (reason && !streq(reason, "completed") && !streq(reason, "failed"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_REASON),
+				 errmsg("end reason \"%s\" is not completed or failed", reason),
+				 errhint("Use failed when the media connection could not be established or broke.")));
+
+	SPI_connect();
+	if (call_id)
+	{
+		if (!lock_call(call_id, &c))
+			raise_not_found(psprintf("the id %s", call_id));
+	}
+	else if (!lock_call_by_channel(channel_id, &c))
+		raise_not_found(psprintf("the channel %s", channel_id));
+	expire_call(&c);
+	p = get_part(c.id, me);
+	if (!p.found)
+		raise_not_participant(&c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (!streq(c.kind, "direct") && !streq(c.created_by, me))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_HOST),
+				 errmsg("only the host can end a group call for everyone"),
+				 errhint("Use call_leave to hang up your own part of the call.")));
+
+	if (streq(c.status, "ringing"))
+	{
+		if (streq(c.created_by, me))
+			end_call(&c, "cancelled", me);
+		else
+		{
+			set_part_status(c.id, me, "declined", NULL);
+			settle(&c, me);
+		}
+	}
+	else
+		end_call(&c, reason ? reason : "completed", me);
+
+	initStringInfo(&extra);
+	appendStringInfo(&extra, ",\"call_id\":\"%s\",\"channel_id\":", c.id);
+	escape_json(&extra, c.channel_id);
+	PG_RETURN_DATUM(call_result(&c, me, false, extra.data));
+}
+
+/* --- status and media -------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(call_set_status);
+
+/*
+ * call_set_status(call_id uuid, status text, reason text): the participant
+ * status API of seed 001.  joined answers or rejoins, declined rejects, left
+ * leaves; ringing tells the caller that a device rings; missed and busy
+ * settle an invitation from the device's side.
+ */
+Datum
+call_set_status(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *status = opt_text(fcinfo, 1);
+	char	   *reason = opt_text(fcinfo, 2);
+	Call		c;
+	Part		p;
+
+	if (status == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("status is required")));
+	if (!streq(status, "invited") && !streq(status, "ringing") && !streq(status, "joined") &&
+		!streq(status, "left") && !streq(status, "declined") && !streq(status, "missed") &&
+		!streq(status, "busy"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_STATUS),
+				 errmsg("participant status \"%s\" is not one of invited, ringing, joined, left, declined, missed, busy", status)));
+	check_reason(reason, "reason");
+
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (streq(status, "joined"))
+		join_call(&c, &p, me, NULL, -1, -1, false);
+	else if (streq(status, "left") && streq(c.status, "ringing") && streq(c.created_by, me))
+		end_call(&c, "cancelled", me);
+	else if (!streq(status, p.status))
+	{
+		if (streq(c.created_by, me) && !streq(status, "left"))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+					 errmsg("the caller's status can only become left"),
+					 errhint("Use call_cancel or call_end to stop your own call.")));
+		set_part_status(c.id, me, status, reason);
+		settle(&c, me);
+	}
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_set_media);
+
+/* call_set_media(call_id uuid, mic_muted boolean, camera_off boolean, sharing_screen boolean) */
+Datum
+call_set_media(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[5] = {TEXTOID, TEXTOID, BOOLOID, BOOLOID, BOOLOID};
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	Call		c;
+	Part		p;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	if (PG_ARGISNULL(1) && PG_ARGISNULL(2) && PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("pass at least one of mic_muted, camera_off and sharing_screen")));
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (!streq(p.status, "joined") && !streq(p.status, "invited") && !streq(p.status, "ringing"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("you are not in this call: your status is %s", p.status),
+				 errhint("Join the call first with call_join.")));
+	values[0] = text_datum(c.id);
+	values[1] = text_datum(me);
+	for (int i = 0; i < 3; i++)
+	{
+		values[2 + i] = PG_ARGISNULL(1 + i) ? (Datum) 0 : PG_GETARG_DATUM(1 + i);
+		nulls[2 + i] = PG_ARGISNULL(1 + i) ? 'n' : ' ';
+	}
+	pgcall_exec(pgcall_plan(&plan,
+							"UPDATE pgcall.participant SET mic_muted = COALESCE($3, mic_muted), "
+							"camera_off = COALESCE($4, camera_off), sharing_screen = COALESCE($5, sharing_screen) "
+							"WHERE call_id = $1::uuid AND user_id = $2",
+							5, types), values, nulls, false, 0);
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
+}
+
+PG_FUNCTION_INFO_V1(call_media_session);
+
+/* call_media_session(call_id uuid, ttl integer): a fresh Agora token for this call. */
+Datum
+call_media_session(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	int			ttl = PG_ARGISNULL(1) ? pgcall_agora_token_ttl : PG_GETARG_INT32(1);
+	Call		c;
+	Part		p;
+	StringInfoData buf;
+
+	(void) pgcall_agora_require_app_id();
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (!streq(p.status, "joined") && !streq(p.status, "invited") && !streq(p.status, "ringing"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+				 errmsg("you are not in this call: your status is %s", p.status),
+				 errhint("Join the call with call_join before asking for a media session.")));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"call_id\":");
+	escape_json(&buf, c.id);
+	append_agora(&buf, &c, me, ttl, true);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(json_result(&buf));
+}
+
+/* --- signaling ------------------------------------------------------------------ */
+
+static bool
+in_call(const char *status)
+{
+	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
+}
+
+PG_FUNCTION_INFO_V1(call_signal);
+
+/*
+ * call_signal(call_id uuid, to_user text, kind text, payload jsonb)
+ *
+ * Relays a WebRTC message to another participant of the same live call as
+ * a call.signal event.  Payloads up to 64 KiB: SDPs do not fit in NOTIFY,
+ * so they travel in the event log and NOTIFY carries only ids.
+ */
+Datum
+call_signal(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	static const char *const kinds[] = {"offer", "answer", "candidate", "end_of_candidates",
+	"renegotiate", NULL};
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *to_user;
+	char	   *kind;
+	char	   *payload = "null";
+	bool		known = false;
+	Datum		values[3];
+	uint64		n;
+	char	   *call_status = NULL;
+	char	   *end_reason = NULL;
+	char	   *my_status = NULL;
+	char	   *their_status = NULL;
+	StringInfoData data;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("to_user is required")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("kind is required"),
+				 errhint("kind is offer, answer, candidate, end_of_candidates or renegotiate.")));
+	to_user = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	pgcall_check_user_id(to_user, "to_user");
+	for (int i = 0; kinds[i]; i++)
+		known |= streq(kind, kinds[i]);
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SIGNAL),
+				 errmsg("signal kind \"%s\" is unknown", kind),
+				 errhint("kind is offer, answer, candidate, end_of_candidates or renegotiate.")));
+	if (strcmp(to_user, me) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SIGNAL),
+				 errmsg("you cannot signal yourself"),
+				 errhint("to_user names the other participant.")));
+	if (!PG_ARGISNULL(3))
+	{
+		Jsonb	   *j = PG_GETARG_JSONB_P(3);
+
+		payload = JsonbToCString(NULL, &j->root, VARSIZE(j));
+		if (strlen(payload) > SIGNAL_MAX_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_PAYLOAD_TOO_LARGE),
+					 errmsg("signal payload is %zu bytes, more than the %d allowed",
+							strlen(payload), SIGNAL_MAX_BYTES),
+					 errhint("Send ICE candidates one by one or in small batches.")));
+	}
+
+	SPI_connect();
+	values[0] = text_datum(call_id);
+	values[1] = text_datum(me);
+	values[2] = text_datum(to_user);
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT CASE WHEN c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now() "
+								"THEN 'ended' ELSE c.status END, c.end_reason, "
+								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $2), "
+								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $3) "
+								"FROM pgcall.call c WHERE c.id = $1::uuid",
+								3, types), values, NULL, false, 1);
+	if (n == 1)
+	{
+		call_status = pgcall_getstr(0, 1);
+		end_reason = pgcall_getstr(0, 2);
+		my_status = pgcall_getstr(0, 3);
+		their_status = pgcall_getstr(0, 4);
+	}
+	if (n == 0)
+		raise_not_found(psprintf("the id %s", call_id));
+	if (my_status == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+				 errmsg("you are not a participant of this call")));
+	if (streq(call_status, "ended"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_CALL_ENDED),
+				 errmsg("call has already ended"),
+				 errdetail("Call %s ended: %s.", call_id, end_reason ? end_reason : "missed")));
+	if (!in_call(my_status))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+				 errmsg("you are not in this call: your status is %s", my_status)));
+	if (!in_call(their_status))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+				 errmsg("%s is not in this call", to_user),
+				 errdetail("Signals go only to participants who are in the call or being rung.")));
+
+	initStringInfo(&data);
+	appendStringInfoString(&data, "{\"from\":");
+	escape_json(&data, me);
+	appendStringInfoString(&data, ",\"to\":");
+	escape_json(&data, to_user);
+	appendStringInfoString(&data, ",\"kind\":");
+	escape_json(&data, kind);
+	appendStringInfo(&data, ",\"payload\":%s}", payload);
+	pgcall_event_queue("call.signal", call_id, list_make1(to_user), data.data, false);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* --- reading one call ------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(call_get);
+
+/* call_get(call_id uuid): the call as its participants see it. */
+Datum
+call_get(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	Datum		values[2] = {text_datum(call_id), text_datum(me)};
+	bool		isnull;
+	StringInfoData buf;
+
+	SPI_connect();
+	if (pgcall_exec(pgcall_plan(&plan,
+								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p "
+								"WHERE p.call_id = c.id AND p.user_id = $2) "
+								"FROM pgcall.call c WHERE c.id = $1::uuid",
+								2, types), values, NULL, false, 1) == 0)
+		raise_not_found(psprintf("the id %s", call_id));
+	if (!DatumGetBool(pgcall_getdatum(0, 1, &isnull)) && !pgcall_caller_is_admin())
+	{
+		Call		c = {.id = call_id};
+
+		raise_not_participant(&c);
+	}
+	initStringInfo(&buf);
+	append_call_json(&buf, call_id);
+	PG_RETURN_DATUM(json_result(&buf));
+}
+
+/* --- history ---------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(call_history_delete);
+
+/* call_history_delete(call_id uuid): hide a call from your own history only. */
+Datum
+call_history_delete(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	Datum		values[2] = {text_datum(call_id), text_datum(me)};
+	uint64		n;
+
+	SPI_connect();
+	n = pgcall_exec(pgcall_plan(&plan,
+								"UPDATE pgcall.participant SET hidden = true "
+								"WHERE call_id = $1::uuid AND user_id = $2",
+								2, types), values, NULL, false, 0);
+	SPI_finish();
+	if (n == 0)
+		raise_not_found(psprintf("the id %s in your history", call_id));
+	PG_RETURN_BOOL(true);
+}
+
+/* --- expiry ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(call_expire);
+
+/*
+ * call_expire(): mark every invitation rung past its deadline as missed and
+ * end the calls that leaves with nobody.  Skips calls another session has
+ * locked (it will expire them itself, or the next sweep will), so any
+ * number of sweepers can run at once.  Returns the number of calls touched.
+ */
+Datum
+call_expire(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	uint64		n;
+	Call	   *calls;
+
+	SPI_connect();
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT " CALL_COLUMNS " FROM pgcall.call c "
+								"WHERE c.id IN (SELECT p.call_id FROM pgcall.participant p "
+								"  WHERE p.status IN ('invited', 'ringing') AND p.ring_deadline <= pg_catalog.now()) "
+								"AND c.status <> 'ended' "
+								"ORDER BY c.created_at LIMIT 1000 FOR UPDATE OF c SKIP LOCKED",
+								0, NULL), NULL, NULL, false, 0);
+	calls = palloc(sizeof(Call) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+		read_call_row(i, &calls[i]);
+	for (uint64 i = 0; i < n; i++)
+		expire_call(&calls[i]);
+	SPI_finish();
+	PG_RETURN_INT32((int32) n);
+}

@@ -1,0 +1,391 @@
+/*
+ * events.c: the event log.
+ *
+ * Triggers and call functions queue events with pgcall_event_queue(); they
+ * stay in TopTransactionContext, follow savepoints (an aborted
+ * subtransaction drops its events) and are written at commit by the
+ * PRE_COMMIT transaction callback, after every deferred trigger has run:
+ *
+ *   1. take the event lock (an advisory lock, exclusive, held to the end of
+ *      the commit), so no other transaction assigns event ids until this one
+ *      is visible;
+ *   2. give each (event, recipient) an id from pgcall.event_id_seq (CACHE 1)
+ *      and build its payload, with a snapshot of the call as committed;
+ *   3. insert all rows with one statement and send one NOTIFY pgcall_events
+ *      whose payload is the id range.
+ *
+ * Step 1 makes ids commit-ordered: every event with a smaller id is already
+ * visible when an event becomes visible, so a reader that saw id N resumes
+ * with "id > N" and misses nothing, even when the transactions that queued
+ * events began in another order.  NOTIFY already serializes notifying
+ * commits cluster-wide, so the lock costs little more.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "pgcall.h"
+
+/* Advisory lock key of the event lock: ('pgca', 'evnt'). */
+#define EVENT_LOCK_KEY1 0x70676361
+#define EVENT_LOCK_KEY2 0x65766e74
+
+typedef struct QueuedEvent
+{
+	SubTransactionId subid;
+	char	   *type;
+	char	   *call_id;		/* text form of the call's uuid, or NULL */
+	char	   *data;			/* JSON object */
+	bool		with_call;		/* add a snapshot of the call */
+	TimestampTz at;
+	int			nrecipients;
+	char	  **recipients;
+} QueuedEvent;
+
+static List *queued = NIL;		/* of QueuedEvent *, in TopTransactionContext */
+
+/* Format ts as ISO 8601 in UTC with microseconds into buf (32 bytes). */
+void
+pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+			 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int) fsec);
+}
+
+/*
+ * Queue an event of the given type for each recipient (a List of char *;
+ * duplicates are sent once).  data is a JSON object; NULL means {}.
+ */
+void
+pgcall_event_queue(const char *type, const char *call_id, List *recipients,
+				   const char *data, bool with_call)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	QueuedEvent *ev = palloc0(sizeof(QueuedEvent));
+	ListCell   *lc;
+
+	ev->subid = GetCurrentSubTransactionId();
+	ev->type = pstrdup(type);
+	ev->call_id = call_id ? pstrdup(call_id) : NULL;
+	ev->data = pstrdup(data ? data : "{}");
+	ev->with_call = with_call && call_id != NULL;
+	ev->at = GetCurrentTimestamp();
+	ev->recipients = palloc(sizeof(char *) * Max(list_length(recipients), 1));
+	foreach(lc, recipients)
+	{
+		const char *r = lfirst(lc);
+		bool		dup = false;
+
+		for (int i = 0; i < ev->nrecipients && !dup; i++)
+			dup = strcmp(ev->recipients[i], r) == 0;
+		if (!dup)
+			ev->recipients[ev->nrecipients++] = pstrdup(r);
+	}
+	if (ev->nrecipients > 0)
+		queued = lappend(queued, ev);
+	MemoryContextSwitchTo(old);
+}
+
+/* Snapshot of a call as JSON text, fetched once per call per flush. */
+typedef struct CallSnapshot
+{
+	char	   *call_id;
+	char	   *json;
+} CallSnapshot;
+
+static const char *
+call_snapshot(List **cache, const char *call_id)
+{
+	ListCell   *lc;
+	CallSnapshot *snap;
+	char	   *json;
+
+	foreach(lc, *cache)
+	{
+		snap = lfirst(lc);
+		if (strcmp(snap->call_id, call_id) == 0)
+			return snap->json;
+	}
+	json = pgcall_call_json(call_id);
+	snap = palloc(sizeof(CallSnapshot));
+	snap->call_id = pstrdup(call_id);
+	snap->json = json ? json : "null";
+	*cache = lappend(*cache, snap);
+	return snap->json;
+}
+
+static void
+flush_events(void)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	static const Oid insert_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID};
+	LOCKTAG		tag;
+	Oid			nspid;
+	Oid			seqid;
+	int			n = 0;
+	int			i = 0;
+	ListCell   *lc;
+	List	   *snapshots = NIL;
+	Datum	   *ids,
+			   *users,
+			   *types,
+			   *calls,
+			   *payloads;
+	bool	   *call_nulls;
+	Datum		values[5];
+	int			dims[1];
+	int			lbs[1] = {1};
+	int64		first_id = 0,
+				last_id = 0;
+	char		range[64];
+	StringInfoData payload;
+	PgcallOwner owner;
+
+	nspid = get_namespace_oid("pgcall", true);
+	seqid = OidIsValid(nspid) ? get_relname_relid("event_id_seq", nspid) : InvalidOid;
+	if (!OidIsValid(seqid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pgcall events were queued but the pgcall extension is not installed in this database")));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, EVENT_LOCK_KEY1, EVENT_LOCK_KEY2, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	foreach(lc, queued)
+		n += ((QueuedEvent *) lfirst(lc))->nrecipients;
+	ids = palloc(sizeof(Datum) * n);
+	users = palloc(sizeof(Datum) * n);
+	types = palloc(sizeof(Datum) * n);
+	calls = palloc(sizeof(Datum) * n);
+	payloads = palloc(sizeof(Datum) * n);
+	call_nulls = palloc0(sizeof(bool) * n);
+
+	/*
+	 * At commit there is no portal: give SPI the snapshot it needs.  Write
+	 * as the event table's owner, with a pinned search_path: the session's
+	 * role (an end user) may not write the table, and its search_path must
+	 * not decide what the statements below mean.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgcall_enter_owner(&owner, get_relname_relid("event", nspid));
+	SPI_connect();
+	initStringInfo(&payload);
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+		char		at[40];
+		const char *snapshot = ev->with_call ? call_snapshot(&snapshots, ev->call_id) : NULL;
+
+		pgcall_format_timestamp(ev->at, at, sizeof(at));
+		for (int r = 0; r < ev->nrecipients; r++, i++)
+		{
+			int64		id = nextval_internal(seqid, false);
+
+			if (first_id == 0)
+				first_id = id;
+			last_id = id;
+			resetStringInfo(&payload);
+			appendStringInfo(&payload, "{\"type\":\"event\",\"id\":" INT64_FORMAT ",\"event\":", id);
+			escape_json(&payload, ev->type);
+			appendStringInfoString(&payload, ",\"call_id\":");
+			if (ev->call_id)
+				escape_json(&payload, ev->call_id);
+			else
+				appendStringInfoString(&payload, "null");
+			appendStringInfo(&payload, ",\"at\":\"%s\",\"data\":%s", at, ev->data);
+			if (snapshot)
+				appendStringInfo(&payload, ",\"call\":%s", snapshot);
+			appendStringInfoChar(&payload, '}');
+
+			ids[i] = Int64GetDatum(id);
+			users[i] = CStringGetTextDatum(ev->recipients[r]);
+			types[i] = CStringGetTextDatum(ev->type);
+			if (ev->call_id)
+				calls[i] = CStringGetTextDatum(ev->call_id);
+			else
+			{
+				calls[i] = (Datum) 0;
+				call_nulls[i] = true;
+			}
+			payloads[i] = CStringGetTextDatum(payload.data);
+		}
+	}
+
+	dims[0] = n;
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(users, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(types, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_md_array(calls, call_nulls, 1, dims, lbs,
+												   TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(payloads, n, TEXTOID, -1, false, TYPALIGN_INT));
+	pgcall_exec(pgcall_plan(&insert_plan,
+							"INSERT INTO pgcall.event (id, user_id, type, call_id, payload) "
+							"SELECT i, u, t, c::uuid, p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+							"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) AS x(i, u, t, c, p)",
+							5, insert_types),
+				values, NULL, false, 0);
+	SPI_finish();
+	pgcall_leave_owner(&owner);
+	PopActiveSnapshot();
+
+	snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
+	Async_Notify("pgcall_events", range);
+	queued = NIL;
+}
+
+static void
+events_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (queued != NIL)
+				flush_events();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (queued != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that changed pgcall calls"),
+						 errhint("Run pgcall functions outside two-phase transactions.")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			queued = NIL;		/* its memory went with TopTransactionContext */
+			break;
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			break;
+	}
+}
+
+static void
+events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, queued)
+		{
+			QueuedEvent *ev = lfirst(lc);
+
+			if (ev->subid == mySubid)
+				ev->subid = parentSubid;
+		}
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, queued)
+		{
+			QueuedEvent *ev = lfirst(lc);
+
+			if (ev->subid == mySubid)
+				queued = foreach_delete_current(queued, lc);
+		}
+	}
+}
+
+void
+pgcall_init_events(void)
+{
+	RegisterXactCallback(events_xact_callback, NULL);
+	RegisterSubXactCallback(events_subxact_callback, NULL);
+}
+
+PG_FUNCTION_INFO_V1(events_since);
+
+/*
+ * events_since(after bigint, max integer) RETURNS TABLE(id bigint, payload text)
+ *
+ * The current user's events with an id above after, oldest first, at most
+ * max of them.  Raises P410A when events after that id were purged, since
+ * the result could not be complete.
+ */
+Datum
+events_since(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr purged_plan = NULL;
+	static SPIPlanPtr fetch_plan = NULL;
+	static const Oid fetch_types[3] = {TEXTOID, INT8OID, INT4OID};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *user_id = pgcall_require_user_id();
+	int64		after;
+	int32		max = PG_ARGISNULL(1) ? 1000 : PG_GETARG_INT32(1);
+	int64		purged;
+	bool		isnull;
+	Datum		values[3];
+	uint64		n;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("after must not be null"),
+				 errhint("Pass the id of the last event the client saw, or 0 for every event still kept.")));
+	after = PG_GETARG_INT64(0);
+	if (max < 1 || max > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_LIMIT),
+				 errmsg("max must be between 1 and 10000"),
+				 errdetail("The value given is %d.", max)));
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	pgcall_exec(pgcall_plan(&purged_plan, "SELECT through_id FROM pgcall.event_purged", 0, NULL),
+				NULL, NULL, true, 1);
+	purged = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+	if (after < purged)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_EVENTS_PURGED),
+				 errmsg("events after id " INT64_FORMAT " are no longer kept", after),
+				 errdetail("Events up to id " INT64_FORMAT " were purged.", purged),
+				 errhint("Reload the state of your calls (call_get, call_history) and resume from the id of the next event you receive.")));
+
+	values[0] = CStringGetTextDatum(user_id);
+	values[1] = Int64GetDatum(after);
+	values[2] = Int32GetDatum(max);
+	n = pgcall_exec(pgcall_plan(&fetch_plan,
+								"SELECT id, payload FROM pgcall.event "
+								"WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+								3, fetch_types),
+					values, NULL, false, 0);
+	for (uint64 r = 0; r < n; r++)
+	{
+		Datum		out[2];
+		bool		nulls[2] = {false, false};
+
+		out[0] = pgcall_getdatum(r, 1, &nulls[0]);
+		out[1] = pgcall_getdatum(r, 2, &nulls[1]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

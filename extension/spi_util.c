@@ -1,0 +1,105 @@
+/*
+ * spi_util.c: prepared SPI plans kept for the life of the backend, and
+ * small conveniences around them.
+ *
+ * Every statement pgcall runs through SPI is schema-qualified and prepared
+ * once per backend under a pinned search_path (the calling functions carry
+ * SET search_path), so a caller's search_path can neither change what runs
+ * nor which operators a plan binds.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+#include "utils/builtins.h"
+
+#include "pgcall.h"
+
+/*
+ * Prepare sql on first use and keep it.  *plan caches the result; callers
+ * keep one static SPIPlanPtr per statement.
+ *
+ * The plan is generic: these statements look rows up by key, so a plan per
+ * parameter set would only spend the planning time again on every call.
+ */
+SPIPlanPtr
+pgcall_plan(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
+										   CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "could not keep the plan of \"%s\"", sql);
+		*plan = p;
+	}
+	return *plan;
+}
+
+/* Execute a kept plan; raise on SPI failure.  Returns SPI_processed. */
+uint64
+pgcall_exec(SPIPlanPtr plan, const Datum *values, const char *nulls, bool read_only,
+			long count)
+{
+	int			rc = SPI_execute_plan(plan, (Datum *) values, nulls, read_only, count);
+
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Column col (1-based) of result row row as a C string, NULL if null. */
+char *
+pgcall_getstr(uint64 row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* Column col of result row row as a Datum; *isnull says whether it is null. */
+Datum
+pgcall_getdatum(uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * Run as the owner of relid with search_path pinned, the way a SECURITY
+ * DEFINER function with SET search_path runs.  For work that happens
+ * outside any pgcall function (the commit-time event flush), whose user and
+ * search_path are whatever the session had.  An error in between is undone
+ * by the transaction abort.
+ */
+void
+pgcall_enter_owner(PgcallOwner *ctx, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(owner, ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ctx->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+pgcall_leave_owner(PgcallOwner *ctx)
+{
+	AtEOXact_GUC(true, ctx->nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}

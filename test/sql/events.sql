@@ -1,0 +1,91 @@
+-- The event log: who gets which event, in commit order, and resuming from an id.
+CREATE FUNCTION pg_temp.events_of(u text) RETURNS TABLE (type text, data jsonb)
+LANGUAGE sql AS $$
+    SELECT e.type, e.payload::jsonb -> 'data'
+      FROM pgcall.event e WHERE e.user_id = u ORDER BY e.id
+$$;
+
+SET pgcall.user_id = 'alice';
+SELECT pgcall.call_start(ARRAY['bob'], 'video')->'call'->>'id' AS call_id \gset
+SET pgcall.user_id = 'bob';
+SELECT pgcall.call_set_status(:'call_id', 'ringing') IS NOT NULL AS rang;
+SELECT pgcall.call_accept(:'call_id', 'bob-phone') IS NOT NULL AS answered;
+SELECT pgcall.call_signal(:'call_id', 'alice', 'answer', '{"type": "answer", "sdp": "v=0 b"}');
+SET pgcall.user_id = 'alice';
+SELECT pgcall.call_signal(:'call_id', 'bob', 'offer', '{"type": "offer", "sdp": "v=0 a"}');
+
+-- A rolled-back savepoint takes its events with it; a rolled-back transaction all of them.
+BEGIN;
+SAVEPOINT s;
+SELECT pgcall.call_signal(:'call_id', 'bob', 'candidate', '{"candidate": "lost"}');
+ROLLBACK TO s;
+SELECT pgcall.call_signal(:'call_id', 'bob', 'candidate', '{"candidate": "kept"}');
+COMMIT;
+BEGIN;
+SELECT pgcall.call_set_media(:'call_id', mic_muted => true) IS NOT NULL AS muted;
+ROLLBACK;
+
+SELECT pgcall.call_set_media(:'call_id', mic_muted => true) IS NOT NULL AS muted;
+SELECT pgcall.call_end(:'call_id') IS NOT NULL AS ended;
+
+SELECT * FROM pg_temp.events_of('alice');
+SELECT * FROM pg_temp.events_of('bob');
+
+-- Every event carries the call as committed, except signals.
+SELECT type, payload::jsonb -> 'call' ->> 'status' AS call_status, payload::jsonb ? 'call' AS has_call,
+       payload::jsonb ->> 'call_id' = :'call_id' AS same_call
+  FROM pgcall.event WHERE user_id = 'bob' ORDER BY id;
+SELECT count(*) = count(DISTINCT id) AND bool_and(payload::jsonb ->> 'id' = id::text) AS ids_match
+  FROM pgcall.event;
+
+-- Resuming: a user reads their own events after an id, nobody else's.
+RESET pgcall.user_id;
+SELECT set_config('request.jwt.claims', '{"sub": "bob"}', false) IS NOT NULL AS claims;
+SELECT count(*) AS bob_all FROM pgcall.events_since(0);
+SELECT count(*) AS after_third FROM pgcall.events_since((SELECT id FROM pgcall.events_since(0) LIMIT 1 OFFSET 2));
+SELECT count(*) AS at_end FROM pgcall.events_since((SELECT max(id) FROM pgcall.event));
+SELECT count(*) AS max_two FROM pgcall.events_since(0, 2);
+SELECT * FROM pgcall.events_since(0, 0);
+SELECT * FROM pgcall.events_since(NULL);
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
+SELECT * FROM pgcall.events_since(0);
+
+-- The bridge's feed has everyone's events in id order.
+SELECT count(*) = (SELECT count(*) FROM pgcall.event) AS all_events,
+       bool_and(user_id IN ('alice', 'bob')) AS both_users
+  FROM pgcall.bridge_events(0, 10000);
+SELECT pgcall.bridge_event_horizon() = (SELECT max(id) FROM pgcall.event) AS horizon_is_last;
+
+-- Purged events cannot be resumed from.
+SET pgcall.event_retention = 60;
+UPDATE pgcall.event SET created_at = now() - interval '2 minutes'
+ WHERE id <= (SELECT min(id) + 2 FROM pgcall.event);
+SELECT pgcall.purge(2);
+SELECT pgcall.purge(2);
+SELECT set_config('request.jwt.claims', '{"sub": "bob"}', false) IS NOT NULL AS claims;
+SELECT * FROM pgcall.events_since(0);
+SELECT count(*) > 0 AS resumable FROM pgcall.events_since((SELECT through_id FROM pgcall.event_purged));
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
+RESET pgcall.event_retention;
+
+-- Events are written at commit even when the session's role may not write
+-- the event table, and a hostile search_path changes nothing.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'evil.now() was called'; END $$;
+CREATE FUNCTION evil.texteq(text, text) RETURNS boolean LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'evil = was called'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.texteq);
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+SELECT max(id) AS before_id FROM pgcall.event \gset
+SET ROLE pgcall_user;
+SET search_path = evil, pg_catalog, public;
+SELECT set_config('request.jwt.claims', '{"sub": "carol"}', false) IS NOT NULL AS claims;
+SELECT pgcall.call_start(ARRAY['dave'], 'audio')->'call'->>'status' AS status;
+SELECT set_config('request.jwt.claims', '{"sub": "dave"}', false) IS NOT NULL AS claims;
+SELECT count(*) AS dave_sees FROM pgcall.events_since(:before_id);
+RESET search_path;
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
+SELECT user_id, type FROM pgcall.event WHERE user_id IN ('carol', 'dave') ORDER BY id;
+DROP SCHEMA evil CASCADE;
