@@ -24,6 +24,8 @@
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 
+#include "wire.h"
+
 #define BRIDGE_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------ config */
@@ -229,7 +231,6 @@ void		reply_error(struct reply *r, int status, const char *code,
 						const char *message, const char *details, const char *hint);
 void		reply_from_job(struct reply *r, const struct job *job, int rpc_stmt,
 						   bool authenticated, bool single, bool count_exact);
-int			sqlstate_http_status(const char *sqlstate, bool authenticated);
 int			identity_from_bearer(struct identity *id, const char *token, size_t len,
 								 struct reply *err);
 const char *schema_pick(const char *profile);
@@ -239,7 +240,6 @@ const char *schema_pick(const char *profile);
 int			http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							 void *user, void *in, size_t len);
 char	   *http_headers_json(struct lws *wsi);
-char	   *args_to_json(char **frags, int n);
 int			http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_seen);
 int			ws_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 						   void *user, void *in, size_t len);

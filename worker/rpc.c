@@ -69,41 +69,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-int
-sqlstate_http_status(const char *s, bool authenticated)
-{
-	if (!s || strlen(s) != 5)
-		return 500;
-	/* pgcall: P + HTTP status + one letter or digit, e.g. P404A */
-	if (s[0] == 'P' && s[1] >= '1' && s[1] <= '5' && is_digit(s[2]) && is_digit(s[3]) &&
-		(is_digit(s[4]) || (s[4] >= 'A' && s[4] <= 'Z')))
-		return (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	/* PostgREST: PTxyz */
-	if (s[0] == 'P' && s[1] == 'T' && s[2] >= '1' && s[2] <= '5' && is_digit(s[3]) && is_digit(s[4]))
-		return (s[2] - '0') * 100 + (s[3] - '0') * 10 + (s[4] - '0');
-	if (strncmp(s, "08", 2) == 0)
-		return 503;
-	if (strncmp(s, "0L", 2) == 0 || strncmp(s, "0P", 2) == 0 || strncmp(s, "28", 2) == 0)
-		return 403;
-	if (strcmp(s, "23503") == 0 || strcmp(s, "23505") == 0)
-		return 409;
-	if (strcmp(s, "25006") == 0)
-		return 405;
-	if (strcmp(s, "42883") == 0 || strcmp(s, "42P01") == 0)
-		return 404;
-	if (strcmp(s, "42501") == 0)
-		return authenticated ? 403 : 401;
-	if (strcmp(s, "P0001") == 0)
-		return 400;
-	if (strncmp(s, "53", 2) == 0)
-		return 503;
-	if (strncmp(s, "P0", 2) == 0 || strncmp(s, "XX", 2) == 0 || strncmp(s, "40", 2) == 0)
-		return 500;
-	if (s[0] == '5' && s[1] >= '4' && s[1] <= '8')
-		return 500;
-	return 400;
-}
-
 /*
  * Header names and values from a PGRST detail's "headers" object, as
  * "name: value\r\n" lines.  Names must be tokens and values must not break

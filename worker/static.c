@@ -44,18 +44,6 @@ static_mime(const char *path)
 	return "application/octet-stream";
 }
 
-/* Whether a decoded request path may name a file: no dot segments, no dotfiles. */
-bool
-static_path_ok(const char *path)
-{
-	if (path[0] != '/' || strchr(path, '\\'))
-		return false;
-	for (const char *p = path; *p; p++)
-		if (p[0] == '/' && p[1] == '.')
-			return false;
-	return strlen(path) < 1024;
-}
-
 /* 0 when the transfer started, -1 to close, or an HTTP status to answer. */
 int
 static_serve(struct lws *wsi, const char *path)
