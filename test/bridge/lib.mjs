@@ -63,10 +63,6 @@ export function createDatabase(name) {
     GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO ${AUTHENTICATOR};`);
   execFileSync('psql', ['-X', '-d', name, '-q', '-v', 'ON_ERROR_STOP=1', '-f',
     path.join(ROOT, 'test/bridge/fixtures.sql')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (process.env.PGCALL_TEST_EXTRA_SQL) {
-    execFileSync('psql', ['-X', '-d', name, '-q', '-v', 'ON_ERROR_STOP=1', '-f',
-      process.env.PGCALL_TEST_EXTRA_SQL], { stdio: ['ignore', 'ignore', 'pipe'] });
-  }
   return name;
 }
 
