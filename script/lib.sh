@@ -24,7 +24,7 @@ die() { say "error: $*"; exit 1; }
 # Packages for building and running; script/test adds its own.
 RUN_PACKAGES=(make gcc pkg-config postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
               postgresql-client-$PG_MAJOR libpq-dev libssl-dev zlib1g-dev
-              libwebsockets-dev iproute2 util-linux openssl ca-certificates)
+              libwebsockets-dev iproute2 util-linux openssl ca-certificates curl)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
