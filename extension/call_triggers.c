@@ -260,6 +260,26 @@ participant_audience(const char *call_id, const char *subject)
 	return lappend(users, pstrdup(subject));
 }
 
+/*
+ * Whether a participant joins a call that already existed before this
+ * transaction (call_invite), rather than being invited as it starts.
+ */
+static bool
+added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
+	bool		isnull;
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = col_datum(tup, desc, "invited_at", &isnull);
+	return pgcall_exec(pgcall_plan(&plan,
+								   "SELECT 1 FROM pgcall.call WHERE id = $1::uuid AND created_at < $2",
+								   2, types),
+					   values, NULL, false, 1) == 1;
+}
+
 /* Users who hear about a change to the call itself: every participant. */
 static List *
 call_audience(const char *call_id)
@@ -391,6 +411,17 @@ participant_after(PG_FUNCTION_ARGS)
 			json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
 			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
+			if (added_later(call_id, newtup, desc))
+			{
+				List	   *others = NIL;
+				ListCell   *lc;
+
+				foreach(lc, participant_audience(call_id, user_id))
+					if (!streq(lfirst(lc), user_id))
+						others = lappend(others, lfirst(lc));
+				if (others != NIL)
+					pgcall_event_queue("participant.invited", call_id, others, data.data, true);
+			}
 		}
 		else if (streq(role, "caller") || streq(role, "host"))
 		{
