@@ -104,28 +104,40 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 		elog(ERROR, "%s: must be called as a row trigger", name);
 }
 
+/*
+ * The row a BEFORE trigger may edit, and the status before (NULL on
+ * INSERT) and after the change.
+ */
+static HeapTuple
+status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
+			  char **old_status, char **new_status)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	newtup;
+
+	check_trigger(fcinfo, name);
+	*desc = td->tg_relation->rd_att;
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	*new_status = col_text(newtup, *desc, "status");
+	*old_status = TRIGGER_FIRED_BY_UPDATE(td->tg_event)
+		? col_text(td->tg_trigtuple, *desc, "status") : NULL;
+	return newtup;
+}
+
 PG_FUNCTION_INFO_V1(call_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
 Datum
 call_before(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "call_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		answered_null;
 	Datum		answered;
-
-	check_trigger(fcinfo, "call_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
 
 	if (old_status && !pgcall_transition_ok("call", old_status, new_status))
 	{
@@ -172,19 +184,12 @@ participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "participant_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		isnull;
-
-	check_trigger(fcinfo, "participant_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
 
 	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
 	{

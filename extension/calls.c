@@ -540,11 +540,9 @@ opt_bool(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? -1 : (PG_GETARG_BOOL(n) ? 1 : 0);
 }
 
-PG_FUNCTION_INFO_V1(call_accept);
-
-/* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
-Datum
-call_accept(PG_FUNCTION_ARGS)
+/* call_accept and call_join: the same request, answer_only or not. */
+static Datum
+answer(FunctionCallInfo fcinfo, bool answer_only)
 {
 	const char *me = pgcall_require_user_id();
 	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
@@ -555,8 +553,17 @@ call_accept(PG_FUNCTION_ARGS)
 	check_optional_id(device_id, "device_id");
 	SPI_connect();
 	p = open_call(call_id, me, &c);
-	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), true);
-	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), answer_only);
+	return call_result(&c, me, true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(call_accept);
+
+/* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
+Datum
+call_accept(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(answer(fcinfo, true));
 }
 
 PG_FUNCTION_INFO_V1(call_join);
@@ -565,17 +572,7 @@ PG_FUNCTION_INFO_V1(call_join);
 Datum
 call_join(PG_FUNCTION_ARGS)
 {
-	const char *me = pgcall_require_user_id();
-	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
-	char	   *device_id = opt_text(fcinfo, 1);
-	Call		c;
-	Part		p;
-
-	check_optional_id(device_id, "device_id");
-	SPI_connect();
-	p = open_call(call_id, me, &c);
-	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), false);
-	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+	PG_RETURN_DATUM(answer(fcinfo, false));
 }
 
 /* --- starting ------------------------------------------------------------------ */
