@@ -174,35 +174,38 @@ read_call_row(uint64 row, Call *c)
 	c->pending_expired = DatumGetBool(pgcall_getdatum(row, 11, &isnull));
 }
 
-/* Lock the call by id; false when there is none. */
+/* Lock the call by id, or by channel; false when there is none. */
 static bool
-lock_call(const char *call_id, Call *c)
+lock_call_by(const char *key, bool by_channel, Call *c)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr by_id_plan = NULL;
+	static SPIPlanPtr by_channel_plan = NULL;
 	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {text_datum(call_id)};
+	Datum		values[1] = {text_datum(key)};
+	SPIPlanPtr	plan = by_channel
+		? pgcall_plan(&by_channel_plan,
+					  "SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE channel_id = $1 FOR UPDATE",
+					  1, types)
+		: pgcall_plan(&by_id_plan,
+					  "SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
+					  1, types);
 
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
-								1, types), values, NULL, false, 1) == 0)
+	if (pgcall_exec(plan, values, NULL, false, 1) == 0)
 		return false;
 	read_call_row(0, c);
 	return true;
 }
 
 static bool
+lock_call(const char *call_id, Call *c)
+{
+	return lock_call_by(call_id, false, c);
+}
+
+static bool
 lock_call_by_channel(const char *channel_id, Call *c)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {text_datum(channel_id)};
-
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE channel_id = $1 FOR UPDATE",
-								1, types), values, NULL, false, 1) == 0)
-		return false;
-	read_call_row(0, c);
-	return true;
+	return lock_call_by(channel_id, true, c);
 }
 
 static Part
