@@ -15,7 +15,8 @@ OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
 DATA       = $(sort $(wildcard sql/$(EXTENSION)--*.sql))
 
 PG_CPPFLAGS = -std=c11 -D_GNU_SOURCE -Iextension -Wextra -Wno-unused-parameter \
-              -Wno-missing-field-initializers -Wno-sign-compare -Werror
+              -Wno-missing-field-initializers -Wno-sign-compare -Werror \
+              -MMD -MP
 SHLIB_LINK  = -lcrypto -lz
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
@@ -26,7 +27,7 @@ ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=$(or $(REGRESS_OUTDIR),test)/isolation \
                  --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = test/results test/regression.diffs test/regression.out
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out $(OBJS:.o=.d)
 
 # No LLVM bitcode: JIT inlining of these functions gains nothing, and the
 # build then needs no clang.
@@ -40,6 +41,9 @@ include $(PGXS)
 ifeq ($(wildcard sql/$(EXTENSION)--$(EXTVERSION).sql),)
 $(error sql/$(EXTENSION)--$(EXTVERSION).sql is missing: the control file says $(EXTVERSION))
 endif
+
+# Rebuild objects when a header they include changes.
+-include $(OBJS:.o=.d)
 
 .PHONY: prove
 prove:

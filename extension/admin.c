@@ -165,8 +165,8 @@ PG_FUNCTION_INFO_V1(admin_remove_participant);
  *
  * Removes one participant, named by user id or by pseudonym, from a live
  * call for good: they leave it if they were in it, stop ringing if they
- * were rung, get a call.removed event telling their client to leave, and
- * cannot join it again.  A direct call cannot go on without one of its two
+ * were rung, get a participant.removed event about themselves telling their
+ * client to leave, and cannot join it again.  A direct call cannot go on without one of its two
  * people and ends as terminated; other calls settle as after a leave.
  * Removing someone already removed changes nothing.
  */
@@ -181,7 +181,6 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 	Call		c;
 	Part		p;
 	bool		already;
-	StringInfoData data;
 	StringInfoData buf;
 
 	pgcall_require_admin();
@@ -219,15 +218,8 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 	already = strcmp(p.status, "removed") == 0;
 	if (!already)
 	{
+		/* The trigger tells everyone, them included: participant.removed. */
 		pgcall_call_set_part_status(c.id, user_id, "removed", reason);
-
-		initStringInfo(&data);
-		appendStringInfoChar(&data, '{');
-		append_member(&data, "user_id", user_id);
-		append_member(&data, "reason", reason);
-		append_member(&data, "action", "leave");
-		appendStringInfoChar(&data, '}');
-		pgcall_event_queue("call.removed", c.id, list_make1(user_id), data.data, false);
 
 		if (strcmp(c.kind, "direct") == 0)
 			pgcall_call_end(&c, "terminated", by);

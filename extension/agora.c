@@ -48,7 +48,7 @@ static MemoryContext inspect_context = NULL;
 static uint32 random_pool[256];
 static int	random_next = lengthof(random_pool);
 
-#define AGORA_CHARSET "letters, digits, space and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,"
+#define AGORA_CHARSET "letters, digits, space, ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ and the comma"
 
 /* A lifetime argument: given, or left to its default. */
 typedef struct Lifetime
@@ -61,7 +61,7 @@ void
 pgcall_init_agora(void)
 {
 	DefineCustomIntVariable("pgcall.agora_token_compression",
-							"zlib level of 007 tokens: 0 stores (fastest), 1 to 9 compress as Agora's builders do (6).",
+							"Zlib level of 007 Agora tokens: 0 stores them (fastest), 1 to 9 compress them (Agora's builders use 6).",
 							NULL,
 							&pgcall_agora_token_compression,
 							AGORA_DEFAULT_ZLIB_LEVEL, 0, 9,
@@ -133,6 +133,8 @@ pgcall_agora_require_app_id(void)
 static char *
 describe_byte(unsigned char c)
 {
+	if (c == '"')
+		return pstrdup("a double quote");
 	if (c > 0x20 && c < 0x7f)
 		return psprintf("\"%c\"", c);
 	if (c >= 0x80)
@@ -413,12 +415,13 @@ build_006(const char *channel, size_t channel_len, const char *uid, size_t uid_l
 
 /*
  * The RTC builders' common path.  ttls: token, then join, audio, video,
- * data; nprivileges is 1 (join only) or 4.
+ * data; nprivileges is 1 (join only) or 4.  The SQL entry points check the
+ * channel first too, so that errors come in argument order.
  */
 static size_t
-rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
-		  Lifetime token_ttl_arg, const Lifetime *privilege_ttls, const char *const *names,
-		  int nprivileges, int64 *expires_at, char *out, size_t outsize)
+build_rtc_token(const char *channel, size_t channel_len, const char *user, size_t user_len,
+				Lifetime token_ttl_arg, const Lifetime *privilege_ttls, const char *const *names,
+				int nprivileges, int64 *expires_at, char *out, size_t outsize)
 {
 	AgoraService service;
 	int			token_ttl;
@@ -447,15 +450,15 @@ rtc_token(const char *channel, size_t channel_len, const char *user, size_t user
 
 /* Role-based privileges: all four share privilege_ttl; subscribers join only. */
 static size_t
-rtc_token_for_role(const char *channel, size_t channel_len, const char *user, size_t user_len,
-				   bool publisher, Lifetime token_ttl, Lifetime privilege_ttl,
-				   int64 *expires_at, char *out, size_t outsize)
+build_rtc_token_for_role(const char *channel, size_t channel_len, const char *user, size_t user_len,
+						 bool publisher, Lifetime token_ttl, Lifetime privilege_ttl,
+						 int64 *expires_at, char *out, size_t outsize)
 {
 	static const char *const names[4] = {"privilege_ttl", "privilege_ttl", "privilege_ttl", "privilege_ttl"};
 	Lifetime	ttls[4] = {privilege_ttl, privilege_ttl, privilege_ttl, privilege_ttl};
 
-	return rtc_token(channel, channel_len, user, user_len, token_ttl, ttls, names,
-					 publisher ? 4 : 1, expires_at, out, outsize);
+	return build_rtc_token(channel, channel_len, user, user_len, token_ttl, ttls, names,
+						   publisher ? 4 : 1, expires_at, out, outsize);
 }
 
 char *
@@ -467,10 +470,10 @@ pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
 
 	require_configured();
 	pgcall_agora_check_account(account ? account : "", account ? strlen(account) : 0);
-	len = rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
-							 account, strlen(account), publisher,
-							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
-							 expires_at, out, sizeof(out));
+	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
+								   account, strlen(account), publisher,
+								   lifetime_c(token_ttl), lifetime_c(privilege_ttl),
+								   expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
@@ -485,16 +488,16 @@ pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 
 	require_configured();
 	uidlen = agora_uid_string(pgcall_agora_check_uid(uid), uidbuf);
-	len = rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
-							 uidbuf, uidlen, publisher,
-							 lifetime_c(token_ttl), lifetime_c(privilege_ttl),
-							 expires_at, out, sizeof(out));
+	len = build_rtc_token_for_role(channel ? channel : "", channel ? strlen(channel) : 0,
+								   uidbuf, uidlen, publisher,
+								   lifetime_c(token_ttl), lifetime_c(privilege_ttl),
+								   expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
 static size_t
-rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *expires_at,
-		  char *out, size_t outsize)
+build_rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *expires_at,
+				char *out, size_t outsize)
 {
 	AgoraService service;
 	int			ttl;
@@ -522,8 +525,8 @@ pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
 	size_t		len;
 
 	require_configured();
-	len = rtm_token(user_id ? user_id : "", user_id ? strlen(user_id) : 0, lifetime_c(ttl),
-					expires_at, out, sizeof(out));
+	len = build_rtm_token(user_id ? user_id : "", user_id ? strlen(user_id) : 0, lifetime_c(ttl),
+						  expires_at, out, sizeof(out));
 	return pnstrdup(out, len);
 }
 
@@ -532,32 +535,9 @@ pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
  * --------------------------------------------------------------------- */
 
 static Datum
-token_datum(const char *out, size_t len)
+token_result(const char *out, size_t len)
 {
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, (int) len));
-}
-
-PG_FUNCTION_INFO_V1(agora_rtc_token);
-
-/* agora_rtc_token(channel, account, role, token_ttl, privilege_ttl) */
-Datum
-agora_rtc_token(PG_FUNCTION_ARGS)
-{
-	char		out[AGORA_TOKEN_MAX];
-	text	   *channel;
-	text	   *account;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	publisher = role_is_publisher(fcinfo, 2);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_datum(out,
-					   rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-										  publisher, lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
-										  NULL, out, sizeof(out)));
 }
 
 static size_t
@@ -571,76 +551,107 @@ uid_arg(FunctionCallInfo fcinfo, int argno, char buf[11])
 	return agora_uid_string(pgcall_agora_check_uid(PG_GETARG_INT64(argno)), buf);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_uid);
+/* The channel and the user of an RTC builder: arguments 0 and 1. */
+typedef struct RtcArgs
+{
+	const char *channel;
+	size_t		channel_len;
+	const char *user;			/* the account, or the uid as Agora packs it */
+	size_t		user_len;
+	char		uid[11];
+} RtcArgs;
 
-/* agora_rtc_token(channel, uid, role, token_ttl, privilege_ttl) */
+/*
+ * Check configuration, then the channel, then the account or uid: errors
+ * come in argument order, and P503A before any of them.
+ */
+static void
+get_rtc_args(FunctionCallInfo fcinfo, bool by_uid, RtcArgs *args)
+{
+	text	   *channel;
+
+	require_configured();
+	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
+	args->channel = VARDATA_ANY(channel);
+	args->channel_len = VARSIZE_ANY_EXHDR(channel);
+	pgcall_agora_check_channel(args->channel, args->channel_len);
+	if (by_uid)
+	{
+		args->user_len = uid_arg(fcinfo, 1, args->uid);
+		args->user = args->uid;
+	}
+	else
+	{
+		text	   *account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
+
+		args->user = VARDATA_ANY(account);
+		args->user_len = VARSIZE_ANY_EXHDR(account);
+		pgcall_agora_check_account(args->user, args->user_len);
+	}
+}
+
+/* (channel, account | uid, role, token_ttl, privilege_ttl) */
+static Datum
+mint_rtc_token(FunctionCallInfo fcinfo, bool by_uid)
+{
+	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
+	RtcArgs		args;
+	bool		publisher;
+
+	get_rtc_args(fcinfo, by_uid, &args);
+	publisher = role_is_publisher(fcinfo, 2);
+	len = build_rtc_token_for_role(args.channel, args.channel_len, args.user, args.user_len,
+								   publisher, lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
+								   NULL, out, sizeof(out));
+	return token_result(out, len);
+}
+
+/* (channel, account | uid, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
+static Datum
+mint_rtc_token_with_privileges(FunctionCallInfo fcinfo, bool by_uid)
+{
+	static const char *const names[4] = {"join_ttl", "audio_ttl", "video_ttl", "data_ttl"};
+	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
+	RtcArgs		args;
+	Lifetime	ttls[4];
+
+	get_rtc_args(fcinfo, by_uid, &args);
+	for (int i = 0; i < 4; i++)
+		ttls[i] = lifetime_arg(fcinfo, 3 + i);
+	len = build_rtc_token(args.channel, args.channel_len, args.user, args.user_len,
+						  lifetime_arg(fcinfo, 2), ttls, names, 4, NULL, out, sizeof(out));
+	return token_result(out, len);
+}
+
+PG_FUNCTION_INFO_V1(agora_rtc_token);
+PG_FUNCTION_INFO_V1(agora_rtc_token_uid);
+PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges);
+PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges_uid);
+
+Datum
+agora_rtc_token(PG_FUNCTION_ARGS)
+{
+	return mint_rtc_token(fcinfo, false);
+}
+
 Datum
 agora_rtc_token_uid(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	char		uid[11];
-	size_t		uidlen;
-	text	   *channel;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	uidlen = uid_arg(fcinfo, 1, uid);
-	publisher = role_is_publisher(fcinfo, 2);
-	return token_datum(out,
-					   rtc_token_for_role(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  uid, uidlen, publisher,
-										  lifetime_arg(fcinfo, 3), lifetime_arg(fcinfo, 4),
-										  NULL, out, sizeof(out)));
+	return mint_rtc_token(fcinfo, true);
 }
 
-static const char *const privilege_ttl_names[4] = {"join_ttl", "audio_ttl", "video_ttl", "data_ttl"};
-
-PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges);
-
-/* agora_rtc_token_with_privileges(channel, account, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
 Datum
 agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	text	   *channel;
-	text	   *account;
-	Lifetime	ttls[4];
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	for (int i = 0; i < 4; i++)
-		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_datum(out,
-					   rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-								 VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-								 NULL, out, sizeof(out)));
+	return mint_rtc_token_with_privileges(fcinfo, false);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges_uid);
-
-/* agora_rtc_token_with_privileges(channel, uid, token_ttl, join_ttl, audio_ttl, video_ttl, data_ttl) */
 Datum
 agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	char		uid[11];
-	size_t		uidlen;
-	text	   *channel;
-	Lifetime	ttls[4];
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	uidlen = uid_arg(fcinfo, 1, uid);
-	for (int i = 0; i < 4; i++)
-		ttls[i] = lifetime_arg(fcinfo, 3 + i);
-	return token_datum(out,
-					   rtc_token(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel), uid, uidlen,
-								 lifetime_arg(fcinfo, 2), ttls, privilege_ttl_names, 4,
-								 NULL, out, sizeof(out)));
+	return mint_rtc_token_with_privileges(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token);
@@ -650,12 +661,14 @@ Datum
 agora_rtm_token(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *user_id;
 
 	require_configured();
 	user_id = text_arg(fcinfo, 0, "user_id", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	return token_datum(out, rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
-									  lifetime_arg(fcinfo, 1), NULL, out, sizeof(out)));
+	len = build_rtm_token(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
+						  lifetime_arg(fcinfo, 1), NULL, out, sizeof(out));
+	return token_result(out, len);
 }
 
 /* ---------------------------------------------------------------------
@@ -666,8 +679,8 @@ agora_rtm_token(PG_FUNCTION_ARGS)
  * --------------------------------------------------------------------- */
 
 static size_t
-rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t uid_len,
-			  bool publisher, Lifetime ttl_arg, char *out, size_t outsize)
+build_rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t uid_len,
+					bool publisher, Lifetime ttl_arg, char *out, size_t outsize)
 {
 	AgoraPrivilege privileges[4];
 	int			nprivileges = publisher ? 4 : 1;
@@ -686,46 +699,35 @@ rtc_token_006(const char *channel, size_t channel_len, const char *uid, size_t u
 					 (uint32) (now + PGCALL_AGORA_TTL_MAX), out, outsize);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_006);
+/* (channel, account | uid, role, ttl) */
+static Datum
+mint_rtc_token_006(FunctionCallInfo fcinfo, bool by_uid)
+{
+	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
+	RtcArgs		args;
+	bool		publisher;
 
-/* agora_rtc_token_006(channel, account, role, ttl) */
+	get_rtc_args(fcinfo, by_uid, &args);
+	publisher = role_is_publisher(fcinfo, 2);
+	len = build_rtc_token_006(args.channel, args.channel_len, args.user, args.user_len,
+							  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out));
+	return token_result(out, len);
+}
+
+PG_FUNCTION_INFO_V1(agora_rtc_token_006);
+PG_FUNCTION_INFO_V1(agora_rtc_token_006_uid);
+
 Datum
 agora_rtc_token_006(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	text	   *channel;
-	text	   *account;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	account = text_arg(fcinfo, 1, "account", ERRCODE_PGCALL_INVALID_ACCOUNT);
-	publisher = role_is_publisher(fcinfo, 2);
-	pgcall_agora_check_account(VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account));
-	return token_datum(out, rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  VARDATA_ANY(account), VARSIZE_ANY_EXHDR(account),
-										  publisher, lifetime_arg(fcinfo, 3), out, sizeof(out)));
+	return mint_rtc_token_006(fcinfo, false);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_006_uid);
-
-/* agora_rtc_token_006(channel, uid, role, ttl) */
 Datum
 agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 {
-	char		out[AGORA_TOKEN_MAX];
-	char		uid[11];
-	size_t		uidlen;
-	text	   *channel;
-	bool		publisher;
-
-	require_configured();
-	channel = text_arg(fcinfo, 0, "channel", ERRCODE_PGCALL_INVALID_CHANNEL);
-	uidlen = uid_arg(fcinfo, 1, uid);
-	publisher = role_is_publisher(fcinfo, 2);
-	return token_datum(out, rtc_token_006(VARDATA_ANY(channel), VARSIZE_ANY_EXHDR(channel),
-										  uid, uidlen, publisher, lifetime_arg(fcinfo, 3),
-										  out, sizeof(out)));
+	return mint_rtc_token_006(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(agora_rtm_token_006);
@@ -735,6 +737,7 @@ Datum
 agora_rtm_token_006(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
+	size_t		len;
 	text	   *user_id;
 	AgoraPrivilege login;
 	int			ttl;
@@ -747,9 +750,9 @@ agora_rtm_token_006(PG_FUNCTION_ARGS)
 	now = time(NULL);
 	login.id = AGORA006_RTM_LOGIN;
 	login.expire = (uint32) (now + ttl);
-	return token_datum(out, build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
-									  &login, 1, (uint32) (now + PGCALL_AGORA_TTL_MAX),
-									  out, sizeof(out)));
+	len = build_006(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id), "", 0,
+					&login, 1, (uint32) (now + PGCALL_AGORA_TTL_MAX), out, sizeof(out));
+	return token_result(out, len);
 }
 
 PG_FUNCTION_INFO_V1(agora_configured);
@@ -1019,15 +1022,16 @@ json_signature(JsonOut *parent, const AgoraDecoded *d, const char *channel, int 
 		json_bool(&o, "valid", matched != NULL);
 		json_str(&o, "certificate", matched);
 		if (matched == NULL)
-			json_str(&o, "reason", checked == 1 ?
-					 "the signature matches neither the token's content nor the app certificate: the token was made with another certificate or altered" :
-					 "the signature matches neither the primary nor the secondary app certificate: the token was made with another certificate or altered");
+			json_str(&o, "reason", psprintf("the token was not signed with %s, or was altered%s",
+											checked == 1 ? "the app certificate" :
+											"the primary or the secondary app certificate",
+											d->version == 6 ? ", or the channel or account given is not the token's" : ""));
 	}
 	json_close(&o);
 }
 
 static char *
-trimmed(text *t, int *len)
+trim_token(text *t, int *len)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			n = VARSIZE_ANY_EXHDR(t);
@@ -1075,7 +1079,7 @@ agora_token_inspect(PG_FUNCTION_ARGS)
 	MemoryContextReset(inspect_context);
 	MemoryContextSwitchTo(inspect_context);
 
-	token = trimmed(PG_GETARG_TEXT_PP(0), &token_len);
+	token = trim_token(PG_GETARG_TEXT_PP(0), &token_len);
 	if (!PG_ARGISNULL(1))
 	{
 		text	   *t = PG_GETARG_TEXT_PP(1);

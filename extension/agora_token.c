@@ -337,7 +337,9 @@ b64_value(unsigned char c)
 static void
 describe_byte(char *buf, size_t size, unsigned char c)
 {
-	if (c > 0x20 && c < 0x7f)
+	if (c == '"')
+		snprintf(buf, size, "a double quote");
+	else if (c > 0x20 && c < 0x7f)
 		snprintf(buf, size, "\"%c\"", c);
 	else if (c == ' ')
 		snprintf(buf, size, "a space");
@@ -400,7 +402,7 @@ b64_decode(const char *in, size_t len, size_t offset, uint8_t *out, size_t outsi
 	}
 	if (data_len % 4 == 1)
 	{
-		snprintf(err, errsize, "token is truncated: its base64 part has %zu characters, which cannot encode whole bytes", data_len);
+		snprintf(err, errsize, "token is truncated: its base64 text ends with a lone character, less than a byte");
 		return false;
 	}
 	*outlen = n;
@@ -1229,123 +1231,77 @@ agora_uid_string(uint32_t uid, char buf[11])
 	return (size_t) snprintf(buf, 11, "%u", uid);
 }
 
+typedef struct PrivilegeName
+{
+	int			service;		/* 007 service type; 0 for 006 */
+	int			privilege;
+	const char *name;
+} PrivilegeName;
+
+static const PrivilegeName privilege_names[] = {
+	{AGORA_SERVICE_RTC, 1, "join_channel"},
+	{AGORA_SERVICE_RTC, 2, "publish_audio_stream"},
+	{AGORA_SERVICE_RTC, 3, "publish_video_stream"},
+	{AGORA_SERVICE_RTC, 4, "publish_data_stream"},
+	{AGORA_SERVICE_RTM, 1, "login"},
+	{AGORA_SERVICE_STREAMING, 1, "publish_mix_stream"},
+	{AGORA_SERVICE_STREAMING, 2, "publish_raw_stream"},
+	{AGORA_SERVICE_FPA, 1, "login"},
+	{AGORA_SERVICE_CHAT, 1, "user"},
+	{AGORA_SERVICE_CHAT, 2, "app"},
+	{AGORA_SERVICE_FCDN, 1, "publish"},
+	{AGORA_SERVICE_FCDN, 2, "play"},
+	{AGORA_SERVICE_APAAS, 1, "room_user"},
+	{AGORA_SERVICE_APAAS, 2, "user"},
+	{AGORA_SERVICE_APAAS, 3, "app"},
+	{AGORA_SERVICE_RTM2, 1, "login"},
+	/* 006: one map for every privilege */
+	{0, 1, "join_channel"},
+	{0, 2, "publish_audio_stream"},
+	{0, 3, "publish_video_stream"},
+	{0, 4, "publish_data_stream"},
+	{0, 5, "publish_audio_cdn"},
+	{0, 6, "publish_video_cdn"},
+	{0, 7, "request_publish_audio_stream"},
+	{0, 8, "request_publish_video_stream"},
+	{0, 9, "request_publish_data_stream"},
+	{0, 10, "invite_publish_audio_stream"},
+	{0, 11, "invite_publish_video_stream"},
+	{0, 12, "invite_publish_data_stream"},
+	{0, 101, "administrate_channel"},
+	{0, 1000, "rtm_login"},
+};
+
+static const char *const service_names[] = {
+	[AGORA_SERVICE_RTC] = "rtc",
+	[AGORA_SERVICE_RTM] = "rtm",
+	[AGORA_SERVICE_STREAMING] = "streaming",
+	[AGORA_SERVICE_FPA] = "fpa",
+	[AGORA_SERVICE_CHAT] = "chat",
+	[AGORA_SERVICE_FCDN] = "fcdn",
+	[AGORA_SERVICE_APAAS] = "apaas",
+	[AGORA_SERVICE_RTM2] = "rtm2",
+	[AGORA_SERVICE_CONVOAI] = "convoai",
+	[AGORA_SERVICE_STT] = "stt",
+};
+
 const char *
 agora_service_name(int type)
 {
-	switch (type)
-	{
-		case AGORA_SERVICE_RTC:
-			return "rtc";
-		case AGORA_SERVICE_RTM:
-			return "rtm";
-		case AGORA_SERVICE_STREAMING:
-			return "streaming";
-		case AGORA_SERVICE_FPA:
-			return "fpa";
-		case AGORA_SERVICE_CHAT:
-			return "chat";
-		case AGORA_SERVICE_FCDN:
-			return "fcdn";
-		case AGORA_SERVICE_APAAS:
-			return "apaas";
-		case AGORA_SERVICE_RTM2:
-			return "rtm2";
-		case AGORA_SERVICE_CONVOAI:
-			return "convoai";
-		case AGORA_SERVICE_STT:
-			return "stt";
-		default:
-			return NULL;
-	}
+	if (type < 0 || type >= (int) (sizeof(service_names) / sizeof(service_names[0])))
+		return NULL;
+	return service_names[type];
 }
 
+/* The name of a privilege in a 007 service, or (version 6) in a 006 token. */
 const char *
 agora_privilege_name(int version, int service, int privilege)
 {
-	if (version == 6)
-	{
-		switch (privilege)
-		{
-			case 1:
-				return "join_channel";
-			case 2:
-				return "publish_audio_stream";
-			case 3:
-				return "publish_video_stream";
-			case 4:
-				return "publish_data_stream";
-			case 5:
-				return "publish_audio_cdn";
-			case 6:
-				return "publish_video_cdn";
-			case 7:
-				return "request_publish_audio_stream";
-			case 8:
-				return "request_publish_video_stream";
-			case 9:
-				return "request_publish_data_stream";
-			case 10:
-				return "invite_publish_audio_stream";
-			case 11:
-				return "invite_publish_video_stream";
-			case 12:
-				return "invite_publish_data_stream";
-			case 101:
-				return "administrate_channel";
-			case 1000:
-				return "rtm_login";
-			default:
-				return NULL;
-		}
-	}
-	switch (service)
-	{
-		case AGORA_SERVICE_RTC:
-			switch (privilege)
-			{
-				case 1:
-					return "join_channel";
-				case 2:
-					return "publish_audio_stream";
-				case 3:
-					return "publish_video_stream";
-				case 4:
-					return "publish_data_stream";
-			}
-			break;
-		case AGORA_SERVICE_RTM:
-		case AGORA_SERVICE_FPA:
-		case AGORA_SERVICE_RTM2:
-			if (privilege == 1)
-				return "login";
-			break;
-		case AGORA_SERVICE_STREAMING:
-			if (privilege == 1)
-				return "publish_mix_stream";
-			if (privilege == 2)
-				return "publish_raw_stream";
-			break;
-		case AGORA_SERVICE_CHAT:
-			if (privilege == 1)
-				return "user";
-			if (privilege == 2)
-				return "app";
-			break;
-		case AGORA_SERVICE_FCDN:
-			if (privilege == 1)
-				return "publish";
-			if (privilege == 2)
-				return "play";
-			break;
-		case AGORA_SERVICE_APAAS:
-			if (privilege == 1)
-				return "room_user";
-			if (privilege == 2)
-				return "user";
-			if (privilege == 3)
-				return "app";
-			break;
-	}
+	int			in = (version == 6) ? 0 : service;
+
+	for (size_t i = 0; i < sizeof(privilege_names) / sizeof(privilege_names[0]); i++)
+		if (privilege_names[i].service == in && privilege_names[i].privilege == privilege)
+			return privilege_names[i].name;
 	return NULL;
 }
 

@@ -12,7 +12,9 @@
  * gets the same rules.
  *
  * Times are the transaction's start (now()), so one transaction is one
- * instant.
+ * instant, but never earlier than the stamp they follow: a transaction that
+ * began before another committed (it waited for the row lock) must not end
+ * a call before it was answered or a stay before it began.
  */
 #include "postgres.h"
 
@@ -47,6 +49,18 @@ col_bool(HeapTuple tup, TupleDesc desc, const char *name)
 	Datum		d = col_datum(tup, desc, name, &isnull);
 
 	return !isnull && DatumGetBool(d);
+}
+
+/* now, or the earlier stamp col of tup if that is later. */
+static TimestampTz
+not_before(TimestampTz now, HeapTuple tup, TupleDesc desc, const char *col)
+{
+	bool		isnull;
+	Datum		d = col_datum(tup, desc, col, &isnull);
+
+	if (!isnull && DatumGetTimestampTz(d) > now)
+		return DatumGetTimestampTz(d);
+	return now;
 }
 
 static bool
@@ -92,18 +106,23 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 }
 
 /*
- * Call state machine: ringing -> active -> ended, ringing -> ended.
+ * The row a BEFORE trigger may edit, and the status before (NULL on
+ * INSERT) and after the change.
  */
-static bool
-call_transition_ok(const char *from, const char *to)
+static HeapTuple
+status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
+			  char **old_status, char **new_status)
 {
-	if (streq(from, to))
-		return true;
-	if (streq(from, "ringing"))
-		return streq(to, "active") || streq(to, "ended");
-	if (streq(from, "active"))
-		return streq(to, "ended");
-	return false;
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	newtup;
+
+	check_trigger(fcinfo, name);
+	*desc = td->tg_relation->rd_att;
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	*new_status = col_text(newtup, *desc, "status");
+	*old_status = TRIGGER_FIRED_BY_UPDATE(td->tg_event)
+		? col_text(td->tg_trigtuple, *desc, "status") : NULL;
+	return newtup;
 }
 
 PG_FUNCTION_INFO_V1(call_before);
@@ -112,24 +131,16 @@ PG_FUNCTION_INFO_V1(call_before);
 Datum
 call_before(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "call_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		answered_null;
 	Datum		answered;
 
-	check_trigger(fcinfo, "call_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
-
-	if (old_status && !call_transition_ok(old_status, new_status))
+	if (old_status && !pgcall_transition_ok("call", old_status, new_status))
 	{
 		if (streq(old_status, "ended"))
 			ereport(ERROR,
@@ -144,18 +155,24 @@ call_before(PG_FUNCTION_ARGS)
 	answered = col_datum(newtup, desc, "answered_at", &answered_null);
 	if (streq(new_status, "active") && !streq(old_status, "active") && answered_null)
 	{
-		edit_set(&edit, desc, "answered_at", TimestampTzGetDatum(now), false);
-		answered = TimestampTzGetDatum(now);
+		TimestampTz at = not_before(now, newtup, desc, "created_at");
+
+		edit_set(&edit, desc, "answered_at", TimestampTzGetDatum(at), false);
+		answered = TimestampTzGetDatum(at);
 		answered_null = false;
 	}
 	if (streq(new_status, "ended") && !streq(old_status, "ended"))
 	{
+		TimestampTz at = now;
 		int32		duration = 0;
 
 		if (!answered_null)
-			duration = (int32) ((now - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
-		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(now), false);
-		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(Max(duration, 0)), false);
+		{
+			at = Max(now, DatumGetTimestampTz(answered));
+			duration = (int32) ((at - DatumGetTimestampTz(answered)) / USECS_PER_SEC);
+		}
+		edit_set(&edit, desc, "ended_at", TimestampTzGetDatum(at), false);
+		edit_set(&edit, desc, "duration_seconds", Int32GetDatum(duration), false);
 
 		/* What the call used, for analytics: sessions still open end now. */
 		{
@@ -169,33 +186,6 @@ call_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
 
-/*
- * Participant state machine.  Being rung (invited, ringing) ends in joined,
- * declined, missed or busy; a joined participant leaves; anyone but a
- * removed participant may join again while the call lasts (the functions
- * check that the call is live); removal is final.
- */
-static bool
-participant_transition_ok(const char *from, const char *to)
-{
-	if (streq(from, to))
-		return true;
-	if (streq(to, "removed"))
-		return !streq(from, "removed");
-	if (streq(from, "invited"))
-		return streq(to, "ringing") || streq(to, "joined") || streq(to, "declined") ||
-			streq(to, "missed") || streq(to, "busy");
-	if (streq(from, "ringing"))
-		return streq(to, "joined") || streq(to, "declined") || streq(to, "missed") ||
-			streq(to, "busy");
-	if (streq(from, "joined"))
-		return streq(to, "left");
-	if (streq(from, "left") || streq(from, "declined") || streq(from, "missed") ||
-		streq(from, "busy"))
-		return streq(to, "joined");
-	return false;
-}
-
 PG_FUNCTION_INFO_V1(participant_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.participant */
@@ -204,21 +194,14 @@ participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "participant_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		isnull;
 
-	check_trigger(fcinfo, "participant_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
-
-	if (old_status && !participant_transition_ok(old_status, new_status))
+	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
 	{
 		if (streq(old_status, "removed"))
 			ereport(ERROR,
@@ -233,23 +216,27 @@ participant_before(PG_FUNCTION_ARGS)
 
 	if (streq(new_status, "joined") && !streq(old_status, "joined"))
 	{
+		TimestampTz at = not_before(not_before(now, newtup, desc, "invited_at"),
+									newtup, desc, "left_at");
+
 		(void) col_datum(newtup, desc, "joined_at", &isnull);
-		edit_set(&edit, desc, "current_join", TimestampTzGetDatum(now), false);
+		edit_set(&edit, desc, "current_join", TimestampTzGetDatum(at), false);
 		if (isnull)
-			edit_set(&edit, desc, "joined_at", TimestampTzGetDatum(now), false);
+			edit_set(&edit, desc, "joined_at", TimestampTzGetDatum(at), false);
 	}
 	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
 	{
 		TimestampTz since = DatumGetTimestampTz(col_datum(td->tg_trigtuple, desc, "current_join", &isnull));
 		Interval   *total = DatumGetIntervalP(col_datum(newtup, desc, "joined_time", &isnull));
 		Interval   *stretch = palloc0(sizeof(Interval));
+		TimestampTz at = Max(now, since);
 
-		stretch->time = Max(now - since, 0);
+		stretch->time = at - since;
 		edit_set(&edit, desc, "joined_time",
 				 DirectFunctionCall2(interval_pl, IntervalPGetDatum(total),
 									 IntervalPGetDatum(stretch)), false);
 		edit_set(&edit, desc, "current_join", (Datum) 0, true);
-		edit_set(&edit, desc, "left_at", TimestampTzGetDatum(now), false);
+		edit_set(&edit, desc, "left_at", TimestampTzGetDatum(at), false);
 	}
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
@@ -271,9 +258,8 @@ participant_audience(const char *call_id, const char *subject)
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
-								"SELECT c.status, p.user_id FROM pgcall.call c "
+								"SELECT c.status, p.user_id, p.status FROM pgcall.call c "
 								"LEFT JOIN pgcall.participant p ON p.call_id = c.id "
-								"AND p.status IN ('invited', 'ringing', 'joined') "
 								"WHERE c.id = $1::uuid",
 								1, types),
 					values, NULL, false, 0);
@@ -281,12 +267,32 @@ participant_audience(const char *call_id, const char *subject)
 		return NIL;
 	for (uint64 i = 0; i < n; i++)
 	{
-		char	   *u = pgcall_getstr(i, 2);
+		char	   *status = pgcall_getstr(i, 3);
 
-		if (u)
-			users = lappend(users, u);
+		if (streq(status, "invited") || streq(status, "ringing") || streq(status, "joined"))
+			users = lappend(users, pgcall_getstr(i, 2));
 	}
 	return lappend(users, pstrdup(subject));
+}
+
+/*
+ * Whether a participant joins a call that already existed before this
+ * transaction (call_invite), rather than being invited as it starts.
+ */
+static bool
+added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
+	bool		isnull;
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = col_datum(tup, desc, "invited_at", &isnull);
+	return pgcall_exec(pgcall_plan(&plan,
+								   "SELECT 1 FROM pgcall.call WHERE id = $1::uuid AND created_at < $2",
+								   2, types),
+					   values, NULL, false, 1) == 1;
 }
 
 /* Users who hear about a change to the call itself: every participant. */
@@ -420,6 +426,17 @@ participant_after(PG_FUNCTION_ARGS)
 			json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
 			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
+			if (added_later(call_id, newtup, desc))
+			{
+				List	   *others = NIL;
+				ListCell   *lc;
+
+				foreach(lc, participant_audience(call_id, user_id))
+					if (!streq(lfirst(lc), user_id))
+						others = lappend(others, lfirst(lc));
+				if (others != NIL)
+					pgcall_event_queue("participant.invited", call_id, others, data.data, true);
+			}
 		}
 		else if (streq(role, "caller") || streq(role, "host"))
 		{

@@ -51,10 +51,12 @@ extern void pgcall_call_raise_not_found(const char *what);
 extern void pgcall_call_raise_ended(const Call *c);
 extern const char *pgcall_call_parse_media(const char *type);
 extern char **pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count);
+extern void pgcall_call_invite_users(const char *call_id, ArrayType *invitees, const char *role);
 extern Datum pgcall_call_result(const Call *c, const char *me, bool with_agora, const char *extra);
 
-/* conference.c: who may join a call they have no participant row in */
+/* conference.c: who may join a call they have no participant row in, who may invite */
 extern bool pgcall_conference_admits(const Call *c);
+extern void pgcall_conference_check_invite(const Call *c, const char *me);
 extern void pgcall_conference_add_member(const Call *c, const char *me, const char *device_id,
 										 int mic_muted, int camera_off);
 

@@ -6,9 +6,10 @@
  * A conference starts active with its host in it, so it follows the group
  * call rules from then on: call_join joins it (capacity, ended and removed
  * are checked there), call_leave leaves it, it ends when the last person in
- * it leaves or the host ends it.  What differs lives here: creating it,
- * inviting to it, and letting a stranger in (pgcall_conference_admits and
- * pgcall_conference_add_member, which call_join uses).
+ * it leaves or the host ends it, call_invite rings more people.  What
+ * differs lives here: creating it, letting a stranger in
+ * (pgcall_conference_admits and pgcall_conference_add_member, which
+ * call_join uses), and who may invite to a private one.
  */
 #include "postgres.h"
 
@@ -42,8 +43,23 @@ pgcall_conference_admits(const Call *c)
 			(errcode(ERRCODE_PGCALL_PRIVATE_CALL),
 			 errmsg("this conference is private"),
 			 errdetail("Only people the host invited can join conference %s.", c->id),
-			 errhint("Ask the host to invite you with conference_invite.")));
+			 errhint("Ask the host to invite you (call_invite).")));
 	return false;
+}
+
+/*
+ * In a private conference only the host invites (call_invite): being
+ * invited is what lets someone in.  In a public one anyone in it may.
+ */
+void
+pgcall_conference_check_invite(const Call *c, const char *me)
+{
+	if (strcmp(c->kind, "conference") != 0 || c->is_public || strcmp(c->created_by, me) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_NOT_HOST),
+			 errmsg("only the host can invite people to a private conference"),
+			 errdetail("Being invited is what lets someone into conference %s.", c->id)));
 }
 
 /* Add the current user to conference c as a member who joins now. */
@@ -81,26 +97,6 @@ check_text(const char *s, const char *what, int max, bool multiline)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGCALL_INVALID_TITLE),
 					 errmsg("%s must not contain control characters", what)));
-}
-
-/* Invite users to conference call_id; those already in it stay as they are. */
-static void
-invite(const char *call_id, ArrayType *invitees)
-{
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[3] = {TEXTOID, TEXTARRAYOID, INT4OID};
-	Datum		values[3];
-
-	values[0] = CStringGetTextDatum(call_id);
-	values[1] = PointerGetDatum(invitees);
-	values[2] = Int32GetDatum(pgcall_ring_timeout);
-	pgcall_exec(pgcall_plan(&plan,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, ring_deadline) "
-							"SELECT $1::uuid, u, 'member', 'invited', "
-							"pg_catalog.now() + pg_catalog.make_interval(secs => $3) "
-							"FROM pg_catalog.unnest($2) AS u "
-							"ON CONFLICT (call_id, user_id) DO NOTHING",
-							3, types), values, NULL, false, 0);
 }
 
 PG_FUNCTION_INFO_V1(conference_create);
@@ -206,58 +202,12 @@ conference_create(PG_FUNCTION_ARGS)
 							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
 							"mic_muted, camera_off) VALUES ($1::uuid, $2, 'host', 'joined', $3, $4, $5)",
 							5, host_types), values, nulls, false, 0);
-	if (invitees != NULL)
-		invite(call_id, invitees);
+	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
+		pgcall_call_invite_users(call_id, invitees, "member");
 
 	if (!pgcall_call_lock(call_id, &c))
 		elog(ERROR, "conference %s vanished while creating it", call_id);
 	PG_RETURN_DATUM(pgcall_call_result(&c, me, true, NULL));
-}
-
-PG_FUNCTION_INFO_V1(conference_invite);
-
-/*
- * conference_invite(call_id uuid, invitees text[]): the host rings more
- * people into a live conference.  People already in it (or removed from
- * it) stay as they are.
- */
-Datum
-conference_invite(PG_FUNCTION_ARGS)
-{
-	const char *me = pgcall_require_user_id();
-	char	   *call_id;
-	ArrayType  *invitees;
-	Call		c;
-	Part		p;
-	int			n;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
-				 errmsg("call_id is required")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
-				 errmsg("invitees is required"),
-				 errhint("Pass the user ids to invite as invitees => ARRAY['<user id>'].")));
-	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
-	invitees = PG_GETARG_ARRAYTYPE_P(1);
-	(void) pgcall_call_check_invitees(invitees, me, &n);
-
-	SPI_connect();
-	if (!pgcall_call_lock(call_id, &c))
-		pgcall_call_raise_not_found(psprintf("the id %s", call_id));
-	pgcall_call_expire(&c);
-	p = pgcall_call_part(c.id, me);
-	if (strcmp(c.kind, "conference") != 0 || !p.found || strcmp(c.created_by, me) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_NOT_HOST),
-				 errmsg("only the host can invite people to a conference"),
-				 errdetail("Call %s is not a conference you host.", c.id)));
-	if (strcmp(c.status, "ended") == 0)
-		pgcall_call_raise_ended(&c);
-	invite(c.id, invitees);
-	PG_RETURN_DATUM(pgcall_call_result(&c, me, false, NULL));
 }
 
 PG_FUNCTION_INFO_V1(call_status_arg);

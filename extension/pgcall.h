@@ -85,6 +85,22 @@ extern uint64 pgcall_exec(SPIPlanPtr plan, const Datum *values, const char *null
 extern char *pgcall_getstr(uint64 row, int col);
 extern Datum pgcall_getdatum(uint64 row, int col, bool *isnull);
 
+typedef struct PgcallOwner
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;
+} PgcallOwner;
+
+extern void pgcall_enter_owner(PgcallOwner *ctx, Oid relid);
+extern void pgcall_leave_owner(PgcallOwner *ctx);
+
+/* state_machine.c: allowed status changes */
+extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
+
+/* call_json.c: the call object */
+extern char *pgcall_call_json(const char *call_id);
+
 /* events.c: the event log */
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"

@@ -338,7 +338,8 @@ prepare_call(RpcEntry *entry, const char *schema, Oid funcoid, List *keys,
 	entry->retset = proc->proretset;
 	ReleaseSysCache(tup);
 
-	plan = SPI_prepare(sql.data, (coldefs.len > 0 || whole_object) ? 1 : 0, paramtypes);
+	plan = SPI_prepare_cursor(sql.data, (coldefs.len > 0 || whole_object) ? 1 : 0, paramtypes,
+							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)

@@ -9,7 +9,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
 #include "utils/builtins.h"
 
 #include "pgcall.h"
@@ -17,13 +23,17 @@
 /*
  * Prepare sql on first use and keep it.  *plan caches the result; callers
  * keep one static SPIPlanPtr per statement.
+ *
+ * The plan is generic: these statements look rows up by key, so a plan per
+ * parameter set would only spend the planning time again on every call.
  */
 SPIPlanPtr
 pgcall_plan(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *argtypes)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, (Oid *) argtypes);
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
+										   CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql,
@@ -59,4 +69,37 @@ Datum
 pgcall_getdatum(uint64 row, int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * Run as the owner of relid with search_path pinned, the way a SECURITY
+ * DEFINER function with SET search_path runs.  For work that happens
+ * outside any pgcall function (the commit-time event flush), whose user and
+ * search_path are whatever the session had.  An error in between is undone
+ * by the transaction abort.
+ */
+void
+pgcall_enter_owner(PgcallOwner *ctx, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(owner, ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ctx->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+pgcall_leave_owner(PgcallOwner *ctx)
+{
+	AtEOXact_GUC(true, ctx->nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }

@@ -24,7 +24,7 @@ die() { say "error: $*"; exit 1; }
 # Packages for building and running; script/test adds its own.
 RUN_PACKAGES=(make gcc pkg-config postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
               postgresql-client-$PG_MAJOR libpq-dev libssl-dev zlib1g-dev
-              libwebsockets-dev iproute2 util-linux openssl ca-certificates)
+              libwebsockets-dev iproute2 util-linux openssl ca-certificates curl)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -87,9 +87,7 @@ build() {
 	rm -rf "$PGTREE.new"
 	mkdir -p "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql"
 	cp -a "$PGBIN_SYS" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/bin"
-	mkdir "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
-	find "/usr/lib/postgresql/$PG_MAJOR/lib" -maxdepth 1 -name '*.so' \
-		-exec cp -a {} "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/" \;
+	cp -a "/usr/lib/postgresql/$PG_MAJOR/lib" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
 	cp -a "/usr/share/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql/$PG_MAJOR"
 	make -C "$ROOT" -s install DESTDIR="$PGTREE.new" >/dev/null
 	rm -rf "$PGTREE"

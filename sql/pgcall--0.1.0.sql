@@ -314,6 +314,11 @@ CREATE INDEX participant_ringing_idx ON pgcall.participant (ring_deadline)
     WHERE status IN ('invited', 'ringing');
 CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
 
+-- Participants change status several times in a minute: vacuum them early,
+-- so the partial indexes above do not fill with dead entries.
+ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
+                                    autovacuum_analyze_scale_factor = 0.02);
+
 COMMENT ON TABLE pgcall.participant IS
 'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
 
@@ -426,55 +431,20 @@ $$;
 COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
 'A participant''s status as of now: an invitation rung past its deadline is missed.';
 
+CREATE FUNCTION pgcall.state_transitions(
+    OUT machine text, OUT from_status text, OUT to_status text, OUT how text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'state_transitions'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.state_transitions() IS
+'The call and participant state machines: every status change the triggers allow, and what causes it.  docs/state-machine.svg is drawn from this.';
+
 CREATE FUNCTION pgcall.call_json(call_id uuid)
 RETURNS json
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT json_build_object(
-        'id', c.id,
-        'kind', c.kind,
-        'media', c.media,
-        'status', pgcall.effective_call_status(c.status, c.ring_deadline),
-        'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended'
-                           THEN COALESCE(c.end_reason, 'missed') END,
-        'channel_id', c.channel_id,
-        'room_id', c.room_id,
-        'created_by', c.created_by,
-        'answered_by', c.answered_by,
-        'ended_by', c.ended_by,
-        'title', c.title,
-        'description', c.description,
-        'is_public', c.is_public,
-        'max_participants', c.max_participants,
-        'created_at', c.created_at,
-        'ring_deadline', c.ring_deadline,
-        'answered_at', c.answered_at,
-        'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now()
-                                              THEN c.ring_deadline END),
-        'duration_seconds', COALESCE(c.duration_seconds,
-                                     CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END),
-        'participants', (
-            SELECT json_agg(json_build_object(
-                       'user_id', p.user_id,
-                       'role', p.role,
-                       'status', pgcall.effective_participant_status(p.status, p.ring_deadline),
-                       'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now()
-                                      THEN 'timeout' ELSE p.reason END,
-                       'invited_at', p.invited_at,
-                       'joined_at', p.joined_at,
-                       'left_at', p.left_at,
-                       'joined_seconds', p.joined_seconds,
-                       'device_id', p.device_id,
-                       'mic_muted', p.mic_muted,
-                       'camera_off', p.camera_off,
-                       'sharing_screen', p.sharing_screen)
-                   ORDER BY p.invited_at, p.user_id)
-              FROM pgcall.participant p
-             WHERE p.call_id = c.id))
-      FROM pgcall.call c
-     WHERE c.id = call_json.call_id
-$$;
+AS 'MODULE_PATHNAME', 'call_json'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_json(uuid) IS
 'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';
@@ -534,6 +504,16 @@ SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text) IS
 'Call the invitees: a direct call for one invitee (unless is_group), a group call otherwise.  type is audio (or voice) or video.  Invitees already in a call are marked busy; with require_online, invitees with no open socket are missed as unavailable.  If the one invitee is already calling you, answers that call instead (glare).  Returns {call, agora, glare}; agora holds your token when Agora is configured.';
+
+CREATE FUNCTION pgcall.call_invite(call_id uuid, invitees text[], ring_timeout integer DEFAULT NULL,
+                                   require_online boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_invite'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_invite(uuid, text[], integer, boolean) IS
+'Add people to a live group call you are in: they are rung (call.incoming) and the others told (participant.invited).  Busy and offline people are marked as in call_start.';
 
 CREATE FUNCTION pgcall.call_session(other_user text, type text DEFAULT 'audio', channel_id text DEFAULT NULL)
 RETURNS jsonb
@@ -896,6 +876,14 @@ COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
 -- Events for clients
 -------------------------------------------------------------------------------
 
+CREATE FUNCTION pgcall.event_types(OUT type text, OUT recipients text, OUT description text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'event_types_list'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.event_types() IS
+'Every event type pgcall sends, who receives it and when: the event catalog (docs/events.md has an example of each).';
+
 CREATE FUNCTION pgcall.events_since(after bigint, max integer DEFAULT 1000,
                                     OUT id bigint, OUT payload text)
 RETURNS SETOF record
@@ -920,11 +908,13 @@ $bridge_role$;
 
 GRANT USAGE ON SCHEMA pgcall TO pgcall_bridge;
 
+-- The bridge reads the event table directly (a policy lets pgcall_bridge see
+-- every row), so these two are plain SQL that the planner inlines into the
+-- bridge's prepared statement: no function call, no re-planning per fetch.
 CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000,
                                      OUT id bigint, OUT user_id text, OUT payload text)
 RETURNS SETOF record
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE
 AS $$
     SELECT e.id, e.user_id, e.payload
       FROM pgcall.event e
@@ -1062,16 +1052,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean) IS
-'Create a conference (title up to 200 bytes, description up to 4000) with you in it as host: public (anyone may join) or private (only invitees may), at most max_participants in it at once (default pgcall.max_participants), type audio or video (default video).  invitees are rung and may join while it lasts.  Your microphone starts muted if you ask or your auto_mute_on_join preference says so.  Counts against pgcall.rate_limit_calls (and pgcall.rate_limit_tokens when Agora is configured).  Returns {call, agora}.';
-
-CREATE FUNCTION pgcall.conference_invite(call_id uuid, invitees text[])
-RETURNS jsonb
-AS 'MODULE_PATHNAME', 'conference_invite'
-LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
-
-COMMENT ON FUNCTION pgcall.conference_invite(uuid, text[]) IS
-'The host rings more people into a live conference; in a private one, being invited is what lets them join.  People already in the call (or removed from it) stay as they are.  Returns {call}.';
+'Create a conference (title up to 200 bytes, description up to 4000) with you in it as host: public (anyone may join with call_join) or private (only invitees may), at most max_participants in it at once (default pgcall.max_participants), type audio or video (default video).  invitees are rung and may join while it lasts; call_invite rings more (only the host, in a private one).  Your microphone starts muted if you ask or your auto_mute_on_join preference says so.  Counts against pgcall.rate_limit_calls (and pgcall.rate_limit_tokens when Agora is configured).  Returns {call, agora}.';
 
 CREATE FUNCTION pgcall.call_status_arg(status text)
 RETURNS text
@@ -1565,7 +1546,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.admin_remove_participant(uuid, text, text, text) IS
-'Remove a participant, named by user_id or by pseudonym, from a live call for good: they leave it (or stop ringing), get a call.removed event telling their client to leave, and cannot join it again (P403E).  A direct call then ends as terminated.  P404B when there is no such participant, P409B when the call ended.  Returns {user_id, already_removed, call_status}.';
+'Remove a participant, named by user_id or by pseudonym, from a live call for good: they leave it (or stop ringing), get a participant.removed event about themselves telling their client to leave (as does everyone still in the call), and cannot join it again (P403E).  A direct call then ends as terminated.  P404B when there is no such participant, P409B when the call ended.  Returns {user_id, already_removed, call_status}.';
 
 CREATE FUNCTION pgcall.admin_call_details(call_id uuid)
 RETURNS jsonb
@@ -1615,6 +1596,8 @@ CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
     TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY event_own_read ON pgcall.event FOR SELECT
     TO pgcall_user, pgcall_backend USING (user_id = pgcall.current_user_id());
+CREATE POLICY event_bridge_read ON pgcall.event FOR SELECT
+    TO pgcall_bridge USING (true);
 CREATE POLICY presence_admin_read ON pgcall.presence FOR SELECT
     TO pgcall_admin USING (true);
 CREATE POLICY bridge_admin_read ON pgcall.bridge FOR SELECT
@@ -1629,6 +1612,7 @@ GRANT SELECT ON pgcall.call, pgcall.participant, pgcall.participant_session, pgc
     TO pgcall_user, pgcall_backend, pgcall_admin;
 GRANT SELECT ON pgcall.bridge, pgcall.presence TO pgcall_admin;
 GRANT SELECT ON pgcall.preference TO pgcall_user, pgcall_backend;
+GRANT SELECT ON pgcall.event TO pgcall_bridge;
 GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
 -------------------------------------------------------------------------------
@@ -1640,7 +1624,7 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION pgcall.error_codes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
@@ -1650,6 +1634,7 @@ GRANT EXECUTE ON FUNCTION pgcall.turn_credentials(text, integer) TO pgcall_user,
 GRANT EXECUTE ON FUNCTION
     pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text),
     pgcall.call_session(text, text, text),
+    pgcall.call_invite(uuid, text[], integer, boolean),
     pgcall.call_accept(uuid, text, boolean, boolean),
     pgcall.call_join(uuid, text, boolean, boolean),
     pgcall.call_reject(uuid, text),
@@ -1682,7 +1667,6 @@ GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.presence(text[]) TO pgca
 
 GRANT EXECUTE ON FUNCTION
     pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean),
-    pgcall.conference_invite(uuid, text[]),
     pgcall.call_status_arg(text),
     pgcall.calls_mine(text, integer),
     pgcall.conferences_public(integer),
@@ -1708,3 +1692,4 @@ GRANT EXECUTE ON FUNCTION
     TO pgcall_bridge;
 GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;
 GRANT EXECUTE ON PROCEDURE pgcall.purge_batches(integer, integer) TO pgcall_bridge, pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_bridge;

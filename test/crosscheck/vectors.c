@@ -21,6 +21,8 @@
  *     Node's bundled one does not always match Debian's).
  * 006 tokens are not compressed and must match exactly.
  */
+#define _GNU_SOURCE				/* rand_r */
+
 #include "agora_token.h"
 
 #include <stdio.h>

@@ -105,15 +105,20 @@ SELECT throws_ok(format('SELECT pgcall.call_join(%L)', (SELECT id FROM p)), 'P40
                  'a stranger cannot join a private conference');
 SELECT pg_temp.act('dee');
 SELECT is(pgcall.call_join((SELECT id FROM p))->'call'->>'status', 'active', 'the invitee can');
-SELECT throws_ok(format('SELECT pgcall.conference_invite(%L, ARRAY[%L])', (SELECT id FROM p), 'eve'), 'P403D',
-                 'only the host can invite people to a conference', 'a member cannot invite');
+SELECT throws_ok(format('SELECT pgcall.call_invite(%L, ARRAY[%L])', (SELECT id FROM p), 'eve'), 'P403D',
+                 'only the host can invite people to a private conference', 'a member cannot invite to a private one');
 SELECT pg_temp.act('host');
-SELECT is(pg_temp.part(pgcall.conference_invite((SELECT id FROM p), ARRAY['eve', 'dee'])->'call', 'eve')->>'status',
+SELECT is(pg_temp.part(pgcall.call_invite((SELECT id FROM p), ARRAY['eve'])->'call', 'eve')->>'status',
           'invited', 'the host invites eve');
-SELECT is((SELECT status FROM pgcall.participant WHERE call_id = (SELECT id FROM p) AND user_id = 'dee'), 'joined',
-          'inviting someone already in it changes nothing');
+SELECT throws_ok(format('SELECT pgcall.call_invite(%L, ARRAY[%L])', (SELECT id FROM p), 'dee'), 'P400O',
+                 '"dee" is already a participant of this call', 'someone already in it is not invited again');
 SELECT pg_temp.act('eve');
 SELECT lives_ok(format('SELECT pgcall.call_join(%L)', (SELECT id FROM p)), 'once invited, eve joins');
+
+-- In a public conference anyone in it may invite.
+SELECT pg_temp.act('cid');
+SELECT is(pg_temp.part(pgcall.call_invite((SELECT id FROM c), ARRAY['gus'])->'call', 'gus')->>'status', 'invited',
+          'a member of the public conference invites gus');
 
 -- Other calls are not open to strangers.
 SELECT pg_temp.act('host');
@@ -121,8 +126,6 @@ CREATE TEMP TABLE g AS SELECT (pgcall.call_start(ARRAY['ann', 'ben'])->'call'->>
 SELECT pg_temp.act('eve');
 SELECT throws_ok(format('SELECT pgcall.call_join(%L)', (SELECT id FROM g)), 'P403B',
                  'you are not a participant of this call', 'a group call is not a conference');
-SELECT throws_ok(format('SELECT pgcall.conference_invite(%L, ARRAY[%L])', (SELECT id FROM g), 'zed'), 'P403D',
-                 NULL, 'nor can anyone invite to it as to a conference');
 
 -- Tokens only for participants.
 RESET ROLE;

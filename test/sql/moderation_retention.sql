@@ -6,8 +6,8 @@ LANGUAGE sql AS $$
       FROM pgcall.event e WHERE e.user_id = u ORDER BY e.id
 $$;
 
--- ann joins a public conference and is removed by an administrator: her
--- client is told to leave, the others see her go, she cannot come back.
+-- ann joins a public conference and is removed by an administrator: she
+-- and the others get participant.removed (her client leaves), and she cannot come back.
 SET pgcall.user_id = 'mod-host';
 SELECT pgcall.conference_create('Moderated', is_public => true)->'call'->>'id' AS call_id \gset
 SET pgcall.user_id = 'mod-ann';

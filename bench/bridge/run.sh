@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# bench/bridge/run.sh: benchmarks of pgcall-bridge, each against a baseline
+# measured in the same run on this machine.  Prints numbers; gates nothing.
+#
+#   bench/bridge/run.sh [http|events|idle]...   (default: all three)
+#
+#   http    wrk on POST /rpc/call_start vs pgbench running the same two
+#           statements (identity, pgcall.rpc) in pipeline mode, at the same
+#           concurrency (BENCH_CLIENTS, default 16) for BENCH_SECONDS (10)
+#   events  commit -> client latency of call.signal events at BENCH_RATE
+#           (1000/s) spread over BENCH_SOCKETS (1000) WebSocket clients
+#   idle    resident memory of the bridge per idle authenticated WebSocket,
+#           with BENCH_IDLE (10000) clients
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/script/lib.sh"
+HERE="$ROOT/bench/bridge"
+CLIENTS=${BENCH_CLIENTS:-16}
+SECONDS_=${BENCH_SECONDS:-10}
+INSTANCE=bench-$$
+DB=pgcall_bench
+
+ensure_packages "${RUN_PACKAGES[@]}" wrk
+ensure_node
+build
+(cd "$ROOT/test/bridge" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
+
+cleanup() {
+	[ -n "${BRIDGE_PID:-}" ] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
+	pg_stop "$INSTANCE"
+	rm -rf "$(instance_dir "$INSTANCE")"
+}
+trap cleanup EXIT
+pg_start "$INSTANCE" "$(free_port)" fsync=off synchronous_commit=off full_page_writes=off max_connections=400
+pg_env "$INSTANCE"
+createdb "$DB"
+psql -d "$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE EXTENSION pgcall;
+-- Thousands of call_start a second from 20000 users would hit the per-user
+-- limit on calls created; this measures the bridge, not the limits.
+ALTER DATABASE pgcall_bench SET pgcall.rate_limit_calls = 0;
+CREATE ROLE pgcall_authenticator LOGIN NOINHERIT;
+GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO pgcall_authenticator;
+SQL
+SECRET=$(openssl rand -hex 32)
+SECRET_FILE="$(instance_dir "$INSTANCE")/jwt-secret"
+echo "$SECRET" >"$SECRET_FILE"
+export BENCH_SECRET="$SECRET"
+CONN="host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator"
+
+start_bridge() {
+	BPORT=$(free_port)
+	"$ROOT/worker/pgcall-bridge" --port "$BPORT" --db "$CONN" --jwt-secret-file "$SECRET_FILE" \
+		--pool "$1" --expire-interval 0 --log-level warn "${@:2}" >"$(instance_dir "$INSTANCE")/bridge.log" 2>&1 &
+	BRIDGE_PID=$!
+	for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$BPORT/health" >/dev/null && return 0; sleep 0.1; done
+	cat "$(instance_dir "$INSTANCE")/bridge.log" >&2
+	die "bridge did not start"
+}
+stop_bridge() { kill "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=; }
+
+bench_http() {
+	say "http: $CLIENTS clients, ${SECONDS_}s each, call_start by random users"
+	node "$HERE/tokens.mjs" 20000 >"$(instance_dir "$INSTANCE")/tokens.txt"
+	start_bridge "$CLIENTS"
+	# warm up both paths, then measure pgbench and wrk back to back
+	pgbench -n -M extended -c "$CLIENTS" -j 2 -T 2 -f "$HERE/call_start.pgbench" \
+		"host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator" >/dev/null 2>&1
+	TOKENS="$(instance_dir "$INSTANCE")/tokens.txt" wrk -t 2 -c "$CLIENTS" -d 2s -s "$HERE/call_start.lua" \
+		"http://127.0.0.1:$BPORT" >/dev/null
+	pg=$(pgbench -n -M extended -c "$CLIENTS" -j 2 -T "$SECONDS_" -f "$HERE/call_start.pgbench" \
+		"host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator" 2>&1)
+	echo "$pg" | grep -E 'tps|latency average|failed'
+	w=$(TOKENS="$(instance_dir "$INSTANCE")/tokens.txt" wrk -t 2 -c "$CLIENTS" -d "${SECONDS_}s" --latency \
+		-s "$HERE/call_start.lua" "http://127.0.0.1:$BPORT")
+	echo "$w" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx|Socket errors'
+	pgtps=$(echo "$pg" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
+	wrps=$(echo "$w" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	echo "http: bridge ${wrps} req/s, pgbench ${pgtps} tps, ratio $(awk -v a="$wrps" -v b="$pgtps" 'BEGIN{printf "%.2f", a/b}')"
+	stop_bridge
+}
+
+bench_events() {
+	say "events: ${BENCH_RATE:-1000}/s over ${BENCH_SOCKETS:-1000} sockets for ${SECONDS_}s"
+	start_bridge 8
+	BENCH_URL="http://127.0.0.1:$BPORT" BENCH_DB="$DB" node "$HERE/events.mjs"
+	stop_bridge
+}
+
+bench_idle() {
+	say "idle: ${BENCH_IDLE:-10000} authenticated WebSocket clients"
+	start_bridge 8 --heartbeat 60000
+	BENCH_URL="http://127.0.0.1:$BPORT" BENCH_PID="$BRIDGE_PID" node "$HERE/idle.mjs"
+	stop_bridge
+}
+
+for what in "${@:-http events idle}"; do
+	for w in $what; do "bench_$w"; done
+done

@@ -1,0 +1,100 @@
+/*
+ * call_json.c: the call object.
+ *
+ * Every call_* function returns it and every call event carries it: the
+ * call and its participants as JSON, with the effective statuses (a call
+ * still marked ringing after its deadline reads as ended/missed).  One
+ * kept plan serves the SQL function pgcall.call_json() and the C callers.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/uuid.h"
+
+#include "pgcall.h"
+
+static const char *const call_json_query =
+	"SELECT json_build_object( "
+	"   'id', c.id, "
+	"   'kind', c.kind, "
+	"   'media', c.media, "
+	"   'status', pgcall.effective_call_status(c.status, c.ring_deadline), "
+	"   'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended' "
+	"                      THEN COALESCE(c.end_reason, 'missed') END, "
+	"   'channel_id', c.channel_id, "
+	"   'room_id', c.room_id, "
+	"   'created_by', c.created_by, "
+	"   'answered_by', c.answered_by, "
+	"   'ended_by', c.ended_by, "
+	"   'title', c.title, "
+	"   'description', c.description, "
+	"   'is_public', c.is_public, "
+	"   'max_participants', c.max_participants, "
+	"   'created_at', c.created_at, "
+	"   'ring_deadline', c.ring_deadline, "
+	"   'answered_at', c.answered_at, "
+	"   'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() "
+	"                                         THEN c.ring_deadline END), "
+	"   'duration_seconds', COALESCE(c.duration_seconds, "
+	"                                CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END), "
+	"   'participants', ( "
+	"       SELECT json_agg(json_build_object( "
+	"                  'user_id', p.user_id, "
+	"                  'role', p.role, "
+	"                  'status', pgcall.effective_participant_status(p.status, p.ring_deadline), "
+	"                  'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now() "
+	"                                 THEN 'timeout' ELSE p.reason END, "
+	"                  'invited_at', p.invited_at, "
+	"                  'joined_at', p.joined_at, "
+	"                  'left_at', p.left_at, "
+	"                  'joined_seconds', p.joined_seconds, "
+	"                  'device_id', p.device_id, "
+	"                  'mic_muted', p.mic_muted, "
+	"                  'camera_off', p.camera_off, "
+	"                  'sharing_screen', p.sharing_screen) "
+	"              ORDER BY p.invited_at, p.user_id) "
+	"         FROM pgcall.participant p "
+	"        WHERE p.call_id = c.id)) "
+	" FROM pgcall.call c "
+	"WHERE c.id = $1::uuid ";
+
+/*
+ * The call object of call_id as JSON text, or NULL when there is no such
+ * call (or row-level security hides it).  SPI must be connected; the result
+ * lives in the SPI procedure context.
+ */
+char *
+pgcall_call_json(const char *call_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(call_id)};
+
+	if (pgcall_exec(pgcall_plan(&plan, call_json_query, 1, types), values, NULL, false, 1) == 0)
+		return NULL;
+	return pgcall_getstr(0, 1);
+}
+
+PG_FUNCTION_INFO_V1(call_json);
+
+/* call_json(call_id uuid) RETURNS json */
+Datum
+call_json(PG_FUNCTION_ARGS)
+{
+	char	   *call_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
+	char	   *json;
+	Datum		result = (Datum) 0;
+
+	SPI_connect();
+	json = pgcall_call_json(call_id);
+	if (json)
+		result = SPI_datumTransfer(CStringGetTextDatum(json), false, -1);
+	SPI_finish();
+	if (json == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}

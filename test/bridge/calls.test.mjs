@@ -1,0 +1,97 @@
+// Calls end to end over WebSockets, the way the seeds' mobile apps drive
+// them: a 1:1 call with offer/answer/ICE through call_signal, and a group
+// call with three clients.  Every rule is the database's; the bridge only
+// carries calls and events.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, createDatabase, startBridge, userToken } from './lib.mjs';
+
+const DB = createDatabase('bridge_calls');
+let b;
+before(async () => { b = await startBridge(DB); });
+after(async () => { await b.stop(); });
+
+test('a 1:1 video call: start, incoming, accept, offer/answer/ICE, end, history', async () => {
+  const alice = new Client(b, userToken('alice'));
+  const bob = new Client(b, userToken('bob'));
+  await Promise.all([alice.welcome(), bob.welcome()]);
+
+  const started = await alice.ok('call_start', { invitees: ['bob'], type: 'video' });
+  const callId = started.call.id;
+  assert.equal(started.call.status, 'ringing');
+
+  const incoming = await bob.event((m) => m.event === 'call.incoming');
+  assert.equal(incoming.call_id, callId);
+  assert.equal(incoming.call.media, 'video');
+
+  await bob.ok('call_accept', { call_id: callId, device_id: 'bob-phone' });
+  const accepted = await alice.event((m) => m.event === 'call.accepted');
+  assert.equal(accepted.call_id, callId);
+
+  const sdpOffer = { type: 'offer', sdp: 'v=0\r\no=alice 1 1 IN IP4 0.0.0.0\r\n' };
+  await alice.ok('call_signal', { call_id: callId, to_user: 'bob', kind: 'offer', payload: sdpOffer });
+  const offer = await bob.event((m) => m.event === 'call.signal' && m.data.kind === 'offer');
+  assert.equal(offer.data.from, 'alice');
+  assert.deepEqual(offer.data.payload, sdpOffer);
+
+  await bob.ok('call_signal', { call_id: callId, to_user: 'alice', kind: 'answer', payload: { type: 'answer', sdp: 'v=0' } });
+  assert.equal((await alice.event((m) => m.event === 'call.signal' && m.data.kind === 'answer')).data.from, 'bob');
+
+  const candidate = { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+  await alice.ok('call_signal', { call_id: callId, to_user: 'bob', kind: 'candidate', payload: candidate });
+  await bob.ok('call_signal', { call_id: callId, to_user: 'alice', kind: 'candidate', payload: candidate });
+  assert.deepEqual((await bob.event((m) => m.data?.kind === 'candidate')).data.payload, candidate);
+  assert.deepEqual((await alice.event((m) => m.data?.kind === 'candidate')).data.payload, candidate);
+
+  // the database decides who may signal whom
+  const carol = new Client(b, userToken('carol'));
+  await carol.welcome();
+  const intruder = await carol.call('call_signal', { call_id: callId, to_user: 'bob', kind: 'offer', payload: {} });
+  assert.equal(intruder.type, 'error');
+  assert.ok(intruder.status >= 400 && intruder.status < 500, JSON.stringify(intruder));
+
+  await alice.ok('call_end', { call_id: callId });
+  for (const c of [alice, bob]) {
+    const ended = await c.event((m) => m.event === 'call.ended');
+    assert.equal(ended.call_id, callId);
+  }
+
+  const history = await bob.ok('call_history', {});
+  const entry = JSON.stringify(history);
+  assert.match(entry, new RegExp(callId));
+  await Promise.all([alice.close(), bob.close(), carol.close()]);
+});
+
+test('a group call with three clients', async () => {
+  const host = new Client(b, userToken('g-host'));
+  const ann = new Client(b, userToken('g-ann'));
+  const ben = new Client(b, userToken('g-ben'));
+  await Promise.all([host.welcome(), ann.welcome(), ben.welcome()]);
+
+  const started = await host.ok('call_start', { invitees: ['g-ann', 'g-ben'], type: 'audio', is_group: true, room_id: 'room-7' });
+  const callId = started.call.id;
+  for (const c of [ann, ben]) assert.equal((await c.event((m) => m.event === 'call.incoming')).call_id, callId);
+
+  await ann.ok('call_accept', { call_id: callId });
+  await ben.ok('call_join', { call_id: callId });
+  const joined = await host.event((m) => m.event === 'participant.joined' && m.data.user_id === 'g-ben');
+  assert.equal(joined.call_id, callId);
+
+  await ann.ok('call_set_media', { call_id: callId, mic_muted: true });
+  const media = await ben.event((m) => m.event === 'participant.media');
+  assert.equal(media.data.user_id, 'g-ann');
+
+  await ben.ok('call_signal', { call_id: callId, to_user: 'g-ann', kind: 'offer', payload: { sdp: 'group' } });
+  assert.equal((await ann.event((m) => m.event === 'call.signal')).data.from, 'g-ben');
+
+  await ann.ok('call_leave', { call_id: callId });
+  assert.equal((await host.event((m) => m.event === 'participant.left' && m.data.user_id === 'g-ann')).call_id, callId);
+
+  await host.ok('call_end', { call_id: callId });
+  for (const c of [host, ben]) assert.equal((await c.event((m) => m.event === 'call.ended')).call_id, callId);
+  assert.equal((await ann.event((m) => m.event === 'call.ended')).call_id, callId);
+
+  const got = await ben.ok('call_get', { call_id: callId });
+  assert.equal(got.call?.status ?? got.status, 'ended');
+  await Promise.all([host.close(), ann.close(), ben.close()]);
+});

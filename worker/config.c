@@ -1,0 +1,361 @@
+/*
+ * config.c: flags, environment and defaults, in that order of precedence.
+ *
+ * Every option --name has an environment variable PGCALL_BRIDGE_NAME (upper
+ * case, '-' as '_').  The JWT secret is the exception: it comes from a file
+ * (--jwt-secret-file) or from PGCALL_BRIDGE_JWT_SECRET, never from a flag,
+ * so it does not show in the process list; it is never logged.
+ */
+#include "bridge.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+enum otype
+{
+	O_STR, O_INT, O_SIZE
+};
+
+struct opt
+{
+	const char *name;
+	enum otype	type;
+	size_t		off;
+	const char *def;
+	long long	min;
+	long long	max;
+	const char *help;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct opt opts[] = {
+	{"listen", O_STR, F(listen), "127.0.0.1", 0, 0,
+	"address (127.0.0.1, ::1, 0.0.0.0, ::) or interface name (lo) to listen on"},
+	{"port", O_INT, F(port), "3000", 1, 65535, "TCP port"},
+	{"db", O_STR, F(db), "", 0, 0,
+	"libpq connection string or URI of the authenticator role (empty: libpq's PG* variables)"},
+	{"jwt-secret-file", O_STR, 0, NULL, 0, 0,
+	"file holding the HS256 secret (at least 32 bytes); or set PGCALL_BRIDGE_JWT_SECRET"},
+	{"jwt-aud", O_STR, F(jwt_aud), NULL, 0, 0, "audience a JWT's aud claim must contain, if it has one"},
+	{"schemas", O_STR, 0, "pgcall", 0, 0, "exposed schemas, comma-separated; the first is the default"},
+	{"anon-role", O_STR, F(anon_role), "pgcall_anon", 0, 0,
+	"role for requests without a JWT (empty: refuse them)"},
+	{"bridge-role", O_STR, F(bridge_role), "pgcall_bridge", 0, 0,
+	"role of the listener and system connections"},
+	{"pool", O_INT, F(pool_size), "8", 1, 512, "database connections for requests"},
+	{"pool-queue", O_INT, F(pool_queue), "1024", 0, 1000000,
+	"requests that may wait for a connection before 503"},
+	{"request-timeout", O_INT, F(request_timeout_ms), "30000", 100, 3600000,
+	"ms from a complete request to its reply before 504"},
+	{"statement-timeout", O_INT, F(statement_timeout_ms), "15000", 0, 3600000,
+	"statement_timeout of each request, ms (0: none)"},
+	{"connect-timeout", O_INT, F(connect_timeout_ms), "10000", 100, 600000,
+	"ms to establish a database connection"},
+	{"max-body", O_SIZE, F(max_body), "1048576", 0, 1LL << 30, "largest HTTP request body, bytes"},
+	{"max-message", O_SIZE, F(max_message), "65536", 64, 1LL << 30,
+	"largest WebSocket message from a client, bytes (close 1009 beyond)"},
+	{"send-queue", O_SIZE, F(send_queue), "1048576", 1024, 1LL << 32,
+	"bytes queued for one socket before it is dropped as too slow"},
+	{"ws-ping", O_INT, F(ws_ping_s), "25", 1, 3600, "seconds of silence before a WebSocket ping"},
+	{"ws-timeout", O_INT, F(ws_timeout_s), "60", 2, 7200,
+	"seconds without a pong (or any frame) before a socket is cut; more than --ws-ping"},
+	{"ws-calls", O_INT, F(ws_calls), "16", 1, 10000, "calls in flight per socket before 429"},
+	{"heartbeat", O_INT, F(heartbeat_ms), "5000", 100, 600000, "ms between presence heartbeats"},
+	{"expire-interval", O_INT, F(expire_ms), "1000", 0, 3600000,
+	"ms between call_expire() sweeps (0: off)"},
+	{"purge-interval", O_INT, F(purge_ms), "300000", 0, 86400000,
+	"ms between pgcall.purge() runs, which delete expired events and history (0: off)"},
+	{"purge-batch", O_INT, F(purge_batch), "10000", 1, 1000000,
+	"rows pgcall.purge() deletes per run and table; a full batch runs again a second later"},
+	{"event-batch", O_INT, F(event_batch), "1000", 1, 100000, "events fetched per query"},
+	{"shutdown-grace", O_INT, F(shutdown_grace_ms), "10000", 0, 600000,
+	"ms SIGTERM waits for requests in flight and closing sockets"},
+	{"keepalive", O_INT, F(http_keepalive_s), "30", 1, 3600, "seconds an idle HTTP keep-alive connection stays"},
+	{"web-root", O_STR, F(web_root), NULL, 0, 0, "directory of static files served for other paths"},
+	{"tls-cert", O_STR, F(tls_cert), NULL, 0, 0, "PEM certificate: serve HTTPS/WSS"},
+	{"tls-key", O_STR, F(tls_key), NULL, 0, 0, "PEM private key for --tls-cert"},
+	{"bridge-id", O_STR, F(bridge_id), NULL, 0, 0, "UUID naming this bridge (default: random)"},
+	{"log-level", O_STR, 0, "info", 0, 0, "error, warn, info or debug"},
+};
+
+static const char *schemas_text;
+static const char *secret_file;
+static const char *log_level_text;
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out,
+			"pgcall-bridge %s: PostgREST-style HTTP and a realtime WebSocket for pgcall.\n\n"
+			"usage: pgcall-bridge [options]\n\n"
+			"Each option can also be set in the environment as PGCALL_BRIDGE_<NAME>\n"
+			"(upper case, '-' as '_'); flags win over the environment.\n\n",
+			BRIDGE_VERSION);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+	{
+		char		env[64],
+				   *e;
+
+		snprintf(env, sizeof(env), "PGCALL_BRIDGE_%s", opts[i].name);
+		for (e = env; *e; e++)
+			*e = *e == '-' ? '_' : (char) toupper((unsigned char) *e);
+		fprintf(out, "  --%-18s %s\n  %-20s env %s%s%s%s\n", opts[i].name, opts[i].help, "", env,
+				opts[i].def ? ", default \"" : "", opts[i].def ? opts[i].def : "",
+				opts[i].def ? "\"" : "");
+	}
+	fprintf(out, "\n  PGCALL_BRIDGE_JWT_SECRET  the HS256 secret itself (instead of a file)\n"
+			"  --help, --version\n");
+}
+
+static int
+set_opt(struct config *cfg, const struct opt *o, const char *v, const char *from)
+{
+	char	   *end;
+	long long	n;
+
+	if (strcmp(o->name, "schemas") == 0)
+	{
+		schemas_text = v;
+		return 0;
+	}
+	if (strcmp(o->name, "jwt-secret-file") == 0)
+	{
+		secret_file = v;
+		return 0;
+	}
+	if (strcmp(o->name, "log-level") == 0)
+	{
+		log_level_text = v;
+		return 0;
+	}
+	if (o->type == O_STR)
+	{
+		*(const char **) ((char *) cfg + o->off) = v;
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end || n < o->min || n > o->max)
+	{
+		fprintf(stderr, "pgcall-bridge: %s %s: \"%s\" is not a number from %lld to %lld\n",
+				from, o->name, v, o->min, o->max);
+		return -1;
+	}
+	if (o->type == O_INT)
+		*(int *) ((char *) cfg + o->off) = (int) n;
+	else
+		*(size_t *) ((char *) cfg + o->off) = (size_t) n;
+	return 0;
+}
+
+static int
+load_secret(struct config *cfg)
+{
+	const char *env = getenv("PGCALL_BRIDGE_JWT_SECRET");
+	size_t		n;
+
+	if (secret_file)
+	{
+		FILE	   *f = fopen(secret_file, "r");
+		char		buf[4097];
+
+		if (!f)
+		{
+			fprintf(stderr, "pgcall-bridge: cannot read the JWT secret file %s: %s\n", secret_file,
+					strerror(errno));
+			return -1;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = '\0';
+		cfg->jwt_secret = malloc(n + 1);
+		if (cfg->jwt_secret)
+			memcpy(cfg->jwt_secret, buf, n + 1);
+		memset(buf, 0, sizeof(buf));
+	}
+	else if (env)
+	{
+		n = strlen(env);
+		cfg->jwt_secret = strdup(env);
+	}
+	else
+	{
+		fprintf(stderr, "pgcall-bridge: no JWT secret: use --jwt-secret-file or PGCALL_BRIDGE_JWT_SECRET\n");
+		return -1;
+	}
+	if (!cfg->jwt_secret)
+		return -1;
+	cfg->jwt_secret_len = n;
+	if (n < 32)
+	{
+		fprintf(stderr, "pgcall-bridge: the JWT secret must be at least 32 bytes long\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+split_schemas(struct config *cfg)
+{
+	char	   *copy = strdup(schemas_text),
+			   *save = NULL;
+
+	if (!copy)
+		return -1;
+	cfg->nschemas = 0;
+	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+	{
+		if (cfg->nschemas == (int) (sizeof(cfg->schemas) / sizeof(cfg->schemas[0])))
+		{
+			fprintf(stderr, "pgcall-bridge: at most 8 schemas\n");
+			return -1;
+		}
+		cfg->schemas[cfg->nschemas++] = t;
+	}
+	if (!cfg->nschemas)
+	{
+		fprintf(stderr, "pgcall-bridge: --schemas names no schema\n");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
+			return false;
+	return true;
+}
+
+int
+config_load(struct config *cfg, int argc, char **argv)
+{
+	enum
+	{
+		NOPTS = sizeof(opts) / sizeof(opts[0])
+	};
+	struct option lo[NOPTS + 3];
+	int			c,
+				idx;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NOPTS; i++)
+	{
+		char		env[64],
+				   *e;
+		const char *v;
+
+		if (opts[i].def && set_opt(cfg, &opts[i], opts[i].def, "default"))
+			return -1;
+		snprintf(env, sizeof(env), "PGCALL_BRIDGE_%s", opts[i].name);
+		for (e = env; *e; e++)
+			*e = *e == '-' ? '_' : (char) toupper((unsigned char) *e);
+		if ((v = getenv(env)) != NULL && set_opt(cfg, &opts[i], v, env))
+			return -1;
+		lo[i] = (struct option)
+		{
+			opts[i].name, required_argument, NULL, (int) i
+		};
+	}
+	lo[NOPTS] = (struct option)
+	{
+		"help", no_argument, NULL, 'h'
+	};
+	lo[NOPTS + 1] = (struct option)
+	{
+		"version", no_argument, NULL, 'V'
+	};
+	memset(&lo[NOPTS + 2], 0, sizeof(lo[0]));
+	while ((c = getopt_long(argc, argv, "", lo, &idx)) != -1)
+	{
+		if (c == 'h')
+		{
+			config_usage(stdout);
+			exit(0);
+		}
+		if (c == 'V')
+		{
+			printf("pgcall-bridge %s (libwebsockets %s, libpq %d)\n", BRIDGE_VERSION,
+				   lws_get_library_version(), PQlibVersion());
+			exit(0);
+		}
+		if (c < 0 || c >= (int) NOPTS)
+		{
+			config_usage(stderr);
+			return -1;
+		}
+		if (set_opt(cfg, &opts[c], optarg, "--"))
+			return -1;
+	}
+	if (optind < argc)
+	{
+		fprintf(stderr, "pgcall-bridge: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (cfg->ws_timeout_s <= cfg->ws_ping_s)
+	{
+		fprintf(stderr, "pgcall-bridge: --ws-timeout must be greater than --ws-ping\n");
+		return -1;
+	}
+	if (!log_level_text || !strcmp(log_level_text, "info"))
+		cfg->log_level = LOG_INFO;
+	else if (!strcmp(log_level_text, "error"))
+		cfg->log_level = LOG_ERROR;
+	else if (!strcmp(log_level_text, "warn"))
+		cfg->log_level = LOG_WARN;
+	else if (!strcmp(log_level_text, "debug"))
+		cfg->log_level = LOG_DEBUG;
+	else
+	{
+		fprintf(stderr, "pgcall-bridge: --log-level must be error, warn, info or debug\n");
+		return -1;
+	}
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+	{
+		fprintf(stderr, "pgcall-bridge: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (cfg->bridge_id && !is_uuid(cfg->bridge_id))
+	{
+		fprintf(stderr, "pgcall-bridge: --bridge-id must be a UUID\n");
+		return -1;
+	}
+	if (split_schemas(cfg) || load_secret(cfg))
+		return -1;
+	return 0;
+}
+
+/* A random (version 4) UUID for this process. */
+void
+config_random_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+	{
+		FILE	   *f = fopen("/dev/urandom", "r");
+
+		if (!f || fread(b, 1, sizeof(b), f) != sizeof(b))
+			abort();
+		fclose(f);
+	}
+	b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+			 b[13], b[14], b[15]);
+}

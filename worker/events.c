@@ -1,0 +1,196 @@
+/*
+ * events.c: moving database events to sockets.
+ *
+ * The listener connection runs LISTEN pgcall_events and, on every
+ * notification, on every (re)connect and at start, fetches the events after
+ * the last id it has seen with pgcall.bridge_events(after, max), page by
+ * page, and hands each one to ws.c.  Event ids are assigned in commit
+ * order, so "id > last fetched" never skips a late commit, and a lost
+ * connection loses nothing: the next fetch starts where the last one ended.
+ * The NOTIFY payload is only a wake-up.
+ *
+ * At most one fetch runs at a time; a notification during a fetch sets
+ * "again" and the fetch repeats.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct
+{
+	int64_t		last_id;		/* highest event id handed to ws.c */
+	bool		known;			/* last_id is valid (horizon read) */
+	bool		fetching;
+	bool		again;
+	bool		ready;			/* listener is LISTENing */
+	lws_sorted_usec_list_t sul_retry;
+}			E;
+
+static void fetch(void);
+static void read_horizon(void);
+
+int64_t
+events_cursor(void)
+{
+	return E.last_id;
+}
+
+bool
+events_live(void)
+{
+	return E.ready && E.known;
+}
+
+static void
+sul_retry_cb(lws_sorted_usec_list_t *sul)
+{
+	(void) sul;
+	if (!E.ready)
+		return;
+	if (!E.known)
+		read_horizon();
+	else if (!E.fetching)
+		fetch();
+}
+
+static void
+retry_later(void)
+{
+	lws_sul_schedule(B.ctx, 0, &E.sul_retry, sul_retry_cb, 1000 * 1000);
+}
+
+static void
+fetch_done(struct job *job)
+{
+	const PGresult *res = job->res[0];
+	int			n;
+
+	E.fetching = false;
+	if (!job_ok(job))
+	{
+		B.m.events_fetch_errors++;
+		if (job->err)
+		{
+			log_error("fetching events failed: %s",
+					  PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
+			retry_later();
+		}
+		/* connection lost: events_listener_ready() fetches again */
+		return;
+	}
+	n = res ? PQntuples(res) : 0;
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+
+		if (id <= E.last_id)
+			continue;
+		E.last_id = id;
+		B.m.events_fetched++;
+		if (!PQgetisnull(res, i, 1))
+			ws_deliver_event(PQgetvalue(res, i, 1), id, PQgetvalue(res, i, 2),
+							 (size_t) PQgetlength(res, i, 2));
+	}
+	if (n >= B.cfg.event_batch || E.again)
+	{
+		E.again = false;
+		fetch();
+	}
+}
+
+static void
+fetch(void)
+{
+	char		after[24],
+				max[16];
+	const char *v[2] = {after, max};
+	struct job *job;
+
+	if (E.fetching)
+	{
+		E.again = true;
+		return;
+	}
+	if (!E.ready || !E.known)
+		return;
+	snprintf(after, sizeof(after), "%lld", (long long) E.last_id);
+	snprintf(max, sizeof(max), "%d", B.cfg.event_batch);
+	job = job_new(fetch_done, NULL);
+	if (!job || job_add(job, SQL_EVENTS, 2, v))
+	{
+		job_free(job);
+		retry_later();
+		return;
+	}
+	E.fetching = true;
+	E.again = false;
+	if (conn_submit(&B.listener, job))
+	{
+		E.fetching = false;
+		job_free(job);
+	}
+}
+
+static void
+horizon_done(struct job *job)
+{
+	const PGresult *res = job->res[0];
+
+	if (job->fail_code)
+		return;					/* connection lost: asked again when it is back */
+	if (!job_ok(job) || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		log_error("reading the event horizon failed: %s",
+				  job->err ? PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY) : "no value");
+		retry_later();
+		return;
+	}
+	E.last_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	E.known = true;
+	log_info("listening for events after id %lld", (long long) E.last_id);
+	fetch();
+}
+
+static void
+read_horizon(void)
+{
+	struct job *job = job_new(horizon_done, NULL);
+
+	if (!job || job_add(job, SQL_HORIZON, 0, NULL) || conn_submit(&B.listener, job))
+		job_free(job);
+}
+
+void
+events_listener_ready(struct pgconn *c)
+{
+	(void) c;
+	E.ready = true;
+	E.fetching = false;
+	if (!E.known)
+		read_horizon();
+	else
+		fetch();
+}
+
+void
+events_listener_down(struct pgconn *c)
+{
+	(void) c;
+	E.ready = false;
+	E.fetching = false;
+}
+
+void
+events_notify(struct pgconn *c, PGnotify *n)
+{
+	(void) c;
+	(void) n;
+	fetch();
+}
+
+void
+events_init(void)
+{
+	memset(&E, 0, sizeof(E));
+}

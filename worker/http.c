@@ -1,0 +1,902 @@
+/*
+ * http.c: the HTTP protocol: POST/GET/HEAD /rpc/<fn> (PostgREST style),
+ * /health, /metrics, static files, and the hand-off of /ws upgrades.
+ *
+ * One struct http_req per transaction.  libwebsockets zeroes it for every
+ * transaction on a keep-alive connection (it rebinds the protocol and fires
+ * HTTP_DROP_PROTOCOL, also on close), so everything a request allocates is
+ * freed in http_req_end(), which may run more than once.  Request data is
+ * copied in LWS_CALLBACK_HTTP: the header table goes away later.  Replies
+ * are written only from HTTP_WRITEABLE: headers first, then the body.
+ *
+ * A request that reached the database is "in flight" (B.http_inflight)
+ * until its reply is written or the client goes away; SIGTERM waits for
+ * that count to reach zero.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+
+#define BODY_CHUNK 65536
+
+enum req_state
+{
+	RS_NEW, RS_BODY, RS_DB, RS_HEADERS, RS_BODY_OUT, RS_DONE
+};
+
+enum route
+{
+	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH
+};
+
+struct http_req
+{
+	struct lws *wsi;
+	enum req_state state;
+	enum route	route;
+	char		method[8];
+	char		path[160];
+	char		fn[128];
+	const char *schema;
+	bool		get;			/* GET or HEAD: read-only */
+	bool		head;
+	bool		single;
+	bool		count_exact;
+	bool		cors;
+	bool		close_after;
+	bool		inflight;
+	bool		had_token;
+	bool		error_pending;	/* reply set before the body arrived */
+	struct identity id;
+	char	   *headers_json;
+	char	   *args_json;
+	char	   *body;
+	size_t		body_len;
+	size_t		body_cap;
+	size_t		content_length;
+	struct reply reply;
+	unsigned char *out;			/* LWS_PRE + reply body */
+	size_t		sent;
+	struct job *job;
+	uint64_t	t0;
+	lws_sorted_usec_list_t sul_timeout;
+};
+
+/* Custom (non-lws-token) headers passed on in request.headers. */
+static const char *const custom_headers[] = {
+	"prefer", "content-profile", "accept-profile", "x-client-info", "x-request-id",
+	"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "traceparent",
+	"tracestate", NULL
+};
+
+static void
+http_req_end(struct http_req *r)
+{
+	lws_sul_cancel(&r->sul_timeout);
+	if (r->job)
+	{
+		job_orphan(r->job);
+		r->job = NULL;
+	}
+	if (r->inflight)
+	{
+		r->inflight = false;
+		B.http_inflight--;
+		if (B.draining)
+			bridge_check_drained();
+	}
+	identity_clear(&r->id);
+	free(r->headers_json);
+	free(r->args_json);
+	free(r->body);
+	free(r->out);
+	reply_clear(&r->reply);
+	r->headers_json = r->args_json = r->body = NULL;
+	r->out = NULL;
+	r->state = RS_DONE;
+}
+
+static void
+http_reply(struct http_req *r)
+{
+	lws_sul_cancel(&r->sul_timeout);
+	r->state = RS_HEADERS;
+	lws_callback_on_writable(r->wsi);
+}
+
+static void
+http_reply_error(struct http_req *r, int status, const char *code, const char *msg,
+				 const char *hint)
+{
+	reply_error(&r->reply, status, code, msg, NULL, hint);
+	http_reply(r);
+}
+
+/* --------------------------------------------------------- copying in */
+
+static char *
+hdr_dup(struct lws *wsi, enum lws_token_indexes t)
+{
+	int			n = lws_hdr_total_length(wsi, t);
+	char	   *s;
+
+	if (n <= 0)
+		return NULL;
+	s = malloc((size_t) n + 1);
+	if (s && lws_hdr_copy(wsi, s, n + 1, t) < 0)
+	{
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *
+hdr_custom_dup(struct lws *wsi, const char *name)
+{
+	char		key[64];
+	int			kl = snprintf(key, sizeof(key), "%s:", name);
+	int			n = lws_hdr_custom_length(wsi, key, kl);
+	char	   *s;
+
+	if (n <= 0)
+		return NULL;
+	s = malloc((size_t) n + 1);
+	if (s && lws_hdr_custom_copy(wsi, s, n + 1, key, kl) < 0)
+	{
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * request.headers: every header lws parsed, names lower-case, except the
+ * ones that carry credentials (authorization, cookie, apikey), which stay
+ * out of the database.
+ */
+char *
+http_headers_json(struct lws *wsi)
+{
+	struct jbuf b;
+	bool		first = true;
+
+	jb_init(&b);
+	jb_puts(&b, "{");
+	for (int t = 0; t < WSI_TOKEN_COUNT; t++)
+	{
+		const char *name = (const char *) lws_token_to_string((enum lws_token_indexes) t);
+		size_t		nl;
+		char	   *v;
+
+		if (!name || !(nl = strlen(name)) || name[nl - 1] != ':' || name[0] == ':' ||
+			!strcmp(name, "authorization:") || !strcmp(name, "cookie:") ||
+			!strcmp(name, "proxy-authorization:"))
+			continue;
+		if (!(v = hdr_dup(wsi, (enum lws_token_indexes) t)))
+			continue;
+		if (!first)
+			jb_puts(&b, ",");
+		first = false;
+		jb_str(&b, name, nl - 1);
+		jb_puts(&b, ":");
+		jb_strz(&b, v);
+		free(v);
+	}
+	for (int i = 0; custom_headers[i]; i++)
+	{
+		char	   *v = hdr_custom_dup(wsi, custom_headers[i]);
+
+		if (!v)
+			continue;
+		if (!first)
+			jb_puts(&b, ",");
+		first = false;
+		jb_strz(&b, custom_headers[i]);
+		jb_puts(&b, ":");
+		jb_strz(&b, v);
+		free(v);
+	}
+	jb_puts(&b, "}");
+	return jb_take(&b, NULL);
+}
+
+static char *
+uri_args_json(struct lws *wsi)
+{
+	char	   *frags[256];
+	int			n = 0;
+	char	   *json;
+
+	for (int i = 0; i < (int) LWS_ARRAY_SIZE(frags); i++)
+	{
+		int			l = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (l <= 0)
+			break;
+		frags[n] = malloc((size_t) l + 1);
+		if (!frags[n])
+			break;
+		if (lws_hdr_copy_fragment(wsi, frags[n], l + 1, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+		{
+			free(frags[n]);
+			break;
+		}
+		n++;
+	}
+	json = args_to_json(frags, n);
+	for (int i = 0; i < n; i++)
+		free(frags[i]);
+	return json;
+}
+
+/* The token of "Authorization: Bearer <token>"; other schemes are ignored. */
+static char *
+bearer_token(struct lws *wsi)
+{
+	char	   *auth = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	char	   *tok = NULL;
+
+	if (auth && strncasecmp(auth, "bearer ", 7) == 0)
+	{
+		const char *p = auth + 7;
+
+		while (*p == ' ')
+			p++;
+		if (*p)
+			tok = strdup(p);
+	}
+	free(auth);
+	return tok;
+}
+
+/* ---------------------------------------------------------- requests */
+
+static void
+sul_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	struct http_req *r = lws_container_of(sul, struct http_req, sul_timeout);
+
+	if (r->state != RS_DB)
+		return;
+	job_orphan(r->job);
+	r->job = NULL;
+	log_warn("request %s %s timed out after %d ms", r->method, r->path,
+			 B.cfg.request_timeout_ms);
+	http_reply_error(r, 504, "PGRST003", "The request timed out", "The database did not answer in time.");
+}
+
+static void
+rpc_done(struct job *job)
+{
+	struct http_req *r = job->owner;
+
+	if (!r)
+		return;
+	r->job = NULL;
+	reply_from_job(&r->reply, job, 1, r->id.authenticated, r->single, r->count_exact);
+	if (r->reply.status == 401 && r->had_token)
+		r->reply.www_authenticate = true;
+	http_reply(r);
+}
+
+static void
+health_done(struct job *job)
+{
+	struct http_req *r = job->owner;
+	bool		db = job_ok(job) || job->err;	/* an SQL error still means reachable */
+	bool		listener = events_live();
+	const char *agora = "null";
+	struct jbuf b;
+	int			status;
+
+	if (!r)
+		return;
+	r->job = NULL;
+	if (job_ok(job) && job->res[0] && PQntuples(job->res[0]) == 1 && !PQgetisnull(job->res[0], 0, 0))
+		agora = strcmp(PQgetvalue(job->res[0], 0, 0), "t") == 0 ? "true" : "false";
+	status = db && listener && !B.draining ? 200 : 503;
+	jb_init(&b);
+	jb_printf(&b, "{\"status\":\"%s\",\"database\":%s,\"listener\":%s,\"agora_configured\":%s,"
+			  "\"pool\":{\"size\":%d,\"up\":%d,\"busy\":%d,\"queued\":%d},"
+			  "\"websockets\":%d,\"users\":%d,\"bridge\":\"%s\",\"version\":\"%s\","
+			  "\"uptime_s\":%llu}",
+			  B.draining ? "draining" : status == 200 ? "ok" : "unavailable",
+			  db ? "true" : "false", listener ? "true" : "false", agora,
+			  B.cfg.pool_size, pool_up_count(), pool_busy_count(), pool_queue_len(),
+			  ws_session_count(), ws_user_count(), B.id, BRIDGE_VERSION,
+			  (unsigned long long) ((now_us() - B.started_us) / 1000000));
+	free(r->reply.body);
+	r->reply.body = jb_take(&b, &r->reply.len);
+	r->reply.status = status;
+	r->reply.content_type = "application/json; charset=utf-8";
+	http_reply(r);
+}
+
+static void
+submit(struct http_req *r, struct job *job, bool pool)
+{
+	int			refused;
+
+	r->job = job;
+	r->state = RS_DB;
+	r->inflight = true;
+	B.http_inflight++;
+	refused = pool ? pool_submit(job) : conn_submit(&B.sys, job);
+	if (refused)
+	{
+		r->job = NULL;
+		job_free(job);
+		if (pool && pool_up_count() > 0)
+			http_reply_error(r, 503, "PGRST003", "Too many requests are waiting for a database connection",
+							 "Retry later.");
+		else
+			http_reply_error(r, 503, "PGRST001", "Could not connect to the database", NULL);
+		return;
+	}
+	lws_sul_schedule(B.ctx, 0, &r->sul_timeout, sul_timeout_cb,
+					 (lws_usec_t) B.cfg.request_timeout_ms * 1000);
+}
+
+static void
+start_rpc(struct http_req *r)
+{
+	char		timeout[24];
+	const char *idv[6];
+	const char *rpcv[4];
+	struct job *job;
+
+	if (!r->get && !r->args_json)
+	{
+		/* POST body: the named arguments object, checked by the ::jsonb cast */
+		if (r->body_len == 0)
+			r->args_json = strdup("{}");
+		else if (memchr(r->body, '\0', r->body_len))
+		{
+			http_reply_error(r, 400, "22P02", "The request body contains a NUL byte", NULL);
+			return;
+		}
+		else
+		{
+			r->args_json = r->body;
+			r->body = NULL;
+		}
+	}
+	snprintf(timeout, sizeof(timeout), "%d", B.cfg.statement_timeout_ms);
+	idv[0] = r->id.role;
+	idv[1] = r->id.claims;
+	idv[2] = r->headers_json ? r->headers_json : "{}";
+	idv[3] = r->method;
+	idv[4] = r->path;
+	idv[5] = timeout;
+	rpcv[0] = r->schema;
+	rpcv[1] = r->fn;
+	rpcv[2] = r->args_json;
+	rpcv[3] = r->single ? "true" : "false";
+	job = job_new(rpc_done, r);
+	if (!job || job_add(job, r->get ? SQL_IDENTITY_RO : SQL_IDENTITY, 6, idv) ||
+		job_add(job, SQL_RPC, 4, rpcv) || !r->args_json)
+	{
+		job_free(job);
+		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
+		return;
+	}
+	submit(r, job, true);
+}
+
+static void
+start_health(struct http_req *r)
+{
+	struct job *job = job_new(health_done, r);
+
+	if (!job || job_add(job, SQL_HEALTH, 0, NULL))
+	{
+		job_free(job);
+		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
+		return;
+	}
+	if (!conn_up(&B.sys))
+	{
+		/* not reachable: answer at once with what we know */
+		job->fail_code = "PGRST001";
+		health_done(job);
+		job_free(job);
+		return;
+	}
+	submit(r, job, false);
+}
+
+static void
+reply_metrics(struct http_req *r)
+{
+	free(r->reply.body);
+	r->reply.body = metrics_render(&r->reply.len);
+	r->reply.status = r->reply.body ? 200 : 500;
+	r->reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+	http_reply(r);
+}
+
+/* Everything about a /rpc request that can be decided from its headers. */
+static void
+rpc_headers(struct http_req *r, struct lws *wsi)
+{
+	char	   *tok = bearer_token(wsi);
+	char	   *profile,
+			   *accept,
+			   *prefer;
+
+	r->had_token = tok != NULL;
+	if (identity_from_bearer(&r->id, tok, tok ? strlen(tok) : 0, &r->reply) != 0)
+	{
+		free(tok);
+		if (!r->reply.status)
+			reply_error(&r->reply, 500, "PGRST000", "out of memory", NULL, NULL);
+		r->error_pending = true;
+		return;
+	}
+	free(tok);
+	profile = r->get ? hdr_custom_dup(wsi, "accept-profile") : hdr_custom_dup(wsi, "content-profile");
+	r->schema = schema_pick(profile);
+	if (!r->schema)
+	{
+		struct jbuf b;
+		char	   *hint;
+
+		jb_init(&b);
+		jb_puts(&b, "The schema must be one of the following: ");
+		for (int i = 0; i < B.cfg.nschemas; i++)
+			jb_printf(&b, "%s%s", i ? ", " : "", B.cfg.schemas[i]);
+		hint = jb_take(&b, NULL);
+		reply_error(&r->reply, 406, "PGRST106", hint ? hint : "Invalid schema", NULL, NULL);
+		free(hint);
+		free(profile);
+		r->error_pending = true;
+		return;
+	}
+	free(profile);
+	accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
+	r->single = accept && strstr(accept, "application/vnd.pgrst.object+json");
+	free(accept);
+	prefer = hdr_custom_dup(wsi, "prefer");
+	r->count_exact = prefer && strstr(prefer, "count=exact");
+	free(prefer);
+	r->headers_json = http_headers_json(wsi);
+	if (r->get)
+		r->args_json = uri_args_json(wsi);
+}
+
+static const char *
+method_of(struct lws *wsi, bool *get, bool *head)
+{
+	static const struct
+	{
+		enum lws_token_indexes t;
+		const char *name;
+	}			m[] = {
+		{WSI_TOKEN_GET_URI, "GET"}, {WSI_TOKEN_POST_URI, "POST"},
+		{WSI_TOKEN_HEAD_URI, "HEAD"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+		{WSI_TOKEN_PUT_URI, "PUT"}, {WSI_TOKEN_PATCH_URI, "PATCH"},
+		{WSI_TOKEN_DELETE_URI, "DELETE"},
+	};
+
+	for (size_t i = 0; i < LWS_ARRAY_SIZE(m); i++)
+		if (lws_hdr_total_length(wsi, m[i].t) > 0)
+		{
+			*get = m[i].t == WSI_TOKEN_GET_URI || m[i].t == WSI_TOKEN_HEAD_URI;
+			*head = m[i].t == WSI_TOKEN_HEAD_URI;
+			return m[i].name;
+		}
+	return NULL;
+}
+
+/* Length rules for a body: 411 without a length, 413 when too large. */
+static bool
+body_acceptable(struct http_req *r, struct lws *wsi)
+{
+	char		buf[32];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	{
+		r->close_after = true;
+		http_reply_error(r, 411, "PGRST411", "Chunked request bodies are not supported",
+						 "Send a Content-Length header.");
+		return false;
+	}
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+	{
+		if (strcmp(r->method, "POST") == 0)
+		{
+			r->close_after = true;
+			http_reply_error(r, 411, "PGRST411", "A request body needs a Content-Length header", NULL);
+			return false;
+		}
+		return true;
+	}
+	r->content_length = strtoull(buf, NULL, 10);
+	if (r->content_length > B.cfg.max_body)
+	{
+		char		msg[96];
+
+		r->close_after = true;
+		snprintf(msg, sizeof(msg), "The request body is larger than %zu bytes", B.cfg.max_body);
+		http_reply_error(r, 413, "PGRST413", msg, NULL);
+		return false;
+	}
+	return true;
+}
+
+static int
+on_http(struct http_req *r, struct lws *wsi, const char *path)
+{
+	const char *method;
+	char		expect[32];
+
+	r->wsi = wsi;
+	r->t0 = now_us();
+	r->state = RS_NEW;
+	method = method_of(wsi, &r->get, &r->head);
+	snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->cors = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+
+	if (B.draining)
+	{
+		r->close_after = true;
+		http_reply_error(r, 503, "PGRST503", "The bridge is shutting down", "Retry on another bridge.");
+		return 0;
+	}
+	if (!body_acceptable(r, wsi))
+		return 0;
+
+	if (strncmp(path, "/rpc/", 5) == 0)
+	{
+		r->route = ROUTE_RPC;
+		if (strlen(path + 5) >= sizeof(r->fn) || !path[5] || strchr(path + 5, '/'))
+		{
+			r->error_pending = true;
+			reply_error(&r->reply, 404, "PGRST202", "Could not find the function", NULL, NULL);
+		}
+		else
+			snprintf(r->fn, sizeof(r->fn), "%s", path + 5);
+		if (method && !strcmp(method, "OPTIONS"))
+		{
+			r->reply.status = 200;
+			r->reply.content_type = NULL;
+			r->cors = true;
+			http_reply(r);
+			return 0;
+		}
+		if (!method || (strcmp(method, "POST") != 0 && !r->get))
+		{
+			r->close_after = r->content_length > 0;
+			http_reply_error(r, 405, "PGRST101",
+							 "Only GET, HEAD and POST are allowed on functions", NULL);
+			return 0;
+		}
+		if (!r->error_pending)
+			rpc_headers(r, wsi);
+	}
+	else if (strcmp(path, "/health") == 0 && r->get)
+		r->route = ROUTE_HEALTH;
+	else if (strcmp(path, "/metrics") == 0 && r->get)
+	{
+		reply_metrics(r);
+		return 0;
+	}
+	else if (strcmp(path, "/ws") == 0)
+	{
+		http_reply_error(r, 426, "PGRST426", "Upgrade to a WebSocket to use /ws", NULL);
+		return 0;
+	}
+	else if (B.cfg.web_root && r->get && r->content_length == 0)
+	{
+		int			n = static_serve(wsi, path);
+
+		if (n == 0)
+		{
+			r->state = RS_DONE;
+			return 0;
+		}
+		if (n < 0)
+			return -1;
+		/* n > 0: not found or refused, answered below */
+		http_reply_error(r, n, n == 404 ? "PGRST404" : "PGRST403",
+						 n == 404 ? "Not found" : "Forbidden", NULL);
+		return 0;
+	}
+	else
+	{
+		http_reply_error(r, 404, "PGRST404", "Not found", NULL);
+		return 0;
+	}
+
+	if (lws_hdr_copy(wsi, expect, sizeof(expect), WSI_TOKEN_HTTP_EXPECT) > 0 &&
+		strcasecmp(expect, "100-continue") == 0 && r->content_length > 0)
+	{
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		unsigned char buf[LWS_PRE + sizeof(cont)];
+
+		memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
+		if (lws_write(wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP_HEADERS) < 0)
+			return -1;
+	}
+	if (r->content_length > 0)
+	{
+		r->state = RS_BODY;
+		if (!r->error_pending)
+		{
+			r->body = malloc(r->content_length + 1);
+			if (!r->body)
+				return -1;
+			r->body_cap = r->content_length;
+		}
+		return 0;
+	}
+	if (r->error_pending)
+		http_reply(r);
+	else if (r->route == ROUTE_HEALTH)
+		start_health(r);
+	else
+		start_rpc(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------- replies */
+
+static void
+finish_metrics(struct http_req *r)
+{
+	int			st = r->reply.status;
+
+	if (st >= 100 && st < 600)
+		B.m.http_by_status[st]++;
+	hist_observe(&B.m.http_latency, (double) (now_us() - r->t0) / 1e6);
+	if (st >= 500)
+		log_info("%s %s -> %d", r->method, r->path, st);
+}
+
+static int
+write_headers(struct http_req *r, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE,
+			   *p = start,
+			   *end = buf + sizeof(buf) - 1;
+	struct reply *rp = &r->reply;
+	size_t		len = rp->body ? rp->len : 0;
+
+	if (lws_add_http_common_headers(wsi, (unsigned int) rp->status, rp->content_type,
+									(lws_filepos_t) len, &p, end))
+		return -1;
+	if (rp->www_authenticate || rp->status == 401)
+	{
+		const char *v = r->had_token ? "Bearer error=\"invalid_token\"" : "Bearer";
+
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+										 (const unsigned char *) v, (int) strlen(v), &p, end))
+			return -1;
+	}
+	if (rp->content_range[0] &&
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
+									 (unsigned char *) rp->content_range,
+									 (int) strlen(rp->content_range), &p, end))
+		return -1;
+	if (rp->extra_headers)
+	{
+		/* validated "name: value\r\n" lines from a PGRST error */
+		for (char *line = rp->extra_headers; *line;)
+		{
+			char	   *colon = strchr(line, ':'),
+					   *eol = strstr(line, "\r\n");
+			char		name[128];
+
+			if (!colon || !eol || colon > eol || (size_t) (colon - line) + 2 > sizeof(name))
+				break;
+			snprintf(name, sizeof(name), "%.*s:", (int) (colon - line), line);
+			if (lws_add_http_header_by_name(wsi, (unsigned char *) name,
+											(unsigned char *) colon + 2,
+											(int) (eol - colon - 2), &p, end))
+				return -1;
+			line = eol + 2;
+		}
+	}
+	if (r->cors)
+	{
+		static const char any[] = "*";
+		static const char methods[] = "GET, POST, HEAD, OPTIONS";
+		static const char allow[] = "Authorization, Content-Type, Accept, Accept-Profile, "
+			"Content-Profile, Prefer, apikey, x-client-info";
+
+		if (lws_add_http_header_by_name(wsi, (unsigned char *) "access-control-allow-origin:",
+										(unsigned char *) any, 1, &p, end) ||
+			lws_add_http_header_by_name(wsi, (unsigned char *) "access-control-allow-methods:",
+										(unsigned char *) methods, (int) strlen(methods), &p, end) ||
+			lws_add_http_header_by_name(wsi, (unsigned char *) "access-control-allow-headers:",
+										(unsigned char *) allow, (int) strlen(allow), &p, end) ||
+			lws_add_http_header_by_name(wsi, (unsigned char *) "access-control-expose-headers:",
+										(unsigned char *) "Content-Range", 13, &p, end))
+			return -1;
+	}
+	if (r->close_after &&
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
+									 &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+static int
+complete(struct http_req *r, struct lws *wsi)
+{
+	bool		close_after = r->close_after;
+
+	finish_metrics(r);
+	http_req_end(r);
+	if (close_after)
+		return -1;
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+static int
+on_writeable(struct http_req *r, struct lws *wsi)
+{
+	switch (r->state)
+	{
+		case RS_HEADERS:
+			if (write_headers(r, wsi))
+				return -1;
+			if (!r->reply.body || r->reply.len == 0 || r->head)
+				return complete(r, wsi);
+			r->out = malloc(LWS_PRE + r->reply.len);
+			if (!r->out)
+				return -1;
+			memcpy(r->out + LWS_PRE, r->reply.body, r->reply.len);
+			r->sent = 0;
+			r->state = RS_BODY_OUT;
+			lws_callback_on_writable(wsi);
+			return 0;
+		case RS_BODY_OUT:
+			{
+				size_t		left = r->reply.len - r->sent;
+				size_t		n = left > BODY_CHUNK ? BODY_CHUNK : left;
+
+				/* bytes before out+LWS_PRE+sent were sent already: free headroom */
+				if (lws_write(wsi, r->out + LWS_PRE + r->sent, n,
+							  n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+					return -1;
+				r->sent += n;
+				if (r->sent < r->reply.len)
+				{
+					lws_callback_on_writable(wsi);
+					return 0;
+				}
+				return complete(r, wsi);
+			}
+		default:
+			return 0;			/* spurious */
+	}
+}
+
+int
+http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+				 void *in, size_t len)
+{
+	struct http_req *r = user;
+
+	switch (reason)
+	{
+		case LWS_CALLBACK_HTTP:
+			if (!r)
+				return -1;
+			return on_http(r, wsi, (const char *) in);
+
+		case LWS_CALLBACK_HTTP_BODY:
+			if (!r || r->state != RS_BODY)
+				return 0;
+			if (r->error_pending)
+				return 0;		/* read and drop: the reply is decided */
+			if (r->body_len + len > r->body_cap)
+			{
+				r->close_after = true;
+				free(r->body);
+				r->body = NULL;
+				r->body_len = 0;
+				r->error_pending = true;
+				reply_error(&r->reply, 413, "PGRST413", "The request body is larger than its Content-Length",
+							NULL, NULL);
+				return 0;
+			}
+			memcpy(r->body + r->body_len, in, len);
+			r->body_len += len;
+			return 0;
+
+		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+			if (!r || r->state != RS_BODY)
+				return 0;
+			if (r->error_pending)
+				http_reply(r);
+			else if (r->route == ROUTE_HEALTH)
+				start_health(r);
+			else
+			{
+				r->body[r->body_len] = '\0';
+				start_rpc(r);
+			}
+			return 0;
+
+		case LWS_CALLBACK_HTTP_WRITEABLE:
+			if (!r)
+				return 0;
+			return on_writeable(r, wsi);
+
+		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		case LWS_CALLBACK_CLOSED_HTTP:
+			if (r)
+				http_req_end(r);
+			return 0;
+
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			return ws_confirm_upgrade(wsi, (const char *) in);
+
+		case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+			B.m.http_by_status[200]++;
+			if (lws_http_transaction_completed(wsi))
+				return -1;
+			return 0;
+
+		default:
+			return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/*
+ * Answer an upgrade request we refuse, from inside CONFIRM_UPGRADE.  This is
+ * the one write outside WRITEABLE: the connection closes right after (as
+ * lws_return_http_status() does), and we need the JSON body and the
+ * WWW-Authenticate header that lws_return_http_status() cannot give.
+ */
+int
+http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_seen)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE,
+			   *p = start,
+			   *end = buf + sizeof(buf) - 1;
+	size_t		len = r->body ? r->len : 0;
+
+	if (len > sizeof(buf) - LWS_PRE - 1024)
+		len = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned int) status, r->content_type,
+									(lws_filepos_t) len, &p, end))
+		return 1;
+	if (status == 401)
+	{
+		const char *v = token_seen ? "Bearer error=\"invalid_token\"" : "Bearer";
+
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+										 (const unsigned char *) v, (int) strlen(v), &p, end))
+			return 1;
+	}
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
+									 &p, end) ||
+		lws_finalize_http_header(wsi, &p, end))
+		return 1;
+	if (len)
+	{
+		memcpy(p, r->body, len);
+		p += len;
+	}
+	if (status >= 100 && status < 600)
+		B.m.http_by_status[status]++;
+	lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_FINAL);
+	return 1;
+}
+
+const size_t http_req_size = sizeof(struct http_req);
