@@ -39,20 +39,6 @@ SELECT i,
        LATERAL (SELECT CASE WHEN r < 0.40 THEN 'direct' WHEN r < 0.85 THEN 'group' ELSE 'conference' END AS kind
                   FROM (SELECT random() + i * 0 AS r) x) k;
 
-INSERT INTO pgcall.call (id, kind, media, channel_id, created_by, title, is_public, max_participants, status,
-                         end_reason, created_at, ring_deadline, answered_at, ended_at, duration_seconds)
-SELECT id, kind, media, 'call-' || id, 'user-' || ((i * 7) % 200000), CASE WHEN kind = 'conference' THEN 'Bench ' || i END,
-       kind = 'conference', 50,
-       CASE WHEN live THEN 'active' ELSE 'ended' END,
-       CASE WHEN live THEN NULL WHEN missed THEN 'missed' ELSE 'completed' END,
-       created_at, created_at + interval '90 s',
-       CASE WHEN missed THEN NULL ELSE created_at + make_interval(secs => LEAST(ring_seconds, 20)) END,
-       CASE WHEN live THEN NULL
-            WHEN missed THEN created_at + make_interval(secs => ring_seconds)
-            ELSE created_at + make_interval(secs => LEAST(ring_seconds, 20) + seconds) END,
-       CASE WHEN live THEN NULL WHEN missed THEN 0 ELSE seconds END
-  FROM bench_call;
-
 -- Participants: the creator (in from the start), then invitees.  In an
 -- answered call 90% of invitees join, at a random time in the first
 -- fifth, and leave in the last fifth (or stay, if the call is live);
@@ -88,8 +74,9 @@ SELECT call_id, user_id,
   FROM bench_part;
 
 -- Sessions: one stretch each, or two with a gap in the middle third for those who re-joined.
-INSERT INTO pgcall.participant_session (call_id, user_id, joined_at, left_at)
-SELECT call_id, user_id, created_at + make_interval(secs => a), created_at + make_interval(secs => z)
+CREATE UNLOGGED TABLE bench_session AS
+SELECT call_id, user_id, created_at + make_interval(secs => a) AS joined_at,
+       created_at + make_interval(secs => z) AS left_at
   FROM (SELECT call_id, user_id, created_at, join_s AS a,
                CASE WHEN rejoins THEN join_s + (leave_s - join_s) / 3 ELSE GREATEST(leave_s, join_s) END AS z
           FROM bench_part WHERE join_s IS NOT NULL
@@ -97,19 +84,38 @@ SELECT call_id, user_id, created_at + make_interval(secs => a), created_at + mak
         SELECT call_id, user_id, created_at, join_s + 2 * (leave_s - join_s) / 3, leave_s
           FROM bench_part WHERE rejoins) s;
 
--- Stored usage of the ended calls, as the call_before trigger stores it.
-UPDATE pgcall.call c
-   SET participant_count = u.participants, peak_participants = u.peak, participant_seconds = u.seconds
-  FROM (SELECT call_id,
-               count(DISTINCT user_id)::int AS participants,
-               pgcall.peak_concurrency(joined_at, left_at) AS peak,
-               sum(EXTRACT(epoch FROM left_at - joined_at))::double precision AS seconds
-          FROM pgcall.participant_session GROUP BY call_id) u
- WHERE c.id = u.call_id AND c.status = 'ended';
-UPDATE pgcall.call SET participant_count = 0, peak_participants = 0, participant_seconds = 0
- WHERE status = 'ended' AND participant_count IS NULL;
+-- What each ended call used, as the call_before trigger stores it when the
+-- call ends (same aggregate), computed before the calls are written so that
+-- no call row is written twice.
+CREATE UNLOGGED TABLE bench_usage AS
+SELECT call_id,
+       count(DISTINCT user_id)::int AS participants,
+       pgcall.peak_concurrency(joined_at, left_at) AS peak,
+       sum(EXTRACT(epoch FROM left_at - joined_at))::double precision AS seconds
+  FROM bench_session GROUP BY call_id;
 
-DROP TABLE bench_call, bench_part;
+INSERT INTO pgcall.call (id, kind, media, channel_id, created_by, title, is_public, max_participants, status,
+                         end_reason, created_at, ring_deadline, answered_at, ended_at, duration_seconds,
+                         participant_count, peak_participants, participant_seconds)
+SELECT id, kind, media, 'call-' || id, 'user-' || ((i * 7) % 200000), CASE WHEN kind = 'conference' THEN 'Bench ' || i END,
+       kind = 'conference', 50,
+       CASE WHEN live THEN 'active' ELSE 'ended' END,
+       CASE WHEN live THEN NULL WHEN missed THEN 'missed' ELSE 'completed' END,
+       created_at, created_at + interval '90 s',
+       CASE WHEN missed THEN NULL ELSE created_at + make_interval(secs => LEAST(ring_seconds, 20)) END,
+       CASE WHEN live THEN NULL
+            WHEN missed THEN created_at + make_interval(secs => ring_seconds)
+            ELSE created_at + make_interval(secs => LEAST(b.ring_seconds, 20) + b.seconds) END,
+       CASE WHEN live THEN NULL WHEN missed THEN 0 ELSE b.seconds END,
+       CASE WHEN NOT live THEN COALESCE(u.participants, 0) END,
+       CASE WHEN NOT live THEN COALESCE(u.peak, 0) END,
+       CASE WHEN NOT live THEN COALESCE(u.seconds, 0) END
+  FROM bench_call b LEFT JOIN bench_usage u ON u.call_id = b.id;
+
+INSERT INTO pgcall.participant_session (call_id, user_id, joined_at, left_at)
+SELECT call_id, user_id, joined_at, left_at FROM bench_session;
+
+DROP TABLE bench_call, bench_part, bench_session, bench_usage;
 RESET session_replication_role;
 VACUUM (ANALYZE) pgcall.call, pgcall.participant, pgcall.participant_session;
 SELECT (SELECT count(*) FROM pgcall.call) AS calls,
