@@ -35,9 +35,6 @@ pg_env "$INSTANCE"
 createdb "$DB"
 psql -d "$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pgcall;
--- Thousands of call_start a second from 20000 users would hit the per-user
--- limit on calls created; this measures the bridge, not the limits.
-ALTER DATABASE pgcall_bench SET pgcall.rate_limit_calls = 0;
 CREATE ROLE pgcall_authenticator LOGIN NOINHERIT;
 GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO pgcall_authenticator;
 SQL
