@@ -30,26 +30,30 @@
 
 #define ANALYTICS_DAYS_MAX 3660
 
-/* Usage of the call from its sessions, open ones counted until now. */
+/*
+ * Usage of the call from its sessions, open ones counted until now: what
+ * pgcall.session_usage gives for the whole call, by one kept plan, since it
+ * runs at the end of every call.
+ */
 CallUsage
 pgcall_call_usage(const char *call_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(call_id)};
-	CallUsage	usage = {0, 0, 0.0};
+	CallUsage	usage;
 	bool		isnull;
 
 	SPI_connect();
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT participants, peak_participants, participant_seconds "
-								"FROM pgcall.session_usage(ARRAY[$1::uuid], '{-infinity,infinity}')",
-								1, types), values, NULL, false, 1) == 1)
-	{
-		usage.participants = DatumGetInt32(pgcall_getdatum(0, 1, &isnull));
-		usage.peak = DatumGetInt32(pgcall_getdatum(0, 2, &isnull));
-		usage.seconds = DatumGetFloat8(pgcall_getdatum(0, 3, &isnull));
-	}
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT count(DISTINCT user_id)::integer, "
+							"pgcall.peak_concurrency(joined_at, COALESCE(left_at, GREATEST(joined_at, pg_catalog.now()))), "
+							"COALESCE(sum(EXTRACT(epoch FROM COALESCE(left_at, GREATEST(joined_at, pg_catalog.now())) - joined_at)), 0)::double precision "
+							"FROM pgcall.participant_session WHERE call_id = $1::uuid",
+							1, types), values, NULL, false, 1);
+	usage.participants = DatumGetInt32(pgcall_getdatum(0, 1, &isnull));
+	usage.peak = DatumGetInt32(pgcall_getdatum(0, 2, &isnull));
+	usage.seconds = DatumGetFloat8(pgcall_getdatum(0, 3, &isnull));
 	SPI_finish();
 	return usage;
 }

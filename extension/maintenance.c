@@ -91,11 +91,10 @@ purge(PG_FUNCTION_ARGS)
 		calls_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 	}
 
-	/* Every rate-limit window lasts at most an hour (ratelimit.c). */
 	pgcall_exec(pgcall_plan(&limits_plan,
 							"WITH d AS (DELETE FROM pgcall.rate_limit WHERE (user_id, action) IN ("
 							"  SELECT user_id, action FROM pgcall.rate_limit "
-							"   WHERE window_start < pg_catalog.now() - interval '1 hour' "
+							"   WHERE window_start <= pg_catalog.now() - pg_catalog.make_interval(secs => window_seconds) "
 							"   LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING 1) "
 							"SELECT count(*) FROM d",
 							1, types), values, NULL, false, 1);

@@ -15,9 +15,9 @@
  * not push the retry time further away.
  *
  * Lock order: the call_* functions count every action a request needs in
- * one pgcall_rate_limit call, before they lock any call, and the actions
- * are counted in the fixed order of the table below; so two requests never
- * wait for each other's rows in opposite orders.
+ * one pgcall_rate_limit call (one statement), before they lock any call,
+ * and the rows are written in the fixed order of the table below; so two
+ * requests never wait for each other's rows in opposite orders.
  *
  * Callers have an SPI connection open.
  */
@@ -25,6 +25,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -43,7 +44,7 @@ typedef struct RateLimit
 	const char *per;			/* the window in words */
 } RateLimit;
 
-/* Every window is at most RATE_WINDOW_MAX seconds; purge relies on it. */
+/* Each row stores its window's length, which purge uses. */
 static const RateLimit limits[] = {
 	{PGCALL_LIMIT_CALL, "call", &pgcall_rate_limit_calls, 3600,
 	"pgcall.rate_limit_calls", "calls created", "hour"},
@@ -56,39 +57,12 @@ static const RateLimit limits[] = {
 };
 
 static void
-count_request(const RateLimit *rl, const char *user_id)
+raise_limited(const RateLimit *rl, TimestampTz window_start)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
-	Datum		values[3];
-	bool		isnull;
-	int32		hits;
-	TimestampTz window_start;
-	TimestampTz retry_at;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	int64		wait;
+	TimestampTz retry_at = window_start + (TimestampTz) rl->window * USECS_PER_SEC;
+	int64		wait = Max((retry_at - GetCurrentTransactionStartTimestamp() + USECS_PER_SEC - 1) / USECS_PER_SEC, 1);
 	char		at[40];
 
-	values[0] = CStringGetTextDatum(user_id);
-	values[1] = CStringGetTextDatum(rl->name);
-	values[2] = Int32GetDatum(rl->window);
-	pgcall_exec(pgcall_plan(&plan,
-							"INSERT INTO pgcall.rate_limit AS r (user_id, action, window_start, hits) "
-							"VALUES ($1, $2, pg_catalog.now(), 1) "
-							"ON CONFLICT (user_id, action) DO UPDATE SET "
-							"window_start = CASE WHEN r.window_start <= pg_catalog.now() - pg_catalog.make_interval(secs => $3) "
-							"  THEN pg_catalog.now() ELSE r.window_start END, "
-							"hits = CASE WHEN r.window_start <= pg_catalog.now() - pg_catalog.make_interval(secs => $3) "
-							"  THEN 1 ELSE r.hits + 1 END "
-							"RETURNING hits, window_start",
-							3, types), values, NULL, false, 0);
-	hits = DatumGetInt32(pgcall_getdatum(0, 1, &isnull));
-	window_start = DatumGetTimestampTz(pgcall_getdatum(0, 2, &isnull));
-	if (hits <= *rl->limit)
-		return;
-
-	retry_at = window_start + (TimestampTz) rl->window * USECS_PER_SEC;
-	wait = Max((retry_at - now + USECS_PER_SEC - 1) / USECS_PER_SEC, 1);
 	pgcall_format_timestamp(retry_at, at, sizeof(at));
 	ereport(ERROR,
 			(errcode(ERRCODE_PGCALL_RATE_LIMITED),
@@ -100,15 +74,69 @@ count_request(const RateLimit *rl, const char *user_id)
 }
 
 /*
- * Count one request of each action in actions for user_id; raise P429A
- * when one of them is over its limit.
+ * Count one request of each action in actions for user_id, in one
+ * statement; raise P429A when one of them is over its limit.
  */
 void
 pgcall_rate_limit(const char *user_id, int actions)
 {
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		names[lengthof(limits)];
+	Datum		windows[lengthof(limits)];
+	Datum		values[3];
+	int			n = 0;
+	uint64		rows;
+	const RateLimit *exceeded = NULL;
+	TimestampTz exceeded_start = 0;
+
 	for (int i = 0; i < lengthof(limits); i++)
 		if ((actions & limits[i].action) && *limits[i].limit > 0)
-			count_request(&limits[i], user_id);
+		{
+			names[n] = CStringGetTextDatum(limits[i].name);
+			windows[n] = Int32GetDatum(limits[i].window);
+			n++;
+		}
+	if (n == 0)
+		return;
+
+	values[0] = CStringGetTextDatum(user_id);
+	values[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(windows, n, INT4OID, 4, true, TYPALIGN_INT));
+	rows = pgcall_exec(pgcall_plan(&plan,
+								   "INSERT INTO pgcall.rate_limit AS r (user_id, action, window_seconds, window_start, hits) "
+								   "SELECT $1, a.action, a.secs, pg_catalog.now(), 1 "
+								   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) WITH ORDINALITY AS a(action, secs, i) "
+								   "ORDER BY a.i "
+								   "ON CONFLICT (user_id, action) DO UPDATE SET "
+								   "window_seconds = EXCLUDED.window_seconds, "
+								   "window_start = CASE WHEN r.window_start <= pg_catalog.now() "
+								   "  - pg_catalog.make_interval(secs => EXCLUDED.window_seconds) "
+								   "  THEN pg_catalog.now() ELSE r.window_start END, "
+								   "hits = CASE WHEN r.window_start <= pg_catalog.now() "
+								   "  - pg_catalog.make_interval(secs => EXCLUDED.window_seconds) "
+								   "  THEN 1 ELSE r.hits + 1 END "
+								   "RETURNING action, hits, window_start",
+								   3, types), values, NULL, false, 0);
+
+	/* Of the limits passed, report the first in the table's order. */
+	for (uint64 r = 0; r < rows; r++)
+	{
+		char	   *action = pgcall_getstr(r, 1);
+		bool		isnull;
+		int32		hits = DatumGetInt32(pgcall_getdatum(r, 2, &isnull));
+		TimestampTz start = DatumGetTimestampTz(pgcall_getdatum(r, 3, &isnull));
+
+		for (int i = 0; i < lengthof(limits); i++)
+			if (strcmp(limits[i].name, action) == 0 && hits > *limits[i].limit &&
+				(exceeded == NULL || &limits[i] < exceeded))
+			{
+				exceeded = &limits[i];
+				exceeded_start = start;
+			}
+	}
+	if (exceeded)
+		raise_limited(exceeded, exceeded_start);
 }
 
 /* PGCALL_LIMIT_TOKEN when the call_* functions will hand out a token. */

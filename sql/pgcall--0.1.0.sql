@@ -842,7 +842,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.purge(integer) IS
-'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows closed rate-limit windows.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
+'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
 
 CREATE PROCEDURE pgcall.purge_batches(max_rows integer DEFAULT 10000, max_batches integer DEFAULT 1000)
 LANGUAGE plpgsql
@@ -1198,15 +1198,16 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 -- requests counted in it (ratelimit.c).  Limits are the settings
 -- pgcall.rate_limit_calls (per hour), rate_limit_joins, rate_limit_tokens and
 -- rate_limit_analytics (per minute); 0 turns one off.  A request over a
--- limit fails with P429A (HTTP 429) saying when to retry.  Every window
--- lasts at most an hour, so purge() deletes rows older than that.
+-- limit fails with P429A (HTTP 429) saying when to retry.  purge() deletes
+-- the rows whose window closed.
 -------------------------------------------------------------------------------
 
 CREATE TABLE pgcall.rate_limit (
-    user_id      text NOT NULL,
-    action       text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics')),
-    window_start timestamptz NOT NULL,
-    hits         integer NOT NULL CHECK (hits > 0),
+    user_id        text NOT NULL,
+    action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics')),
+    window_seconds integer NOT NULL CHECK (window_seconds > 0),
+    window_start   timestamptz NOT NULL,
+    hits           integer NOT NULL CHECK (hits > 0),
     PRIMARY KEY (user_id, action)
 );
 
@@ -1273,16 +1274,19 @@ COMMENT ON COLUMN pgcall.call.peak_participants IS
 COMMENT ON COLUMN pgcall.call.participant_seconds IS
 'Everyone''s time in the call added up, in seconds; set when it ends.';
 
+-- Indexes for purge and the reports.  All but call_live_idx hold ended
+-- calls only, so a call gets its entries once, when it ends.
 CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
--- Everything analytics_report reads per call, for an index-only scan.
+-- Everything analytics_report reads per ended call, for an index-only scan.
+CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
+    INCLUDE (ended_at, answered_at, duration_seconds, media,
+             participant_count, peak_participants, participant_seconds, id)
+    WHERE status = 'ended';
 -- Ended calls that were going on at a given instant (the start of a report's
 -- range).  GREATEST: a transaction that began before the call was created
 -- may end it, with an ended_at before created_at.
 CREATE INDEX call_span_idx ON pgcall.call
     USING gist (tstzrange(created_at, GREATEST(created_at, ended_at))) WHERE status = 'ended';
-CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
-    INCLUDE (ended_at, answered_at, duration_seconds, media,
-             participant_count, peak_participants, participant_seconds, id);
 CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
 
 CREATE FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz)
@@ -1318,7 +1322,8 @@ RETURNS SETOF record
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- Each session [joined_at, left_at) (open ones until now) is cut into
+    -- Each session [joined_at, left_at) (open ones until now, or their
+    -- start if a clock put that after now) is cut into
     -- the periods it overlaps; width_bucket finds the first and the last
     -- (the one holding its last microsecond).  A session of no length
     -- stays in its own period: its person was there, for no time.
@@ -1328,7 +1333,7 @@ AS $$
            sum(EXTRACT(epoch FROM c.z - c.a))::double precision
       FROM (SELECT s.call_id, s.user_id, k.n,
                    GREATEST(s.joined_at, session_usage.bounds[k.n]) AS a,
-                   LEAST(COALESCE(s.left_at, now()), session_usage.bounds[k.n + 1]) AS z
+                   LEAST(COALESCE(s.left_at, GREATEST(s.joined_at, now())), session_usage.bounds[k.n + 1]) AS z
               FROM pgcall.participant_session s,
                    generate_series(
                        GREATEST(width_bucket(s.joined_at, session_usage.bounds), 1),
@@ -1384,7 +1389,7 @@ AS $$
                   SELECT min(ps.joined_at) AS first_joined,
                          max(ps.left_at) AS last_left,
                          count(*) FILTER (WHERE ps.left_at IS NULL) AS open,
-                         floor(sum(EXTRACT(epoch FROM COALESCE(ps.left_at, now()) - ps.joined_at)))::bigint AS seconds,
+                         floor(sum(EXTRACT(epoch FROM COALESCE(ps.left_at, GREATEST(ps.joined_at, now())) - ps.joined_at)))::bigint AS seconds,
                          count(*) AS sessions
                     FROM pgcall.participant_session ps
                    WHERE ps.call_id = p.call_id AND ps.user_id = p.user_id) s ON true
@@ -1414,9 +1419,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- Periods are numbered 1 to k; period n runs from starts_at to ends_at
-    -- (the last one to now).  The calls started in each period come from a
-    -- range scan of the covering index call_analytics_idx (an index-only
-    -- scan), so the pass over every call does no time zone arithmetic.  A
+    -- (the last one to now).  The ended calls started in each period come
+    -- from a range scan of the covering index call_analytics_idx (an
+    -- index-only scan), so the pass over every call does no time zone
+    -- arithmetic.  A
     -- call "spans" when it is live, or ended in a later period than it
     -- started in, or started before the range: its usage is cut at the
     -- period boundaries from its sessions (session_usage).  Every other
@@ -1449,7 +1455,18 @@ AS $$
                max(c.peak_participants) FILTER (WHERE c.ended_at <= p.ends_at) AS peak,
                array_agg(c.id) FILTER (WHERE c.ended_at IS NULL OR c.ended_at > p.ends_at) AS spanning
           FROM periods p
-          JOIN pgcall.call c ON c.created_at >= p.starts_at AND c.created_at < p.ends_at
+          CROSS JOIN LATERAL (
+              -- Ended calls from the covering index, those still going on
+              -- from call_live_idx.
+              SELECT e.id, e.media, e.answered_at, e.ended_at, e.duration_seconds,
+                     e.participant_count, e.peak_participants, e.participant_seconds
+                FROM pgcall.call e
+               WHERE e.status = 'ended' AND e.created_at >= p.starts_at AND e.created_at < p.ends_at
+              UNION ALL
+              SELECT l.id, l.media, l.answered_at, l.ended_at, l.duration_seconds,
+                     l.participant_count, l.peak_participants, l.participant_seconds
+                FROM pgcall.call l
+               WHERE l.status <> 'ended' AND l.created_at >= p.starts_at AND l.created_at < p.ends_at) c
          GROUP BY p.n
     ), live AS (
         -- People in calls still going on (stored only once a call ends).

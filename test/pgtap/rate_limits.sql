@@ -1,6 +1,6 @@
 -- Rate limits: calls created, joins, tokens and analytics per user and window; hit, refused, reset.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
     AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
@@ -106,10 +106,20 @@ RESET ROLE;
 SELECT is(pg_temp.hits('role:pgcall_admin', 'analytics'), 2,
           'an administrator without a user id is counted by role');
 
--- purge forgets windows that closed.
-SELECT pg_temp.pass('2 hours');
-CREATE TEMP TABLE windows AS SELECT count(*)::text AS n FROM pgcall.rate_limit;
-SELECT is(pgcall.purge(1000)->>'rate_limits_deleted', (SELECT n FROM windows), 'purge deletes every closed window');
+-- purge forgets windows that closed, each by its own length.
+SELECT pg_temp.pass('2 minutes');
+-- (bea's window of calls created opened before the hour that passed above.)
+CREATE TEMP TABLE windows AS
+    SELECT count(*) FILTER (WHERE action <> 'call' OR user_id = 'bea')::text AS n FROM pgcall.rate_limit;
+SELECT is(pgcall.purge(1000)->>'rate_limits_deleted', (SELECT n FROM windows),
+          'two minutes on, purge deletes the closed one-minute windows, and bea''s');
+SELECT is((SELECT array_agg(user_id || ':' || action ORDER BY user_id) FROM pgcall.rate_limit),
+          ARRAY['alice:call'],
+          'alice''s hour-long window, opened after that hour, is still open');
+SELECT pg_temp.pass('1 hour');
+CREATE TEMP TABLE hour_windows AS SELECT count(*)::text AS n FROM pgcall.rate_limit;
+SELECT cmp_ok((SELECT n::int FROM hour_windows), '>', 0, 'there were some');
+SELECT is(pgcall.purge(1000)->>'rate_limits_deleted', (SELECT n FROM hour_windows), 'an hour later they go too');
 SELECT is((SELECT count(*)::int FROM pgcall.rate_limit), 0, 'none is left');
 
 SELECT * FROM finish();
