@@ -1202,7 +1202,9 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 -- the rows whose window closed.
 -------------------------------------------------------------------------------
 
-CREATE TABLE pgcall.rate_limit (
+-- Unlogged: counting writes no WAL, and a crash, which empties the table,
+-- only gives everyone a fresh window.
+CREATE UNLOGGED TABLE pgcall.rate_limit (
     user_id        text NOT NULL,
     action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics')),
     window_seconds integer NOT NULL CHECK (window_seconds > 0),
@@ -1212,7 +1214,7 @@ CREATE TABLE pgcall.rate_limit (
 );
 
 COMMENT ON TABLE pgcall.rate_limit IS
-'Requests each user made in the current window of each rate limit.  Written only by pgcall functions.';
+'Requests each user made in the current window of each rate limit.  Written only by pgcall functions.  Unlogged: emptied by a crash, not replicated.';
 
 ALTER TABLE pgcall.rate_limit ENABLE ROW LEVEL SECURITY;
 
