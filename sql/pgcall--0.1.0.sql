@@ -1445,8 +1445,7 @@ AS $$
                                now() AT TIME ZONE analytics_report.time_zone,
                                ('1 ' || analytics_report.group_by)::interval) AS g(local_start)
     ), by_start AS (
-        -- (ended_at is set exactly when status is ended, and duration_seconds
-        -- only then: the tests below avoid comparing text a million times.)
+        -- Ended calls, each in the period it started in.
         SELECT p.n,
                count(*) AS calls,
                sum(c.participant_count) AS participants,
@@ -1455,30 +1454,23 @@ AS $$
                sum(c.participant_seconds) FILTER (WHERE c.ended_at <= p.ends_at AND c.media = 'audio') AS audio_seconds,
                sum(c.participant_seconds) FILTER (WHERE c.ended_at <= p.ends_at AND c.media = 'video') AS video_seconds,
                max(c.peak_participants) FILTER (WHERE c.ended_at <= p.ends_at) AS peak,
-               array_agg(c.id) FILTER (WHERE c.ended_at IS NULL OR c.ended_at > p.ends_at) AS spanning
+               array_agg(c.id) FILTER (WHERE c.ended_at > p.ends_at) AS spanning
           FROM periods p
-          CROSS JOIN LATERAL (
-              -- Ended calls from the covering index, those still going on
-              -- from call_live_idx.
-              SELECT e.id, e.media, e.answered_at, e.ended_at, e.duration_seconds,
-                     e.participant_count, e.peak_participants, e.participant_seconds
-                FROM pgcall.call e
-               WHERE e.status = 'ended' AND e.created_at >= p.starts_at AND e.created_at < p.ends_at
-              UNION ALL
-              SELECT l.id, l.media, l.answered_at, l.ended_at, l.duration_seconds,
-                     l.participant_count, l.peak_participants, l.participant_seconds
-                FROM pgcall.call l
-               WHERE l.status <> 'ended' AND l.created_at >= p.starts_at AND l.created_at < p.ends_at) c
+          JOIN pgcall.call c ON c.status = 'ended' AND c.created_at >= p.starts_at AND c.created_at < p.ends_at
          GROUP BY p.n
     ), live AS (
-        -- People in calls still going on (stored only once a call ends).
-        SELECT p.n, count(*) AS participants
+        -- Calls still going on (few): counted, and their people, whose
+        -- number is stored only once a call ends.
+        SELECT p.n, count(*) AS calls, array_agg(c.id) AS ids,
+               sum((SELECT count(*) FROM pgcall.participant pa
+                     WHERE pa.call_id = c.id AND pa.joined_at IS NOT NULL)) AS participants
           FROM periods p
-          JOIN pgcall.call c ON c.created_at >= p.starts_at AND c.created_at < p.ends_at AND c.status <> 'ended'
-          JOIN pgcall.participant pa ON pa.call_id = c.id AND pa.joined_at IS NOT NULL
+          JOIN pgcall.call c ON c.status <> 'ended' AND c.created_at >= p.starts_at AND c.created_at < p.ends_at
          GROUP BY p.n
     ), spanning AS (
         SELECT unnest(a.spanning) AS id FROM by_start a
+        UNION ALL
+        SELECT unnest(l.ids) FROM live l
         UNION ALL
         SELECT c.id FROM pgcall.call c, bounds b
          WHERE c.status = 'ended' AND tstzrange(c.created_at, GREATEST(c.created_at, c.ended_at)) @> b.range_from
@@ -1497,7 +1489,7 @@ AS $$
          GROUP BY u.n
     ), rows AS (
         SELECT p.period, p.starts_at, p.ends_at,
-               COALESCE(a.calls, 0) AS calls,
+               COALESCE(a.calls, 0) + COALESCE(l.calls, 0) AS calls,
                COALESCE(a.participants, 0) + COALESCE(l.participants, 0) AS participants,
                COALESCE(a.duration_sum, 0) AS duration_sum,
                COALESCE(a.answered, 0) AS answered,
