@@ -386,6 +386,56 @@ test('a declined call shows as declined on both sides', { timeout: 60000 }, asyn
   await shot('12-alice-declined', a);
 });
 
+test('bob on two devices: the one that answers wins, the other is told', { timeout: 60000 }, async () => {
+  const a = users.alice.page;
+  const b = users.bob.page;
+  // bob's second device: another context (own session) in bob's browser
+  const ctx = await users.bob.browser.newContext({ viewport: { width: 1100, height: 720 } });
+  try {
+    const b2 = await ctx.newPage();
+    b2.setDefaultTimeout(STEP_MS);
+    await signIn({ page: b2, name: 'bob' });
+    await a.click('#people-list li[data-user="bob"] button[data-media="audio"]');
+    await Promise.all([b.waitForSelector('#incoming[open]'), b2.waitForSelector('#incoming[open]')]);
+    const callId = await b.getAttribute('#incoming', 'data-call');
+    await b2.click('#accept');
+    const n = await notice(b, 'answered-elsewhere');
+    assert.equal(await n.getAttribute('data-call'), callId);
+    await b.waitForSelector('#incoming', { state: 'hidden' });
+    assert.equal(await b.isVisible('#call'), false);
+    await Promise.all([a.waitForSelector('#call[data-phase="active"]'), b2.waitForSelector('#call[data-phase="active"]')]);
+    await shot('13-bob-answered-elsewhere', b);
+    await b2.click('#hangup');
+    await notice(a, 'completed');
+    await historyShows(b, callId, 'completed');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('events purged while a page was away: it resynchronises by calling functions', { timeout: 90000 }, async () => {
+  const { page: c } = users.carol;
+  const resyncs = await c.evaluate(() => window.pgcallApp.resyncs);
+  await bridge.stop();
+  let call;
+  try {
+    await c.waitForSelector('#conn[data-state="reconnecting"]');
+    call = psql(DB, `SET pgcall.user_id = 'dave'; SELECT pgcall.call_start(ARRAY['carol'], 'video')->'call'->>'id'`);
+    // every event ages past pgcall.event_retention and the purge removes it
+    psql(DB, `UPDATE pgcall.event SET created_at = created_at - interval '30 days'; SELECT pgcall.purge(100000)`);
+  } finally {
+    bridge = await startBridge(DB, { port, args: bridgeArgs });
+  }
+  await c.waitForSelector('#conn[data-state="open"]');
+  // the bridge said P410A, the page read the ringing call back from call_history
+  await c.waitForSelector(`#incoming[open][data-call="${call}"]`);
+  assert.equal(await c.evaluate(() => window.pgcallApp.resyncs), resyncs + 1);
+  await shot('14-carol-incoming-after-resync', c);
+  await c.click('#reject');
+  await historyShows(c, call, 'rejected');
+  for (const u of Object.values(users)) await u.page.waitForSelector('#conn[data-state="open"]');
+});
+
 test('a group video call of three connects every pair, with carol joining later', { timeout: 120000 }, async () => {
   const a = users.alice.page;
   const b = users.bob.page;
@@ -409,7 +459,7 @@ test('a group video call of three connects every pair, with carol joining later'
   timings.browsers_pss_mb_three_party = browsersPssMb();
   for (const [n, p] of [['alice', a], ['bob', b], ['carol', c]]) {
     assert.equal(await p.getAttribute('#tiles', 'data-count'), '3');
-    await shot(`13-group-${n}`, p);
+    await shot(`15-group-${n}`, p);
   }
   // carol leaves: the others drop her and go on
   await c.click('#hangup');

@@ -32,6 +32,7 @@ const app = {
   held: [],           // events that came before call_start's reply named the call
   done: new Set(),    // call ids already finished here
   iceCache: null,
+  resyncs: 0,        // times the bridge said P410A (events purged)
 };
 window.pgcallApp = app;  // for the console and the browser tests
 
@@ -105,7 +106,7 @@ function signIn(session) {
   app.socket.addEventListener('state', (e) => onSocketState(e.detail));
   app.socket.addEventListener('welcome', onWelcome);
   app.socket.addEventListener('event', (e) => onEvent(e.detail));
-  app.socket.addEventListener('resync', resync);
+  app.socket.addEventListener('resync', () => { app.resyncs++; resync(); });
   app.socket.addEventListener('auth', (e) => { notice('error', e.detail.message); signOut(); });
   app.socket.start();
   loadPeople();
@@ -284,7 +285,7 @@ function historyItem(c) {
   li.querySelector('.who').textContent = others.join(', ');
   li.querySelector('.status').textContent = STATUS_TEXT[c.status] ?? c.status;
   li.querySelector('.duration').textContent = c.status === 'completed' ? clock(c.duration) : '';
-  li.querySelector('time').textContent = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  li.querySelector('time').textContent = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
   li.querySelector('time').dateTime = c.created_at;
   return li;
 }
@@ -517,6 +518,7 @@ function applyCall(call, fromReply) {
   if (call.status === 'ended') return finish(call);
   c.snapshot = call;
   const me = app.session.user;
+  c.title = call.participants.map((p) => p.user_id).filter((u) => u !== me).join(', ');
   const mine = call.participants.find((p) => p.user_id === me);
   if (call.status === 'active' && mine?.status === 'joined') {
     c.phase = 'active';
@@ -637,7 +639,8 @@ function renderCallHead() {
   if (!c) return;
   $('#call').dataset.phase = c.phase;
   $('#call').dataset.call = c.id ?? '';
-  $('#call-title').textContent = `${c.media === 'video' ? 'Video' : 'Audio'} call with ${c.title}`;
+  const group = c.snapshot?.kind === 'group' ? 'Group ' : '';
+  $('#call-title').textContent = `${group}${c.media === 'video' ? 'video' : 'audio'} call with ${c.title}`.replace(/^./, (x) => x.toUpperCase());
   $('#call-status').textContent = {
     outgoing: 'ringing…', joining: 'connecting…', active: '',
   }[c.phase] ?? '';
