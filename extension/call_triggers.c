@@ -104,28 +104,40 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 		elog(ERROR, "%s: must be called as a row trigger", name);
 }
 
+/*
+ * The row a BEFORE trigger may edit, and the status before (NULL on
+ * INSERT) and after the change.
+ */
+static HeapTuple
+status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
+			  char **old_status, char **new_status)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	newtup;
+
+	check_trigger(fcinfo, name);
+	*desc = td->tg_relation->rd_att;
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	*new_status = col_text(newtup, *desc, "status");
+	*old_status = TRIGGER_FIRED_BY_UPDATE(td->tg_event)
+		? col_text(td->tg_trigtuple, *desc, "status") : NULL;
+	return newtup;
+}
+
 PG_FUNCTION_INFO_V1(call_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
 Datum
 call_before(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "call_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		answered_null;
 	Datum		answered;
-
-	check_trigger(fcinfo, "call_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
 
 	if (old_status && !pgcall_transition_ok("call", old_status, new_status))
 	{
@@ -172,19 +184,12 @@ participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	HeapTuple	newtup;
-	char	   *old_status = NULL;
+	char	   *old_status;
 	char	   *new_status;
+	HeapTuple	newtup = status_change(fcinfo, "participant_before", &desc, &old_status, &new_status);
 	TupleEdit	edit = {0};
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		isnull;
-
-	check_trigger(fcinfo, "participant_before");
-	desc = td->tg_relation->rd_att;
-	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	new_status = col_text(newtup, desc, "status");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		old_status = col_text(td->tg_trigtuple, desc, "status");
 
 	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
 	{
@@ -258,6 +263,26 @@ participant_audience(const char *call_id, const char *subject)
 			users = lappend(users, pgcall_getstr(i, 2));
 	}
 	return lappend(users, pstrdup(subject));
+}
+
+/*
+ * Whether a participant joins a call that already existed before this
+ * transaction (call_invite), rather than being invited as it starts.
+ */
+static bool
+added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
+	bool		isnull;
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = col_datum(tup, desc, "invited_at", &isnull);
+	return pgcall_exec(pgcall_plan(&plan,
+								   "SELECT 1 FROM pgcall.call WHERE id = $1::uuid AND created_at < $2",
+								   2, types),
+					   values, NULL, false, 1) == 1;
 }
 
 /* Users who hear about a change to the call itself: every participant. */
@@ -391,6 +416,17 @@ participant_after(PG_FUNCTION_ARGS)
 			json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
 			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
+			if (added_later(call_id, newtup, desc))
+			{
+				List	   *others = NIL;
+				ListCell   *lc;
+
+				foreach(lc, participant_audience(call_id, user_id))
+					if (!streq(lfirst(lc), user_id))
+						others = lappend(others, lfirst(lc));
+				if (others != NIL)
+					pgcall_event_queue("participant.invited", call_id, others, data.data, true);
+			}
 		}
 		else if (streq(role, "caller") || streq(role, "host"))
 		{

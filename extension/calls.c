@@ -174,35 +174,38 @@ read_call_row(uint64 row, Call *c)
 	c->pending_expired = DatumGetBool(pgcall_getdatum(row, 11, &isnull));
 }
 
-/* Lock the call by id; false when there is none. */
+/* Lock the call by id, or by channel; false when there is none. */
 static bool
-lock_call(const char *call_id, Call *c)
+lock_call_by(const char *key, bool by_channel, Call *c)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr by_id_plan = NULL;
+	static SPIPlanPtr by_channel_plan = NULL;
 	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {text_datum(call_id)};
+	Datum		values[1] = {text_datum(key)};
+	SPIPlanPtr	plan = by_channel
+		? pgcall_plan(&by_channel_plan,
+					  "SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE channel_id = $1 FOR UPDATE",
+					  1, types)
+		: pgcall_plan(&by_id_plan,
+					  "SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
+					  1, types);
 
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
-								1, types), values, NULL, false, 1) == 0)
+	if (pgcall_exec(plan, values, NULL, false, 1) == 0)
 		return false;
 	read_call_row(0, c);
 	return true;
 }
 
 static bool
+lock_call(const char *call_id, Call *c)
+{
+	return lock_call_by(call_id, false, c);
+}
+
+static bool
 lock_call_by_channel(const char *channel_id, Call *c)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {text_datum(channel_id)};
-
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE channel_id = $1 FOR UPDATE",
-								1, types), values, NULL, false, 1) == 0)
-		return false;
-	read_call_row(0, c);
-	return true;
+	return lock_call_by(channel_id, true, c);
 }
 
 static Part
@@ -540,11 +543,9 @@ opt_bool(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? -1 : (PG_GETARG_BOOL(n) ? 1 : 0);
 }
 
-PG_FUNCTION_INFO_V1(call_accept);
-
-/* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
-Datum
-call_accept(PG_FUNCTION_ARGS)
+/* call_accept and call_join: the same request, answer_only or not. */
+static Datum
+answer(FunctionCallInfo fcinfo, bool answer_only)
 {
 	const char *me = pgcall_require_user_id();
 	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
@@ -555,8 +556,17 @@ call_accept(PG_FUNCTION_ARGS)
 	check_optional_id(device_id, "device_id");
 	SPI_connect();
 	p = open_call(call_id, me, &c);
-	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), true);
-	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), answer_only);
+	return call_result(&c, me, true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(call_accept);
+
+/* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
+Datum
+call_accept(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(answer(fcinfo, true));
 }
 
 PG_FUNCTION_INFO_V1(call_join);
@@ -565,17 +575,7 @@ PG_FUNCTION_INFO_V1(call_join);
 Datum
 call_join(PG_FUNCTION_ARGS)
 {
-	const char *me = pgcall_require_user_id();
-	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
-	char	   *device_id = opt_text(fcinfo, 1);
-	Call		c;
-	Part		p;
-
-	check_optional_id(device_id, "device_id");
-	SPI_connect();
-	p = open_call(call_id, me, &c);
-	join_call(&c, &p, me, device_id, opt_bool(fcinfo, 2), opt_bool(fcinfo, 3), false);
-	PG_RETURN_DATUM(call_result(&c, me, true, NULL));
+	PG_RETURN_DATUM(answer(fcinfo, false));
 }
 
 /* --- starting ------------------------------------------------------------------ */
@@ -620,6 +620,79 @@ glare_call(const char *me, const char *other)
 								2, types), values, NULL, false, 1) == 0)
 		return NULL;
 	return pgcall_getstr(0, 1);
+}
+
+/*
+ * Add the users in invitees (a text[] already checked by check_invitees) to
+ * a call, in the given role.  Someone joined in another live call is busy;
+ * with require_online, someone without an open socket misses the call as
+ * unavailable; everyone else is invited and rung until ring_timeout.
+ */
+static void
+invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
+			 bool require_online)
+{
+	static SPIPlanPtr probe = NULL;
+	static const Oid probe_types[3] = {TEXTARRAYOID, TEXTOID, INT4OID};
+	static SPIPlanPtr insert_plan = NULL;
+	static const Oid insert_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
+	Datum		values[6];
+	Datum	   *statuses;
+	Datum	   *reasons;
+	bool	   *reason_nulls;
+	int			dims[1];
+	int			lbs[1] = {1};
+	bool		isnull;
+	uint64		n;
+
+	values[0] = PointerGetDatum(invitees);
+	values[1] = text_datum(call_id);
+	values[2] = Int32GetDatum(pgcall_presence_timeout);
+	n = pgcall_exec(pgcall_plan(&probe,
+								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p JOIN pgcall.call c ON c.id = p.call_id "
+								"  WHERE p.user_id = u AND p.status = 'joined' AND c.id <> $2::uuid AND c.status <> 'ended' "
+								"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now())), "
+								"EXISTS (SELECT 1 FROM pgcall.presence pr JOIN pgcall.bridge b ON b.id = pr.bridge_id "
+								"  WHERE pr.user_id = u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
+								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) ORDER BY i",
+								3, probe_types), values, NULL, false, 0);
+	statuses = palloc(sizeof(Datum) * n);
+	reasons = palloc(sizeof(Datum) * n);
+	reason_nulls = palloc0(sizeof(bool) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		busy = DatumGetBool(pgcall_getdatum(i, 1, &isnull));
+		bool		online = DatumGetBool(pgcall_getdatum(i, 2, &isnull));
+
+		if (busy)
+		{
+			statuses[i] = text_datum("busy");
+			reasons[i] = text_datum("busy");
+		}
+		else if (require_online && !online)
+		{
+			statuses[i] = text_datum("missed");
+			reasons[i] = text_datum("unavailable");
+		}
+		else
+		{
+			statuses[i] = text_datum("invited");
+			reason_nulls[i] = true;
+		}
+	}
+	dims[0] = (int) n;
+	values[0] = text_datum(call_id);
+	values[1] = PointerGetDatum(invitees);
+	values[2] = PointerGetDatum(construct_array(statuses, (int) n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
+												   TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = text_datum(role);
+	values[5] = Int32GetDatum(ring_timeout);
+	pgcall_exec(pgcall_plan(&insert_plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
+							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
+							6, insert_types), values, NULL, false, 0);
 }
 
 typedef struct StartArgs
@@ -692,10 +765,6 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	static const Oid call_types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
 	static SPIPlanPtr insert_caller = NULL;
 	static const Oid caller_types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	static SPIPlanPtr probe = NULL;
-	static const Oid probe_types[3] = {TEXTARRAYOID, TEXTOID, INT4OID};
-	static SPIPlanPtr insert_invitees = NULL;
-	static const Oid invitee_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
 	int			n;
 	char	  **invitees = check_invitees(a->invitees, me, &n);
 	bool		direct = (n == 1 && a->is_group != 1);
@@ -704,12 +773,6 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
-	Datum	   *statuses;
-	Datum	   *reasons;
-	bool	   *reason_nulls;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	bool		isnull;
 
 	*glare = false;
 	/*
@@ -770,54 +833,8 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 							"VALUES ($1::uuid, $2, $3, 'joined', $4)",
 							4, caller_types), values, nulls, false, 0);
 
-	/* Who is busy in another live call, and who has a socket open. */
-	values[0] = PointerGetDatum(a->invitees);
-	values[1] = text_datum(call_id);
-	values[2] = Int32GetDatum(pgcall_presence_timeout);
-	pgcall_exec(pgcall_plan(&probe,
-							"SELECT EXISTS (SELECT 1 FROM pgcall.participant p JOIN pgcall.call c ON c.id = p.call_id "
-							"  WHERE p.user_id = u AND p.status = 'joined' AND c.id <> $2::uuid AND c.status <> 'ended' "
-							"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now())), "
-							"EXISTS (SELECT 1 FROM pgcall.presence pr JOIN pgcall.bridge b ON b.id = pr.bridge_id "
-							"  WHERE pr.user_id = u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
-							"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) ORDER BY i",
-							3, probe_types), values, NULL, false, 0);
-	statuses = palloc(sizeof(Datum) * n);
-	reasons = palloc(sizeof(Datum) * n);
-	reason_nulls = palloc0(sizeof(bool) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool		busy = DatumGetBool(pgcall_getdatum(i, 1, &isnull));
-		bool		online = DatumGetBool(pgcall_getdatum(i, 2, &isnull));
-
-		if (busy)
-		{
-			statuses[i] = text_datum("busy");
-			reasons[i] = text_datum("busy");
-		}
-		else if (a->require_online && !online)
-		{
-			statuses[i] = text_datum("missed");
-			reasons[i] = text_datum("unavailable");
-		}
-		else
-		{
-			statuses[i] = text_datum("invited");
-			reason_nulls[i] = true;
-		}
-	}
-	values[0] = text_datum(call_id);
-	values[1] = PointerGetDatum(a->invitees);
-	values[2] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
-												   TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = text_datum(direct ? "callee" : "member");
-	values[5] = Int32GetDatum(ring_timeout);
-	pgcall_exec(pgcall_plan(&insert_invitees,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
-							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
-							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
-							6, invitee_types), values, NULL, false, 0);
+	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
+				 a->require_online);
 
 	if (!lock_call(call_id, c))
 		elog(ERROR, "call %s vanished while starting it", call_id);
@@ -894,6 +911,64 @@ call_start(PG_FUNCTION_ARGS)
 	start_call(&a, me, &c, &glare);
 	PG_RETURN_DATUM(call_result(&c, me, !streq(c.status, "ended"),
 								glare ? ",\"glare\":true" : ",\"glare\":false"));
+}
+
+PG_FUNCTION_INFO_V1(call_invite);
+
+/*
+ * call_invite(call_id uuid, invitees text[], ring_timeout integer,
+ *             require_online boolean): add people to a live group call.
+ * Anyone in the call may invite; people already in it are refused.
+ */
+Datum
+call_invite(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr existing = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTARRAYOID};
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	int			ring_timeout = ring_timeout_arg(fcinfo, 2);
+	bool		require_online = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	ArrayType  *invitees;
+	Datum		values[2];
+	Call		c;
+	Part		p;
+	int			n;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
+				 errmsg("invitees is required")));
+	invitees = PG_GETARG_ARRAYTYPE_P(1);
+	(void) check_invitees(invitees, me, &n);
+
+	SPI_connect();
+	p = open_call(call_id, me, &c);
+	if (streq(c.status, "ended"))
+		raise_ended(&c);
+	if (streq(c.kind, "direct"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
+				 errmsg("a direct call has exactly two participants"),
+				 errhint("Start a group call with everyone instead.")));
+	if (!streq(p.status, "joined"))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
+				 errmsg("you are not in this call: your status is %s", p.status),
+				 errhint("Join the call before inviting others.")));
+	values[0] = text_datum(c.id);
+	values[1] = PointerGetDatum(invitees);
+	if (pgcall_exec(pgcall_plan(&existing,
+								"SELECT user_id FROM pgcall.participant "
+								"WHERE call_id = $1::uuid AND user_id = ANY ($2) LIMIT 1",
+								2, types), values, NULL, false, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("\"%s\" is already a participant of this call", pgcall_getstr(0, 1)),
+				 errhint("Someone who left or declined can rejoin with call_join.")));
+	invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
+				 require_online);
+	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
 }
 
 /* --- the seed-000 session flow --------------------------------------------- */

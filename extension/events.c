@@ -48,6 +48,40 @@
 #define EVENT_LOCK_KEY1 0x70676361
 #define EVENT_LOCK_KEY2 0x65766e74
 
+/*
+ * Every event type pgcall sends: who gets it and when.  Queuing an event of
+ * another type is a bug; pgcall.event_types() returns this list and the
+ * event catalog in docs/events.md is generated from it.
+ */
+typedef struct EventType
+{
+	const char *type;
+	const char *recipients;
+	const char *description;
+} EventType;
+
+static const EventType event_types[] = {
+	{"call.started", "the caller", "A call you started exists and rings the others; data: your participant."},
+	{"call.incoming", "each invitee", "Someone calls you: ring.  data: your participant; call.created_by is the caller."},
+	{"call.accepted", "every participant", "Someone answered; the call is active.  data.by: who."},
+	{"call.ended", "every participant", "The call ended after it was answered (reason completed, failed or terminated).  data: reason, by, duration_seconds."},
+	{"call.cancelled", "every participant", "The caller hung up before anyone answered."},
+	{"call.rejected", "every participant", "Everyone invited declined."},
+	{"call.missed", "every participant", "Nobody answered before the ring timeout."},
+	{"call.busy", "every participant", "Everyone invited was already in a call."},
+	{"call.unavailable", "every participant", "Everyone invited was offline (the caller asked for require_online)."},
+	{"participant.invited", "everyone in the call or being rung, and the participant", "Someone was added to the call."},
+	{"participant.ringing", "everyone in the call or being rung, and the participant", "A participant's device rings."},
+	{"participant.joined", "everyone in the call or being rung, and the participant", "A participant answered or joined; data.device_id says which device (other devices of that user stop ringing: answered elsewhere)."},
+	{"participant.left", "everyone in the call or being rung, and the participant", "A participant hung up their own part."},
+	{"participant.declined", "everyone in the call or being rung, and the participant", "A participant declined; data.reason is theirs."},
+	{"participant.missed", "everyone in the call or being rung, and the participant", "A participant's invitation timed out (data.reason timeout) or they were offline (unavailable)."},
+	{"participant.busy", "everyone in the call or being rung, and the participant", "A participant was in another call."},
+	{"participant.removed", "everyone in the call or being rung, and the participant", "An admin removed a participant: their client must leave the call; they cannot rejoin."},
+	{"participant.media", "everyone in the call or being rung, and the participant", "A participant's microphone, camera or screen share changed."},
+	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call snapshot."},
+};
+
 typedef struct QueuedEvent
 {
 	SubTransactionId subid;
@@ -84,9 +118,18 @@ void
 pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 				   const char *data, bool with_call)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-	QueuedEvent *ev = palloc0(sizeof(QueuedEvent));
+	MemoryContext old;
+	QueuedEvent *ev;
 	ListCell   *lc;
+	bool		known = false;
+
+	for (int i = 0; i < lengthof(event_types) && !known; i++)
+		known = strcmp(event_types[i].type, type) == 0;
+	if (!known)
+		elog(ERROR, "pgcall event type \"%s\" is not in the event catalog", type);
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	ev = palloc0(sizeof(QueuedEvent));
 
 	ev->subid = GetCurrentSubTransactionId();
 	ev->type = pstrdup(type);
@@ -319,6 +362,28 @@ pgcall_init_events(void)
 {
 	RegisterXactCallback(events_xact_callback, NULL);
 	RegisterSubXactCallback(events_subxact_callback, NULL);
+}
+
+PG_FUNCTION_INFO_V1(event_types_list);
+
+/* event_types() RETURNS TABLE(type, recipients, description) */
+Datum
+event_types_list(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < lengthof(event_types); i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(event_types[i].type);
+		values[1] = CStringGetTextDatum(event_types[i].recipients);
+		values[2] = CStringGetTextDatum(event_types[i].description);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(events_since);

@@ -5,7 +5,8 @@
  * purge deletes at most max_rows events and max_rows calls per call, oldest
  * first, each in one short statement, and says whether more remain, so a
  * scheduler (the bridge, pg_cron) calls it repeatedly in separate
- * transactions and live traffic never waits behind a long delete.
+ * transactions and live traffic never waits behind a long delete.  Rows
+ * another purge holds are skipped, so several bridges may purge at once.
  */
 #include "postgres.h"
 
@@ -57,7 +58,7 @@ purge(PG_FUNCTION_ARGS)
 							"WITH d AS (DELETE FROM pgcall.event WHERE id IN ("
 							"  SELECT id FROM pgcall.event "
 							"   WHERE created_at < pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-							"   ORDER BY id LIMIT $1) RETURNING id) "
+							"   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id) "
 							"SELECT count(*), max(id) FROM d",
 							2, types), values, NULL, false, 1);
 	events_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
@@ -78,7 +79,7 @@ purge(PG_FUNCTION_ARGS)
 								"WITH d AS (DELETE FROM pgcall.call WHERE id IN ("
 								"  SELECT id FROM pgcall.call WHERE status = 'ended' "
 								"   AND ended_at < pg_catalog.now() - pg_catalog.make_interval(days => $2) "
-								"   ORDER BY ended_at LIMIT $1) RETURNING id) "
+								"   ORDER BY ended_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id) "
 								"SELECT count(*) FROM d",
 								2, types), values, NULL, false, 1);
 		calls_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));

@@ -504,6 +504,16 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text) IS
 'Call the invitees: a direct call for one invitee (unless is_group), a group call otherwise.  type is audio (or voice) or video.  Invitees already in a call are marked busy; with require_online, invitees with no open socket are missed as unavailable.  If the one invitee is already calling you, answers that call instead (glare).  Returns {call, agora, glare}; agora holds your token when Agora is configured.';
 
+CREATE FUNCTION pgcall.call_invite(call_id uuid, invitees text[], ring_timeout integer DEFAULT NULL,
+                                   require_online boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_invite'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_invite(uuid, text[], integer, boolean) IS
+'Add people to a live group call you are in: they are rung (call.incoming) and the others told (participant.invited).  Busy and offline people are marked as in call_start.';
+
 CREATE FUNCTION pgcall.call_session(other_user text, type text DEFAULT 'audio', channel_id text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'call_session'
@@ -847,6 +857,14 @@ COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
 -- Events for clients
 -------------------------------------------------------------------------------
 
+CREATE FUNCTION pgcall.event_types(OUT type text, OUT recipients text, OUT description text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'event_types_list'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.event_types() IS
+'Every event type pgcall sends, who receives it and when: the event catalog (docs/events.md has an example of each).';
+
 CREATE FUNCTION pgcall.events_since(after bigint, max integer DEFAULT 1000,
                                     OUT id bigint, OUT payload text)
 RETURNS SETOF record
@@ -1039,7 +1057,7 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
@@ -1049,6 +1067,7 @@ GRANT EXECUTE ON FUNCTION pgcall.turn_credentials(text, integer) TO pgcall_user,
 GRANT EXECUTE ON FUNCTION
     pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text),
     pgcall.call_session(text, text, text),
+    pgcall.call_invite(uuid, text[], integer, boolean),
     pgcall.call_accept(uuid, text, boolean, boolean),
     pgcall.call_join(uuid, text, boolean, boolean),
     pgcall.call_reject(uuid, text),

@@ -55,6 +55,8 @@ struct config
 	int			ws_calls;		/* calls in flight per socket */
 	int			heartbeat_ms;
 	int			expire_ms;		/* call_expire() period; 0 = off */
+	int			purge_ms;		/* pgcall.purge() period; 0 = off */
+	int			purge_batch;	/* rows per purge() run */
 	int			event_batch;
 	int			shutdown_grace_ms;
 	int			http_keepalive_s;
@@ -101,6 +103,7 @@ enum sql_id
 	SQL_PRESENCE,				/* bridge id, user id, connections */
 	SQL_UNREGISTER,				/* bridge id */
 	SQL_EXPIRE,
+	SQL_PURGE,					/* max rows */
 	SQL_HEALTH,
 	SQL_SET_ROLE,				/* role (system connections) */
 	SQL_LISTEN,
@@ -301,6 +304,8 @@ struct metrics
 	uint64_t	db_reconnects;
 	uint64_t	expire_runs;
 	uint64_t	expire_errors;
+	uint64_t	purge_runs;
+	uint64_t	purge_errors;
 	uint64_t	heartbeat_errors;
 	uint64_t	presence_updates;
 };

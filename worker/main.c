@@ -28,12 +28,9 @@ void		config_random_uuid(char out[37]);
 
 static struct lws_protocols protocols[5];
 static lws_sorted_usec_list_t sul_heartbeat,
-			sul_expire,
 			sul_grace;
 static bool heartbeat_pending,
-			expire_pending,
 			unregistering;
-static char last_expire_error[160];
 
 uint64_t
 now_us(void)
@@ -87,43 +84,88 @@ sul_heartbeat_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(B.ctx, 0, sul, sul_heartbeat_cb, (lws_usec_t) B.cfg.heartbeat_ms * 1000);
 }
 
-static void
-expire_done(struct job *job)
+/*
+ * Sweeps: database maintenance the bridge runs on a timer on its system
+ * connection, one at a time each (call_expire() every second, purge() every
+ * few minutes).  A failure is logged once per distinct message, not on every
+ * run; a purge that says more rows are due runs again at once.
+ */
+struct sweep
 {
-	expire_pending = false;
+	lws_sorted_usec_list_t sul;
+	const char *name;
+	enum sql_id sql;
+	const int  *interval_ms;
+	const char *param;			/* the one parameter, or NULL */
+	bool		pending;
+	bool		again;			/* run again at once: the last run left work */
+	uint64_t   *runs;
+	uint64_t   *errors;
+	char		last_error[160];
+};
+
+static char purge_batch[16];
+
+static struct sweep sweep_expire = {.name = "call_expire()", .sql = SQL_EXPIRE,
+	.interval_ms = &B.cfg.expire_ms, .runs = &B.m.expire_runs, .errors = &B.m.expire_errors};
+static struct sweep sweep_purge = {.name = "purge()", .sql = SQL_PURGE,
+	.interval_ms = &B.cfg.purge_ms, .param = purge_batch,
+	.runs = &B.m.purge_runs, .errors = &B.m.purge_errors};
+
+static void
+sweep_done(struct job *job)
+{
+	struct sweep *sw = job->arg;
+
+	sw->pending = false;
+	sw->again = false;
 	if (job->fail_code)
 		return;
-	B.m.expire_runs++;
+	(*sw->runs)++;
 	if (job->err)
 	{
 		const char *msg = PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY);
 
-		B.m.expire_errors++;
-		/* once per distinct error, not once a second */
-		if (msg && strncmp(msg, last_expire_error, sizeof(last_expire_error) - 1) != 0)
+		(*sw->errors)++;
+		if (msg && strncmp(msg, sw->last_error, sizeof(sw->last_error) - 1) != 0)
 		{
-			log_warn("call_expire() failed: %s", msg);
-			snprintf(last_expire_error, sizeof(last_expire_error), "%s", msg);
+			log_warn("%s failed: %s", sw->name, msg);
+			snprintf(sw->last_error, sizeof(sw->last_error), "%s", msg);
 		}
+		return;
 	}
-	else
-		last_expire_error[0] = '\0';
+	sw->last_error[0] = '\0';
+	/* purge() answers whether more rows are due */
+	if (job->res[0] && PQntuples(job->res[0]) == 1 && PQnfields(job->res[0]) == 1 &&
+		strcmp(PQgetvalue(job->res[0], 0, 0), "t") == 0)
+		sw->again = true;
 }
 
 static void
-sul_expire_cb(lws_sorted_usec_list_t *sul)
+sweep_cb(lws_sorted_usec_list_t *sul)
 {
+	struct sweep *sw = lws_container_of(sul, struct sweep, sul);
 	struct job *job;
 
-	if (!expire_pending && conn_up(&B.sys) && !B.stop)
+	if (!sw->pending && conn_up(&B.sys) && !B.stop)
 	{
-		job = job_new(expire_done, NULL);
-		if (!job || job_add(job, SQL_EXPIRE, 0, NULL) || conn_submit(&B.sys, job))
+		job = job_new(sweep_done, NULL);
+		if (job)
+			job->arg = sw;
+		if (!job || job_add(job, sw->sql, sw->param ? 1 : 0, &sw->param) || conn_submit(&B.sys, job))
 			job_free(job);
 		else
-			expire_pending = true;
+			sw->pending = true;
 	}
-	lws_sul_schedule(B.ctx, 0, sul, sul_expire_cb, (lws_usec_t) B.cfg.expire_ms * 1000);
+	lws_sul_schedule(B.ctx, 0, sul, sweep_cb,
+					 sw->again ? 1000 : (lws_usec_t) *sw->interval_ms * 1000);
+}
+
+static void
+sweep_start(struct sweep *sw)
+{
+	if (*sw->interval_ms > 0)
+		lws_sul_schedule(B.ctx, 0, &sw->sul, sweep_cb, (lws_usec_t) *sw->interval_ms * 1000);
 }
 
 static void
@@ -131,7 +173,7 @@ sys_ready(struct pgconn *c)
 {
 	(void) c;
 	heartbeat_pending = false;
-	expire_pending = false;
+	sweep_expire.pending = sweep_purge.pending = false;
 	heartbeat();
 	ws_presence_resync();
 }
@@ -141,7 +183,7 @@ sys_down(struct pgconn *c)
 {
 	(void) c;
 	heartbeat_pending = false;
-	expire_pending = false;
+	sweep_expire.pending = sweep_purge.pending = false;
 }
 
 /* ------------------------------------------------------------ shutdown */
@@ -390,8 +432,9 @@ main(int argc, char **argv)
 	B.sys.on_down = sys_down;
 	db_start();
 	lws_sul_schedule(B.ctx, 0, &sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) B.cfg.heartbeat_ms * 1000);
-	if (B.cfg.expire_ms > 0)
-		lws_sul_schedule(B.ctx, 0, &sul_expire, sul_expire_cb, (lws_usec_t) B.cfg.expire_ms * 1000);
+	snprintf(purge_batch, sizeof(purge_batch), "%d", B.cfg.purge_batch);
+	sweep_start(&sweep_expire);
+	sweep_start(&sweep_purge);
 
 	log_info("pgcall-bridge %s listening on %s://%s%s%s:%d (bridge %s, pool %d, schema %s)",
 			 BRIDGE_VERSION, B.cfg.tls_cert ? "http" "s" : "http",

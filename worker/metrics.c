@@ -114,6 +114,9 @@ metrics_render(size_t *len)
 	counter(&b, "pgcall_bridge_call_expire_runs_total", "call_expire() sweeps run.", m->expire_runs);
 	counter(&b, "pgcall_bridge_call_expire_errors_total", "call_expire() sweeps that failed.",
 			m->expire_errors);
+	counter(&b, "pgcall_bridge_purge_runs_total", "pgcall.purge() runs.", m->purge_runs);
+	counter(&b, "pgcall_bridge_purge_errors_total", "pgcall.purge() runs that failed.",
+			m->purge_errors);
 	counter(&b, "pgcall_bridge_heartbeat_errors_total", "Heartbeats that failed.", m->heartbeat_errors);
 	gauge(&b, "pgcall_bridge_http_in_flight", "HTTP requests waiting for the database.", B.http_inflight);
 	return jb_take(&b, len);

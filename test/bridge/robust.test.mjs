@@ -103,6 +103,28 @@ describe('two bridges', () => {
   });
 });
 
+describe('retention', () => {
+  test('the bridge runs pgcall.purge() on its timer, batch after batch, until nothing is due', async () => {
+    const db = createDatabase('bridge_purge');
+    // Twelve events, eleven of them older than a one-minute retention.
+    for (let i = 0; i < 6; i++) asUser(db, `old-${i}`, `SELECT pgcall.call_start(ARRAY['peer-${i}'])`);
+    psql(db, `UPDATE pgcall.event SET created_at = now() - interval '2 minutes'
+               WHERE id < (SELECT max(id) FROM pgcall.event)`);
+    psql(db, `ALTER DATABASE bridge_purge SET pgcall.event_retention = 60`);
+    const b = await startBridge(db, { args: ['--purge-interval', '300', '--purge-batch', '4'] });
+    try {
+      await waitFor(() => psql(db, 'SELECT count(*) FROM pgcall.event') === '1', 'expired events purged');
+      assert.equal(psql(db, 'SELECT through_id = (SELECT max(id) - 1 FROM pgcall.event) FROM pgcall.event_purged'), 't',
+        'the purge horizon is the last purged id');
+      const m = await metrics(b);
+      assert.ok(m.pgcall_bridge_purge_runs_total >= 3, 'eleven rows in batches of four take three runs');
+      assert.equal(m.pgcall_bridge_purge_errors_total, 0);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   test('sockets get 1001, a request in flight finishes, the bridge unregisters', async () => {
     const b = await startBridge(DB);

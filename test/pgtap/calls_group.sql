@@ -1,6 +1,6 @@
 -- Group calls: invitees, joins, leaves, re-joins, capacity, the host ends.
 BEGIN;
-SELECT plan(30);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
     AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
@@ -51,13 +51,24 @@ SELECT is((SELECT count(*)::int FROM pgcall.participant_session WHERE user_id = 
           'a re-join opens a second session');
 SELECT is(pgcall.call_join((SELECT id FROM c))->'call'->>'status', 'active', 'joining again from the same device is a no-op');
 
+-- Anyone in the call may add people; not to a direct call, not twice.
+SELECT pg_temp.act('cid');
+SELECT is((SELECT p->>'status' FROM jsonb_array_elements(pgcall.call_invite((SELECT id FROM c), ARRAY['eve'])->'call'->'participants') p
+            WHERE p->>'user_id' = 'eve'), 'invited', 'a member invites eve');
+SELECT is((SELECT role FROM pgcall.participant WHERE user_id = 'eve'), 'member', 'as a member');
+SELECT throws_ok(format('SELECT pgcall.call_invite(%L, ARRAY[%L])', (SELECT id FROM c), 'ann'), 'P400O',
+                 '"ann" is already a participant of this call', 'no one is invited twice');
+SELECT pg_temp.act('dot');
+SELECT throws_ok(format('SELECT pgcall.call_invite(%L, ARRAY[%L])', (SELECT id FROM c), 'fay'), 'P403B',
+                 'you are not in this call: your status is invited', 'only those in the call invite');
+
 -- Only the host ends it for everyone.
 SELECT throws_ok(format('SELECT pgcall.call_end(%L)', (SELECT id FROM c)), 'P403D',
                  'only the host can end a group call for everyone', 'a member cannot end the call for all');
 SELECT pg_temp.act('host');
 SELECT is(pgcall.call_end((SELECT id FROM c))->'call'->>'end_reason', 'completed', 'the host ends it');
 SELECT is((SELECT array_agg(user_id || ':' || status ORDER BY user_id) FROM pgcall.participant),
-          ARRAY['ann:left', 'ben:left', 'cid:left', 'dot:missed', 'host:left'],
+          ARRAY['ann:left', 'ben:left', 'cid:left', 'dot:missed', 'eve:missed', 'host:left'],
           'those in it left, the one never answering missed it');
 SELECT is((SELECT reason FROM pgcall.participant WHERE user_id = 'dot'), 'completed',
           'the missed invitee''s reason says how the call ended');
@@ -69,6 +80,9 @@ SELECT pg_temp.act('host');
 CREATE TEMP TABLE r2 AS SELECT pgcall.call_start(ARRAY['ann'], is_group => true) AS j;
 SELECT is((SELECT j->'call'->>'kind' FROM r2), 'group', 'is_group makes a one-invitee group call');
 SELECT is((SELECT j->'call'->>'max_participants' FROM r2), '50', 'max_participants defaults to pgcall.max_participants');
+SELECT throws_ok(format('SELECT pgcall.call_invite(%L, ARRAY[%L])',
+                        (SELECT (j->'call'->>'id') FROM (SELECT pgcall.call_start(ARRAY['zed']) AS j) x), 'yan'),
+                 'P409C', 'a direct call has exactly two participants', 'a direct call takes no one more');
 SELECT pg_temp.act('ann');
 SELECT lives_ok(format('SELECT pgcall.call_accept(%L)', (SELECT j->'call'->>'id' FROM r2)), 'ann answers');
 SELECT lives_ok(format('SELECT pgcall.call_leave(%L)', (SELECT j->'call'->>'id' FROM r2)), 'ann leaves');
