@@ -49,13 +49,14 @@ async function demoToken(user) {
   return (await r.json()).token;
 }
 
-function jwtSub(token) {
+function jwtClaims(token) {
   try {
-    return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+    return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
   } catch {
-    return null;
+    return {};
   }
 }
+const jwtSub = (token) => jwtClaims(token).sub ?? null;
 
 async function showSignIn() {
   $('#signin').hidden = false;
@@ -96,8 +97,11 @@ function signIn(session) {
   $('#me').textContent = session.user;
   document.body.dataset.user = session.user;
 
+  // The socket asks again (refresh) when the bridge refused the token or
+  // could not be reached: a token that has not expired is tried again.
   app.socket = new PgcallSocket(async (refresh) => {
-    if (!refresh) return app.session.token;
+    const exp = jwtClaims(app.session.token).exp;
+    if (!refresh || (exp && exp * 1000 > Date.now() + 30000)) return app.session.token;
     if (!app.session.demo) throw Object.assign(new Error('Your token expired: sign in again'), { fatal: true });
     app.session.token = await demoToken(app.session.user);
     sessionStorage.setItem('pgcall.session', JSON.stringify(app.session));
@@ -196,6 +200,7 @@ function addPerson(user) {
 }
 
 function renderPeople() {
+  const ticked = new Set([...document.querySelectorAll('#people-list input:checked')].map((i) => i.closest('li').dataset.user));
   $('#people-list').replaceChildren(...app.people.map((u) => {
     const li = document.createElement('li');
     li.dataset.user = u;
@@ -203,6 +208,7 @@ function renderPeople() {
     li.innerHTML = `<label><input type="checkbox"> <span class="dot"></span> <span class="name"></span></label>
       <button data-media="audio">Audio</button> <button data-media="video">Video</button>`;
     li.querySelector('.name').textContent = u;
+    li.querySelector('input').checked = ticked.has(u);
     li.querySelector('.dot').title = app.online.get(u) ? 'online' : 'offline';
     for (const b of li.querySelectorAll('button')) b.onclick = () => startCall([u], b.dataset.media, false);
     return li;
@@ -305,7 +311,7 @@ function onEvent(m) {
 
   if (m.event === 'call.incoming' && m.data.user_id === me) {
     showIncoming(call);
-  } else if (m.event === 'call.signal') {
+  } else if (m.event === 'call.signal') {  // the only event without a call snapshot
     if (mine) app.call.media_session ? app.call.media_session.handleSignal(m.data.from, m.data.kind, m.data.payload)
       : app.call.signals.push(m.data);
   } else if (END_EVENTS.has(m.event)) {
@@ -326,6 +332,11 @@ function onEvent(m) {
       notice(kind, text, call.id);
       refreshHistory();
     }
+  } else if (mine && m.event === 'participant.removed' && m.data.user_id === me) {
+    app.done.add(call.id);
+    notice('removed', 'You were removed from the call', call.id);
+    teardown();
+    refreshHistory();
   } else if (mine) {
     participantNotice(m);
     applyCall(call, false);
@@ -341,6 +352,7 @@ function participantNotice(m) {
     'participant.busy': `${who} is busy on another call`,
     'participant.left': `${who} left the call`,
     'participant.joined': `${who} joined`,
+    'participant.removed': `${who} was removed from the call`,
   }[m.event];
   if (text) notice(m.event.slice(12), text, m.call_id);
 }
