@@ -61,6 +61,7 @@ struct config
 	int			shutdown_grace_ms;
 	int			http_keepalive_s;
 	const char *web_root;		/* static files for "/", or NULL */
+	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
 	const char *tls_cert;
 	const char *tls_key;
 	const char *bridge_id;		/* uuid; random when not given */
@@ -253,6 +254,11 @@ void		ws_presence_resync(void);
 int			ws_session_count(void);
 int			ws_user_count(void);
 int			static_serve(struct lws *wsi, const char *path);
+
+/* demo.c: POST /demo/token and GET /demo/users, only with --demo-users */
+bool		demo_enabled(void);
+void		demo_token(struct reply *r, const char *body, size_t len);
+void		demo_users(struct reply *r);
 
 /* events.c */
 void		events_init(void);

@@ -80,6 +80,9 @@ static const struct opt opts[] = {
 	"ms SIGTERM waits for requests in flight and closing sockets"},
 	{"keepalive", O_INT, F(http_keepalive_s), "30", 1, 3600, "seconds an idle HTTP keep-alive connection stays"},
 	{"web-root", O_STR, F(web_root), NULL, 0, 0, "directory of static files served for other paths"},
+	{"demo-users", O_STR, F(demo_users), NULL, 0, 0,
+	"comma-separated demo users: POST /demo/token signs in as one of them without a password "
+	"(demo and tests only; off by default)"},
 	{"tls-cert", O_STR, F(tls_cert), NULL, 0, 0, "PEM certificate: serve HTTPS/WSS"},
 	{"tls-key", O_STR, F(tls_key), NULL, 0, 0, "PEM private key for --tls-cert"},
 	{"bridge-id", O_STR, F(bridge_id), NULL, 0, 0, "UUID naming this bridge (default: random)"},

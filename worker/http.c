@@ -1,6 +1,7 @@
 /*
  * http.c: the HTTP protocol: POST/GET/HEAD /rpc/<fn> (PostgREST style),
- * /health, /metrics, static files, and the hand-off of /ws upgrades.
+ * /health, /metrics, static files, the demo sign-in (demo.c, only with
+ * --demo-users), and the hand-off of /ws upgrades.
  *
  * One struct http_req per transaction.  libwebsockets zeroes it for every
  * transaction on a keep-alive connection (it rebinds the protocol and fires
@@ -30,7 +31,7 @@ enum req_state
 
 enum route
 {
-	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH
+	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH, ROUTE_DEMO
 };
 
 struct http_req
@@ -587,6 +588,22 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 		reply_metrics(r);
 		return 0;
 	}
+	else if (demo_enabled() && strcmp(path, "/demo/users") == 0 && r->get)
+	{
+		demo_users(&r->reply);
+		http_reply(r);
+		return 0;
+	}
+	else if (demo_enabled() && strcmp(path, "/demo/token") == 0)
+	{
+		if (!method || strcmp(method, "POST") != 0)
+		{
+			r->close_after = r->content_length > 0;
+			http_reply_error(r, 405, "PGRST101", "Only POST is allowed on /demo/token", NULL);
+			return 0;
+		}
+		r->route = ROUTE_DEMO;
+	}
 	else if (strcmp(path, "/ws") == 0)
 	{
 		http_reply_error(r, 426, "PGRST426", "Upgrade to a WebSocket to use /ws", NULL);
@@ -640,6 +657,11 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 		http_reply(r);
 	else if (r->route == ROUTE_HEALTH)
 		start_health(r);
+	else if (r->route == ROUTE_DEMO)
+	{
+		demo_token(&r->reply, NULL, 0);
+		http_reply(r);
+	}
 	else
 		start_rpc(r);
 	return 0;
@@ -824,6 +846,11 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				http_reply(r);
 			else if (r->route == ROUTE_HEALTH)
 				start_health(r);
+			else if (r->route == ROUTE_DEMO)
+			{
+				demo_token(&r->reply, r->body, r->body_len);
+				http_reply(r);
+			}
 			else
 			{
 				r->body[r->body_len] = '\0';

@@ -88,8 +88,8 @@ const running = new Set();
 // A test file that fails or is cancelled leaves no bridge behind.
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
-export async function startBridge(db, { args = [], env = {}, waitReady = true } = {}) {
-  const port = await freePort();
+export async function startBridge(db, { args = [], env = {}, waitReady = true, port: wanted } = {}) {
+  const port = wanted ?? await freePort();
   const secretFile = path.join(ARTIFACTS, `jwt-secret-${process.pid}`);
   fs.writeFileSync(secretFile, SECRET, { mode: 0o600 });
   const logFile = path.join(ARTIFACTS, `bridge-${path.basename(process.argv[1] ?? 'x')}-${++bridgeCount}.log`);

@@ -1,0 +1,147 @@
+/*
+ * demo.c: POST /demo/token, sign-in for the reference web app in demo mode.
+ *
+ * With --demo-users alice,bob,... the bridge hands out a short-lived HS256
+ * JWT (role pgcall_user, sub = the user) for each listed user, to anyone who
+ * asks: there is no password, so this exists only for script/run and the
+ * browser tests.  Without the flag the route does not exist (404), which is
+ * the default.  It signs with the same secret the bridge verifies with, so
+ * the token works for /rpc and /ws like any other; no business rule is
+ * involved, the database still decides what the user may do.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "jwt.h"
+
+/* Lifetime of a demo token, seconds.  The page gets a new one when the
+ * WebSocket is closed for an expired token (close code 1008). */
+#define DEMO_TOKEN_TTL 900
+
+/* Whether user is one of the comma-separated --demo-users. */
+static bool
+demo_user_listed(const char *user)
+{
+	const char *list = B.cfg.demo_users;
+	size_t		ul = strlen(user);
+
+	if (!list || !ul)
+		return false;
+	for (const char *p = list; *p;)
+	{
+		size_t		n = strcspn(p, ",");
+
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == ul && strncmp(p, user, n) == 0)
+			return true;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+bool
+demo_enabled(void)
+{
+	return B.cfg.demo_users && B.cfg.demo_users[0];
+}
+
+/* The reply to POST /demo/token with body[0..len), {"user": "<name>"}. */
+void
+demo_token(struct reply *r, const char *body, size_t len)
+{
+	struct jval v;
+	struct jbuf b;
+	char	   *user = NULL,
+			   *claims = NULL,
+			   *token = NULL;
+	enum jtype	top;
+	int64_t		now = now_unix();
+
+	if (!body || !json_valid(body, len, &top) || top != J_OBJECT ||
+		!json_member(body, len, "user", &v) || v.type != J_STRING ||
+		!(user = json_string_dup(&v)))
+	{
+		reply_error(r, 400, "PGRST100", "The body must be a JSON object with a string \"user\"",
+					NULL, "Send {\"user\": \"alice\"}.");
+		return;
+	}
+	if (!demo_user_listed(user))
+	{
+		reply_error(r, 404, "PGRST404", "Not a demo user", NULL,
+					"Demo users are the ones named by --demo-users.");
+		free(user);
+		return;
+	}
+	jb_init(&b);
+	jb_puts(&b, "{\"sub\":");
+	jb_strz(&b, user);
+	jb_printf(&b, ",\"role\":\"pgcall_user\",\"iat\":%lld,\"exp\":%lld,\"demo\":true}",
+			  (long long) now, (long long) (now + DEMO_TOKEN_TTL));
+	claims = jb_take(&b, NULL);
+	if (claims)
+		token = jwt_sign(claims, (const unsigned char *) B.cfg.jwt_secret, B.cfg.jwt_secret_len);
+	if (!token)
+	{
+		reply_error(r, 500, "PGRST000", "out of memory", NULL, NULL);
+		goto done;
+	}
+	jb_init(&b);
+	jb_puts(&b, "{\"token\":");
+	jb_strz(&b, token);
+	jb_printf(&b, ",\"user\":");
+	jb_strz(&b, user);
+	jb_printf(&b, ",\"expires_in\":%d}", DEMO_TOKEN_TTL);
+	free(r->body);
+	r->body = jb_take(&b, &r->len);
+	r->status = r->body ? 200 : 500;
+	r->content_type = "application/json; charset=utf-8";
+	log_info("demo token issued for %s", user);
+done:
+	free(user);
+	free(claims);
+	free(token);
+}
+
+/* The demo users as a JSON array, for GET /demo/users (the sign-in list). */
+void
+demo_users(struct reply *r)
+{
+	struct jbuf b;
+	bool		first = true;
+
+	jb_init(&b);
+	jb_puts(&b, "[");
+	for (const char *p = B.cfg.demo_users; p && *p;)
+	{
+		size_t		n = strcspn(p, ",");
+		const char *s = p;
+
+		while (n && *s == ' ')
+			s++, n--;
+		while (n && s[n - 1] == ' ')
+			n--;
+		if (n)
+		{
+			if (!first)
+				jb_puts(&b, ",");
+			first = false;
+			jb_str(&b, s, n);
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	jb_puts(&b, "]");
+	free(r->body);
+	r->body = jb_take(&b, &r->len);
+	r->status = r->body ? 200 : 500;
+	r->content_type = "application/json; charset=utf-8";
+}
