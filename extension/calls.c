@@ -632,7 +632,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 			 bool require_online)
 {
 	static SPIPlanPtr probe = NULL;
-	static const Oid probe_types[3] = {TEXTARRAYOID, TEXTOID, INT4OID};
+	static const Oid probe_types[3] = {TEXTARRAYOID, UUIDOID, INT4OID};
 	static SPIPlanPtr insert_plan = NULL;
 	static const Oid insert_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
 	Datum		values[6];
@@ -645,15 +645,20 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 	uint64		n;
 
 	values[0] = PointerGetDatum(invitees);
-	values[1] = text_datum(call_id);
+	values[1] = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
 	values[2] = Int32GetDatum(pgcall_presence_timeout);
 	n = pgcall_exec(pgcall_plan(&probe,
-								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p JOIN pgcall.call c ON c.id = p.call_id "
-								"  WHERE p.user_id = u AND p.status = 'joined' AND c.id <> $2::uuid AND c.status <> 'ended' "
-								"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now())), "
-								"EXISTS (SELECT 1 FROM pgcall.presence pr JOIN pgcall.bridge b ON b.id = pr.bridge_id "
-								"  WHERE pr.user_id = u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
-								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) ORDER BY i",
+								"SELECT busy.found IS NOT NULL, online.found IS NOT NULL "
+								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) "
+								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.participant p "
+								"  JOIN pgcall.call c ON c.id = p.call_id "
+								"  WHERE p.user_id = x.u AND p.status = 'joined' AND c.id <> $2 AND c.status <> 'ended' "
+								"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now()) LIMIT 1) busy ON true "
+								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.presence pr "
+								"  JOIN pgcall.bridge b ON b.id = pr.bridge_id "
+								"  WHERE pr.user_id = x.u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3) "
+								"  LIMIT 1) online ON true "
+								"ORDER BY x.i",
 								3, probe_types), values, NULL, false, 0);
 	statuses = palloc(sizeof(Datum) * n);
 	reasons = palloc(sizeof(Datum) * n);
@@ -1570,7 +1575,7 @@ call_expire(PG_FUNCTION_ARGS)
 	n = pgcall_exec(pgcall_plan(&plan,
 								"SELECT " CALL_COLUMNS " FROM pgcall.call c "
 								"WHERE c.id IN (SELECT p.call_id FROM pgcall.participant p "
-								"  WHERE p.status IN ('invited', 'ringing') AND p.ring_deadline <= pg_catalog.now()) "
+								"  WHERE pgcall.rings_until(p.status, p.ring_deadline) <= pg_catalog.now()) "
 								"AND c.status <> 'ended' "
 								"ORDER BY c.created_at LIMIT 1000 FOR UPDATE OF c SKIP LOCKED",
 								0, NULL), NULL, NULL, false, 0);

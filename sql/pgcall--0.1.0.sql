@@ -310,12 +310,25 @@ CREATE TABLE pgcall.participant (
 );
 
 CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
-CREATE INDEX participant_ringing_idx ON pgcall.participant (ring_deadline)
-    WHERE status IN ('invited', 'ringing');
+-- When a participant's invitation stops ringing, or NULL when it does not
+-- ring.  call_expire() finds overdue invitations through an index on this
+-- expression; unlike a partial index on the status, the planner cannot
+-- reach for it in queries that merely filter on status.
+CREATE FUNCTION pgcall.rings_until(status text, ring_deadline timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN status IN ('invited', 'ringing') THEN ring_deadline END
+$$;
+
+COMMENT ON FUNCTION pgcall.rings_until(text, timestamptz) IS
+'The ring deadline of an invitation still ringing (invited or ringing), else NULL.';
+
+CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline));
 CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
 
 -- Participants change status several times in a minute: vacuum them early,
--- so the partial indexes above do not fill with dead entries.
+-- so the indexes above do not fill with dead entries.
 ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
                                     autovacuum_analyze_scale_factor = 0.02);
 
@@ -1635,7 +1648,8 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types(),
+    pgcall.rings_until(text, timestamptz) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
