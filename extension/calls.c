@@ -602,7 +602,11 @@ lock_pair(const char *a, const char *b)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* A ringing direct call from other to me, if there is one. */
+/*
+ * A ringing direct call from other to me, if there is one.  It starts from
+ * my own invitations (few) and looks each call up by id, never from the
+ * calls that ring (many, in a busy system).
+ */
 static char *
 glare_call(const char *me, const char *other)
 {
@@ -611,10 +615,11 @@ glare_call(const char *me, const char *other)
 	Datum		values[2] = {text_datum(me), text_datum(other)};
 
 	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT c.id::text FROM pgcall.call c "
-								"JOIN pgcall.participant p ON p.call_id = c.id AND p.user_id = $1 "
-								"WHERE c.kind = 'direct' AND c.status = 'ringing' AND c.created_by = $2 "
-								"AND c.ring_deadline > pg_catalog.now() AND p.status IN ('invited', 'ringing') "
+								"SELECT c.id::text FROM pgcall.participant p "
+								"CROSS JOIN LATERAL (SELECT c.id, c.created_at FROM pgcall.call c "
+								"  WHERE c.id = p.call_id AND c.kind = 'direct' AND c.status = 'ringing' "
+								"  AND c.created_by = $2 AND c.ring_deadline > pg_catalog.now()) c "
+								"WHERE p.user_id = $1 AND p.status IN ('invited', 'ringing') "
 								"ORDER BY c.created_at LIMIT 1",
 								2, types), values, NULL, false, 1) == 0)
 		return NULL;

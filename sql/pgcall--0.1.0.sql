@@ -279,7 +279,6 @@ CREATE TABLE pgcall.call (
 );
 
 CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
-CREATE INDEX call_ringing_idx ON pgcall.call (ring_deadline) WHERE status = 'ringing';
 CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
 
 COMMENT ON TABLE pgcall.call IS

@@ -28,8 +28,8 @@ const token = (sub) => {
 
 psql(`CREATE TABLE bench_calls (i integer PRIMARY KEY, call_id uuid NOT NULL);
   DO $$ BEGIN FOR i IN 1..${N} LOOP
-    PERFORM set_config('request.jwt.claims', json_build_object('sub', 'c' || i)::text, true);
-    INSERT INTO bench_calls SELECT i, (pgcall.call_start(ARRAY['u' || i]) -> 'call' ->> 'id')::uuid;
+    PERFORM set_config('request.jwt.claims', json_build_object('sub', 'ev-caller-' || i)::text, true);
+    INSERT INTO bench_calls SELECT i, (pgcall.call_start(ARRAY['ev-callee-' || i], ring_timeout => 600) -> 'call' ->> 'id')::uuid;
   END LOOP; END $$;`);
 
 const lat = [];
@@ -39,7 +39,7 @@ const sockets = [];
 await new Promise((resolve, reject) => {
   let ready = 0;
   for (let i = 1; i <= N; i++) {
-    const ws = new WebSocket(`${url}?token=${token(`u${i}`)}`);
+    const ws = new WebSocket(`${url}?token=${token(`ev-callee-${i}`)}`);
     ws.on('message', (d) => {
       const m = JSON.parse(d);
       if (m.type === 'welcome' && ++ready === N) resolve();
@@ -56,13 +56,15 @@ await new Promise((resolve, reject) => {
 const script = path.join(os.tmpdir(), `bench-signal-${process.pid}.pgbench`);
 fs.writeFileSync(script, `\\set i random(1, ${N})
 BEGIN;
-SELECT set_config('request.jwt.claims', '{"sub":"c' || :i || '"}', true);
-SELECT pgcall.call_signal((SELECT call_id FROM bench_calls WHERE i = :i), 'u' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp())));
+SELECT set_config('request.jwt.claims', '{"sub":"ev-caller-' || :i || '"}', true);
+SELECT pgcall.call_signal((SELECT call_id FROM bench_calls WHERE i = :i), 'ev-callee-' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp())));
 END;
 `);
 const pg = spawn('pgbench', ['-n', '-M', 'prepared', '-c', '4', '-j', '2', '-R', String(RATE), '-T', String(SECS), '-f', script, DB], { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '';
+let err = '';
 pg.stdout.on('data', (d) => { out += d; });
+pg.stderr.on('data', (d) => { err += d; });
 const code = await new Promise((r) => pg.on('exit', r));
 const sent = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
 const deadline = Date.now() + 10000;
@@ -72,6 +74,7 @@ fs.unlinkSync(script);
 
 lat.sort((a, b) => a - b);
 const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(3);
+if (code !== 0) console.log(`events: pgbench failed: ${err.split('\n').slice(0, 3).join(' | ')}`);
 console.log(`events: pgbench rc ${code}, committed ${sent}, received ${received} over ${N} sockets in ${SECS}s at ${RATE}/s`);
 console.log(`events: latency ms p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p99.9 ${q(0.999)} max ${lat[lat.length - 1].toFixed(3)}`);
 process.exit(0);

@@ -64,15 +64,23 @@ bench_http() {
 		"host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator" >/dev/null 2>&1
 	TOKENS="$(instance_dir "$INSTANCE")/tokens.txt" wrk -t 2 -c "$CLIENTS" -d 2s -s "$HERE/call_start.lua" \
 		"http://127.0.0.1:$BPORT" >/dev/null
-	pg=$(pgbench -n -M extended -c "$CLIENTS" -j 2 -T "$SECONDS_" -f "$HERE/call_start.pgbench" \
-		"host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator" 2>&1)
-	echo "$pg" | grep -E 'tps|latency average|failed'
-	w=$(TOKENS="$(instance_dir "$INSTANCE")/tokens.txt" wrk -t 2 -c "$CLIENTS" -d "${SECONDS_}s" --latency \
-		-s "$HERE/call_start.lua" "http://127.0.0.1:$BPORT")
-	echo "$w" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx|Socket errors'
-	pgtps=$(echo "$pg" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
-	wrps=$(echo "$w" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
-	echo "http: bridge ${wrps} req/s, pgbench ${pgtps} tps, ratio $(awk -v a="$wrps" -v b="$pgtps" 'BEGIN{printf "%.2f", a/b}')"
+	# Alternate the two twice: the tables grow as calls accumulate, so a
+	# fixed order would favour whichever side runs first.
+	local pg_sum=0 w_sum=0
+	for round in 1 2; do
+		pg=$(pgbench -n -M extended -c "$CLIENTS" -j 2 -T "$SECONDS_" -f "$HERE/call_start.pgbench" \
+			"host=$PGHOST port=$PGPORT dbname=$DB user=pgcall_authenticator" 2>&1)
+		echo "$pg" | grep -E 'tps|latency average|failed'
+		w=$(TOKENS="$(instance_dir "$INSTANCE")/tokens.txt" wrk -t 2 -c "$CLIENTS" -d "${SECONDS_}s" --latency \
+			-s "$HERE/call_start.lua" "http://127.0.0.1:$BPORT")
+		echo "$w" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx|Socket errors'
+		pgtps=$(echo "$pg" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
+		wrps=$(echo "$w" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+		echo "http round $round: bridge ${wrps} req/s, pgbench ${pgtps} tps"
+		pg_sum=$(awk -v a="$pg_sum" -v b="$pgtps" 'BEGIN{print a+b}')
+		w_sum=$(awk -v a="$w_sum" -v b="$wrps" 'BEGIN{print a+b}')
+	done
+	echo "http: bridge $(awk -v a="$w_sum" 'BEGIN{printf "%.1f", a/2}') req/s, pgbench $(awk -v a="$pg_sum" 'BEGIN{printf "%.1f", a/2}') tps (means of 2), ratio $(awk -v a="$w_sum" -v b="$pg_sum" 'BEGIN{printf "%.2f", a/b}')"
 	stop_bridge
 }
 
