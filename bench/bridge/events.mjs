@@ -1,8 +1,9 @@
 // Commit -> client latency: BENCH_SOCKETS callees each hold a WebSocket and
 // a ringing call from their own caller; pgbench commits call_signal events
 // at BENCH_RATE per second to random callees, each carrying
-// clock_timestamp() taken inside its transaction, just before commit; each
-// client subtracts that from its arrival time (same machine, same clock).
+// clock_timestamp() taken inside its transaction (one statement, committed
+// as soon as it ends); each client subtracts that from its arrival time
+// (same machine, same clock).
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -55,10 +56,8 @@ await new Promise((resolve, reject) => {
 
 const script = path.join(os.tmpdir(), `bench-signal-${process.pid}.pgbench`);
 fs.writeFileSync(script, `\\set i random(1, ${N})
-BEGIN;
-SELECT set_config('request.jwt.claims', '{"sub":"ev-caller-' || :i || '"}', true);
-SELECT pgcall.call_signal((SELECT call_id FROM bench_calls WHERE i = :i), 'ev-callee-' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp())));
-END;
+WITH u AS MATERIALIZED (SELECT set_config('request.jwt.claims', '{"sub":"ev-caller-' || :i || '"}', true))
+SELECT pgcall.call_signal((SELECT call_id FROM bench_calls WHERE i = :i), 'ev-callee-' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp()))) FROM u;
 `);
 const pg = spawn('pgbench', ['-n', '-M', 'prepared', '-c', '4', '-j', '2', '-R', String(RATE), '-T', String(SECS), '-f', script, DB], { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '';
