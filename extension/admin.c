@@ -65,28 +65,6 @@ open_call(const char *call_id, Call *c)
 	pgcall_call_expire(c);
 }
 
-static Datum
-json_result(StringInfo buf)
-{
-	Datum		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
-
-	d = SPI_datumTransfer(d, false, -1);
-	SPI_finish();
-	return d;
-}
-
-static void
-append_member(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
 /* "call_id", "status", "end_reason", "ended_at" and "duration_seconds" of the call. */
 static void
 append_call_state(StringInfo buf, const char *call_id)
@@ -100,10 +78,10 @@ append_call_state(StringInfo buf, const char *call_id)
 							"pg_catalog.to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
 							"duration_seconds::text FROM pgcall.call WHERE id = $1::uuid",
 							1, types), values, NULL, false, 1);
-	append_member(buf, "call_id", call_id);
-	append_member(buf, "status", pgcall_getstr(0, 1));
-	append_member(buf, "end_reason", pgcall_getstr(0, 2));
-	append_member(buf, "ended_at", pgcall_getstr(0, 3));
+	pgcall_json_member(buf, "call_id", call_id);
+	pgcall_json_member(buf, "status", pgcall_getstr(0, 1));
+	pgcall_json_member(buf, "end_reason", pgcall_getstr(0, 2));
+	pgcall_json_member(buf, "ended_at", pgcall_getstr(0, 3));
 	appendStringInfo(buf, ",\"duration_seconds\":%s",
 					 pgcall_getstr(0, 4) ? pgcall_getstr(0, 4) : "null");
 }
@@ -132,7 +110,7 @@ admin_call_end(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, '{');
 	append_call_state(&buf, c.id);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(json_result(&buf));
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }
 
 /* The user id of the participant of call_id whose pseudonym is pseudonym, or NULL. */
@@ -229,9 +207,9 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	append_member(&buf, "user_id", pgcall_admin_user(user_id));
+	pgcall_json_member(&buf, "user_id", pgcall_admin_user(user_id));
 	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
-	append_member(&buf, "call_status", c.status);
+	pgcall_json_member(&buf, "call_status", c.status);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(json_result(&buf));
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }

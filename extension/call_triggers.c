@@ -315,26 +315,6 @@ call_audience(const char *call_id)
 	return users;
 }
 
-static void
-json_member(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
-static void
-json_bool(StringInfo buf, const char *key, bool value)
-{
-	appendStringInfo(buf, "%s", buf->len > 1 ? "," : "");
-	escape_json(buf, key);
-	appendStringInfo(buf, ":%s", value ? "true" : "false");
-}
-
 /*
  * Open a join session.  Leaving and joining again at the same instant (one
  * transaction) continues the session rather than adding an empty one.
@@ -416,14 +396,14 @@ participant_after(PG_FUNCTION_ARGS)
 
 	initStringInfo(&data);
 	appendStringInfoChar(&data, '{');
-	json_member(&data, "user_id", user_id);
+	pgcall_json_member(&data, "user_id", user_id);
 
 	if (oldtup == NULL)
 	{
 		/* A new participant: the invitee is rung, the caller is told. */
 		if (streq(new_status, "invited") || streq(new_status, "ringing"))
 		{
-			json_member(&data, "status", new_status);
+			pgcall_json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
 			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
 			if (added_later(call_id, newtup, desc))
@@ -440,7 +420,7 @@ participant_after(PG_FUNCTION_ARGS)
 		}
 		else if (streq(role, "caller") || streq(role, "host"))
 		{
-			json_member(&data, "status", new_status);
+			pgcall_json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
 			pgcall_event_queue("call.started", call_id, list_make1(user_id), data.data, true);
 		}
@@ -448,10 +428,10 @@ participant_after(PG_FUNCTION_ARGS)
 		{
 			List	   *audience = participant_audience(call_id, user_id);
 
-			json_member(&data, "status", new_status);
-			json_member(&data, "previous", NULL);
-			json_member(&data, "reason", col_text(newtup, desc, "reason"));
-			json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
+			pgcall_json_member(&data, "status", new_status);
+			pgcall_json_member(&data, "previous", NULL);
+			pgcall_json_member(&data, "reason", col_text(newtup, desc, "reason"));
+			pgcall_json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
 			appendStringInfoChar(&data, '}');
 			if (audience != NIL)
 				pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
@@ -462,10 +442,10 @@ participant_after(PG_FUNCTION_ARGS)
 	{
 		List	   *audience = participant_audience(call_id, user_id);
 
-		json_member(&data, "status", new_status);
-		json_member(&data, "previous", old_status);
-		json_member(&data, "reason", col_text(newtup, desc, "reason"));
-		json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
+		pgcall_json_member(&data, "status", new_status);
+		pgcall_json_member(&data, "previous", old_status);
+		pgcall_json_member(&data, "reason", col_text(newtup, desc, "reason"));
+		pgcall_json_member(&data, "device_id", col_text(newtup, desc, "device_id"));
 		appendStringInfoChar(&data, '}');
 		if (audience != NIL)
 			pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
@@ -477,9 +457,9 @@ participant_after(PG_FUNCTION_ARGS)
 	{
 		List	   *audience = participant_audience(call_id, user_id);
 
-		json_bool(&data, "mic_muted", col_bool(newtup, desc, "mic_muted"));
-		json_bool(&data, "camera_off", col_bool(newtup, desc, "camera_off"));
-		json_bool(&data, "sharing_screen", col_bool(newtup, desc, "sharing_screen"));
+		pgcall_json_bool(&data, "mic_muted", col_bool(newtup, desc, "mic_muted"));
+		pgcall_json_bool(&data, "camera_off", col_bool(newtup, desc, "camera_off"));
+		pgcall_json_bool(&data, "sharing_screen", col_bool(newtup, desc, "sharing_screen"));
 		appendStringInfoChar(&data, '}');
 		if (audience != NIL)
 			pgcall_event_queue("participant.media", call_id, audience, data.data, true);
@@ -534,7 +514,7 @@ call_after(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&data, '{');
 	if (streq(new_status, "active"))
 	{
-		json_member(&data, "by", col_text(td->tg_newtuple, desc, "answered_by"));
+		pgcall_json_member(&data, "by", col_text(td->tg_newtuple, desc, "answered_by"));
 		appendStringInfoChar(&data, '}');
 		pgcall_event_queue("call.accepted", call_id, call_audience(call_id), data.data, true);
 	}
@@ -542,8 +522,8 @@ call_after(PG_FUNCTION_ARGS)
 	{
 		char	   *reason = col_text(td->tg_newtuple, desc, "end_reason");
 
-		json_member(&data, "reason", reason);
-		json_member(&data, "by", col_text(td->tg_newtuple, desc, "ended_by"));
+		pgcall_json_member(&data, "reason", reason);
+		pgcall_json_member(&data, "by", col_text(td->tg_newtuple, desc, "ended_by"));
 		appendStringInfo(&data, ",\"duration_seconds\":%s",
 						 col_text(td->tg_newtuple, desc, "duration_seconds"));
 		appendStringInfoChar(&data, '}');

@@ -411,17 +411,6 @@ append_agora(StringInfo buf, const Call *c, const char *me, int ttl, bool requir
 	appendStringInfo(buf, ",\"expires_at\":" INT64_FORMAT "}", expires_at);
 }
 
-/* Turn the JSON text into a jsonb result that outlives SPI_finish. */
-static Datum
-json_result(StringInfo buf)
-{
-	Datum		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
-
-	d = SPI_datumTransfer(d, false, -1);
-	SPI_finish();
-	return d;
-}
-
 /* {"call": ..., "agora": ...} */
 static Datum
 call_result(const Call *c, const char *me, bool with_agora, const char *extra)
@@ -436,7 +425,7 @@ call_result(const Call *c, const char *me, bool with_agora, const char *extra)
 	if (extra)
 		appendStringInfoString(&buf, extra);
 	appendStringInfoChar(&buf, '}');
-	return json_result(&buf);
+	return pgcall_jsonb_result(&buf);
 }
 
 /* --- answering ---------------------------------------------------------------- */
@@ -1067,7 +1056,7 @@ call_session(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, ",\"call\":");
 	append_call_json(&buf, c.id);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(json_result(&buf));
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }
 
 /* --- declining, cancelling, leaving, ending ------------------------------------- */
@@ -1362,7 +1351,7 @@ call_media_session(PG_FUNCTION_ARGS)
 	escape_json(&buf, c.id);
 	append_agora(&buf, &c, me, ttl, true);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(json_result(&buf));
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }
 
 /* --- signaling ------------------------------------------------------------------ */
@@ -1530,7 +1519,7 @@ call_get(PG_FUNCTION_ARGS)
 	}
 	initStringInfo(&buf);
 	append_call_json(&buf, call_id);
-	PG_RETURN_DATUM(json_result(&buf));
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }
 
 /* --- history ---------------------------------------------------------------------- */

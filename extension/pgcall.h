@@ -98,6 +98,13 @@ extern void pgcall_leave_owner(PgcallOwner *ctx);
 /* state_machine.c: allowed status changes */
 extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
 
+/* json_out.c: JSON results */
+#include "lib/stringinfo.h"
+
+extern void pgcall_json_member(StringInfo buf, const char *key, const char *value);
+extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
+extern Datum pgcall_jsonb_result(StringInfo buf);
+
 /* call_json.c: the call object */
 extern char *pgcall_call_json(const char *call_id);
 
