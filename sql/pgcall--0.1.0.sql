@@ -62,6 +62,9 @@ COMMENT ON TABLE pgcall.secret IS
 'Agora certificates, the TURN secret and the pseudonym key.  No role but a superuser can read it: write it with pgcall.set_secret().  Not included in pg_dump output: set secrets again after a restore.';
 
 REVOKE ALL ON pgcall.secret FROM PUBLIC;
+-- No statistics of the values: pg_statistic would hold them as most common
+-- values, and members of pg_read_all_data can read pg_statistic.
+ALTER TABLE pgcall.secret ALTER COLUMN value SET STATISTICS 0;
 ALTER TABLE pgcall.secret ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.secret FORCE ROW LEVEL SECURITY;
 
