@@ -693,6 +693,53 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 							6, insert_types), values, NULL, false, 0);
 }
 
+/*
+ * The max_participants argument n of a function, or dflt when it is null:
+ * 2 to 10000.
+ */
+int
+pgcall_call_max_participants_arg(FunctionCallInfo fcinfo, int n, int dflt)
+{
+	int			max;
+
+	if (PG_ARGISNULL(n))
+		return dflt;
+	max = PG_GETARG_INT32(n);
+	if (max < 2 || max > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
+				 errmsg("max_participants must be between 2 and 10000"),
+				 errdetail("The value given is %d.", max)));
+	return max;
+}
+
+/*
+ * The one who starts a call is in it from the start, in the given role.
+ * mic_muted and camera_off are -1 (not given), 0 or 1; a microphone not
+ * given follows the user's auto_mute_on_join preference.
+ */
+void
+pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
+						const char *device_id, int mic_muted, int camera_off)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = text_datum(call_id);
+	values[1] = text_datum(me);
+	values[2] = text_datum(role);
+	values[3] = device_id ? text_datum(device_id) : (Datum) 0;
+	nulls[3] = device_id ? ' ' : 'n';
+	values[4] = BoolGetDatum(mic_muted < 0 ? pgcall_auto_mute_on_join(me) : mic_muted > 0);
+	values[5] = BoolGetDatum(camera_off > 0);
+	pgcall_exec(pgcall_plan(&plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
+							"mic_muted, camera_off) VALUES ($1::uuid, $2, $3, 'joined', $4, $5, $6)",
+							6, types), values, nulls, false, 0);
+}
+
 typedef struct StartArgs
 {
 	ArrayType  *invitees;
@@ -761,8 +808,6 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 {
 	static SPIPlanPtr insert_call = NULL;
 	static const Oid call_types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
-	static SPIPlanPtr insert_caller = NULL;
-	static const Oid caller_types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
 	int			n;
 	char	  **invitees = check_invitees(a->invitees, me, &n);
 	bool		direct = (n == 1 && a->is_group != 1);
@@ -820,17 +865,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 							6, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = text_datum(call_id);
-	values[1] = text_datum(me);
-	values[2] = text_datum(direct ? "caller" : "host");
-	values[3] = a->device_id ? text_datum(a->device_id) : (Datum) 0;
-	nulls[3] = a->device_id ? ' ' : 'n';
-	values[4] = BoolGetDatum(pgcall_auto_mute_on_join(me));
-	pgcall_exec(pgcall_plan(&insert_caller,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, mic_muted) "
-							"VALUES ($1::uuid, $2, $3, 'joined', $4, $5)",
-							5, caller_types), values, nulls, false, 0);
+	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
 
 	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
 				 a->require_online);
@@ -838,7 +873,6 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	if (!lock_call(call_id, c))
 		elog(ERROR, "call %s vanished while starting it", call_id);
 	settle(c, NULL);
-	(void) invitees;
 }
 
 static StartArgs
@@ -891,15 +925,7 @@ call_start(PG_FUNCTION_ARGS)
 
 	a.room_id = opt_text(fcinfo, 2);
 	check_optional_id(a.room_id, "room_id");
-	if (!PG_ARGISNULL(3))
-	{
-		a.max_participants = PG_GETARG_INT32(3);
-		if (a.max_participants < 2 || a.max_participants > 10000)
-			ereport(ERROR,
-					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
-					 errmsg("max_participants must be between 2 and 10000"),
-					 errdetail("The value given is %d.", a.max_participants)));
-	}
+	a.max_participants = pgcall_call_max_participants_arg(fcinfo, 3, 0);
 	a.ring_timeout = ring_timeout_arg(fcinfo, 4);
 	a.is_group = PG_ARGISNULL(5) ? -1 : PG_GETARG_BOOL(5);
 	a.require_online = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);

@@ -53,6 +53,9 @@ extern const char *pgcall_call_parse_media(const char *type);
 extern char **pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count);
 extern void pgcall_call_invite_users(const char *call_id, ArrayType *invitees, const char *role);
 extern Datum pgcall_call_result(const Call *c, const char *me, bool with_agora, const char *extra);
+extern int	pgcall_call_max_participants_arg(FunctionCallInfo fcinfo, int n, int dflt);
+extern void pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
+									const char *device_id, int mic_muted, int camera_off);
 
 /* conference.c: who may join a call they have no participant row in, who may invite */
 extern bool pgcall_conference_admits(const Call *c);

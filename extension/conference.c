@@ -115,13 +115,11 @@ conference_create(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_call = NULL;
 	static const Oid call_types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
-	static SPIPlanPtr insert_host = NULL;
-	static const Oid host_types[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
 	const char *me = pgcall_require_user_id();
 	char	   *title;
 	char	   *description = NULL;
 	bool		is_public = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
-	int			max = pgcall_max_participants;
+	int			max;
 	const char *media;
 	ArrayType  *invitees = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
 	char	   *room_id = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
@@ -149,15 +147,7 @@ conference_create(PG_FUNCTION_ARGS)
 		description = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_text(description, "description", DESCRIPTION_MAX, true);
 	}
-	if (!PG_ARGISNULL(3))
-	{
-		max = PG_GETARG_INT32(3);
-		if (max < 2 || max > 10000)
-			ereport(ERROR,
-					(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
-					 errmsg("max_participants must be between 2 and 10000"),
-					 errdetail("The value given is %d.", max)));
-	}
+	max = pgcall_call_max_participants_arg(fcinfo, 3, pgcall_max_participants);
 	media = pgcall_call_parse_media(PG_ARGISNULL(4) ? "video" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
 	{
@@ -191,17 +181,7 @@ conference_create(PG_FUNCTION_ARGS)
 							7, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetTextDatum(call_id);
-	values[1] = CStringGetTextDatum(me);
-	values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
-	nulls[2] = device_id ? ' ' : 'n';
-	values[3] = BoolGetDatum(mic_muted < 0 ? pgcall_auto_mute_on_join(me) : mic_muted > 0);
-	values[4] = BoolGetDatum(camera_off > 0);
-	pgcall_exec(pgcall_plan(&insert_host,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
-							"mic_muted, camera_off) VALUES ($1::uuid, $2, 'host', 'joined', $3, $4, $5)",
-							5, host_types), values, nulls, false, 0);
+	pgcall_call_add_creator(call_id, me, "host", device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
 		pgcall_call_invite_users(call_id, invitees, "member");
 
