@@ -5,9 +5,11 @@
  * pgcall_require_user_id(), and works on one call at a time under a row lock
  * on it (SELECT ... FOR UPDATE), taken before any participant row, so
  * concurrent answers, cancels and ends of one call serialize and never
- * deadlock.  Direct calls between the same two people also serialize on an
- * advisory lock on the pair, which is how glare (both calling each other at
- * once) resolves to one call.
+ * deadlock.  Direct calls between the same two people also serialize on a
+ * lock on the pair, which is how glare (both calling each other at once)
+ * resolves to one call.  That lock is an object lock whose class is
+ * pgcall.call's own OID, not an advisory lock: SQL can take any advisory
+ * key, but no command locks an object of a class that is not a catalog.
  *
  * A call whose ringing deadline passed is expired before anything else
  * happens to it, the same way call_expire() does it, so no function acts on
@@ -40,7 +42,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-#define PAIR_LOCK_KEY 0x70676370	/* 'pgcp' */
 #define SIGNAL_MAX_BYTES 65536
 #define REASON_MAX 200
 #define MAX_INVITEES 1000
@@ -587,7 +588,7 @@ lock_pair(const char *a, const char *b)
 	appendStringInfoChar(&key, '\0');
 	appendStringInfo(&key, "%s", b);
 	h = hash_bytes((const unsigned char *) key.data, key.len);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, PAIR_LOCK_KEY, h, 2);
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, pgcall_relid("call"), h, 0);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 

@@ -6,9 +6,14 @@
  * subtransaction drops its events) and are written at commit by the
  * PRE_COMMIT transaction callback, after every deferred trigger has run:
  *
- *   1. take the event lock (an advisory lock, exclusive, held to the end of
- *      the commit), so no other transaction assigns event ids until this one
- *      is visible;
+ *   1. take the event lock (ExclusiveLock on pgcall.event_id_seq, held to
+ *      the end of the commit), so no other transaction assigns event ids
+ *      until this one is visible.  Not an advisory lock: any role may take
+ *      an advisory key and stall every event-writing commit, while a lock
+ *      that conflicts with ExclusiveLock on the sequence needs privileges
+ *      on it that no application role has (LOCK TABLE refuses sequences,
+ *      nextval and setval need USAGE or UPDATE, and reading it takes only
+ *      AccessShareLock, which does not conflict);
  *   2. give each (event, recipient) an id from pgcall.event_id_seq (CACHE 1)
  *      and build its payload, with a snapshot of the call as committed;
  *   3. insert all rows with one statement and send one NOTIFY pgcall_events
@@ -32,7 +37,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -43,10 +48,6 @@
 #include "utils/timestamp.h"
 
 #include "pgcall.h"
-
-/* Advisory lock key of the event lock: ('pgca', 'evnt'). */
-#define EVENT_LOCK_KEY1 0x70676361
-#define EVENT_LOCK_KEY2 0x65766e74
 
 /*
  * Every event type pgcall sends: who gets it and when.  Queuing an event of
@@ -187,8 +188,6 @@ flush_events(void)
 	static SPIPlanPtr insert_plan = NULL;
 	static const Oid insert_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, TEXTARRAYOID};
-	LOCKTAG		tag;
-	Oid			nspid;
 	Oid			seqid;
 	int			n = 0;
 	int			i = 0;
@@ -209,15 +208,9 @@ flush_events(void)
 	StringInfoData payload;
 	PgcallOwner owner;
 
-	nspid = get_namespace_oid("pgcall", true);
-	seqid = OidIsValid(nspid) ? get_relname_relid("event_id_seq", nspid) : InvalidOid;
-	if (!OidIsValid(seqid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("pgcall events were queued but the pgcall extension is not installed in this database")));
+	seqid = pgcall_relid("event_id_seq");
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, EVENT_LOCK_KEY1, EVENT_LOCK_KEY2, 2);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	LockRelationOid(seqid, ExclusiveLock);
 
 	foreach(lc, queued)
 		n += ((QueuedEvent *) lfirst(lc))->nrecipients;
@@ -235,7 +228,7 @@ flush_events(void)
 	 * not decide what the statements below mean.
 	 */
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgcall_enter_owner(&owner, get_relname_relid("event", nspid));
+	pgcall_enter_owner(&owner, pgcall_relid("event"));
 	SPI_connect();
 	initStringInfo(&payload);
 	foreach(lc, queued)

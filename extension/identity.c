@@ -6,7 +6,12 @@
  *      parameter (pgcall_backend, by the install script) can set: a trusted
  *      backend runs SET LOCAL pgcall.user_id = '...' in its transaction;
  *   2. the "sub" claim of request.jwt.claims, which the bridge (like
- *      PostgREST) sets for each request from a verified JWT.
+ *      PostgREST) sets for each request from a verified JWT.  Any role can
+ *      set that placeholder, so it is trusted only in sessions whose login
+ *      (the session user, which SET ROLE does not change) is a member of
+ *      pgcall_authn or a superuser: the authenticator that verified the
+ *      JWT.  Elsewhere setting it is refused, not ignored, so a
+ *      misconfigured authenticator fails loudly.
  * User ids are opaque text: 1 to 255 bytes without control characters.
  *
  * The parsed claims are cached per backend, keyed by the claims string, so a
@@ -125,6 +130,17 @@ parse_sub_claim(const char *claims)
 	return state.sub;
 }
 
+/* Whether this session's login may vouch for request.jwt.claims. */
+static bool
+claims_trusted(void)
+{
+	Oid			login = GetSessionUserId();
+	Oid			authn = get_role_oid("pgcall_authn", true);
+
+	return superuser_arg(login) ||
+		(OidIsValid(authn) && is_member_of_role(login, authn));
+}
+
 /*
  * The current user's id, or NULL when the request carries none.  The result
  * stays valid until the claims change.
@@ -140,6 +156,13 @@ pgcall_current_user_id(void)
 	claims = GetConfigOption("request.jwt.claims", true, false);
 	if (claims == NULL || claims[0] == '\0')
 		return NULL;
+	if (!claims_trusted())
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_FORBIDDEN),
+				 errmsg("request.jwt.claims is not trusted in this session"),
+				 errdetail("Only an authenticator, a login that is a member of pgcall_authn, may set the claims of a verified JWT; role \"%s\" is not one.",
+						   GetUserNameFromId(GetSessionUserId(), false)),
+				 errhint("Connect through the bridge (or PostgREST) with a JWT, or GRANT pgcall_authn TO the authenticator login.")));
 	if (cached_claims == NULL || strcmp(cached_claims, claims) != 0)
 	{
 		char	   *sub = parse_sub_claim(claims);

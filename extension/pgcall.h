@@ -29,6 +29,9 @@ extern bool pgcall_pseudonymize;
 
 extern void pgcall_init_gucs(void);
 
+/* rpc.c: the dispatcher behind HTTP and WebSocket calls */
+extern void pgcall_init_rpc(void);
+
 /* secret.c: secrets kept in pgcall.secret, readable only through here */
 typedef enum PgcallSecret
 {
@@ -93,6 +96,8 @@ typedef struct PgcallOwner
 } PgcallOwner;
 
 extern void pgcall_enter_owner(PgcallOwner *ctx, Oid relid);
+extern Oid	pgcall_schema(void);
+extern Oid	pgcall_relid(const char *name);
 extern void pgcall_leave_owner(PgcallOwner *ctx);
 
 /* state_machine.c: allowed status changes */

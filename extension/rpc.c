@@ -9,10 +9,21 @@
  * reach the SQL text only as the catalog spells them, quoted; argument values
  * only as a parameter, through jsonb_to_record.
  *
+ * What is reachable: only schemas named in pgcall.rpc_schemas (never
+ * pg_catalog, information_schema or another pg_ schema), and in schema
+ * pgcall only the functions listed in pgcall.api_function.  Trigger
+ * functions, functions taking or returning pseudo-types, procedures,
+ * aggregates and rpc itself never are.  A function outside that set answers
+ * exactly like a function that does not exist, so the dispatcher is no
+ * oracle for what else the database holds.
+ *
  * Lifetime: one prepared plan per (schema, function, set of argument names,
- * single) is kept per backend in a hash table.  Any change to pg_proc marks
- * every entry stale; a stale entry is resolved and planned again on its next
- * use.  The plans themselves are revalidated by the plan cache after DDL.
+ * single) is kept per backend in a hash table.  Any change to pg_proc, or to
+ * pgcall.rpc_schemas, marks every entry stale; a stale entry is resolved and
+ * planned again on its next use.  A function called through rpc may itself
+ * change pg_proc and call rpc again with the same key, so a plan can go
+ * stale while an outer call still executes it: each plan is reference
+ * counted, and a replaced plan is freed only once nobody executes it.
  */
 #include "postgres.h"
 
@@ -31,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 
 #include "pgcall.h"
 
@@ -44,23 +56,40 @@ typedef enum RpcKind
 
 static const char *const rpc_kind_names[] = {"void", "scalar", "object", "array"};
 
-#define RPC_KEY_MAX (2 * NAMEDATALEN + 1 + 100 * (NAMEDATALEN + 1) + 2)
+/* Each name as "<length>:<name>", so no name can pose as two (or as none). */
+#define RPC_KEY_MAX (2 * (NAMEDATALEN + 4) + 100 * (NAMEDATALEN + 4) + 4)
+
+/*
+ * A kept plan and how many calls are executing it.  A plan replaced while
+ * in use is marked retired and freed by the last call that releases it.
+ */
+typedef struct RpcPlan
+{
+	SPIPlanPtr	plan;
+	int			refs;
+	bool		retired;
+} RpcPlan;
 
 typedef struct RpcEntry
 {
-	char		key[RPC_KEY_MAX];	/* hash key: schema.fn(a,b,...)/single */
+	char		key[RPC_KEY_MAX];	/* hash key, see rpc() */
 	bool		valid;
 	Oid			funcoid;
 	RpcKind		kind;
 	bool		single;
 	bool		retset;
-	SPIPlanPtr	plan;
+	char		volatility;
+	bool		own_api;		/* a function of schema pgcall */
+	RpcPlan    *plan;
 } RpcEntry;
 
 static HTAB *rpc_cache = NULL;
 
+/* pgcall.rpc_schemas: the schemas rpc may dispatch into. */
+static char *rpc_schemas = NULL;
+
 static void
-rpc_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+rpc_invalidate_all(void)
 {
 	HASH_SEQ_STATUS status;
 	RpcEntry   *entry;
@@ -70,6 +99,114 @@ rpc_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
 	hash_seq_init(&status, rpc_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		entry->valid = false;
+}
+
+static void
+rpc_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	rpc_invalidate_all();
+}
+
+static void
+rpc_plan_release(RpcPlan *p)
+{
+	Assert(p->refs > 0);
+	if (--p->refs == 0 && p->retired)
+	{
+		SPI_freeplan(p->plan);
+		pfree(p);
+	}
+}
+
+/* Replace an entry's plan; the old one lives on while calls execute it. */
+static void
+rpc_plan_replace(RpcEntry *entry, SPIPlanPtr plan)
+{
+	RpcPlan    *p = MemoryContextAllocZero(TopMemoryContext, sizeof(RpcPlan));
+
+	p->plan = plan;
+	if (entry->plan)
+	{
+		if (entry->plan->refs > 0)
+			entry->plan->retired = true;
+		else
+		{
+			SPI_freeplan(entry->plan->plan);
+			pfree(entry->plan);
+		}
+	}
+	entry->plan = p;
+}
+
+static bool
+is_system_schema(const char *name)
+{
+	return strcmp(name, "information_schema") == 0 || strncmp(name, "pg_", 3) == 0;
+}
+
+static bool
+check_rpc_schemas(char **newval, void **extra, GucSource source)
+{
+	char	   *raw = pstrdup(*newval);
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(raw, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid: give schema names separated by commas.");
+		return false;
+	}
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+
+		if (is_system_schema(name))
+		{
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errdetail("Schema \"%s\" holds PostgreSQL's own objects and can never be exposed.", name);
+			GUC_check_errhint("List pgcall and the schemas of your own API functions.");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+assign_rpc_schemas(const char *newval, void *extra)
+{
+	rpc_invalidate_all();
+}
+
+void
+pgcall_init_rpc(void)
+{
+	DefineCustomStringVariable("pgcall.rpc_schemas",
+							   "Schemas whose functions pgcall.rpc (HTTP and WebSocket calls) may call.",
+							   "In schema pgcall only the functions listed in pgcall.api_function are reachable.  "
+							   "PostgreSQL's own schemas can never be listed.",
+							   &rpc_schemas,
+							   "pgcall",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_rpc_schemas, assign_rpc_schemas, NULL);
+}
+
+static bool
+schema_is_exposed(const char *schema)
+{
+	char	   *raw;
+	List	   *names;
+	ListCell   *lc;
+
+	if (rpc_schemas == NULL || is_system_schema(schema))
+		return false;
+	raw = pstrdup(rpc_schemas);
+	if (!SplitIdentifierString(raw, ',', &names))
+		return false;
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), schema) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -157,10 +294,57 @@ join_names(List *names, const char *sep)
 	return buf.data;
 }
 
+/*
+ * Whether rpc may call this function at all: a plain function (not a
+ * procedure, aggregate or window function) that neither takes nor returns a
+ * pseudo-type (trigger, event_trigger, internal, cstring, handlers, the
+ * polymorphic any* types) other than returning void or record.
+ */
 static bool
-is_plain_function(Oid funcoid)
+is_callable_function(Oid funcoid)
 {
-	return get_func_prokind(funcoid) == PROKIND_FUNCTION;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
+	Form_pg_proc proc;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	ok = proc->prokind == PROKIND_FUNCTION;
+	if (ok && get_typtype(proc->prorettype) == TYPTYPE_PSEUDO)
+		ok = proc->prorettype == VOIDOID || proc->prorettype == RECORDOID;
+	for (int i = 0; ok && i < proc->pronargs; i++)
+		ok = get_typtype(proc->proargtypes.values[i]) != TYPTYPE_PSEUDO;
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/* Whether schema pgcall's function fn is part of the HTTP/WebSocket API. */
+static bool
+is_api_function(const char *fn)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(fn);
+	return pgcall_exec(pgcall_plan(&plan,
+								   "SELECT 1 FROM pgcall.api_function WHERE name = $1",
+								   1, types),
+					   values, NULL, true, 1) == 1;
+}
+
+static void
+raise_not_found(const char *schema, const char *fn, List *keys)
+{
+	char	   *args = join_names(keys, ", ");
+
+	raise_pgrst(404, "PGRST202",
+				psprintf("Could not find the function %s.%s(%s) in the schema cache",
+						 schema, fn, args),
+				psprintf("Searched for the function %s.%s with parameters %s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+						 schema, fn, list_length(keys) > 0 ? args : "(none)"),
+				NULL);
 }
 
 /*
@@ -177,13 +361,20 @@ resolve_function(const char *schema, const char *fn, List *keys, bool *whole_obj
 	int			nfound = 0;
 
 	*whole_object = false;
+	if (!schema_is_exposed(schema))
+		raise_pgrst(406, "PGRST106", psprintf("Invalid schema: %s", schema), NULL,
+					psprintf("Only the following schemas are exposed: %s",
+							 rpc_schemas ? rpc_schemas : ""));
+	if (strcmp(schema, "pgcall") == 0 && !is_api_function(fn))
+		raise_not_found(schema, fn, keys);
+
 	if (list_length(keys) <= FUNC_MAX_ARGS)
 	{
 		cands = FuncnameGetCandidates(names, list_length(keys), keys,
 									  false, true, false, true);
 		for (; cands; cands = cands->next)
 		{
-			if (!is_plain_function(cands->oid))
+			if (!is_callable_function(cands->oid))
 				continue;
 			found = cands->oid;
 			nfound++;
@@ -200,7 +391,7 @@ resolve_function(const char *schema, const char *fn, List *keys, bool *whole_obj
 			char	   *argmodes;
 			int			n;
 
-			if (!is_plain_function(cands->oid) ||
+			if (!is_callable_function(cands->oid) ||
 				(cands->args[0] != JSONOID && cands->args[0] != JSONBOID))
 				continue;
 			tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(cands->oid));
@@ -218,16 +409,7 @@ resolve_function(const char *schema, const char *fn, List *keys, bool *whole_obj
 	}
 
 	if (nfound == 0)
-	{
-		char	   *args = join_names(keys, ", ");
-
-		raise_pgrst(404, "PGRST202",
-					psprintf("Could not find the function %s.%s(%s) in the schema cache",
-							 schema, fn, args),
-					psprintf("Searched for the function %s.%s with parameters %s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
-							 schema, fn, list_length(keys) > 0 ? args : "(none)"),
-					NULL);
-	}
+		raise_not_found(schema, fn, keys);
 	if (nfound > 1)
 		raise_pgrst(300, "PGRST203",
 					psprintf("Could not choose the best candidate function between several overloads of %s.%s",
@@ -336,6 +518,8 @@ prepare_call(RpcEntry *entry, const char *schema, Oid funcoid, List *keys,
 						 fname, callargs.data, from);
 	}
 	entry->retset = proc->proretset;
+	entry->volatility = proc->provolatile;
+	entry->own_api = strcmp(schema, "pgcall") == 0;
 	ReleaseSysCache(tup);
 
 	plan = SPI_prepare_cursor(sql.data, (coldefs.len > 0 || whole_object) ? 1 : 0, paramtypes,
@@ -344,9 +528,7 @@ prepare_call(RpcEntry *entry, const char *schema, Oid funcoid, List *keys,
 		elog(ERROR, "could not prepare \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not keep the plan for %s", fname);
-	if (entry->plan)
-		SPI_freeplan(entry->plan);
-	entry->plan = plan;
+	rpc_plan_replace(entry, plan);
 	entry->funcoid = funcoid;
 	entry->single = single;
 	entry->valid = true;
@@ -376,6 +558,27 @@ plan_entry(RpcEntry *entry, const char *key, const char *schema, const char *fn,
 	PG_END_TRY();
 }
 
+/* Execute a plan, holding a reference to it meanwhile. */
+static int
+rpc_execute(RpcPlan *plan, Datum *values)
+{
+	volatile int rc = 0;
+
+	plan->refs++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan->plan, values, NULL, false, 0);
+	}
+	PG_CATCH();
+	{
+		rpc_plan_release(plan);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	rpc_plan_release(plan);
+	return rc;
+}
+
 PG_FUNCTION_INFO_V1(rpc);
 
 /*
@@ -390,10 +593,15 @@ rpc(PG_FUNCTION_ARGS)
 	Jsonb	   *args;
 	bool		single = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
 	List	   *keys;
-	char	   *keytext;
+	ListCell   *lc;
+	StringInfoData keybuf;
 	char		key[RPC_KEY_MAX];
 	RpcEntry   *entry;
 	bool		found;
+	RpcKind		kind;
+	bool		want_single;
+	bool		retset;
+	RpcPlan    *plan;
 	Datum		values[1];
 	int			rc;
 	TupleDesc	tupdesc;
@@ -424,13 +632,26 @@ rpc(PG_FUNCTION_ARGS)
 					"The schema or function name is longer than PostgreSQL allows.", NULL);
 
 	keys = object_keys(args);
-	keytext = join_names(keys, ",");
-	if (strlen(keytext) + 2 * NAMEDATALEN + 8 >= RPC_KEY_MAX)
+	if (list_length(keys) > 100)
+		raise_pgrst(404, "PGRST202",
+					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
+					"Too many argument names (more than 100).", NULL);
+
+	/*
+	 * The key spells every name with its length, so names holding commas,
+	 * slashes or parentheses cannot make two argument lists look alike.
+	 */
+	initStringInfo(&keybuf);
+	appendStringInfo(&keybuf, "%d:%s%d:%s", (int) strlen(schema), schema, (int) strlen(fn), fn);
+	foreach(lc, keys)
+		appendStringInfo(&keybuf, "%d:%s", (int) strlen(lfirst(lc)), (char *) lfirst(lc));
+	appendStringInfoString(&keybuf, single ? "/1" : "/0");
+	if (keybuf.len >= RPC_KEY_MAX)
 		raise_pgrst(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 					"Too many or too long argument names.", NULL);
 	memset(key, 0, sizeof(key));
-	snprintf(key, sizeof(key), "%s.%s(%s)%s", schema, fn, keytext, single ? "/1" : "");
+	memcpy(key, keybuf.data, keybuf.len);
 
 	if (rpc_cache == NULL)
 		rpc_cache_init();
@@ -445,16 +666,31 @@ rpc(PG_FUNCTION_ARGS)
 	if (!entry->valid)
 		plan_entry(entry, key, schema, fn, keys, single);
 
-	values[0] = JsonbPGetDatum(args);
-	rc = SPI_execute_plan(entry->plan, values, NULL, false, 0);
-	if (rc < 0)
-		elog(ERROR, "executing %s failed: %s", key, SPI_result_code_string(rc));
+	/*
+	 * What this call needs of the entry, copied: the function called below
+	 * may replan the same entry (see the file header).
+	 */
+	kind = entry->kind;
+	want_single = entry->single;
+	retset = entry->retset;
+	plan = entry->plan;
 
-	if (entry->kind != RPC_VOID)
+	if (XactReadOnly && entry->own_api && entry->volatility == PROVOLATILE_VOLATILE)
+		raise_pgrst(405, "PGRST101",
+					psprintf("Function %s.%s changes data and cannot be called with GET", schema, fn),
+					"GET and HEAD requests run in a read-only transaction.",
+					psprintf("Call it with POST /rpc/%s and the arguments as a JSON object.", fn));
+
+	values[0] = JsonbPGetDatum(args);
+	rc = rpc_execute(plan, values);
+	if (rc < 0)
+		elog(ERROR, "executing %s.%s failed: %s", schema, fn, SPI_result_code_string(rc));
+
+	if (kind != RPC_VOID)
 	{
 		char	   *value;
 
-		if (entry->single && entry->retset && SPI_processed != 1)
+		if (want_single && retset && SPI_processed != 1)
 			raise_pgrst(406, "PGRST116",
 						"JSON object requested, multiple (or no) rows returned",
 						psprintf("The result contains %s rows", SPI_processed == 0 ? "0" : "more than 1"),
@@ -464,7 +700,7 @@ rpc(PG_FUNCTION_ARGS)
 			: NULL;
 		body = MemoryContextStrdup(caller, value ? value : "null");
 		rows = 1;
-		if (entry->kind == RPC_ARRAY)
+		if (kind == RPC_ARRAY)
 			rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											   2, &nulls[2]));
 	}
@@ -473,7 +709,7 @@ rpc(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rpc must return a composite type");
 	tupdesc = BlessTupleDesc(tupdesc);
-	result[0] = CStringGetTextDatum(rpc_kind_names[entry->kind]);
+	result[0] = CStringGetTextDatum(rpc_kind_names[kind]);
 	if (body)
 		result[1] = CStringGetTextDatum(body);
 	else

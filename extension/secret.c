@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include "commands/extension.h"
+
 #include <ctype.h>
 
 #include "access/heapam.h"
@@ -104,7 +106,6 @@ secret_index(const char *name)
 static void
 load_secrets(void)
 {
-	Oid			nspid;
 	Oid			relid;
 	Relation	rel;
 	TableScanDesc scan;
@@ -113,10 +114,9 @@ load_secrets(void)
 	uint64		before = invalidation_count;
 
 	wipe_secrets();
-	nspid = get_namespace_oid("pgcall", true);
-	relid = OidIsValid(nspid) ? get_relname_relid("secret", nspid) : InvalidOid;
-	if (!OidIsValid(relid))
+	if (!OidIsValid(get_extension_oid("pgcall", true)))
 		return;
+	relid = pgcall_relid("secret");
 
 	rel = table_open(relid, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());

@@ -14,11 +14,77 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
 
 #include "pgcall.h"
+
+/* OID of pgcall's own schema, once checked; forgotten on any schema change. */
+static Oid	schema_oid = InvalidOid;
+static bool schema_callback = false;
+
+static void
+schema_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	schema_oid = InvalidOid;
+}
+
+/*
+ * The schema named pgcall, provided it is the one CREATE EXTENSION pgcall
+ * created (a member of the extension).  The C code finds its tables and
+ * sequences in it by name; a schema of that name that belongs to someone
+ * else (renamed into place, say) must never be where it looks.
+ */
+Oid
+pgcall_schema(void)
+{
+	Oid			nspid;
+	Oid			extid;
+
+	if (OidIsValid(schema_oid))
+		return schema_oid;
+	if (!schema_callback)
+	{
+		CacheRegisterSyscacheCallback(NAMESPACEOID, schema_changed, (Datum) 0);
+		schema_callback = true;
+	}
+	nspid = get_namespace_oid("pgcall", true);
+	extid = get_extension_oid("pgcall", true);
+	if (!OidIsValid(nspid) || !OidIsValid(extid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the pgcall extension is not installed in this database"),
+				 errhint("Run CREATE EXTENSION pgcall.")));
+	if (getExtensionOfObject(NamespaceRelationId, nspid) != extid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("schema \"pgcall\" is not the schema of the pgcall extension"),
+				 errdetail("Someone renamed or created a schema named pgcall that CREATE EXTENSION pgcall did not create."),
+				 errhint("A superuser must find out who did it, then drop that schema or rename it back.")));
+	schema_oid = nspid;
+	return nspid;
+}
+
+/* OID of the relation pgcall.<name>; raises if it is missing. */
+Oid
+pgcall_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, pgcall_schema());
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation pgcall.%s is missing", name),
+				 errhint("Reinstall the extension: DROP EXTENSION pgcall; CREATE EXTENSION pgcall.")));
+	return relid;
+}
 
 /*
  * Prepare sql on first use and keep it.  *plan caches the result; callers
@@ -32,8 +98,10 @@ pgcall_plan(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *argtypes)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
-										   CURSOR_OPT_GENERIC_PLAN);
+		SPIPlanPtr	p;
+
+		(void) pgcall_schema();	/* the pgcall.* names below are ours */
+		p = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql,

@@ -6,6 +6,30 @@
 \echo Use "CREATE EXTENSION pgcall" to load this file. \quit
 
 -------------------------------------------------------------------------------
+-- Schema
+--
+-- The control file names no schema: this script creates pgcall itself, so the
+-- schema is a member of the extension, owned by the installing superuser, and
+-- dropped with it.  A schema named pgcall that already exists is refused:
+-- whoever created it could rename it later and plant objects under the names
+-- pgcall's C code and SECURITY DEFINER functions use (CVE-2023-39417 class).
+-------------------------------------------------------------------------------
+
+DO $schema$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'pgcall') THEN
+        RAISE EXCEPTION 'schema "pgcall" already exists'
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'CREATE EXTENSION pgcall creates its own schema and will not install into one it did not create.',
+                  HINT = 'Drop or rename the existing schema pgcall (after checking who created it and why), then run CREATE EXTENSION pgcall again.';
+    END IF;
+END
+$schema$;
+
+CREATE SCHEMA pgcall;
+REVOKE ALL ON SCHEMA pgcall FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Roles
 --
 -- Roles are global to the cluster, so an install in a second database finds
@@ -16,13 +40,16 @@
 --   pgcall_backend  a trusted backend: may act for any user
 --                   (SET LOCAL pgcall.user_id) and mint raw tokens
 --   pgcall_admin    operators: analytics and moderation across all calls
+--   pgcall_authn    authenticators (the bridge's login, PostgREST's
+--                   authenticator): only sessions of members of this role
+--                   are trusted when they set request.jwt.claims
 -------------------------------------------------------------------------------
 
 DO $roles$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['pgcall_anon', 'pgcall_user', 'pgcall_backend', 'pgcall_admin'] LOOP
+    FOREACH r IN ARRAY ARRAY['pgcall_anon', 'pgcall_user', 'pgcall_backend', 'pgcall_admin', 'pgcall_authn'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -660,7 +687,12 @@ COMMENT ON FUNCTION pgcall.call_expire() IS
 'Mark invitations rung past their deadline as missed and end the calls that leaves empty.  Safe to run from several sessions at once; the bridge runs it every second.  Returns the number of calls touched.';
 
 -------------------------------------------------------------------------------
--- Reads (SECURITY INVOKER: row-level security decides what each user sees)
+-- Reads
+--
+-- End-user roles have no SELECT on the call tables: a policy's predicate
+-- runs after leakproof ones, so EXPLAIN (ANALYZE) over a base table tells
+-- through "Rows Removed by Filter" and buffer counts what the policy hides.
+-- These functions read as their owner and name the current user themselves.
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION pgcall.is_participant(call_id uuid)
@@ -684,7 +716,7 @@ COMMENT ON VIEW pgcall.user_profile IS
 
 CREATE FUNCTION pgcall.call_active(room_id text)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pgcall.call_json(c.id)::jsonb
@@ -702,7 +734,7 @@ COMMENT ON FUNCTION pgcall.call_active(text) IS
 
 CREATE FUNCTION pgcall.call_logs(page integer DEFAULT 1, "limit" integer DEFAULT 20)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH who AS MATERIALIZED (
@@ -758,7 +790,7 @@ CREATE FUNCTION pgcall.call_history(
     type text DEFAULT NULL, direction text DEFAULT NULL, missed_only boolean DEFAULT false,
     "limit" integer DEFAULT 50, skip integer DEFAULT 0)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH who AS MATERIALIZED (
@@ -830,7 +862,7 @@ COMMENT ON FUNCTION pgcall.call_history(text, text, boolean, integer, integer) I
 
 CREATE FUNCTION pgcall.call_missed_count(since timestamptz DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT count(*)
@@ -1035,7 +1067,22 @@ AS 'MODULE_PATHNAME', 'rpc'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
-'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
+'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  Only schemas listed in pgcall.rpc_schemas are reachable; in schema pgcall only the functions listed in pgcall.api_function; never trigger, internal or PostgreSQL''s own functions, nor rpc itself.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
+
+-- The functions of schema pgcall that pgcall.rpc (so HTTP and WebSocket
+-- clients) may call.  Everything else in the schema (helpers of policies
+-- and reports, trigger functions, the bridge's own statements, rpc itself)
+-- is reachable from SQL only, by the roles granted EXECUTE.
+CREATE TABLE pgcall.api_function (
+    name text PRIMARY KEY
+);
+
+COMMENT ON TABLE pgcall.api_function IS
+'The functions of schema pgcall reachable through pgcall.rpc (POST /rpc/<name>, WebSocket calls).  EXECUTE grants still decide who may call each.';
+
+ALTER TABLE pgcall.api_function ENABLE ROW LEVEL SECURITY;
+CREATE POLICY api_function_read ON pgcall.api_function FOR SELECT USING (true);
+GRANT SELECT ON pgcall.api_function TO PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Conferences
@@ -1079,7 +1126,7 @@ COMMENT ON FUNCTION pgcall.call_status_arg(text) IS
 
 CREATE FUNCTION pgcall.calls_mine(status text DEFAULT NULL, "limit" integer DEFAULT 20)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH args AS MATERIALIZED (
@@ -1633,11 +1680,13 @@ CREATE POLICY profile_read ON pgcall.profile FOR SELECT
 CREATE POLICY profile_backend_write ON pgcall.profile FOR ALL
     TO pgcall_backend USING (true) WITH CHECK (true);
 
-GRANT SELECT ON pgcall.call, pgcall.participant, pgcall.participant_session, pgcall.event,
-                pgcall.profile, pgcall.user_profile
+-- No end-user or admin role reads call, participant, participant_session,
+-- event or preference directly (see "Reads" above): the policies stay as a
+-- second line should someone grant more.  Profiles are public to pgcall's
+-- roles anyway.
+GRANT SELECT ON pgcall.profile, pgcall.user_profile
     TO pgcall_user, pgcall_backend, pgcall_admin;
 GRANT SELECT ON pgcall.bridge, pgcall.presence TO pgcall_admin;
-GRANT SELECT ON pgcall.preference TO pgcall_user, pgcall_backend;
 GRANT SELECT ON pgcall.event TO pgcall_bridge;
 GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
@@ -1720,3 +1769,38 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;
 GRANT EXECUTE ON PROCEDURE pgcall.purge_batches(integer, integer) TO pgcall_bridge, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_bridge;
+
+-------------------------------------------------------------------------------
+-- The HTTP and WebSocket API
+-------------------------------------------------------------------------------
+
+INSERT INTO pgcall.api_function (name) VALUES
+    ('error_codes'), ('state_transitions'), ('event_types'),
+    ('current_user_id'), ('secret_is_set'), ('turn_credentials'),
+    ('agora_configured'), ('agora_rtc_token'), ('agora_rtc_token_with_privileges'),
+    ('agora_rtm_token'), ('agora_rtc_token_006'), ('agora_rtm_token_006'),
+    ('agora_token_inspect'),
+    ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
+    ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
+    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'),
+    ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
+    ('call_missed_count'), ('events_since'), ('presence'),
+    ('conference_create'), ('calls_mine'), ('conferences_public'),
+    ('preferences_get'), ('preferences_set'), ('pseudonym'),
+    ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),
+    ('admin_analytics');
+
+DO $api$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(a.name, ', ') INTO missing
+      FROM pgcall.api_function a
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+                        WHERE p.pronamespace = 'pgcall'::regnamespace AND p.proname = a.name
+                          AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'pgcall.api_function names functions that do not exist: %', missing;
+    END IF;
+END
+$api$;

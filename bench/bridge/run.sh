@@ -36,7 +36,7 @@ createdb "$DB"
 psql -d "$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pgcall;
 CREATE ROLE pgcall_authenticator LOGIN NOINHERIT;
-GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO pgcall_authenticator;
+GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge, pgcall_authn TO pgcall_authenticator;
 SQL
 SECRET=$(openssl rand -hex 32)
 SECRET_FILE="$(instance_dir "$INSTANCE")/jwt-secret"

@@ -75,3 +75,11 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bridge_test FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA bridge_test TO pgcall_anon, pgcall_user;
 REVOKE EXECUTE ON FUNCTION bridge_test.admin_only() FROM pgcall_anon, pgcall_user;
 GRANT EXECUTE ON FUNCTION bridge_test.admin_only() TO pgcall_admin;
+
+-- pgcall.rpc reaches only the schemas this setting lists (the bridge's
+-- --schemas picks among them); the setting applies to new sessions.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET pgcall.rpc_schemas = %L', current_database(), 'pgcall, bridge_test');
+END
+$$;

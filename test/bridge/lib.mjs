@@ -60,7 +60,7 @@ export function createDatabase(name) {
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${AUTHENTICATOR}') THEN
         CREATE ROLE ${AUTHENTICATOR} LOGIN NOINHERIT;
       END IF; END $$;
-    GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge TO ${AUTHENTICATOR};`);
+    GRANT pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge, pgcall_authn TO ${AUTHENTICATOR};`);
   execFileSync('psql', ['-X', '-d', name, '-q', '-v', 'ON_ERROR_STOP=1', '-f',
     path.join(ROOT, 'test/bridge/fixtures.sql')], { stdio: ['ignore', 'ignore', 'pipe'] });
   return name;

@@ -1,5 +1,6 @@
 -- pgcall.rpc: call a function by name with named arguments from a JSON object.
 CREATE SCHEMA rpc_test;
+SET pgcall.rpc_schemas = 'pgcall, rpc_test';
 CREATE FUNCTION rpc_test.add(a integer, b integer DEFAULT 10) RETURNS integer
     LANGUAGE sql AS 'SELECT a + b';
 CREATE FUNCTION rpc_test.add(x text) RETURNS text LANGUAGE sql AS 'SELECT x || x';
