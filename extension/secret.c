@@ -14,8 +14,6 @@
  */
 #include "postgres.h"
 
-#include "commands/extension.h"
-
 #include <ctype.h>
 
 #include "access/heapam.h"
@@ -23,10 +21,12 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -205,6 +205,33 @@ check_secret_value(int index, const char *value)
 					 errmsg("%s must not contain control characters", secret_defs[index].name)));
 }
 
+/* The secret named by argument 0, checked; superusers only. */
+static int
+secret_arg(FunctionCallInfo fcinfo, char **name)
+{
+	int			index;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser may set pgcall secrets")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("secret name must not be null"),
+				 errhint(SECRET_NAMES_HINT)));
+	*name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	index = secret_index(*name);
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("unknown pgcall secret \"%s\"", *name),
+				 errhint(SECRET_NAMES_HINT)));
+	return index;
+}
+
+static void store_secret(const char *name, char *value);
+
 PG_FUNCTION_INFO_V1(set_secret);
 
 /*
@@ -216,32 +243,95 @@ set_secret(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	char	   *value = NULL;
-	int			index;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int			rc;
+	int			index = secret_arg(fcinfo, &name);
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("only a superuser may set pgcall secrets")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
-				 errmsg("secret name must not be null"),
-				 errhint(SECRET_NAMES_HINT)));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	index = secret_index(name);
-	if (index < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
-				 errmsg("unknown pgcall secret \"%s\"", name),
-				 errhint(SECRET_NAMES_HINT)));
 	if (!PG_ARGISNULL(1))
 	{
 		value = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_secret_value(index, value);
 	}
+	store_secret(name, value);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(set_secret_from_file);
+
+/*
+ * set_secret_from_file(name, path): store the secret held in a file on the
+ * database server (one line; a final newline is dropped).  The value never
+ * appears in a statement's text or parameters, so neither the server log
+ * (log_statement, log_min_error_statement) nor pg_stat_statements can hold
+ * it.  Errors name the file, never its content.
+ */
+Datum
+set_secret_from_file(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int			index = secret_arg(fcinfo, &name);
+	char	   *path;
+	FILE	   *f;
+	char	   *buf;
+	size_t		len;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("file path must not be null"),
+				 errhint("Give the absolute path of a file the database server's OS user can read.")));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("secret file path must be absolute"),
+				 errhint("Give the absolute path of a file the database server's OS user can read.")));
+	f = AllocateFile(path, "r");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open secret file \"%s\": %m", path),
+				 errhint("The file must be readable by the database server's OS user.")));
+	buf = palloc0(PGCALL_SECRET_MAX + 3);
+	len = fread(buf, 1, PGCALL_SECRET_MAX + 2, f);
+	if (ferror(f))
+	{
+		FreeFile(f);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read secret file \"%s\": %m", path)));
+	}
+	FreeFile(f);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (memchr(buf, '\0', len) != NULL)
+	{
+		explicit_bzero(buf, PGCALL_SECRET_MAX + 3);
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
+				 errmsg("secret file \"%s\" holds a NUL byte", path)));
+	}
+	PG_TRY();
+	{
+		check_secret_value(index, buf);
+	}
+	PG_CATCH();
+	{
+		explicit_bzero(buf, PGCALL_SECRET_MAX + 3);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	store_secret(name, buf);
+	PG_RETURN_VOID();
+}
+
+/* Write (or, for a NULL value, delete) a checked secret; wipes value. */
+static void
+store_secret(const char *name, char *value)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	int			rc;
 
 	SPI_connect();
 	values[0] = CStringGetTextDatum(name);
@@ -261,7 +351,6 @@ set_secret(PG_FUNCTION_ARGS)
 	if (rc < 0)
 		elog(ERROR, "could not store pgcall secret: %s", SPI_result_code_string(rc));
 	SPI_finish();
-	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(secret_is_set);

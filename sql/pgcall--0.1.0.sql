@@ -113,7 +113,15 @@ AS 'MODULE_PATHNAME', 'set_secret'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.set_secret(text, text) IS
-'Store a secret (agora_app_certificate, agora_app_certificate_secondary, turn_secret or pseudonym_key); NULL removes it.  Superusers only.  The value is never shown again.';
+'Store a secret (agora_app_certificate, agora_app_certificate_secondary, turn_secret or pseudonym_key); NULL removes it.  Superusers only.  The value is never shown again, but it is part of this statement: a failed statement reaches the server log (log_min_error_statement), and pg_stat_statements keeps the text of a DO block.  Prefer pgcall.set_secret_from_file(), or pass the value as a bind parameter with log_statement off.';
+
+CREATE FUNCTION pgcall.set_secret_from_file(name text, path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'set_secret_from_file'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.set_secret_from_file(text, text) IS
+'Store the secret held in a file on the database server (absolute path, one line, a final newline dropped), so the value is in no statement text, parameter, log line or pg_stat_statements entry.  Superusers only.  Delete the file afterwards.';
 
 CREATE FUNCTION pgcall.secret_is_set(name text)
 RETURNS boolean

@@ -53,5 +53,22 @@ SELECT pgcall.set_secret('agora_app_certificate', 'fffffffffffffffffffffffffffff
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION pgcall.set_secret(text, text) FROM regress_pgcall_app;
 
+-- From a file on the server: the value is in no statement text.  COPY (as
+-- the server's OS user) writes the files; errors name the file, never the
+-- content.
+COPY (SELECT 'turn-secret-from-a-file-0123456789') TO '/tmp/pgcall_regress_secret';
+SELECT pgcall.set_secret_from_file('turn_secret', '/tmp/pgcall_regress_secret');
+SELECT pgcall.secret_is_set('turn_secret');
+SELECT pgcall.set_secret_from_file('turn_secret', 'relative/path');
+SELECT pgcall.set_secret_from_file('turn_secret', '/nonexistent/pgcall-secret');
+SELECT pgcall.set_secret_from_file('no_such_secret', '/tmp/pgcall_regress_secret');
+COPY (SELECT 'not-hex-at-all-but-32-characters') TO '/tmp/pgcall_regress_secret';
+SELECT pgcall.set_secret_from_file('agora_app_certificate', '/tmp/pgcall_regress_secret');
+SET ROLE regress_pgcall_app;
+SELECT pgcall.set_secret_from_file('turn_secret', '/tmp/pgcall_regress_secret');
+RESET ROLE;
+COPY (SELECT '') TO '/tmp/pgcall_regress_secret';
+SELECT pgcall.set_secret('turn_secret', NULL);
+
 SELECT pgcall.set_secret('agora_app_certificate', NULL);
 DROP ROLE regress_pgcall_app;
