@@ -16,7 +16,8 @@
  *      AccessShareLock, which does not conflict);
  *   2. give each (event, recipient) an id from pgcall.event_id_seq (CACHE 1)
  *      and build its payload, with a snapshot of the call as committed;
- *   3. insert all rows with one statement and send one NOTIFY pgcall_events
+ *   3. insert all rows with one statement and send one NOTIFY on the
+ *      event channel (a secret random name, see event_channel())
  *      whose payload is the id range.
  *
  * Step 1 makes ids commit-ordered: every event with a smaller id is already
@@ -96,6 +97,42 @@ typedef struct QueuedEvent
 } QueuedEvent;
 
 static List *queued = NIL;		/* of QueuedEvent *, in TopTransactionContext */
+
+/*
+ * The NOTIFY channel of events: a random name per installation in
+ * pgcall.event_channel, which no application role can read (any role may
+ * LISTEN to a channel whose name it knows).  Read once per backend and
+ * installation, as the table's owner; the caller is in a transaction.
+ */
+static const char *
+event_channel(void)
+{
+	static char channel[NAMEDATALEN];
+	static Oid	channel_relid = InvalidOid;
+	Oid			relid = pgcall_relid("event_channel");
+	PgcallOwner owner;
+	char	   *name = NULL;
+
+	if (relid == channel_relid)
+		return channel;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgcall_enter_owner(&owner, relid);
+	SPI_connect();
+	if (SPI_execute("SELECT name FROM pgcall.event_channel", true, 2) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		name = pgcall_getstr(0, 1);
+	if (name == NULL || strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("pgcall.event_channel must hold one channel name"),
+				 errhint("Reinstall the extension: DROP EXTENSION pgcall; CREATE EXTENSION pgcall.")));
+	strlcpy(channel, name, sizeof(channel));
+	SPI_finish();
+	pgcall_leave_owner(&owner);
+	PopActiveSnapshot();
+	channel_relid = relid;
+	return channel;
+}
 
 /* Format ts as ISO 8601 in UTC with microseconds into buf (32 bytes). */
 void
@@ -290,8 +327,18 @@ flush_events(void)
 	PopActiveSnapshot();
 
 	snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
-	Async_Notify("pgcall_events", range);
+	Async_Notify(event_channel(), range);
 	queued = NIL;
+}
+
+PG_FUNCTION_INFO_V1(bridge_listen);
+
+/* bridge_listen(): LISTEN to the event channel, whose name stays secret. */
+Datum
+bridge_listen(PG_FUNCTION_ARGS)
+{
+	Async_Listen(event_channel());
+	PG_RETURN_VOID();
 }
 
 static void

@@ -390,7 +390,7 @@ COMMENT ON TABLE pgcall.participant_session IS
 --
 -- Triggers queue events in memory; at commit pgcall takes an exclusive lock,
 -- gives them ids from event_id_seq and writes one row per recipient, then
--- sends one NOTIFY pgcall_events.  Ids are therefore assigned in commit
+-- sends one NOTIFY on the event channel (pgcall.event_channel).  Ids are therefore assigned in commit
 -- order: a reader that has seen id N has seen every event with a smaller id
 -- that will ever exist, and resumes with "id > N".
 -------------------------------------------------------------------------------
@@ -962,6 +962,30 @@ END
 $bridge_role$;
 
 GRANT USAGE ON SCHEMA pgcall TO pgcall_bridge;
+
+-- The NOTIFY channel of events has a random name, readable by no role:
+-- LISTEN needs no privilege, so a known name would let any login watch the
+-- rate of calls.  The bridge listens through pgcall.bridge_listen().
+CREATE TABLE pgcall.event_channel (
+    name text NOT NULL CHECK (name ~ '^pgcall_events_[0-9a-f]{32}$')
+);
+CREATE UNIQUE INDEX event_channel_one_row ON pgcall.event_channel ((true));
+INSERT INTO pgcall.event_channel (name)
+    VALUES ('pgcall_events_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''));
+REVOKE ALL ON pgcall.event_channel FROM PUBLIC;
+ALTER TABLE pgcall.event_channel ENABLE ROW LEVEL SECURITY;
+
+COMMENT ON TABLE pgcall.event_channel IS
+'The name of the NOTIFY channel that announces new events: random per installation and readable by superusers only.  pgcall.bridge_listen() subscribes a session to it.';
+
+CREATE FUNCTION pgcall.bridge_listen()
+RETURNS void
+AS 'MODULE_PATHNAME', 'bridge_listen'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.bridge_listen() IS
+'LISTEN to the event channel (whose name only this function knows), as of the end of the transaction.  For the bridge''s listener connection.';
 
 -- The bridge reads the event table directly (a policy lets pgcall_bridge see
 -- every row), so these two are plain SQL that the planner inlines into the
@@ -1767,6 +1791,7 @@ GRANT EXECUTE ON FUNCTION
     TO pgcall_admin;
 
 GRANT EXECUTE ON FUNCTION
+    pgcall.bridge_listen(),
     pgcall.bridge_events(bigint, integer),
     pgcall.bridge_event_horizon(),
     pgcall.bridge_heartbeat(uuid),

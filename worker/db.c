@@ -63,7 +63,7 @@ static const struct sqldef
 	[SQL_HEALTH] = {"pgcall_health", "SELECT pgcall.agora_configured()", true},
 	[SQL_SET_ROLE] = {NULL,
 		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
-	[SQL_LISTEN] = {NULL, "LISTEN pgcall_events", false},
+	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
 };
 
 static const uint32_t backoff_ms[] = {50, 100, 250, 500, 1000, 2000, 5000};

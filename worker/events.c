@@ -1,7 +1,8 @@
 /*
  * events.c: moving database events to sockets.
  *
- * The listener connection runs LISTEN pgcall_events and, on every
+ * The listener connection runs pgcall.bridge_listen() (LISTEN to the
+ * event channel, whose name only the extension knows) and, on every
  * notification, on every (re)connect and at start, fetches the events after
  * the last id it has seen with pgcall.bridge_events(after, max), page by
  * page, and hands each one to ws.c.  Event ids are assigned in commit

@@ -1,7 +1,7 @@
 -- Attacks from a database login that holds only pgcall's weakest roles, and
 -- the install-time and name-resolution defences (issues 9 and 17).
 BEGIN;
-SELECT plan(22);
+SELECT plan(25);
 
 SET LOCAL pgcall.agora_app_id = '970ca35de60c44645bbae8a215061b33';
 SELECT pgcall.set_secret('agora_app_certificate', '5cfd2fd1755d40ecb72977518be15d3b');
@@ -75,6 +75,13 @@ SELECT lives_ok('SELECT pgcall.call_session(''dave'', ''video'')', 'carol calls 
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'), 0,
           'a call takes no advisory lock');
+
+-- The event channel's name is a secret: LISTEN needs no privilege.
+SET LOCAL SESSION AUTHORIZATION sec_mallory;
+SELECT throws_ok('SELECT name FROM pgcall.event_channel', '42501', NULL, 'the event channel''s name is not readable');
+SELECT throws_ok('SELECT pgcall.bridge_listen()', '42501', NULL, 'nor can she listen through the bridge''s function');
+RESET SESSION AUTHORIZATION;
+SELECT matches((SELECT name FROM pgcall.event_channel), '^pgcall_events_[0-9a-f]{32}$', 'the channel has a random name');
 
 -- 4. The schema is the extension's own: a member of it, owned by the
 --    installing superuser, not writable by others.
