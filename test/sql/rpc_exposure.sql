@@ -120,6 +120,25 @@ SELECT kind, body FROM pgcall.rpc('app', 'nest', '{"n": 5}');
 SELECT kind, body FROM pgcall.rpc('app', 'nest', '{"n": 40}');
 -- and again, with the entry stale from the start, many times over
 SELECT count(*) FROM generate_series(1, 50) i, pgcall.rpc('app', 'nest', jsonb_build_object('n', i % 4));
+-- the pattern that crashed the server 4/4: a set-returning function that,
+-- after the nested call replanned its entry, makes new plans that reuse the
+-- freed memory before the outer call finishes with its plan
+CREATE FUNCTION app.nest_set(n integer) RETURNS SETOF integer LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE FUNCTION app.scratch() RETURNS integer LANGUAGE sql AS %L',
+                   'SELECT ' || n);
+    IF n > 0 THEN
+        PERFORM * FROM pgcall.rpc('app', 'nest_set', jsonb_build_object('n', n - 1));
+        FOR i IN 1..30 LOOP
+            PERFORM * FROM pgcall.rpc('pgcall', 'error_codes', '{}');
+            EXECUTE format('SELECT %s::integer + 1, repeat(''x'', %s)', i, i * 100);
+        END LOOP;
+    END IF;
+    RETURN QUERY SELECT generate_series(1, 3);
+END $$;
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 1}');
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 3}');
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 10}');
 -- an error deep inside still releases every plan
 CREATE FUNCTION app.nest_fail(n integer) RETURNS integer LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,0 +1,44 @@
+CREATE EXTENSION pgcall;
+
+CREATE SCHEMA app;
+
+SET pgcall.rpc_schemas = 'pgcall, app';
+
+CREATE FUNCTION app.nest_set(n integer) RETURNS SETOF integer LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE FUNCTION app.scratch() RETURNS integer LANGUAGE sql AS %L', 'SELECT ' || n);
+    IF n > 0 THEN
+        PERFORM * FROM pgcall.rpc('app', 'nest_set', jsonb_build_object('n', n - 1));
+        FOR i IN 1..30 LOOP
+            PERFORM * FROM pgcall.rpc('pgcall', 'error_codes', '{}');
+        END LOOP;
+    END IF;
+    RETURN QUERY SELECT generate_series(1, 3);
+END $$;
+
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 1}');
+
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 2}');
+
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 5}');
+
+SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 12}');
+
+BEGIN;
+
+SELECT set_config('pgcall.user_id', 'ann', true);
+
+SELECT (pgcall.call_start(ARRAY['ben'])->'call'->>'id') AS started;
+
+SELECT set_config('pgcall.user_id', 'ben', true);
+
+SELECT pgcall.call_accept((SELECT call_id FROM pgcall.participant WHERE user_id = 'ben')) IS NOT NULL AS accepted;
+
+SELECT pgcall.call_set_media((SELECT call_id FROM pgcall.participant WHERE user_id = 'ben'), true) IS NOT NULL AS muted;
+
+SELECT pgcall.call_end((SELECT call_id FROM pgcall.participant WHERE user_id = 'ben')) IS NOT NULL AS ended;
+
+COMMIT;
+
+SELECT count(*) > 0 AS events FROM pgcall.event;
+
