@@ -6,30 +6,29 @@
  * subtransaction drops its events) and are written at commit by the
  * PRE_COMMIT transaction callback, after every deferred trigger has run:
  *
- *   1. take the event lock (ExclusiveLock on pgcall.event_id_seq, held to
- *      the end of the commit), so no other transaction assigns event ids
- *      until this one is visible.  Not an advisory lock: any role may take
- *      an advisory key and stall every event-writing commit, while a lock
- *      that conflicts with ExclusiveLock on the sequence needs privileges
- *      on it that no application role has (LOCK TABLE refuses sequences,
- *      nextval and setval need USAGE or UPDATE, and reading it takes only
- *      AccessShareLock, which does not conflict);
- *   2. give each (event, recipient) an id from pgcall.event_id_seq (CACHE 1)
- *      and build its payload, with a snapshot of the call as committed;
- *   3. insert all rows with one statement and send one NOTIFY on the
- *      event channel (a secret random name, see event_channel())
- *      whose payload is the id range.
+ *   1. build each event's payload (all but its id, once per event however
+ *      many recipients it has), with a snapshot of the call as committed;
+ *   2. take the event lock, held to the end of the commit, so no other
+ *      transaction assigns event ids until this one is visible.  It is the
+ *      lock NOTIFY takes at commit anyway (exclusive, on object 0 of
+ *      pg_database), taken a little earlier: an advisory lock would let
+ *      any role stall every event-writing commit, and a second lock would
+ *      serialize commits twice;
+ *   3. give each (event, recipient) an id from pgcall.event_id_seq (CACHE
+ *      1), insert all rows with one statement, and send one NOTIFY on the
+ *      event channel (a secret random name, see event_channel()) whose
+ *      payload is the id range.
  *
- * Step 1 makes ids commit-ordered: every event with a smaller id is already
+ * Step 2 makes ids commit-ordered: every event with a smaller id is already
  * visible when an event becomes visible, so a reader that saw id N resumes
  * with "id > N" and misses nothing, even when the transactions that queued
- * events began in another order.  NOTIFY already serializes notifying
- * commits cluster-wide, so the lock costs little more.
+ * events began in another order.  Only step 3 is serialized.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
@@ -227,9 +226,13 @@ flush_events(void)
 	TEXTARRAYOID, TEXTARRAYOID};
 	Oid			seqid;
 	int			n = 0;
+	int			nev = list_length(queued);
+	int			e = 0;
 	int			i = 0;
 	ListCell   *lc;
 	List	   *snapshots = NIL;
+	char	  **rests;
+	int		   *rest_lens;
 	Datum	   *ids,
 			   *users,
 			   *types,
@@ -242,15 +245,17 @@ flush_events(void)
 	int64		first_id = 0,
 				last_id = 0;
 	char		range[64];
-	StringInfoData payload;
+	StringInfoData buf;
 	PgcallOwner owner;
+	const char *channel;
 
 	seqid = pgcall_relid("event_id_seq");
-
-	LockRelationOid(seqid, ExclusiveLock);
+	channel = event_channel();
 
 	foreach(lc, queued)
 		n += ((QueuedEvent *) lfirst(lc))->nrecipients;
+	rests = palloc(sizeof(char *) * nev);
+	rest_lens = palloc(sizeof(int) * nev);
 	ids = palloc(sizeof(Datum) * n);
 	users = palloc(sizeof(Datum) * n);
 	types = palloc(sizeof(Datum) * n);
@@ -267,7 +272,14 @@ flush_events(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgcall_enter_owner(&owner, pgcall_relid("event"));
 	SPI_connect();
-	initStringInfo(&payload);
+
+	/*
+	 * Everything but the ids first, before the lock: each event's payload
+	 * after its id (the same for all its recipients), with the snapshot of
+	 * its call.  This transaction still holds the row locks of every call it
+	 * changed, so the snapshots are what commits.
+	 */
+	initStringInfo(&buf);
 	foreach(lc, queued)
 	{
 		QueuedEvent *ev = lfirst(lc);
@@ -275,38 +287,71 @@ flush_events(void)
 		const char *snapshot = ev->with_call ? call_snapshot(&snapshots, ev->call_id) : NULL;
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
+		resetStringInfo(&buf);
+		appendStringInfoString(&buf, ",\"event\":");
+		escape_json(&buf, ev->type);
+		appendStringInfoString(&buf, ",\"call_id\":");
+		if (ev->call_id)
+			escape_json(&buf, ev->call_id);
+		else
+			appendStringInfoString(&buf, "null");
+		appendStringInfo(&buf, ",\"at\":\"%s\",\"data\":%s", at, ev->data);
+		if (snapshot)
+			appendStringInfo(&buf, ",\"call\":%s", snapshot);
+		appendStringInfoChar(&buf, '}');
+		rests[e] = pnstrdup(buf.data, buf.len);
+		rest_lens[e] = buf.len;
+		for (int r = 0; r < ev->nrecipients; r++)
+		{
+			users[i + r] = CStringGetTextDatum(ev->recipients[r]);
+			types[i + r] = CStringGetTextDatum(ev->type);
+			if (ev->call_id)
+				calls[i + r] = CStringGetTextDatum(ev->call_id);
+			else
+			{
+				calls[i + r] = (Datum) 0;
+				call_nulls[i + r] = true;
+			}
+		}
+		i += ev->nrecipients;
+		e++;
+	}
+
+	/*
+	 * The serialized part: from here to the end of the commit no other
+	 * event-writing transaction assigns ids.  The lock is the one NOTIFY
+	 * itself takes at commit to keep notifications in commit order (an
+	 * exclusive lock on the database object 0 of pg_database, held until
+	 * the commit is flushed), taken a little earlier: one serialization
+	 * instead of two, and no lock of pgcall's own that any role could
+	 * take.  Inside it only ids are assigned, and the rows written.
+	 */
+	LockSharedObject(DatabaseRelationId, InvalidOid, 0, AccessExclusiveLock);
+	i = 0;
+	e = 0;
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
 		for (int r = 0; r < ev->nrecipients; r++, i++)
 		{
 			int64		id = nextval_internal(seqid, false);
+			char		head[48];
+			int			hlen;
+			text	   *t;
 
 			if (first_id == 0)
 				first_id = id;
 			last_id = id;
-			resetStringInfo(&payload);
-			appendStringInfo(&payload, "{\"type\":\"event\",\"id\":" INT64_FORMAT ",\"event\":", id);
-			escape_json(&payload, ev->type);
-			appendStringInfoString(&payload, ",\"call_id\":");
-			if (ev->call_id)
-				escape_json(&payload, ev->call_id);
-			else
-				appendStringInfoString(&payload, "null");
-			appendStringInfo(&payload, ",\"at\":\"%s\",\"data\":%s", at, ev->data);
-			if (snapshot)
-				appendStringInfo(&payload, ",\"call\":%s", snapshot);
-			appendStringInfoChar(&payload, '}');
-
+			hlen = snprintf(head, sizeof(head), "{\"type\":\"event\",\"id\":" INT64_FORMAT, id);
+			t = palloc(VARHDRSZ + hlen + rest_lens[e]);
+			SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
+			memcpy(VARDATA(t), head, hlen);
+			memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
 			ids[i] = Int64GetDatum(id);
-			users[i] = CStringGetTextDatum(ev->recipients[r]);
-			types[i] = CStringGetTextDatum(ev->type);
-			if (ev->call_id)
-				calls[i] = CStringGetTextDatum(ev->call_id);
-			else
-			{
-				calls[i] = (Datum) 0;
-				call_nulls[i] = true;
-			}
-			payloads[i] = CStringGetTextDatum(payload.data);
+			payloads[i] = PointerGetDatum(t);
 		}
+		e++;
 	}
 
 	dims[0] = n;
@@ -327,7 +372,7 @@ flush_events(void)
 	PopActiveSnapshot();
 
 	snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
-	Async_Notify(event_channel(), range);
+	Async_Notify(channel, range);
 	queued = NIL;
 }
 
