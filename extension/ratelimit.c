@@ -19,6 +19,11 @@
  * and the rows are written in the fixed order of the table below; so two
  * requests never wait for each other's rows in opposite orders.
  *
+ * Most limits count requests per user.  Some count an amount instead (the
+ * people invited, the bytes of signal payload), and some are kept per call
+ * as well as per user (the signals one person sends in one call): such a
+ * row's scope is the call's id, and '' otherwise.
+ *
  * Callers have an SPI connection open.
  */
 #include "postgres.h"
@@ -42,18 +47,28 @@ typedef struct RateLimit
 	const char *setting;
 	const char *what;			/* plural noun for the message */
 	const char *per;			/* the window in words */
+	bool		weighted;		/* counts the amount passed, not requests */
+	bool		per_call;		/* kept per user and call (scope) */
 } RateLimit;
 
 /* Each row stores its window's length, which purge uses. */
 static const RateLimit limits[] = {
 	{PGCALL_LIMIT_CALL, "call", &pgcall_rate_limit_calls, 3600,
-	"pgcall.rate_limit_calls", "calls created", "hour"},
+	"pgcall.rate_limit_calls", "calls created", "hour", false, false},
 	{PGCALL_LIMIT_JOIN, "join", &pgcall_rate_limit_joins, 60,
-	"pgcall.rate_limit_joins", "joins", "minute"},
+	"pgcall.rate_limit_joins", "joins", "minute", false, false},
 	{PGCALL_LIMIT_TOKEN, "token", &pgcall_rate_limit_tokens, 60,
-	"pgcall.rate_limit_tokens", "token requests", "minute"},
+	"pgcall.rate_limit_tokens", "token requests", "minute", false, false},
 	{PGCALL_LIMIT_ANALYTICS, "analytics", &pgcall_rate_limit_analytics, 60,
-	"pgcall.rate_limit_analytics", "analytics reports", "minute"},
+	"pgcall.rate_limit_analytics", "analytics reports", "minute", false, false},
+	{PGCALL_LIMIT_INVITE, "invite", &pgcall_rate_limit_invites, 3600,
+	"pgcall.rate_limit_invites", "people invited to calls in progress", "hour", true, false},
+	{PGCALL_LIMIT_MEDIA, "media", &pgcall_rate_limit_media, 60,
+	"pgcall.rate_limit_media", "media changes", "minute", false, false},
+	{PGCALL_LIMIT_SIGNAL, "signal", &pgcall_rate_limit_signals, 60,
+	"pgcall.rate_limit_signals", "signals in one call", "minute", false, true},
+	{PGCALL_LIMIT_SIGNAL_BYTES, "signal_bytes", &pgcall_rate_limit_signal_bytes, 60,
+	"pgcall.rate_limit_signal_bytes", "bytes of signal payload in one call", "minute", true, true},
 };
 
 static void
@@ -80,11 +95,23 @@ raise_limited(const RateLimit *rl, TimestampTz window_start)
 void
 pgcall_rate_limit(const char *user_id, int actions)
 {
+	pgcall_rate_limit_amount(user_id, actions, NULL, 1);
+}
+
+/*
+ * The same, where weighted limits count amount (at least 1) and per-call
+ * limits count in the call call_id.
+ */
+void
+pgcall_rate_limit_amount(const char *user_id, int actions, const char *call_id, int32 amount)
+{
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[3] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID};
+	static const Oid types[5] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
 	Datum		names[lengthof(limits)];
 	Datum		windows[lengthof(limits)];
-	Datum		values[3];
+	Datum		scopes[lengthof(limits)];
+	Datum		amounts[lengthof(limits)];
+	Datum		values[5];
 	int			n = 0;
 	uint64		rows;
 	const RateLimit *exceeded = NULL;
@@ -93,8 +120,12 @@ pgcall_rate_limit(const char *user_id, int actions)
 	for (int i = 0; i < lengthof(limits); i++)
 		if ((actions & limits[i].action) && *limits[i].limit > 0)
 		{
+			if (limits[i].per_call && call_id == NULL)
+				elog(ERROR, "rate limit %s needs a call", limits[i].name);
 			names[n] = CStringGetTextDatum(limits[i].name);
 			windows[n] = Int32GetDatum(limits[i].window);
+			scopes[n] = CStringGetTextDatum(limits[i].per_call ? call_id : "");
+			amounts[n] = Int32GetDatum(limits[i].weighted ? Max(amount, 1) : 1);
 			n++;
 		}
 	if (n == 0)
@@ -103,21 +134,24 @@ pgcall_rate_limit(const char *user_id, int actions)
 	values[0] = CStringGetTextDatum(user_id);
 	values[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array(windows, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_array(scopes, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(amounts, n, INT4OID, 4, true, TYPALIGN_INT));
 	rows = pgcall_exec(pgcall_plan(&plan,
-								   "INSERT INTO pgcall.rate_limit AS r (user_id, action, window_seconds, window_start, hits) "
-								   "SELECT $1, a.action, a.secs, pg_catalog.now(), 1 "
-								   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) WITH ORDINALITY AS a(action, secs, i) "
+								   "INSERT INTO pgcall.rate_limit AS r (user_id, action, scope, window_seconds, window_start, hits) "
+								   "SELECT $1, a.action, a.scope, a.secs, pg_catalog.now(), a.amount "
+								   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+								   "  pg_catalog.unnest($5)) WITH ORDINALITY AS a(action, secs, scope, amount, i) "
 								   "ORDER BY a.i "
-								   "ON CONFLICT (user_id, action) DO UPDATE SET "
+								   "ON CONFLICT (user_id, action, scope) DO UPDATE SET "
 								   "window_seconds = EXCLUDED.window_seconds, "
 								   "window_start = CASE WHEN r.window_start <= pg_catalog.now() "
 								   "  - pg_catalog.make_interval(secs => EXCLUDED.window_seconds) "
 								   "  THEN pg_catalog.now() ELSE r.window_start END, "
 								   "hits = CASE WHEN r.window_start <= pg_catalog.now() "
 								   "  - pg_catalog.make_interval(secs => EXCLUDED.window_seconds) "
-								   "  THEN 1 ELSE r.hits + 1 END "
+								   "  THEN EXCLUDED.hits ELSE r.hits + EXCLUDED.hits END "
 								   "RETURNING action, hits, window_start",
-								   3, types), values, NULL, false, 0);
+								   5, types), values, NULL, false, 0);
 
 	/* Of the limits passed, report the first in the table's order. */
 	for (uint64 r = 0; r < rows; r++)
