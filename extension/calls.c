@@ -955,6 +955,8 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 
 	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
 
+	/* Who is busy shows now, even if this transaction rolls back. */
+	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
 	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
 				 a->require_online);
 
@@ -1113,6 +1115,7 @@ call_invite(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is already a participant of this call", pgcall_getstr(0, 1)),
 				 errhint("Someone who left or declined can rejoin with call_join.")));
 	check_invite_total(&c, n);
+	pgcall_rate_limit_probe(me, PGCALL_LIMIT_INVITE, n);
 	invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
 				 require_online);
 	PG_RETURN_DATUM(call_result(&c, me, false, NULL));

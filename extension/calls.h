@@ -79,6 +79,7 @@ extern bool pgcall_auto_mute_on_join(const char *user_id);
 extern void pgcall_rate_limit(const char *user_id, int actions);
 extern void pgcall_rate_limit_amount(const char *user_id, int actions, const char *call_id,
 									 int32 amount);
+extern void pgcall_rate_limit_probe(const char *user_id, int action, int32 amount);
 extern int	pgcall_token_limit_if_configured(void);
 
 #endif							/* PGCALL_CALLS_H */

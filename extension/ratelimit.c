@@ -24,6 +24,16 @@
  * as well as per user (the signals one person sends in one call): such a
  * row's scope is the call's id, and '' otherwise.
  *
+ * One thing must count even when it is rolled back: looking whether
+ * invitees are busy (or offline).  A caller who starts a call in a
+ * transaction and rolls it back learns who is in a call, rings nobody and
+ * would count nothing.  So the requests that look, besides their
+ * transactional count, count in this backend's memory, which no rollback
+ * undoes (pgcall_rate_limit_probe): a session cannot look more often than
+ * the limit, committed or not.  A new session starts afresh, but costs a
+ * login; behind the bridge every request commits, so the transactional
+ * count already holds there.
+ *
  * Callers have an SPI connection open.
  */
 #include "postgres.h"
@@ -171,6 +181,69 @@ pgcall_rate_limit_amount(const char *user_id, int actions, const char *call_id, 
 	}
 	if (exceeded)
 		raise_limited(exceeded, exceeded_start);
+}
+
+/* Probe counts of the users this backend acted for lately, not transactional. */
+#define PROBE_SLOTS 32
+
+typedef struct ProbeCount
+{
+	char		user_id[PGCALL_USER_ID_MAX + 1];
+	int			action;
+	TimestampTz window_start;	/* 0: slot unused */
+	int64		hits;
+} ProbeCount;
+
+static ProbeCount probe_counts[PROBE_SLOTS];
+
+/*
+ * Count amount of action (a weighted limit counts amount, another one) for
+ * user_id in this backend, whatever becomes of the transaction; raise P429A
+ * past the limit.  The least recently opened window gives its slot up to a
+ * new user.
+ */
+void
+pgcall_rate_limit_probe(const char *user_id, int action, int32 amount)
+{
+	const RateLimit *rl = NULL;
+	ProbeCount *slot = NULL;
+	ProbeCount *oldest = &probe_counts[0];
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	for (int i = 0; i < lengthof(limits) && rl == NULL; i++)
+		if (limits[i].action == action)
+			rl = &limits[i];
+	if (rl == NULL || rl->per_call)
+		elog(ERROR, "no probe limit for action %d", action);
+	if (*rl->limit <= 0)
+		return;
+	if (!rl->weighted)
+		amount = 1;
+
+	for (int i = 0; i < PROBE_SLOTS && slot == NULL; i++)
+	{
+		ProbeCount *p = &probe_counts[i];
+
+		if (p->window_start != 0 && p->action == action && strcmp(p->user_id, user_id) == 0)
+			slot = p;
+		else if (p->window_start < oldest->window_start)
+			oldest = p;
+	}
+	if (slot == NULL)
+	{
+		slot = oldest;
+		strlcpy(slot->user_id, user_id, sizeof(slot->user_id));
+		slot->action = action;
+		slot->window_start = 0;
+	}
+	if (slot->window_start <= now - (TimestampTz) rl->window * USECS_PER_SEC)
+	{
+		slot->window_start = now;
+		slot->hits = 0;
+	}
+	if (slot->hits + amount > *rl->limit)
+		raise_limited(rl, slot->window_start);
+	slot->hits += amount;
 }
 
 /* PGCALL_LIMIT_TOKEN when the call_* functions will hand out a token. */
