@@ -1690,6 +1690,17 @@ call_get(PG_FUNCTION_ARGS)
 	bool		isnull;
 	StringInfoData buf;
 
+	/*
+	 * An administrator can name any user as the current one (the sub claim),
+	 * so while pseudonyms are on, any answer here would be about plain ids.
+	 */
+	if (pgcall_pseudonymize && pgcall_caller_is_admin() && !pgcall_caller_is_backend())
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PSEUDONYMS_ONLY),
+				 errmsg("administrators cannot read calls with call_get while pgcall.pseudonymize is on"),
+				 errdetail("An administrator may name any user as the current one, so any answer would be about plain user ids."),
+				 errhint("Use pgcall.admin_call_details, which shows users by pseudonym.")));
+
 	SPI_connect();
 	if (pgcall_exec(pgcall_plan(&plan,
 								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p "

@@ -668,6 +668,7 @@ RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT pgcall.refuse_plain_ids('who takes part in a call');
     SELECT EXISTS (SELECT 1 FROM pgcall.participant p
                     WHERE p.call_id = is_participant.call_id
                       AND p.user_id = pgcall.current_user_id()
@@ -675,7 +676,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION pgcall.is_participant(uuid) IS
-'Whether the current user takes part in the call (someone removed from it no longer does).  Used by row-level security policies.';
+'Whether the current user takes part in the call (someone removed from it no longer does).  Used by row-level security policies.  Refused to administrators (P403G) while pgcall.pseudonymize is on: they could name any user as the current one.';
 
 -- security_invoker: whoever reads it reads the source with their own
 -- privileges and row-level security, not the extension owner's.

@@ -66,8 +66,8 @@ SELECT is((SELECT count(*)::int FROM pgcall.call), 0, 'the call table shows an a
 SELECT is((SELECT count(*)::int FROM pgcall.participant), 0, 'nor does the participant table');
 SELECT is((SELECT count(*)::int FROM pgcall.participant_session), 0, 'nor the session table');
 SELECT set_config('request.jwt.claims', '{"sub": "root"}', true);
-SELECT throws_ok(format('SELECT pgcall.call_get(%L)', (SELECT id FROM c)), 'P403B', NULL,
-                 'call_get shows an administrator no one else''s call');
+SELECT throws_ok(format('SELECT pgcall.call_get(%L)', (SELECT id FROM c)), 'P403G', NULL,
+                 'call_get shows an administrator no call');
 CREATE TEMP TABLE r AS
     SELECT pgcall.admin_remove_participant((SELECT id FROM c),
                                            pseudonym => pg_temp.expected('bob', 'k2-0123456789abcdef0123456789abcdef')) AS j;

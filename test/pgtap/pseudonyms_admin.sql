@@ -1,6 +1,6 @@
 -- With pgcall.pseudonymize on, administrators name users by pseudonym only: no answer about a plain user id.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
     AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
@@ -51,6 +51,14 @@ SELECT throws_ok($$SELECT * FROM pgcall.presence(ARRAY['bob'])$$, 'P403G',
 SELECT is((SELECT count(*)::int FROM pgcall.presence), 0, 'the presence table shows nothing');
 SELECT is((SELECT count(*)::int FROM pgcall.profile), 0, 'nor the profile table');
 SELECT is((SELECT count(*)::int FROM pgcall.user_profile), 0, 'nor the profile view');
+-- An administrator can name any user as the current one: then too, nothing about plain ids.
+SELECT set_config('request.jwt.claims', '{"sub": "alice"}', true);
+SELECT throws_ok(format('SELECT pgcall.call_get(%L)', (SELECT id FROM c)), 'P403G',
+                 'administrators cannot read calls with call_get while pgcall.pseudonymize is on',
+                 'call_get as alice, her own call, is refused');
+SELECT throws_ok(format('SELECT pgcall.is_participant(%L)', (SELECT id FROM c)), 'P403G', NULL,
+                 'and so is asking whether alice takes part');
+SELECT set_config('request.jwt.claims', '', true);
 SELECT is((SELECT j->>'already_removed' FROM (SELECT pgcall.admin_remove_participant((SELECT id FROM c),
               pseudonym => (SELECT p FROM ps)) AS j) r), 'false',
           'a participant is still removed by pseudonym');
