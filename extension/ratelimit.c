@@ -29,15 +29,17 @@
  * transaction and rolls it back learns who is in a call, rings nobody and
  * would count nothing.  So the requests that look, besides their
  * transactional count, count in this backend's memory, which no rollback
- * undoes (pgcall_rate_limit_probe): a session cannot look more often than
- * the limit, committed or not.  A new session starts afresh, but costs a
- * login; behind the bridge every request commits, so the transactional
- * count already holds there.
+ * undoes (pgcall_rate_limit_probe); when their transaction commits, the
+ * transactional count stands for them and the memory forgets them.  So a
+ * session can look and roll back at most as often as the limit allows.  A
+ * new session starts afresh, but costs a login; behind the bridge every
+ * request commits, so the transactional count holds there.
  *
  * Callers have an SPI connection open.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -191,10 +193,29 @@ typedef struct ProbeCount
 	char		user_id[PGCALL_USER_ID_MAX + 1];
 	int			action;
 	TimestampTz window_start;	/* 0: slot unused */
-	int64		hits;
+	int64		hits;			/* rolled back, and pending */
+	int64		pending;		/* counted by the current transaction */
 } ProbeCount;
 
 static ProbeCount probe_counts[PROBE_SLOTS];
+static bool probe_callback_registered = false;
+
+/* At commit, the transactional count stands for the pending looks. */
+static void
+probe_xact_callback(XactEvent event, void *arg)
+{
+	bool		committed = event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE;
+
+	if (!committed && event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	for (int i = 0; i < PROBE_SLOTS; i++)
+	{
+		if (committed)
+			probe_counts[i].hits -= probe_counts[i].pending;
+		probe_counts[i].pending = 0;
+	}
+}
 
 /*
  * Count amount of action (a weighted limit counts amount, another one) for
@@ -219,6 +240,11 @@ pgcall_rate_limit_probe(const char *user_id, int action, int32 amount)
 		return;
 	if (!rl->weighted)
 		amount = 1;
+	if (!probe_callback_registered)
+	{
+		RegisterXactCallback(probe_xact_callback, NULL);
+		probe_callback_registered = true;
+	}
 
 	for (int i = 0; i < PROBE_SLOTS && slot == NULL; i++)
 	{
@@ -235,15 +261,18 @@ pgcall_rate_limit_probe(const char *user_id, int action, int32 amount)
 		strlcpy(slot->user_id, user_id, sizeof(slot->user_id));
 		slot->action = action;
 		slot->window_start = 0;
+		slot->pending = 0;
 	}
 	if (slot->window_start <= now - (TimestampTz) rl->window * USECS_PER_SEC)
 	{
 		slot->window_start = now;
 		slot->hits = 0;
+		slot->pending = 0;
 	}
 	if (slot->hits + amount > *rl->limit)
 		raise_limited(rl, slot->window_start);
 	slot->hits += amount;
+	slot->pending += amount;
 }
 
 /* PGCALL_LIMIT_TOKEN when the call_* functions will hand out a token. */
