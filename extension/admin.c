@@ -141,7 +141,9 @@ PG_FUNCTION_INFO_V1(admin_remove_participant);
  * admin_remove_participant(call_id uuid, user_id text, pseudonym text,
  *                          reason text)
  *
- * Removes one participant, named by user id or by pseudonym, from a live
+ * Removes one participant, named by user id or by pseudonym (only by
+ * pseudonym while pgcall.pseudonymize is on: an answer about a user id
+ * would tell whether that person was in the call), from a live
  * call for good: they leave it if they were in it, stop ringing if they
  * were rung, get a participant.removed event about themselves telling their
  * client to leave, and cannot join it again.  A direct call cannot go on without one of its two
@@ -167,6 +169,12 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
 				 errmsg("pass either user_id or pseudonym"),
 				 errdetail("Exactly one of them names the participant to remove.")));
+	if (user_id && pgcall_pseudonymize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PSEUDONYMS_ONLY),
+				 errmsg("administrators name participants by pseudonym while pgcall.pseudonymize is on"),
+				 errdetail("A user id is not accepted, whether or not that person is in the call."),
+				 errhint("Pass pseudonym => the participant's pseudonym from pgcall.admin_call_details.")));
 	if (user_id)
 		pgcall_check_user_id(user_id, "user_id");
 	if (strlen(reason) > REASON_MAX)

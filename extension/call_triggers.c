@@ -295,7 +295,11 @@ added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
 					   values, NULL, false, 1) == 1;
 }
 
-/* Users who hear about a change to the call itself: every participant. */
+/*
+ * Users who hear about a change to the call itself: every participant but
+ * those removed from it, who were told with participant.removed and no
+ * longer read the call.
+ */
 static List *
 call_audience(const char *call_id)
 {
@@ -307,7 +311,8 @@ call_audience(const char *call_id)
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
-								"SELECT user_id FROM pgcall.participant WHERE call_id = $1::uuid",
+								"SELECT user_id FROM pgcall.participant "
+								"WHERE call_id = $1::uuid AND status <> 'removed'",
 								1, types),
 					values, NULL, false, 0);
 	for (uint64 i = 0; i < n; i++)

@@ -11,6 +11,12 @@
  * pgcall.call's own OID, not an advisory lock: SQL can take any advisory
  * key, but no command locks an object of a class that is not a catalog.
  *
+ * Nobody waits long for a call: the row lock (and the pair lock of a direct
+ * call) is taken under lock_timeout = pgcall.lock_timeout, and a request
+ * that would wait longer fails with P503D (retry) instead of queuing behind
+ * a transaction someone keeps open.  Every participant row is written under
+ * the call's lock, so the call row is the only lock a request waits for.
+ *
  * A call whose ringing deadline passed is expired before anything else
  * happens to it, the same way call_expire() does it, so no function acts on
  * a call that reads would already show as missed.
@@ -31,8 +37,10 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -42,9 +50,7 @@
 #include "calls.h"
 #include "pgcall.h"
 
-#define SIGNAL_MAX_BYTES 65536
 #define REASON_MAX 200
-#define MAX_INVITEES 1000
 
 static bool
 streq(const char *a, const char *b)
@@ -153,6 +159,56 @@ read_call_row(uint64 row, Call *c)
 	c->pending_expired = DatumGetBool(pgcall_getdatum(row, 11, &isnull));
 }
 
+/*
+ * Bound the waits for locks that follow: lock_timeout becomes
+ * pgcall.lock_timeout unless it is already shorter, until
+ * end_bounded_wait(), or the end of the (sub)transaction on error.
+ */
+static int
+begin_bounded_wait(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	if (pgcall_lock_timeout > 0 && (LockTimeout == 0 || LockTimeout > pgcall_lock_timeout))
+	{
+		char		ms[32];
+
+		snprintf(ms, sizeof(ms), "%d", pgcall_lock_timeout);
+		(void) set_config_option("lock_timeout", ms, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	return nestlevel;
+}
+
+static void
+end_bounded_wait(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * In a PG_CATCH: turn a lock timeout (55P03) into P503D about what, and
+ * re-throw anything else.  Nothing runs in between, so the transaction's
+ * abort cleans up after the statement that failed.
+ */
+static void
+rethrow_lock_timeout(MemoryContext cxt, const char *what)
+{
+	MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+	ErrorData  *edata = CopyErrorData();
+
+	MemoryContextSwitchTo(ecxt);
+	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		PG_RE_THROW();
+	FlushErrorState();
+	ereport(ERROR,
+			(errcode(ERRCODE_PGCALL_CALL_BUSY),
+			 errmsg("%s is busy", what),
+			 errdetail("Another request has held it for longer than pgcall.lock_timeout (%d ms).",
+					   pgcall_lock_timeout),
+			 errhint("Retry in a moment.")));
+}
+
 /* Lock the call by id, or by channel; false when there is none. */
 static bool
 lock_call_by(const char *key, bool by_channel, Call *c)
@@ -168,8 +224,21 @@ lock_call_by(const char *key, bool by_channel, Call *c)
 		: pgcall_plan(&by_id_plan,
 					  "SELECT " CALL_COLUMNS " FROM pgcall.call c WHERE id = $1::uuid FOR UPDATE",
 					  1, types);
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nestlevel = begin_bounded_wait();
+	uint64		n = 0;
 
-	if (pgcall_exec(plan, values, NULL, false, 1) == 0)
+	PG_TRY();
+	{
+		n = pgcall_exec(plan, values, NULL, false, 1);
+	}
+	PG_CATCH();
+	{
+		rethrow_lock_timeout(cxt, "the call");
+	}
+	PG_END_TRY();
+	end_bounded_wait(nestlevel);
+	if (n == 0)
 		return false;
 	read_call_row(0, c);
 	return true;
@@ -589,7 +658,21 @@ lock_pair(const char *a, const char *b)
 	appendStringInfo(&key, "%s", b);
 	h = hash_bytes((const unsigned char *) key.data, key.len);
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, pgcall_relid("call"), h, 0);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		int			nestlevel = begin_bounded_wait();
+
+		PG_TRY();
+		{
+			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		}
+		PG_CATCH();
+		{
+			rethrow_lock_timeout(cxt, "a call between you and the same person");
+		}
+		PG_END_TRY();
+		end_bounded_wait(nestlevel);
+	}
 }
 
 /*
@@ -766,16 +849,21 @@ check_invitees(ArrayType *arr, const char *me, int *count)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
 				 errmsg("invitees must be a one-dimensional array of user ids")));
+	/* Counted before anything is copied: the list may be huge. */
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (n > pgcall_max_invitees)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_TOO_MANY_INVITEES),
+				 errmsg("too many invitees: %d, at most %d can be invited at once", n,
+						pgcall_max_invitees),
+				 errdetail("Every invitee is rung and told about everyone else in the call."),
+				 errhint("Invite fewer people, or ask an administrator to raise pgcall.max_invitees.")));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
 				 errmsg("invitees must name at least one user"),
 				 errhint("Pass invitees => ARRAY['<user id>'] (over HTTP: \"invitees\": [\"<user id>\"]).")));
-	if (n > MAX_INVITEES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
-				 errmsg("at most %d users can be invited at once", MAX_INVITEES)));
 	out = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
@@ -868,6 +956,8 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 
 	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
 
+	/* Who is busy shows now, even if this transaction rolls back. */
+	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
 	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
 				 a->require_online);
 
@@ -940,6 +1030,36 @@ call_start(PG_FUNCTION_ARGS)
 								glare ? ",\"glare\":true" : ",\"glare\":false"));
 }
 
+/*
+ * Refuse to ring more people in call c than pgcall.max_invitees in all,
+ * counting those invited before (every invitee's row has a ring deadline;
+ * the host's and those who joined a public conference on their own do
+ * not), so that invites one after the other reach no further than one
+ * call_start could.
+ */
+static void
+check_invite_total(const Call *c, int adding)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {text_datum(c->id)};
+	bool		isnull;
+	int64		invited;
+
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT count(*) FROM pgcall.participant "
+							"WHERE call_id = $1::uuid AND ring_deadline IS NOT NULL",
+							1, types), values, NULL, false, 1);
+	invited = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+	if (invited + adding > pgcall_max_invitees)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVITE_LIMIT),
+				 errmsg("call has already rung %lld people; %d more would pass the %d allowed",
+						(long long) invited, adding, pgcall_max_invitees),
+				 errdetail("A call may ring at most pgcall.max_invitees people in all."),
+				 errhint("Start a new call for more people, or ask an administrator to raise pgcall.max_invitees.")));
+}
+
 PG_FUNCTION_INFO_V1(call_invite);
 
 /*
@@ -970,6 +1090,7 @@ call_invite(PG_FUNCTION_ARGS)
 	(void) check_invitees(invitees, me, &n);
 
 	SPI_connect();
+	pgcall_rate_limit_amount(me, PGCALL_LIMIT_INVITE, NULL, n);
 	p = open_call(call_id, me, &c);
 	if (streq(c.status, "ended"))
 		raise_ended(&c);
@@ -994,6 +1115,8 @@ call_invite(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_INVALID_INVITEES),
 				 errmsg("\"%s\" is already a participant of this call", pgcall_getstr(0, 1)),
 				 errhint("Someone who left or declined can rejoin with call_join.")));
+	check_invite_total(&c, n);
+	pgcall_rate_limit_probe(me, PGCALL_LIMIT_INVITE, n);
 	invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
 				 require_online);
 	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
@@ -1286,11 +1409,17 @@ call_set_status(PG_FUNCTION_ARGS)
 	check_reason(reason, "reason");
 
 	SPI_connect();
+	if (streq(status, "joined"))
+		pgcall_rate_limit(me, PGCALL_LIMIT_JOIN);
 	p = open_call(call_id, me, &c);
 	if (streq(c.status, "ended"))
 		raise_ended(&c);
 	if (streq(status, "joined"))
-		join_call(&c, &p, me, NULL, -1, -1, false);
+	{
+		/* This API names no device: joined again is joined already. */
+		if (!streq(p.status, "joined"))
+			join_call(&c, &p, me, NULL, -1, -1, false);
+	}
 	else if (streq(status, "left") && streq(c.status, "ringing") && streq(c.created_by, me))
 		end_call(&c, "cancelled", me);
 	else if (!streq(status, p.status))
@@ -1308,7 +1437,12 @@ call_set_status(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(call_set_media);
 
-/* call_set_media(call_id uuid, mic_muted boolean, camera_off boolean, sharing_screen boolean) */
+/*
+ * call_set_media(call_id uuid, mic_muted boolean, camera_off boolean, sharing_screen boolean)
+ *
+ * Counts against pgcall.rate_limit_media; a request that changes nothing
+ * writes nothing and tells nobody.
+ */
 Datum
 call_set_media(PG_FUNCTION_ARGS)
 {
@@ -1326,6 +1460,7 @@ call_set_media(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
 				 errmsg("pass at least one of mic_muted, camera_off and sharing_screen")));
 	SPI_connect();
+	pgcall_rate_limit(me, PGCALL_LIMIT_MEDIA);
 	p = open_call(call_id, me, &c);
 	if (streq(c.status, "ended"))
 		raise_ended(&c);
@@ -1344,7 +1479,9 @@ call_set_media(PG_FUNCTION_ARGS)
 	pgcall_exec(pgcall_plan(&plan,
 							"UPDATE pgcall.participant SET mic_muted = COALESCE($3, mic_muted), "
 							"camera_off = COALESCE($4, camera_off), sharing_screen = COALESCE($5, sharing_screen) "
-							"WHERE call_id = $1::uuid AND user_id = $2",
+							"WHERE call_id = $1::uuid AND user_id = $2 "
+							"AND (mic_muted, camera_off, sharing_screen) IS DISTINCT FROM "
+							"(COALESCE($3, mic_muted), COALESCE($4, camera_off), COALESCE($5, sharing_screen))",
 							5, types), values, nulls, false, 0);
 	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
 }
@@ -1362,6 +1499,13 @@ call_media_session(PG_FUNCTION_ARGS)
 	Part		p;
 	StringInfoData buf;
 
+	/* A participant may ask for a shorter token, never a longer one. */
+	if (ttl > pgcall_agora_token_ttl)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_TTL),
+				 errmsg("ttl must be at most pgcall.agora_token_ttl (%d seconds)", pgcall_agora_token_ttl),
+				 errdetail("The value given is %d.", ttl),
+				 errhint("Omit ttl for a token of the configured lifetime, and ask for a fresh one before it expires.")));
 	(void) pgcall_agora_require_app_id();
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_TOKEN);
@@ -1395,8 +1539,14 @@ PG_FUNCTION_INFO_V1(call_signal);
  * call_signal(call_id uuid, to_user text, kind text, payload jsonb)
  *
  * Relays a WebRTC message to another participant of the same live call as
- * a call.signal event.  Payloads up to 64 KiB: SDPs do not fit in NOTIFY,
- * so they travel in the event log and NOTIFY carries only ids.
+ * a call.signal event.  Payloads up to pgcall.signal_max_bytes (16 KiB: an
+ * SDP offer with audio, simulcast video and data is 5 to 10 KB): SDPs do
+ * not fit in NOTIFY, so they travel in the event log and NOTIFY carries
+ * only ids.  Every row is disk, so each sender has a budget per call,
+ * pgcall.rate_limit_signals signals and pgcall.rate_limit_signal_bytes
+ * bytes a minute, counted once the call and both people are checked (a
+ * request about a call it cannot signal in counts nothing, and leaves no
+ * row behind).
  */
 Datum
 call_signal(PG_FUNCTION_ARGS)
@@ -1410,6 +1560,7 @@ call_signal(PG_FUNCTION_ARGS)
 	char	   *to_user;
 	char	   *kind;
 	char	   *payload = "null";
+	size_t		payload_len = 4;
 	bool		known = false;
 	Datum		values[3];
 	uint64		n;
@@ -1447,13 +1598,24 @@ call_signal(PG_FUNCTION_ARGS)
 	{
 		Jsonb	   *j = PG_GETARG_JSONB_P(3);
 
+		/*
+		 * Refuse a huge value before printing it: the binary form is never
+		 * more than about six times the text (a small number, "1,", takes
+		 * 12 bytes), so eight times the limit leaves room.
+		 */
+		if (VARSIZE(j) > (Size) pgcall_signal_max_bytes * 8)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_PAYLOAD_TOO_LARGE),
+					 errmsg("signal payload is larger than the %d bytes allowed", pgcall_signal_max_bytes),
+					 errhint("Send ICE candidates one by one or in small batches; the limit is the setting pgcall.signal_max_bytes.")));
 		payload = JsonbToCString(NULL, &j->root, VARSIZE(j));
-		if (strlen(payload) > SIGNAL_MAX_BYTES)
+		payload_len = strlen(payload);
+		if (payload_len > (size_t) pgcall_signal_max_bytes)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGCALL_PAYLOAD_TOO_LARGE),
 					 errmsg("signal payload is %zu bytes, more than the %d allowed",
-							strlen(payload), SIGNAL_MAX_BYTES),
-					 errhint("Send ICE candidates one by one or in small batches.")));
+							payload_len, pgcall_signal_max_bytes),
+					 errhint("Send ICE candidates one by one or in small batches; the limit is the setting pgcall.signal_max_bytes.")));
 	}
 
 	SPI_connect();
@@ -1494,6 +1656,8 @@ call_signal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
 				 errmsg("%s is not in this call", to_user),
 				 errdetail("Signals go only to participants who are in the call or being rung.")));
+	pgcall_rate_limit_amount(me, PGCALL_LIMIT_SIGNAL | PGCALL_LIMIT_SIGNAL_BYTES, call_id,
+							 (int32) payload_len);
 
 	initStringInfo(&data);
 	appendStringInfoString(&data, "{\"from\":");
@@ -1512,7 +1676,10 @@ call_signal(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(call_get);
 
-/* call_get(call_id uuid): the call as its participants see it. */
+/*
+ * call_get(call_id uuid): the call as its participants see it.  Someone
+ * removed from it is no longer one of them.
+ */
 Datum
 call_get(PG_FUNCTION_ARGS)
 {
@@ -1524,10 +1691,21 @@ call_get(PG_FUNCTION_ARGS)
 	bool		isnull;
 	StringInfoData buf;
 
+	/*
+	 * An administrator can name any user as the current one (the sub claim),
+	 * so while pseudonyms are on, any answer here would be about plain ids.
+	 */
+	if (pgcall_pseudonymize && pgcall_caller_is_admin() && !pgcall_caller_is_backend())
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PSEUDONYMS_ONLY),
+				 errmsg("administrators cannot read calls with call_get while pgcall.pseudonymize is on"),
+				 errdetail("An administrator may name any user as the current one, so any answer would be about plain user ids."),
+				 errhint("Use pgcall.admin_call_details, which shows users by pseudonym.")));
+
 	SPI_connect();
 	if (pgcall_exec(pgcall_plan(&plan,
 								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p "
-								"WHERE p.call_id = c.id AND p.user_id = $2) "
+								"WHERE p.call_id = c.id AND p.user_id = $2 AND p.status <> 'removed') "
 								"FROM pgcall.call c WHERE c.id = $1::uuid",
 								2, types), values, NULL, false, 1) == 0)
 		raise_not_found(psprintf("the id %s", call_id));
@@ -1563,8 +1741,12 @@ call_history_delete(PG_FUNCTION_ARGS)
 	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
 	Datum		values[2] = {text_datum(call_id), text_datum(me)};
 	uint64		n;
+	Call		c;
 
 	SPI_connect();
+	/* Participant rows are written under the call's lock (see the top). */
+	if (!lock_call(call_id, &c))
+		raise_not_found(psprintf("the id %s in your history", call_id));
 	n = pgcall_exec(pgcall_plan(&plan,
 								"UPDATE pgcall.participant SET hidden = true "
 								"WHERE call_id = $1::uuid AND user_id = $2",

@@ -71,8 +71,15 @@ extern bool pgcall_auto_mute_on_join(const char *user_id);
 #define PGCALL_LIMIT_JOIN		0x02	/* answering or joining a call */
 #define PGCALL_LIMIT_TOKEN		0x04	/* getting an Agora token */
 #define PGCALL_LIMIT_ANALYTICS	0x08	/* an analytics report */
+#define PGCALL_LIMIT_INVITE		0x10	/* people invited to a call in progress */
+#define PGCALL_LIMIT_MEDIA		0x20	/* a microphone, camera or screen change */
+#define PGCALL_LIMIT_SIGNAL		0x40	/* a signal, per call */
+#define PGCALL_LIMIT_SIGNAL_BYTES 0x80	/* bytes of signal payload, per call */
 
 extern void pgcall_rate_limit(const char *user_id, int actions);
+extern void pgcall_rate_limit_amount(const char *user_id, int actions, const char *call_id,
+									 int32 amount);
+extern void pgcall_rate_limit_probe(const char *user_id, int action, int32 amount);
 extern int	pgcall_token_limit_if_configured(void);
 
 #endif							/* PGCALL_CALLS_H */

@@ -183,7 +183,11 @@ conference_create(PG_FUNCTION_ARGS)
 
 	pgcall_call_add_creator(call_id, me, "host", device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
+	{
+		/* Who is busy shows now, even if this transaction rolls back. */
+		pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
 		pgcall_call_invite_users(call_id, invitees, "member");
+	}
 
 	if (!pgcall_call_lock(call_id, &c))
 		elog(ERROR, "conference %s vanished while creating it", call_id);

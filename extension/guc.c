@@ -34,6 +34,13 @@ int			pgcall_rate_limit_tokens = 60;
 int			pgcall_rate_limit_calls = 10;
 int			pgcall_rate_limit_joins = 100;
 int			pgcall_rate_limit_analytics = 20;
+int			pgcall_rate_limit_invites = 100;
+int			pgcall_rate_limit_media = 60;
+int			pgcall_rate_limit_signals = 600;
+int			pgcall_rate_limit_signal_bytes = 1024 * 1024;
+int			pgcall_max_invitees = 50;
+int			pgcall_signal_max_bytes = 16 * 1024;
+int			pgcall_lock_timeout = 2000;
 bool		pgcall_pseudonymize = false;
 
 /* Placeholders for the secret traps; never hold a value. */
@@ -218,6 +225,69 @@ pgcall_init_gucs(void)
 							20, 0, 1000000,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_invites",
+							"People a user may invite to calls in progress (call_invite) per hour; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_invites,
+							100, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_media",
+							"Microphone, camera and screen-share changes a user may make per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_media,
+							60, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_signals",
+							"WebRTC signals a user may send in one call per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_signals,
+							600, 0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_signal_bytes",
+							"Bytes of signal payload a user may send in one call per minute; 0 means no limit.",
+							NULL,
+							&pgcall_rate_limit_signal_bytes,
+							1024 * 1024, 0, 1024 * 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.max_invitees",
+							"Most people one request may invite, and most people a call may ring in all.",
+							NULL,
+							&pgcall_max_invitees,
+							50, 1, 10000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.signal_max_bytes",
+							"Largest WebRTC signal payload call_signal relays.",
+							NULL,
+							&pgcall_signal_max_bytes,
+							16 * 1024, 1024, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.lock_timeout",
+							"Longest a call function waits for a call another request holds; 0 leaves it to lock_timeout.",
+							NULL,
+							&pgcall_lock_timeout,
+							2000, 0, 600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pgcall.pseudonymize",

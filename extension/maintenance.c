@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -92,8 +93,8 @@ purge(PG_FUNCTION_ARGS)
 	}
 
 	pgcall_exec(pgcall_plan(&limits_plan,
-							"WITH d AS (DELETE FROM pgcall.rate_limit WHERE (user_id, action) IN ("
-							"  SELECT user_id, action FROM pgcall.rate_limit "
+							"WITH d AS (DELETE FROM pgcall.rate_limit WHERE (user_id, action, scope) IN ("
+							"  SELECT user_id, action, scope FROM pgcall.rate_limit "
 							"   WHERE window_start <= pg_catalog.now() - pg_catalog.make_interval(secs => window_seconds) "
 							"   LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING 1) "
 							"SELECT count(*) FROM d",
@@ -129,14 +130,61 @@ column_expr(Oid relid, Name attname, const char *what)
 	return quote_identifier(NameStr(*attname));
 }
 
+/*
+ * WARN about each pgcall role that may read call logs but not the columns
+ * of relid that the profile view names.
+ */
+static void
+warn_unreadable(Oid relid, FunctionCallInfo fcinfo)
+{
+	static const char *const roles[] = {"pgcall_user", "pgcall_backend"};
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 1; i <= 3; i++)
+		if (!PG_ARGISNULL(i))
+			appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+							 quote_identifier(NameStr(*PG_GETARG_NAME(i))));
+	for (int r = 0; r < lengthof(roles); r++)
+	{
+		Oid			role = get_role_oid(roles[r], true);
+		bool		ok = true;
+
+		if (!OidIsValid(role))
+			continue;
+		for (int i = 1; i <= 3 && ok; i++)
+			if (!PG_ARGISNULL(i))
+			{
+				AttrNumber	attnum = get_attnum(relid, NameStr(*PG_GETARG_NAME(i)));
+
+				ok = pg_attribute_aclcheck(relid, attnum, role, ACL_SELECT) == ACLCHECK_OK ||
+					pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK;
+			}
+		if (!ok)
+			ereport(WARNING,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("%s cannot read the profile source %s", roles[r], get_rel_name(relid)),
+					 errdetail("pgcall.user_profile reads it with the privileges of whoever reads call logs."),
+					 errhint("GRANT SELECT (%s) ON %s TO %s;", cols.data,
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														get_rel_name(relid)),
+							 roles[r])));
+	}
+}
+
 PG_FUNCTION_INFO_V1(use_profile_source);
 
 /*
  * use_profile_source(source regclass, id_column name, name_column name,
  *                    avatar_column name): point pgcall.user_profile, where
  * call logs find display names and avatars, at the app's own table.  NULL
- * source goes back to pgcall.profile.  Superusers only: the view reads the
- * source with the extension owner's rights.
+ * source goes back to pgcall.profile.  Superusers only.
+ *
+ * The view is security_invoker: each reader reads the source with their own
+ * privileges and under its row-level security, so pointing pgcall at a
+ * users table exposes to pgcall's roles no more of it than they could
+ * already read.  The roles that cannot read the columns get a WARNING
+ * naming them, with the GRANT to run (call logs fail for them until then).
  */
 Datum
 use_profile_source(PG_FUNCTION_ARGS)
@@ -151,7 +199,7 @@ use_profile_source(PG_FUNCTION_ARGS)
 	initStringInfo(&sql);
 	if (PG_ARGISNULL(0))
 		appendStringInfoString(&sql,
-							   "CREATE OR REPLACE VIEW pgcall.user_profile AS "
+							   "CREATE OR REPLACE VIEW pgcall.user_profile WITH (security_invoker = true) AS "
 							   "SELECT user_id, display_name, avatar_url FROM pgcall.profile");
 	else
 	{
@@ -163,13 +211,14 @@ use_profile_source(PG_FUNCTION_ARGS)
 					 errmsg("id_column is required"),
 					 errhint("Name the column that holds the user ids pgcall sees.")));
 		appendStringInfo(&sql,
-						 "CREATE OR REPLACE VIEW pgcall.user_profile AS "
+						 "CREATE OR REPLACE VIEW pgcall.user_profile WITH (security_invoker = true) AS "
 						 "SELECT (%s)::text AS user_id, (%s)::text AS display_name, (%s)::text AS avatar_url FROM %s",
 						 column_expr(relid, PG_GETARG_NAME(1), "id"),
 						 column_expr(relid, PG_ARGISNULL(2) ? NULL : PG_GETARG_NAME(2), "name"),
 						 column_expr(relid, PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), "avatar"),
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													get_rel_name(relid)));
+		warn_unreadable(relid, fcinfo);
 	}
 	SPI_connect();
 	rc = SPI_execute(sql.data, false, 0);

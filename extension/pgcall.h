@@ -25,6 +25,13 @@ extern int	pgcall_rate_limit_tokens;
 extern int	pgcall_rate_limit_calls;
 extern int	pgcall_rate_limit_joins;
 extern int	pgcall_rate_limit_analytics;
+extern int	pgcall_rate_limit_invites;
+extern int	pgcall_rate_limit_media;
+extern int	pgcall_rate_limit_signals;
+extern int	pgcall_rate_limit_signal_bytes;
+extern int	pgcall_max_invitees;
+extern int	pgcall_signal_max_bytes;
+extern int	pgcall_lock_timeout;
 extern bool pgcall_pseudonymize;
 
 extern void pgcall_init_gucs(void);

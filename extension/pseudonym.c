@@ -10,7 +10,9 @@
  * everyone a new pseudonym.
  *
  * When pgcall.pseudonymize is on, every admin_* function shows pseudonyms
- * where it would show user ids (pgcall_admin_user in admin.c).
+ * where it would show user ids (pgcall_admin_user in admin.c), accepts
+ * none, and the reads that take user ids refuse administrators
+ * (refuse_plain_ids).
  */
 #include "postgres.h"
 
@@ -93,4 +95,26 @@ Datum
 pseudonymous(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(pgcall_pseudonymize);
+}
+
+PG_FUNCTION_INFO_V1(refuse_plain_ids);
+
+/*
+ * refuse_plain_ids(what text): raise P403G when an administrator (who is
+ * not a trusted backend acting for users) reads what by user id while
+ * pgcall.pseudonymize is on.  SQL functions that take user ids call it
+ * first.
+ */
+Datum
+refuse_plain_ids(PG_FUNCTION_ARGS)
+{
+	const char *what = PG_ARGISNULL(0) ? "this" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (pgcall_pseudonymize && pgcall_caller_is_admin() && !pgcall_caller_is_backend())
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_PSEUDONYMS_ONLY),
+				 errmsg("administrators cannot read %s by user id while pgcall.pseudonymize is on", what),
+				 errdetail("An answer about a user id would undo the pseudonyms."),
+				 errhint("Use the admin_* functions, which show users by pseudonym.")));
+	PG_RETURN_VOID();
 }

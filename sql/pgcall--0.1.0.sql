@@ -553,7 +553,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_start(text[], text, text, integer, integer, boolean, boolean, text) IS
-'Call the invitees: a direct call for one invitee (unless is_group), a group call otherwise.  type is audio (or voice) or video.  Invitees already in a call are marked busy; with require_online, invitees with no open socket are missed as unavailable.  If the one invitee is already calling you, answers that call instead (glare).  Returns {call, agora, glare}; agora holds your token when Agora is configured.';
+'Call the invitees: a direct call for one invitee (unless is_group), a group call otherwise.  type is audio (or voice) or video.  At most pgcall.max_invitees invitees (P400V).  Invitees already in a call are marked busy; with require_online, invitees with no open socket are missed as unavailable.  If the one invitee is already calling you, answers that call instead (glare).  Returns {call, agora, glare}; agora holds your token when Agora is configured.';
 
 CREATE FUNCTION pgcall.call_invite(call_id uuid, invitees text[], ring_timeout integer DEFAULT NULL,
                                    require_online boolean DEFAULT false)
@@ -563,7 +563,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_invite(uuid, text[], integer, boolean) IS
-'Add people to a live group call you are in: they are rung (call.incoming) and the others told (participant.invited).  Busy and offline people are marked as in call_start.';
+'Add people to a live group call you are in: they are rung (call.incoming) and the others told (participant.invited).  Busy and offline people are marked as in call_start.  At most pgcall.max_invitees people per request (P400V) and rung by the call in all (P409E); each person invited counts against pgcall.rate_limit_invites (P429A).';
 
 CREATE FUNCTION pgcall.call_session(other_user text, type text DEFAULT 'audio', channel_id text DEFAULT NULL)
 RETURNS jsonb
@@ -637,7 +637,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_set_status(uuid, text, text) IS
-'Set your participant status: invited, ringing (your device rings), joined, left, declined, missed or busy, along the participant state machine.';
+'Set your participant status: invited, ringing (your device rings), joined, left, declined, missed or busy, along the participant state machine.  joined counts against pgcall.rate_limit_joins, and changes nothing when you are joined already.';
 
 CREATE FUNCTION pgcall.call_set_media(call_id uuid, mic_muted boolean DEFAULT NULL,
                                       camera_off boolean DEFAULT NULL, sharing_screen boolean DEFAULT NULL)
@@ -647,7 +647,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_set_media(uuid, boolean, boolean, boolean) IS
-'Set your microphone, camera and screen-share state in a call; others get participant.media.';
+'Set your microphone, camera and screen-share state in a call; others get participant.media when something changed.  Counts against pgcall.rate_limit_media (P429A).';
 
 CREATE FUNCTION pgcall.call_media_session(call_id uuid, ttl integer DEFAULT NULL)
 RETURNS jsonb
@@ -656,7 +656,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_media_session(uuid, integer) IS
-'A fresh Agora token for your place in a live call: {call_id, agora: {provider, app_id, channel_id, account, token, expires_at}}.  Only for participants being rung or in the call.';
+'A fresh Agora token for your place in a live call: {call_id, agora: {provider, app_id, channel_id, account, token, expires_at}}.  Only for participants being rung or in the call.  ttl may shorten the token''s lifetime, never lengthen it past pgcall.agora_token_ttl (P400F).';
 
 CREATE FUNCTION pgcall.call_signal(call_id uuid, to_user text, kind text, payload jsonb DEFAULT NULL)
 RETURNS void
@@ -665,7 +665,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_signal(uuid, text, text, jsonb) IS
-'Relay a WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) to another participant of the same live call, as a call.signal event.  Payload at most 64 KiB.';
+'Relay a WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) to another participant of the same live call, as a call.signal event.  Payload at most pgcall.signal_max_bytes (16 KiB; P413A); each sender may send pgcall.rate_limit_signals signals and pgcall.rate_limit_signal_bytes bytes per call per minute (P429A).';
 
 CREATE FUNCTION pgcall.call_get(call_id uuid)
 RETURNS jsonb
@@ -708,19 +708,23 @@ RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT pgcall.refuse_plain_ids('who takes part in a call');
     SELECT EXISTS (SELECT 1 FROM pgcall.participant p
                     WHERE p.call_id = is_participant.call_id
-                      AND p.user_id = pgcall.current_user_id())
+                      AND p.user_id = pgcall.current_user_id()
+                      AND p.status <> 'removed')
 $$;
 
 COMMENT ON FUNCTION pgcall.is_participant(uuid) IS
-'Whether the current user takes part in the call.  Used by row-level security policies.';
+'Whether the current user takes part in the call (someone removed from it no longer does).  Used by row-level security policies.  Refused to administrators (P403G) while pgcall.pseudonymize is on: they could name any user as the current one.';
 
-CREATE VIEW pgcall.user_profile AS
+-- security_invoker: whoever reads it reads the source with their own
+-- privileges and row-level security, not the extension owner's.
+CREATE VIEW pgcall.user_profile WITH (security_invoker = true) AS
     SELECT user_id, display_name, avatar_url FROM pgcall.profile;
 
 COMMENT ON VIEW pgcall.user_profile IS
-'Where call logs find display names and avatars.  Point it at your own users table with pgcall.use_profile_source().';
+'Where call logs find display names and avatars, read with the reader''s own privileges and row-level security.  Point it at your own users table with pgcall.use_profile_source().';
 
 CREATE FUNCTION pgcall.call_active(room_id text)
 RETURNS jsonb
@@ -925,7 +929,7 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
-'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
+'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  The view is security_invoker: each reader needs SELECT on those columns and sees only the rows its row-level security allows (a WARNING names the pgcall roles that lack the privilege).  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
 
 -------------------------------------------------------------------------------
 -- Events for clients
@@ -1072,6 +1076,7 @@ RETURNS TABLE (user_id text, online boolean, since timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT pgcall.refuse_plain_ids('presence');
     SELECT u.user_id, pr.since IS NOT NULL, pr.since
       FROM unnest(presence.user_ids) AS u(user_id)
       LEFT JOIN LATERAL (
@@ -1085,7 +1090,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION pgcall.presence(text[]) IS
-'Which of these users (at most 1000) have a socket open on a live bridge, and since when.';
+'Which of these users (at most 1000) have a socket open on a live bridge, and since when.  Refused to administrators (P403G) while pgcall.pseudonymize is on.';
 
 -------------------------------------------------------------------------------
 -- RPC
@@ -1288,10 +1293,13 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 -------------------------------------------------------------------------------
 -- Rate limits
 --
--- One row per user and action: the start of the current window and the
--- requests counted in it (ratelimit.c).  Limits are the settings
--- pgcall.rate_limit_calls (per hour), rate_limit_joins, rate_limit_tokens and
--- rate_limit_analytics (per minute); 0 turns one off.  A request over a
+-- One row per user, action and scope: the start of the current window and
+-- the requests (or amount) counted in it (ratelimit.c).  Limits are the
+-- settings pgcall.rate_limit_calls and rate_limit_invites (people invited
+-- with call_invite) per hour; rate_limit_joins, rate_limit_tokens,
+-- rate_limit_analytics, rate_limit_media (call_set_media) per minute; and,
+-- per user and call (scope is the call's id), rate_limit_signals and
+-- rate_limit_signal_bytes per minute.  0 turns one off.  A request over a
 -- limit fails with P429A (HTTP 429) saying when to retry.  purge() deletes
 -- the rows whose window closed.
 -------------------------------------------------------------------------------
@@ -1300,11 +1308,13 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 -- only gives everyone a fresh window.
 CREATE UNLOGGED TABLE pgcall.rate_limit (
     user_id        text NOT NULL,
-    action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics')),
+    action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics', 'invite',
+                                                   'media', 'signal', 'signal_bytes')),
+    scope          text NOT NULL DEFAULT '',
     window_seconds integer NOT NULL CHECK (window_seconds > 0),
     window_start   timestamptz NOT NULL,
     hits           integer NOT NULL CHECK (hits > 0),
-    PRIMARY KEY (user_id, action)
+    PRIMARY KEY (user_id, action, scope)
 );
 
 COMMENT ON TABLE pgcall.rate_limit IS
@@ -1337,6 +1347,14 @@ LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.pseudonymous() IS
 'Whether pgcall.pseudonymize is on: administrators see pseudonyms instead of user ids.';
+
+CREATE FUNCTION pgcall.refuse_plain_ids(what text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'refuse_plain_ids'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION pgcall.refuse_plain_ids(text) IS
+'Raise P403G when an administrator (not a trusted backend) reads what by user id while pgcall.pseudonymize is on.  Internal.';
 
 CREATE FUNCTION pgcall.admin_user(user_id text)
 RETURNS text
@@ -1704,11 +1722,13 @@ CREATE POLICY event_own_read ON pgcall.event FOR SELECT
 CREATE POLICY event_bridge_read ON pgcall.event FOR SELECT
     TO pgcall_bridge USING (true);
 CREATE POLICY presence_admin_read ON pgcall.presence FOR SELECT
-    TO pgcall_admin USING (true);
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY bridge_admin_read ON pgcall.bridge FOR SELECT
     TO pgcall_admin USING (true);
 CREATE POLICY profile_read ON pgcall.profile FOR SELECT
-    TO pgcall_user, pgcall_backend, pgcall_admin USING (true);
+    TO pgcall_user, pgcall_backend USING (true);
+CREATE POLICY profile_admin_read ON pgcall.profile FOR SELECT
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY profile_backend_write ON pgcall.profile FOR ALL
     TO pgcall_backend USING (true) WITH CHECK (true);
 

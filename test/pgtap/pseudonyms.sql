@@ -66,8 +66,8 @@ SELECT throws_ok('SELECT count(*) FROM pgcall.call', '42501', NULL, 'the call ta
 SELECT throws_ok('SELECT count(*) FROM pgcall.participant', '42501', NULL, 'so is the participant table');
 SELECT throws_ok('SELECT count(*) FROM pgcall.participant_session', '42501', NULL, 'and the session table');
 SELECT set_config('request.jwt.claims', '{"sub": "root"}', true);
-SELECT throws_ok(format('SELECT pgcall.call_get(%L)', (SELECT id FROM c)), 'P403B', NULL,
-                 'call_get shows an administrator no one else''s call');
+SELECT throws_ok(format('SELECT pgcall.call_get(%L)', (SELECT id FROM c)), 'P403G', NULL,
+                 'call_get shows an administrator no call');
 CREATE TEMP TABLE r AS
     SELECT pgcall.admin_remove_participant((SELECT id FROM c),
                                            pseudonym => pg_temp.expected('bob', 'k2-0123456789abcdef0123456789abcdef')) AS j;
