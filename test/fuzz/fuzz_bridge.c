@@ -42,6 +42,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,11 +104,18 @@ bridge_cpu_us(void)
 	return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
+static void die(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Reports a broken property and aborts: libFuzzer keeps the input. */
 static void
-die(const char *fmt, const char *detail)
+die(const char *fmt,...)
 {
+	va_list		ap;
+
 	fprintf(stderr, "==fuzz_bridge== ");
-	fprintf(stderr, fmt, detail);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n");
 	abort();
 }
@@ -122,7 +130,7 @@ free_port(void)
 				p;
 
 	if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) || getsockname(fd, (struct sockaddr *) &a, &l))
-		die("cannot find a free port%s", "");
+		die("cannot find a free port");
 	p = ntohs(a.sin_port);
 	close(fd);
 	return p;
@@ -248,12 +256,7 @@ static void
 check_alive(void)
 {
 	if (bridge_exited)
-	{
-		char		rc[16];
-
-		snprintf(rc, sizeof(rc), "%d", bridge_rc);
-		die("the bridge's main returned %s: its loop must not stop", rc);
-	}
+		die("the bridge's main returned %d: its loop must not stop", bridge_rc);
 }
 
 /*
@@ -277,18 +280,17 @@ check_bridge(void)
 		pct = idle_cpu_percent(300);
 		if (pct >= SPIN_PERCENT)
 		{
-			char		p[16];
-
-			snprintf(p, sizeof(p), "%d", pct);
 			dump_ring();
-			die("bridge spinning: its thread used %s%% of a core while no request was open", p);
+			die("bridge spinning: its thread used %d%% of a core while no request was open", pct);
 		}
 	}
 	fd = dial();
 	if (fd < 0)
 	{
+		int			err = errno;
+
 		dump_ring();
-		die("cannot connect to the bridge: %s", strerror(errno));
+		die("cannot connect to the bridge: %s", strerror(err));
 	}
 	write_all(fd, (const uint8_t *) req, sizeof(req) - 1);
 	read_reply(fd, buf, sizeof(buf), 0, LIVENESS_MS);
@@ -302,12 +304,7 @@ check_bridge(void)
 		dump_ring();
 		check_alive();
 		if (pct >= SPIN_PERCENT)
-		{
-			char		p[16];
-
-			snprintf(p, sizeof(p), "%d", pct);
-			die("bridge spinning: GET /health got no status line and the bridge thread uses %s%% of a core", p);
-		}
+			die("bridge spinning: GET /health got no status line and the bridge thread uses %d%% of a core", pct);
 		die("bridge stalled: GET /health got no status line within the bound (reply: \"%s\")", buf);
 	}
 }
@@ -393,7 +390,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (pthread_create(&bridge_thread, NULL, run_bridge, bargv) != 0 ||
 		pthread_getcpuclockid(bridge_thread, &bridge_clock) != 0)
-		die("cannot start the bridge thread%s", "");
+		die("cannot start the bridge thread");
 
 	/* wait until it listens */
 	until = mono_ms() + 10000;
@@ -408,7 +405,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			break;
 		}
 		if (mono_ms() > until)
-			die("the bridge did not listen within 10 s%s", "");
+			die("the bridge did not listen within 10 s");
 		usleep(10 * 1000);
 	}
 	fprintf(stderr, "==fuzz_bridge== bridge listening on 127.0.0.1:%d, checks every %d inputs\n",
