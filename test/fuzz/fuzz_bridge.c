@@ -408,6 +408,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			die("the bridge did not listen within 10 s");
 		usleep(10 * 1000);
 	}
+	/* the bridge read its secret at start-up: leave nothing behind in /tmp */
+	unlink(secret_path);
+	rmdir(dir);
 	fprintf(stderr, "==fuzz_bridge== bridge listening on 127.0.0.1:%d, checks every %d inputs\n",
 			port, check_every);
 	return 0;
