@@ -1,0 +1,168 @@
+// Adversarial clients: pipelined requests, connection floods, reconnect
+// storms, state left on pooled database connections, and malformed input.
+// Raw sockets say exactly what goes on the wire.  Deadlines here only turn
+// a hang into a failure with a message; no test asserts how fast anything is.
+//
+// PGCALL_BRIDGE_WRAPPER (ASan, valgrind) makes every operation much slower:
+// the floods then run at a modest size.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import {
+  Client, createDatabase, http, psql, startBridge, userToken, waitFor,
+} from './lib.mjs';
+
+const DB = createDatabase('bridge_adversarial');
+const WRAPPED = !!process.env.PGCALL_BRIDGE_WRAPPER;
+const T = { 'Content-Profile': 'bridge_test' };
+
+// ------------------------------------------------------------ raw HTTP
+
+const post = (fn, body = '{}', extra = '') =>
+  `POST /rpc/${fn} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}` +
+  `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const get = (p, extra = '') => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+
+// Split a byte stream into HTTP/1.1 responses (Content-Length framed).
+function responses(buf) {
+  const out = [];
+  let s = buf.toString('latin1');
+  for (;;) {
+    const head = s.indexOf('\r\n\r\n');
+    if (head < 0) break;
+    const h = s.slice(0, head);
+    const m = /\r\ncontent-length: *(\d+)/i.exec(h);
+    const end = head + 4 + (m ? Number(m[1]) : 0);
+    if (s.length < end) break;
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(h)?.[1]);
+    out.push({ status, head: h.toLowerCase(), body: s.slice(head + 4, end) });
+    s = s.slice(end);
+  }
+  return out;
+}
+
+// Send each chunk (with a pause between), then collect until the server
+// closes or `want` responses arrived; `hung` if neither happened in time.
+function exchange(port, chunks, { want = Infinity, pauseMs = 50, waitMs = 10000 } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const parts = [];
+    let done = false;
+    const finish = (how) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      const data = Buffer.concat(parts);
+      resolve({ how, data, replies: responses(data) });
+    };
+    const timer = setTimeout(() => finish('hung'), waitMs);
+    s.on('data', (d) => {
+      parts.push(d);
+      if (responses(Buffer.concat(parts)).length >= want) finish('answered');
+    });
+    s.on('close', () => finish('closed'));
+    s.on('error', () => finish('closed'));
+    s.on('connect', async () => {
+      for (const c of chunks) {
+        if (done) return;
+        s.write(c);
+        await new Promise((r) => setTimeout(r, pauseMs));
+      }
+    });
+  });
+}
+
+// CPU seconds the process used so far (utime + stime).
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+// The bridge still serves: a fresh connection gets /health.
+async function healthy(b) {
+  const r = await exchange(b.port, [get('/health')], { want: 1 });
+  return r.replies[0]?.status === 200;
+}
+
+// ---------------------------------------------------------- pipelining
+
+describe('pipelined requests on one connection', () => {
+  let b;
+  before(async () => { b = await startBridge(DB, { args: ['--shutdown-grace', '2000'] }); });
+  after(async () => { await b.stop(); });
+
+  // Each is either answered in order, or the first is answered with
+  // Connection: close and the connection closed; never left hanging.
+  const P = post('current_user_id');
+  const G = get('/health');
+  const cases = {
+    'POST+POST in one write': [P + P],
+    'GET+POST in one write': [G + P],
+    'POST+GET in one write': [P + G],
+    'GET+GET in one write': [G + G],
+    'three POSTs in one write': [P + P + P],
+    'a POST and half of the next': [P + P.slice(0, 30)],
+    'a body split across writes, then a pipelined request': [P.slice(0, -1), P.slice(-1) + P],
+    'POST with Content-Length 0, then a POST': [post('current_user_id', '') + P],
+    'a pipelined request sent while the first is in flight': [post('sleep', '{"seconds":0.3}', 'Content-Profile: bridge_test\r\n'), P],
+  };
+  for (const [name, chunks] of Object.entries(cases)) {
+    test(name, async () => {
+      const r = await exchange(b.port, chunks, { pauseMs: 100 });
+      assert.notEqual(r.how, 'hung', `the connection hangs: ${r.data.toString().slice(0, 300)}`);
+      assert.ok(r.replies.length >= 1, 'the first request is answered');
+      for (const x of r.replies) assert.equal(x.status, 200, x.head);
+      const total = chunks.join('').split('HTTP/1.1\r\n').length - 1;
+      if (r.replies.length < total) {
+        assert.equal(r.how, 'closed');
+        assert.match(r.replies.at(-1).head, /\r\nconnection: close/, 'the last answer says it closes');
+      }
+      assert.ok(await healthy(b), 'the bridge still serves');
+    });
+  }
+
+  test('keep-alive without pipelining still serves every request on one connection', async () => {
+    const s = net.connect(b.port, '127.0.0.1');
+    await new Promise((r) => s.on('connect', r));
+    let data = Buffer.alloc(0);
+    s.on('data', (d) => { data = Buffer.concat([data, d]); });
+    for (let i = 1; i <= 3; i++) {
+      s.write(i % 2 ? post('current_user_id') : get('/health'));
+      await waitFor(() => responses(data).length === i, `answer ${i}`, 10000);
+    }
+    assert.deepEqual(responses(data).map((x) => x.status), [200, 200, 200]);
+    assert.ok(!s.destroyed, 'still open');
+    s.destroy();
+  });
+
+  test('a pipelined request behind a slow call does not make the bridge spin', { skip: WRAPPED && 'CPU use means nothing under a wrapper' }, async () => {
+    const before = cpuSeconds(b.proc.pid);
+    const r = await exchange(b.port, [post('sleep', '{"seconds":1}', 'Content-Profile: bridge_test\r\n') + P]);
+    const used = cpuSeconds(b.proc.pid) - before;
+    assert.notEqual(r.how, 'hung');
+    assert.equal(r.replies[0]?.status, 200);
+    // a spinning loop burns the whole second the call sleeps; an idle one a few ms
+    assert.ok(used < 0.5, `the bridge used ${used} s of CPU while the call slept`);
+  });
+});
+
+describe('SIGTERM after pipelining', () => {
+  test('stops the bridge within the grace period', async () => {
+    const b = await startBridge(DB, { args: ['--shutdown-grace', '1000'] });
+    const P = post('current_user_id');
+    const s = net.connect(b.port, '127.0.0.1');
+    await new Promise((r) => s.on('connect', r));
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.write(P + P);
+    await waitFor(() => got.includes('HTTP/1.1 200'), 'the first answer', 10000);
+    b.proc.kill('SIGTERM');
+    const exited = await Promise.race([b.exited, new Promise((r) => setTimeout(() => r('hung'), 20000))]);
+    s.destroy();
+    if (exited === 'hung') await b.stop('SIGKILL');
+    assert.notEqual(exited, 'hung', 'SIGTERM ended the bridge');
+    assert.equal(exited.code, 0);
+  });
+});
