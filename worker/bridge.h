@@ -60,6 +60,7 @@ struct config
 	int			event_batch;
 	int			shutdown_grace_ms;
 	int			http_keepalive_s;
+	int			header_timeout_s;	/* from accept to complete request headers */
 	const char *web_root;		/* static files for "/", or NULL */
 	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
 	const char *tls_cert;

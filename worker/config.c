@@ -79,6 +79,8 @@ static const struct opt opts[] = {
 	{"shutdown-grace", O_INT, F(shutdown_grace_ms), "10000", 0, 600000,
 	"ms SIGTERM waits for requests in flight and closing sockets"},
 	{"keepalive", O_INT, F(http_keepalive_s), "30", 1, 3600, "seconds an idle HTTP keep-alive connection stays"},
+	{"header-timeout", O_INT, F(header_timeout_s), "10", 1, 600,
+	"seconds a client has from connecting (or its last reply) to send complete request headers"},
 	{"web-root", O_STR, F(web_root), NULL, 0, 0, "directory of static files served for other paths"},
 	{"demo-users", O_STR, F(demo_users), NULL, 0, 0,
 	"comma-separated demo users: POST /demo/token signs in as one of them without a password "

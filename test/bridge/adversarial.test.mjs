@@ -166,3 +166,80 @@ describe('SIGTERM after pipelining', () => {
     assert.equal(exited.code, 0);
   });
 });
+
+// ------------------------------------------------------ connection floods
+
+// n sockets that connect and then say nothing (or one byte a second).
+async function openSockets(port, n, { slowloris = false } = {}) {
+  const socks = [];
+  const timers = [];
+  const batch = 200;
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.on('connect', resolve);
+      s.on('close', resolve);
+      socks.push(s);
+    })));
+  }
+  if (slowloris) {
+    const line = 'GET /health HTTP/1.1\r\nX-Slow: ' + 'a'.repeat(100);
+    let pos = 0;
+    for (const s of socks) s.write(line[pos]);
+    timers.push(setInterval(() => {
+      pos = (pos + 1) % line.length;
+      for (const s of socks) if (!s.destroyed) s.write(line[pos] ?? 'a');
+    }, 1000));
+  }
+  return { socks, close() { timers.forEach(clearInterval); socks.forEach((s) => s.destroy()); } };
+}
+
+// /health over a fresh connection, or 'no answer' after ms.
+async function timedHealth(b, ms) {
+  const t0 = Date.now();
+  const r = await exchange(b.port, [get('/health')], { want: 1, waitMs: ms });
+  return { status: r.replies[0]?.status ?? 'no answer', ms: Date.now() - t0 };
+}
+
+describe('connection floods', () => {
+  const IDLE = WRAPPED ? 300 : 2000;
+  const SLOW = WRAPPED ? 50 : 200;
+  let b;
+  before(async () => { b = await startBridge(DB); });
+  after(async () => { await b.stop(); });
+
+  test(`${IDLE} idle and ${SLOW} slowloris connections leave /health answering`, async () => {
+    const idle = await openSockets(b.port, IDLE);
+    const slow = await openSockets(b.port, SLOW, { slowloris: true });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      // generous: an answer at all, not a latency; the broken bridge gave none for ~10 s
+      const h = await timedHealth(b, WRAPPED ? 8000 : 4000);
+      assert.equal(h.status, 200, `/health under the flood: ${h.status} after ${h.ms} ms`);
+      const r = await exchange(b.port, [post('current_user_id')], { want: 1, waitMs: WRAPPED ? 8000 : 4000 });
+      assert.equal(r.replies[0]?.status, 200, 'a call is answered too');
+      console.log(`# /health answered in ${h.ms} ms under ${IDLE} idle + ${SLOW} slowloris connections`);
+    } finally {
+      idle.close();
+      slow.close();
+    }
+  });
+
+  test('a client that sends its headers slower than --header-timeout is cut', async () => {
+    const b2 = await startBridge(DB, { args: ['--header-timeout', '2'] });
+    try {
+      const s = net.connect(b2.port, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((r) => s.on('connect', r));
+      const t = setInterval(() => s.write('a'), 500);
+      s.write('GET /health HTTP/1.1\r\nX-Slow: ');
+      const closed = await new Promise((r) => { s.on('close', () => r(true)); setTimeout(() => r(false), 30000); });
+      clearInterval(t);
+      s.destroy();
+      assert.ok(closed, 'the bridge closed a connection that never finished its headers');
+    } finally {
+      await b2.stop();
+    }
+  });
+});
