@@ -141,6 +141,7 @@ struct job
 	struct pgconn *conn;		/* while running */
 	bool		queued;
 	bool		running;
+	bool		per_socket;		/* at most one per socket: not held to --pool-queue */
 };
 
 struct job *job_new(job_done_fn done, void *owner);

@@ -52,7 +52,7 @@ static const struct opt opts[] = {
 	"role of the listener and system connections"},
 	{"pool", O_INT, F(pool_size), "8", 1, 512, "database connections for requests"},
 	{"pool-queue", O_INT, F(pool_queue), "1024", 0, 1000000,
-	"requests that may wait for a connection before 503"},
+	"requests and WebSocket calls that may wait for a connection before 503"},
 	{"request-timeout", O_INT, F(request_timeout_ms), "30000", 100, 3600000,
 	"ms from a complete request to its reply before 504"},
 	{"statement-timeout", O_INT, F(statement_timeout_ms), "15000", 0, 3600000,

@@ -69,6 +69,7 @@ static const struct sqldef
 static const uint32_t backoff_ms[] = {50, 100, 250, 500, 1000, 2000, 5000};
 
 static lws_dll2_owner_t pool_queue;
+static int	pool_queue_limited;	/* queued jobs that count against --pool-queue */
 
 static void conn_start(struct pgconn *c);
 static void conn_broken(struct pgconn *c, const char *why);
@@ -139,6 +140,16 @@ job_free(struct job *job)
 	free(job);
 }
 
+/* Take a queued job off its queue (the pool's or a connection's). */
+static void
+job_dequeue(struct job *job)
+{
+	if (!job->per_socket && lws_dll2_owner(&job->list) == &pool_queue)
+		pool_queue_limited--;
+	lws_dll2_remove(&job->list);
+	job->queued = false;
+}
+
 void
 job_orphan(struct job *job)
 {
@@ -146,7 +157,7 @@ job_orphan(struct job *job)
 		return;
 	if (job->queued)
 	{
-		lws_dll2_remove(&job->list);
+		job_dequeue(job);
 		job_free(job);
 		return;
 	}
@@ -427,7 +438,7 @@ pool_fail_queue(void)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&pool_queue), struct job, list);
 
-		lws_dll2_remove(&j->list);
+		job_dequeue(j);
 		job_fail(j, "PGRST001", "no database connection is available");
 	}
 }
@@ -674,7 +685,7 @@ conn_dispatch(struct pgconn *c)
 	if (c->state != CONN_IDLE || !q->count)
 		return;
 	job = lws_container_of(lws_dll2_get_head(q), struct job, list);
-	lws_dll2_remove(&job->list);
+	job_dequeue(job);
 	conn_send(c, job);
 }
 
@@ -763,13 +774,20 @@ pool_submit(struct job *job)
 			conn_send(&B.pool[i], job);
 			return 0;
 		}
-	if ((int) pool_queue.count >= B.cfg.pool_queue)
+	/*
+	 * A socket's authentication and resume rounds wait whatever their
+	 * number: there is at most one of each per socket, so sockets bound
+	 * them, and refusing them turned a reconnect storm into dropped sockets.
+	 */
+	if (!job->per_socket && pool_queue_limited >= B.cfg.pool_queue)
 	{
 		B.m.pool_rejected++;
 		return 503;
 	}
 	job->queued = true;
 	lws_dll2_add_tail(&job->list, &pool_queue);
+	if (!job->per_socket)
+		pool_queue_limited++;
 	return 0;
 }
 
@@ -848,7 +866,7 @@ db_stop(void)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&pool_queue), struct job, list);
 
-		lws_dll2_remove(&j->list);
+		job_dequeue(j);
 		job_free(j);
 	}
 	free(B.pool);

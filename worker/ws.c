@@ -520,6 +520,7 @@ resume_round(struct session *s)
 		lws_sul_schedule(B.ctx, 0, &s->sul_resume, sul_resume_cb, 1000 * 1000);
 		return;
 	}
+	job->per_socket = true;		/* one resume round at a time per socket */
 	if (pool_submit(job))
 	{
 		job_free(job);
@@ -896,6 +897,8 @@ on_established(struct session *s, struct lws *wsi)
 		lws_set_timer_usecs(wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
 	}
 	job = session_job(s, auth_done, "GET", "/ws");
+	if (job)
+		job->per_socket = true; /* one authentication per socket */
 	if (!job || job_add(job, SQL_WS_AUTH, 0, NULL) || pool_submit(job))
 	{
 		job_free(job);

@@ -243,3 +243,33 @@ describe('connection floods', () => {
     }
   });
 });
+
+// ------------------------------------------------------- reconnect storm
+
+// n WebSocket clients opened at once; resolves to how many were welcomed
+// and how the others ended.
+export async function storm(b, n, { prefix = 'storm', users = n } = {}) {
+  const clients = Array.from({ length: n }, (_, i) => new Client(b, userToken(`${prefix}-${i % users}`)));
+  const outcomes = await Promise.all(clients.map((c) => Promise.race([
+    c.welcome().then(() => 'welcome', (e) => `refused ${e.status ?? e.code ?? e.message}`),
+    c.closed.then((x) => `closed ${x.code} ${x.reason}`),
+  ])));
+  const tally = {};
+  for (const o of outcomes) tally[o] = (tally[o] ?? 0) + 1;
+  await Promise.all(clients.map((c) => { c.ws.terminate(); return c.closed; }));
+  return tally;
+}
+
+describe('reconnect storm', () => {
+  const N = WRAPPED ? 200 : 2000;
+  test(`${N} WebSocket clients connecting at once are all welcomed`, async () => {
+    const b = await startBridge(DB);
+    try {
+      const tally = await storm(b, N);
+      assert.deepEqual(tally, { welcome: N });
+      assert.ok(await healthy(b));
+    } finally {
+      await b.stop();
+    }
+  });
+});
