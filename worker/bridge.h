@@ -108,10 +108,12 @@ enum sql_id
 	SQL_HEALTH,
 	SQL_SET_ROLE,				/* role (system connections) */
 	SQL_LISTEN,
+	SQL_RESET_CHECK,			/* first statement of the session reset (db.c) */
 	SQL__COUNT
 };
 
 #define JOB_MAX_STMT 4
+#define SLOT_RESET (-1)			/* a result slot of the session reset (db.c) */
 #define JOB_MAX_PARAMS 6
 
 struct job;
@@ -142,6 +144,7 @@ struct job
 	bool		queued;
 	bool		running;
 	bool		per_socket;		/* at most one per socket: not held to --pool-queue */
+	bool		reset_after;	/* runs untrusted code: reset the session afterwards */
 };
 
 struct job *job_new(job_done_fn done, void *owner);
@@ -178,13 +181,17 @@ struct pgconn
 	struct job *setup;
 	int			slot;			/* result slot being read */
 	int			nslots;
-	int8_t		slot_stmt[JOB_MAX_STMT * 2];
-	bool		slot_prepare[JOB_MAX_STMT * 2];
+	int8_t		slot_stmt[JOB_MAX_STMT * 2 + 8];	/* statement index, or SLOT_RESET */
+	bool		slot_prepare[JOB_MAX_STMT * 2 + 8];
 	uint32_t	prepared;		/* bit per enum sql_id */
 	uint32_t	preparing;
 	int			attempt;		/* reconnect attempts since last success */
 	bool		in_writeable;
 	bool		ever_up;
+	bool		resetting;		/* the job is done; its reset segment is running */
+	bool		reset_failed;	/* the session must be replaced after this job */
+	bool		discard_needed; /* the reset found leftovers: DISCARD ALL next */
+	bool		discarding;
 	lws_sorted_usec_list_t sul_retry;
 	lws_sorted_usec_list_t sul_write;
 	lws_sorted_usec_list_t sul_timeout;

@@ -422,6 +422,7 @@ start_rpc(struct http_req *r)
 		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
 		return;
 	}
+	job->reset_after = strcmp(r->schema, "pgcall") != 0;	/* db.c: reset_sql */
 	submit(r, job, true);
 }
 

@@ -626,6 +626,7 @@ on_call(struct session *s, const char *msg, size_t len, const char *rawid)
 		goto out;
 	}
 	job->free_arg = true;
+	job->reset_after = strcmp(schema, "pgcall") != 0;	/* db.c: reset_sql */
 	if (pool_submit(job))
 	{
 		job_free(job);

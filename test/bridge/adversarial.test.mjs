@@ -273,3 +273,81 @@ describe('reconnect storm', () => {
     }
   });
 });
+
+// ------------------------------------------- pooled connections keep no state
+
+describe('state a function leaves on a pooled connection', () => {
+  let b;
+  const L = { 'Content-Profile': 'leak_app' };
+  before(async () => {
+    psql(DB, `CREATE SCHEMA leak_app;
+      GRANT USAGE ON SCHEMA leak_app TO pgcall_anon, pgcall_user;
+      -- everything a function can leave on its session
+      CREATE FUNCTION leak_app.leave_state() RETURNS text LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_catalog.set_config('app.x', 'leak', false);
+        PERFORM pg_catalog.set_config('search_path', 'leak_app', false);
+        PERFORM pg_catalog.pg_advisory_lock(42);
+        EXECUTE 'LISTEN leak_channel';
+        EXECUTE 'PREPARE leak_stmt AS SELECT 1';
+        CREATE TEMP TABLE IF NOT EXISTS leak_tmp (x int);
+        RETURN 'left';
+      END $$;
+      CREATE FUNCTION leak_app.fail_after_leaving() RETURNS text LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_catalog.pg_advisory_lock(43);
+        RAISE EXCEPTION 'failed on purpose';
+      END $$;
+      -- what the next request on the same connection finds
+      CREATE FUNCTION leak_app.peek() RETURNS jsonb LANGUAGE sql AS $$
+        SELECT jsonb_build_object(
+          'x', current_setting('app.x', true),
+          'search_path', current_setting('search_path'),
+          'listening', (SELECT count(*) FROM pg_catalog.pg_listening_channels()),
+          'prepared', (SELECT count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql),
+          'temp', (SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'leak_tmp' AND relpersistence = 't'),
+          'locks', (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()))
+      $$;
+      GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA leak_app TO pgcall_anon, pgcall_user;`);
+    b = await startBridge(DB, { args: ['--pool', '1', '--schemas', 'pgcall,bridge_test,leak_app'] });
+  });
+  after(async () => { await b.stop(); });
+
+  const clean = { x: '', search_path: '"$user", public', listening: 0, prepared: 0, temp: 0, locks: 0 };
+  const lockFree = (n) => psql(DB, `SELECT pg_try_advisory_lock(${n})`) === 't';
+
+  test('over HTTP: the next request and other sessions see nothing of it', async () => {
+    const r = await http(b, 'POST', '/rpc/leave_state', { body: {}, headers: L });
+    assert.equal(r.status, 200, r.text);
+    const p = await http(b, 'POST', '/rpc/peek', { body: {}, headers: L });
+    assert.equal(p.status, 200, p.text);
+    assert.deepEqual({ ...p.json, x: p.json.x ?? '' }, clean);
+    assert.ok(lockFree(42), 'another session takes advisory lock 42');
+  });
+
+  test('a failed request is reset too', async () => {
+    const r = await http(b, 'POST', '/rpc/fail_after_leaving', { body: {}, headers: L });
+    assert.equal(r.status, 400, r.text);
+    assert.ok(lockFree(43), 'another session takes advisory lock 43');
+  });
+
+  test('over a WebSocket call', async () => {
+    const c = new Client(b, userToken('leak-user'));
+    await c.welcome();
+    const r = await c.call('leave_state', {});
+    assert.equal(r.type, 'error', 'the schema must be named');
+    c.send({ type: 'call', id: 'l1', fn: 'leave_state', schema: 'leak_app', args: {} });
+    assert.equal((await c.next((m) => m.id === 'l1')).data, 'left');
+    c.send({ type: 'call', id: 'l2', fn: 'peek', schema: 'leak_app', args: {} });
+    const p = (await c.next((m) => m.id === 'l2')).data;
+    assert.deepEqual({ ...p, x: p.x ?? '' }, clean);
+    assert.ok(lockFree(42));
+    await c.close();
+  });
+
+  test('pgcall API calls keep working on the same connection', async () => {
+    const r = await http(b, 'POST', '/rpc/current_user_id', { body: {}, token: userToken('after-reset') });
+    assert.equal(r.status, 200);
+    assert.equal(r.json, 'after-reset');
+  });
+});
