@@ -38,6 +38,7 @@ struct config
 	char	   *jwt_secret;		/* HS256 key, never logged */
 	size_t		jwt_secret_len;
 	const char *jwt_aud;		/* required audience, or NULL */
+	int			jwt_allow_no_exp;	/* accept tokens without exp (0/1) */
 	const char *schemas[8];		/* exposed schemas, first is the default */
 	int			nschemas;
 	const char *anon_role;		/* role for requests without a JWT; "" = none */
@@ -254,6 +255,7 @@ int			http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							 void *user, void *in, size_t len);
 char	   *http_headers_json(struct lws *wsi);
 int			http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_seen);
+void		http_closed_early(struct lws *wsi);
 int			ws_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 						   void *user, void *in, size_t len);
 int			ws_confirm_upgrade(struct lws *wsi, const char *in);

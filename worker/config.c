@@ -45,6 +45,8 @@ static const struct opt opts[] = {
 	{"jwt-secret-file", O_STR, 0, NULL, 0, 0,
 	"file holding the HS256 secret (at least 32 bytes); or set PGCALL_BRIDGE_JWT_SECRET"},
 	{"jwt-aud", O_STR, F(jwt_aud), NULL, 0, 0, "audience a JWT's aud claim must contain, if it has one"},
+	{"jwt-allow-no-exp", O_INT, F(jwt_allow_no_exp), "0", 0, 1,
+	"1: accept JWTs without an exp claim, which never expire (default 0: refuse them)"},
 	{"schemas", O_STR, 0, "pgcall", 0, 0, "exposed schemas, comma-separated; the first is the default"},
 	{"anon-role", O_STR, F(anon_role), "pgcall_anon", 0, 0,
 	"role for requests without a JWT (empty: refuse them)"},

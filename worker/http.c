@@ -19,10 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "json.h"
 
 #define BODY_CHUNK 65536
+#define MAX_URI 4096			/* path and query string */
+#define MAX_ARGS 63				/* query arguments */
 
 enum req_state
 {
@@ -75,6 +81,9 @@ static const char *const custom_headers[] = {
 	"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "traceparent",
 	"tracestate", NULL
 };
+
+/* Marks (as opaque user data) a client connection we answered and closed ourselves. */
+static const char answered_directly = 1;
 
 static void
 http_req_end(struct http_req *r)
@@ -531,12 +540,30 @@ method_of(struct lws *wsi, bool *get, bool *head)
 	return NULL;
 }
 
-/* Length rules for a body: 411 without a length, 413 when too large. */
+/*
+ * Length rules for a body: 400 when its length is ambiguous, 411 without a
+ * length, 413 when too large.  Two Content-Lengths, or one with
+ * Transfer-Encoding, or one that is not plain digits, are how requests are
+ * smuggled past a proxy that reads the length differently: refused, and the
+ * connection closed, since where this request ends is unknown.
+ */
 static bool
 body_acceptable(struct http_req *r, struct lws *wsi)
 {
 	char		buf[32];
+	int			cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 
+	if (cl > 0 && (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) > 0 ||
+				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+				   cl >= (int) sizeof(buf) ||
+				   lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+				   strspn(buf, "0123456789") != strlen(buf)))
+	{
+		r->close_after = true;
+		http_reply_error(r, 400, "PGRST100", "The request body's length is ambiguous",
+						 "Send exactly one Content-Length of decimal digits, and no Transfer-Encoding.");
+		return false;
+	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 	{
 		r->close_after = true;
@@ -584,7 +611,7 @@ lws_owes_zero_body(struct lws *wsi)
 }
 
 static int
-on_http(struct http_req *r, struct lws *wsi, const char *path)
+on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 {
 	const char *method;
 	char		expect[32];
@@ -602,6 +629,25 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 	{
 		r->close_after = true;
 		http_reply_error(r, 503, "PGRST503", "The bridge is shutting down", "Retry on another bridge.");
+		return 0;
+	}
+	/*
+	 * The path as lws decoded it: %00 would cut it short (/rpc/f%00x is not
+	 * /rpc/f), and what is not clean UTF-8 cannot name anything.
+	 */
+	if (strlen(path) != path_len || !text_clean(path, path_len))
+	{
+		r->close_after = true;
+		http_reply_error(r, 400, "PGRST100", "The request path is not valid",
+						 "A path is UTF-8 text without control characters or %00.");
+		return 0;
+	}
+	if (path_len + (size_t) lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > MAX_URI ||
+		lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, MAX_ARGS) > 0)
+	{
+		r->close_after = true;
+		http_reply_error(r, 414, "PGRST414", "The request URI is too long",
+						 "Send at most 4096 bytes of path and query string, and at most 63 arguments.");
 		return 0;
 	}
 	if (!body_acceptable(r, wsi))
@@ -860,6 +906,7 @@ http_pipelined(struct http_req *r, struct lws *wsi)
 	else
 		log_warn("%s %s: a pipelined request arrived before this one was answered; closing",
 				 r->method, r->path);
+	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
 	http_req_end(r);
 	return -1;
 }
@@ -962,7 +1009,7 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 			if (http_busy(r))
 				return http_pipelined(r, wsi);
-			return on_http(r, wsi, (const char *) in);
+			return on_http(r, wsi, (const char *) in, len);
 
 		case LWS_CALLBACK_HTTP_BODY:
 			if (!r || r->state != RS_BODY)
@@ -1019,8 +1066,14 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return 0;
 			return on_writeable(r, wsi);
 
-		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		case LWS_CALLBACK_CLOSED_HTTP:
+			if (!r || !r->wsi)
+				http_closed_early(wsi);
+			if (r)
+				http_req_end(r);
+			return 0;
+
+		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 			if (r)
 				http_req_end(r);
 			return 0;
@@ -1042,6 +1095,50 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
+}
+
+/*
+ * A connection closes before any request of it reached us.  When its
+ * request headers did not arrive within --header-timeout, lws closes it
+ * without a word; the client deserves a 408.  (lws does not say why it
+ * closes, but the kernel knows whether the client sent anything and when.)
+ * Nothing is said to an idle connection or to a client that has gone.
+ * Requests lws cannot parse at all (headers beyond its 8 kB table, more
+ * than its ~90 fragments of URI arguments and headers, %00 in the path) are
+ * closed by lws with the write side already shut, so they still get no
+ * status: see docs/protocol.md.  The socket is open here; the reply is one
+ * small send() that the socket buffer takes whole.
+ */
+void
+http_closed_early(struct lws *wsi)
+{
+	int			fd = lws_get_socket_fd(wsi);
+	struct tcp_info ti;
+	socklen_t	tl = sizeof(ti);
+	struct reply r = {0};
+	char		head[256],
+				c;
+
+	if (lws_get_opaque_user_data(wsi) == &answered_directly || fd < 0 ||
+		recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||	/* the client has gone */
+		getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+		ti.tcpi_bytes_received == 0 || ti.tcpi_last_data_recv < 1000)
+		return;
+	reply_error(&r, 408, "PGRST408", "The request headers did not arrive in time",
+				NULL, "Send complete request headers within the header timeout.");
+	if (r.body)
+	{
+		int			n = snprintf(head, sizeof(head),
+								 "HTTP/1.1 408 Request Timeout\r\nserver: pgcall-bridge\r\n"
+								 "content-type: application/json; charset=utf-8\r\n"
+								 "content-length: %zu\r\nconnection: close\r\n\r\n", r.len);
+		struct iovec iov[2] = {{head, (size_t) n}, {r.body, r.len}};
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+
+		if (sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+			B.m.http_by_status[408]++;
+	}
+	reply_clear(&r);
 }
 
 /*
@@ -1084,6 +1181,7 @@ http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_se
 	if (status >= 100 && status < 600)
 		B.m.http_by_status[status]++;
 	lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_FINAL);
+	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
 	return 1;
 }
 

@@ -9,8 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import crypto from 'node:crypto';
 import {
-  Client, createDatabase, http, psql, startBridge, userToken, waitFor,
+  Client, createDatabase, http, psql, sign, startBridge, userToken, waitFor,
 } from './lib.mjs';
 
 const DB = createDatabase('bridge_adversarial');
@@ -35,7 +36,7 @@ function responses(buf) {
     const m = /\r\ncontent-length: *(\d+)/i.exec(h);
     const end = head + 4 + (m ? Number(m[1]) : 0);
     if (s.length < end) break;
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(h)?.[1]);
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(h)?.[1]);
     out.push({ status, head: h.toLowerCase(), body: s.slice(head + 4, end) });
     s = s.slice(end);
   }
@@ -234,10 +235,18 @@ describe('connection floods', () => {
       await new Promise((r) => s.on('connect', r));
       const t = setInterval(() => s.write('a'), 500);
       s.write('GET /health HTTP/1.1\r\nX-Slow: ');
+      let got = '';
+      s.on('data', (d) => { got += d; });
       const closed = await new Promise((r) => { s.on('close', () => r(true)); setTimeout(() => r(false), 30000); });
       clearInterval(t);
       s.destroy();
       assert.ok(closed, 'the bridge closed a connection that never finished its headers');
+      // it kept sending, so it did not time out by silence: no 408 here, but a
+      // client that went silent gets one (below)
+      const quiet = await exchange(b2.port, ['GET /health HTTP/1.1\r\nHost: x\r\n'], { waitMs: 15000 });
+      assert.equal(quiet.how, 'closed');
+      assert.equal(quiet.replies[0]?.status, 408, quiet.data.toString());
+      assert.deepEqual(Object.keys(JSON.parse(quiet.replies[0].body)), ['code', 'message', 'details', 'hint']);
     } finally {
       await b2.stop();
     }
@@ -349,5 +358,145 @@ describe('state a function leaves on a pooled connection', () => {
     const r = await http(b, 'POST', '/rpc/current_user_id', { body: {}, token: userToken('after-reset') });
     assert.equal(r.status, 200);
     assert.equal(r.json, 'after-reset');
+  });
+});
+
+// --------------------------------------------------------- malformed input
+
+const now = () => Math.floor(Date.now() / 1000);
+const KEYS = ['code', 'message', 'details', 'hint'];
+
+// One raw request on its own connection: its first reply, parsed.
+async function once(b, req) {
+  const r = await exchange(b.port, [req], { want: 1 });
+  const x = r.replies[0];
+  assert.ok(x, `an answer, not a dropped connection: ${r.how} ${r.data.toString().slice(0, 200)}`);
+  return { ...x, json: x.body ? JSON.parse(x.body) : null };
+}
+
+function assertError(x, status) {
+  assert.equal(x.status, status, x.body);
+  assert.match(x.head, /\r\ncontent-type: application\/json/);
+  assert.deepEqual(Object.keys(x.json), KEYS);
+}
+
+const upgrade = (query, extra = '') => `GET /ws?${query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+  `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+describe('malformed input', () => {
+  let b;
+  before(async () => { b = await startBridge(DB); });
+  after(async () => { await b.stop(); });
+
+  test('?after= beyond int64 is refused with 400, not saturated', async () => {
+    for (const after of ['99999999999999999999', '9223372036854775808', '-1', '1e3', '']) {
+      const x = await once(b, upgrade(`token=${userToken('after-user')}&after=${after}`));
+      assertError(x, 400);
+      assert.match(x.json.message, /after/);
+    }
+    const ok = await once(b, upgrade(`token=${userToken('after-user')}&after=9223372036854775807`));
+    assert.equal(ok.status, 101);
+  });
+
+  test('a path that is not UTF-8 is 400, not 401', async () => {
+    for (const p of ['/rpc/%ff', '/rpc/%e2%82', '/rpc/a%01b']) {
+      const x = await once(b, post(p.slice(5)));
+      assertError(x, 400);
+      assert.equal(x.json.code, 'PGRST100');
+    }
+  });
+
+  test('a URI over 4 kB or with more than 63 arguments is 414', async () => {
+    assertError(await once(b, get(`/rpc/echo?a=${'x'.repeat(5000)}`, 'Accept-Profile: bridge_test\r\n')), 414);
+    const args = Array.from({ length: 70 }, (_, i) => `a${i}=1`).join('&');
+    assertError(await once(b, get(`/rpc/echo?${args}`, 'Accept-Profile: bridge_test\r\n')), 414);
+    const fine = await once(b, get(`/rpc/echo?a=${'x'.repeat(3000)}`, 'Accept-Profile: bridge_test\r\n'));
+    assert.equal(fine.status, 200);
+  });
+
+  test('an ambiguous body length is 400 and closes: two Content-Lengths, or one with Transfer-Encoding', async () => {
+    const head = 'POST /rpc/current_user_id HTTP/1.1\r\nHost: x\r\n';
+    for (const h of ['Content-Length: 2\r\nContent-Length: 2\r\n', 'Content-Length: 2\r\nContent-Length: 40\r\n',
+      'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n', 'Content-Length: 2x\r\n', 'Content-Length: -2\r\n']) {
+      const r = await exchange(b.port, [`${head}${h}\r\n{}`]);
+      assert.equal(r.how, 'closed', h);
+      assertError({ ...r.replies[0], json: JSON.parse(r.replies[0].body) }, 400);
+      assert.match(r.replies[0].head, /\r\nconnection: close/);
+    }
+  });
+
+  test('an unmasked client frame closes the socket with 1002', async () => {
+    const frame = (text, masked) => {
+      const data = Buffer.from(text);
+      if (!masked) return Buffer.concat([Buffer.from([0x81, data.length]), data]);
+      const key = crypto.randomBytes(4);
+      return Buffer.concat([Buffer.from([0x81, 0x80 | data.length]), key, data.map((c, i) => c ^ key[i % 4])]);
+    };
+    for (const masked of [true, false]) {
+      const s = net.connect(b.port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      s.on('data', (d) => { got = Buffer.concat([got, d]); });
+      const closed = new Promise((r) => s.on('close', r));
+      await new Promise((r) => s.on('connect', r));
+      s.write(upgrade(`token=${userToken('mask-user')}`));
+      await waitFor(() => got.includes('"welcome"'), 'welcome', 10000);
+      s.write(frame('{"type":"ping","id":7}', masked));
+      if (masked) {
+        await waitFor(() => got.includes('"pong"'), 'pong', 10000);
+        s.destroy();
+        continue;
+      }
+      // the close frame: 0x88, length, code
+      await waitFor(() => got.lastIndexOf(0x88) > 0 && got.length >= got.lastIndexOf(0x88) + 4, 'a close frame', 10000);
+      s.destroy();
+      await closed;
+      const i = got.lastIndexOf(0x88);
+      assert.ok(i > 0, 'a close frame');
+      assert.equal(got.readUInt16BE(i + 2), 1002);
+      assert.ok(!got.includes('"pong"'), 'the unmasked message was not run');
+    }
+  });
+
+  test('a token without exp is refused with 401', async () => {
+    const r = await http(b, 'POST', '/rpc/whoami', { body: {}, headers: T, token: sign({ sub: 'forever', role: 'pgcall_user' }) });
+    assert.equal(r.status, 401);
+    assert.deepEqual(Object.keys(r.json), KEYS);
+    assert.match(r.json.message, /exp/);
+    const ws = await once(b, upgrade(`token=${sign({ sub: 'forever', role: 'pgcall_user' })}`));
+    assertError(ws, 401);
+  });
+
+  test('--jwt-allow-no-exp 1 accepts it', async () => {
+    const b2 = await startBridge(DB, { args: ['--jwt-allow-no-exp', '1'] });
+    try {
+      const r = await http(b2, 'POST', '/rpc/whoami', { body: {}, headers: T, token: sign({ sub: 'forever', role: 'pgcall_user' }) });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.user_id, 'forever');
+    } finally {
+      await b2.stop();
+    }
+  });
+
+  test('a token without a role claim opens no WebSocket', async () => {
+    const x = await once(b, upgrade(`token=${sign({ sub: 'victim', exp: now() + 600 })}`));
+    assertError(x, 401);
+    assert.match(x.json.message, /role/);
+  });
+
+  test('over HTTP a token without a role claim runs as the anonymous role with no identity', async () => {
+    const r = await http(b, 'POST', '/rpc/whoami', { body: {}, headers: T, token: sign({ sub: 'victim', exp: now() + 600 }) });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.role, 'pgcall_anon');
+    assert.equal(r.json.claims, '');
+    assert.equal(r.json.user_id, null);
+  });
+
+  test('every refusal over HTTP is JSON with code, message, details, hint', async () => {
+    const cases = [
+      [get('/nowhere'), 404], [get('/ws'), 426], ['DELETE /rpc/x HTTP/1.1\r\nHost: x\r\n\r\n', 405],
+      ['POST /rpc/x HTTP/1.1\r\nHost: x\r\n\r\n', 411], [post('x', '{}', 'Authorization: Bearer abc\r\n'), 401],
+      [post('x', '{}', 'Content-Profile: nope\r\n'), 406], [post('nope'), 404],
+    ];
+    for (const [req, status] of cases) assertError(await once(b, req), status);
   });
 });
