@@ -1012,7 +1012,8 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return on_http(r, wsi, (const char *) in, len);
 
 		case LWS_CALLBACK_HTTP_BODY:
-			if (!r || r->state != RS_BODY)
+			/* lws sends an empty one for a POST of length 0 (no buffer then) */
+			if (!r || r->state != RS_BODY || len == 0)
 				return 0;
 			if (r->error_pending)
 				return 0;		/* read and drop: the reply is decided */
