@@ -38,6 +38,7 @@ struct config
 	char	   *jwt_secret;		/* HS256 key, never logged */
 	size_t		jwt_secret_len;
 	const char *jwt_aud;		/* required audience, or NULL */
+	int			jwt_allow_no_exp;	/* accept tokens without exp (0/1) */
 	const char *schemas[8];		/* exposed schemas, first is the default */
 	int			nschemas;
 	const char *anon_role;		/* role for requests without a JWT; "" = none */
@@ -60,6 +61,7 @@ struct config
 	int			event_batch;
 	int			shutdown_grace_ms;
 	int			http_keepalive_s;
+	int			header_timeout_s;	/* from accept to complete request headers */
 	const char *web_root;		/* static files for "/", or NULL */
 	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
 	const char *tls_cert;
@@ -107,10 +109,12 @@ enum sql_id
 	SQL_HEALTH,
 	SQL_SET_ROLE,				/* role (system connections) */
 	SQL_LISTEN,
+	SQL_RESET_CHECK,			/* first statement of the session reset (db.c) */
 	SQL__COUNT
 };
 
 #define JOB_MAX_STMT 4
+#define SLOT_RESET (-1)			/* a result slot of the session reset (db.c) */
 #define JOB_MAX_PARAMS 6
 
 struct job;
@@ -140,6 +144,8 @@ struct job
 	struct pgconn *conn;		/* while running */
 	bool		queued;
 	bool		running;
+	bool		per_socket;		/* at most one per socket: not held to --pool-queue */
+	bool		reset_after;	/* runs untrusted code: reset the session afterwards */
 };
 
 struct job *job_new(job_done_fn done, void *owner);
@@ -176,13 +182,17 @@ struct pgconn
 	struct job *setup;
 	int			slot;			/* result slot being read */
 	int			nslots;
-	int8_t		slot_stmt[JOB_MAX_STMT * 2];
-	bool		slot_prepare[JOB_MAX_STMT * 2];
+	int8_t		slot_stmt[JOB_MAX_STMT * 2 + 8];	/* statement index, or SLOT_RESET */
+	bool		slot_prepare[JOB_MAX_STMT * 2 + 8];
 	uint32_t	prepared;		/* bit per enum sql_id */
 	uint32_t	preparing;
 	int			attempt;		/* reconnect attempts since last success */
 	bool		in_writeable;
 	bool		ever_up;
+	bool		resetting;		/* the job is done; its reset segment is running */
+	bool		reset_failed;	/* the session must be replaced after this job */
+	bool		discard_needed; /* the reset found leftovers: DISCARD ALL next */
+	bool		discarding;
 	lws_sorted_usec_list_t sul_retry;
 	lws_sorted_usec_list_t sul_write;
 	lws_sorted_usec_list_t sul_timeout;
@@ -245,6 +255,7 @@ int			http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							 void *user, void *in, size_t len);
 char	   *http_headers_json(struct lws *wsi);
 int			http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_seen);
+void		http_closed_early(struct lws *wsi);
 int			ws_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 						   void *user, void *in, size_t len);
 int			ws_confirm_upgrade(struct lws *wsi, const char *in);

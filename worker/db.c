@@ -64,16 +64,56 @@ static const struct sqldef
 	[SQL_SET_ROLE] = {NULL,
 		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
 	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
+	/* prepared: planning its subqueries on every request cost more than the rest */
+	[SQL_RESET_CHECK] = {"pgcall_reset_check",
+		"SELECT pg_catalog.pg_advisory_unlock_all(),"
+		" pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (SELECT FROM pg_catalog.pg_class"
+		" WHERE relnamespace = pg_catalog.pg_my_temp_schema())"
+		" OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql)", true},
 };
 
 static const uint32_t backoff_ms[] = {50, 100, 250, 500, 1000, 2000, 5000};
 
+/*
+ * Session reset.  A request runs as one implicit transaction, so its
+ * set_config(..., true) calls end with it, but a function can leave state on
+ * the pooled session for whoever comes next: session settings (including
+ * role), advisory locks, LISTEN, WITH HOLD cursors, sequence caches,
+ * temporary tables, SQL-level prepared statements.  After a job that ran
+ * code from outside the schema pgcall (whose API functions are trusted not
+ * to), these statements run before its Sync, in the request's own
+ * transaction (a transaction of its own would halve the pool's
+ * throughput); when the request fails, its transaction skips them, so they
+ * follow the Sync as one more segment.
+ *
+ * DISCARD ALL would do it in one statement, but it also drops the bridge's
+ * own prepared statements, which would then be prepared again on every
+ * request; and dropping only the others needs a DO block, which costs more
+ * than the request.  So the first statement only looks for temporary
+ * relations and SQL-level prepared statements (rare), and when it finds any
+ * (its second column is true) a DISCARD ALL follows in a segment of its
+ * own and our statements are prepared again.  When any of these fails, the
+ * connection is closed and opened afresh.  The pool connections set nothing at
+ * session level themselves (their settings are per job), so RESET ALL
+ * undoes nothing of ours.
+ */
+static const char *const reset_sql[] = {
+	NULL,						/* SQL_RESET_CHECK */
+	"CLOSE ALL",
+	"UNLISTEN *",
+	"RESET ALL",
+	"RESET ROLE",
+	"DISCARD SEQUENCES",
+};
+
 static lws_dll2_owner_t pool_queue;
+static int	pool_queue_limited;	/* queued jobs that count against --pool-queue */
 
 static void conn_start(struct pgconn *c);
 static void conn_broken(struct pgconn *c, const char *why);
 static void conn_send(struct pgconn *c, struct job *job);
 static void conn_dispatch(struct pgconn *c);
+static void conn_reset_finished(struct pgconn *c);
 
 static const char *
 kind_name(enum conn_kind k)
@@ -139,6 +179,16 @@ job_free(struct job *job)
 	free(job);
 }
 
+/* Take a queued job off its queue (the pool's or a connection's). */
+static void
+job_dequeue(struct job *job)
+{
+	if (!job->per_socket && lws_dll2_owner(&job->list) == &pool_queue)
+		pool_queue_limited--;
+	lws_dll2_remove(&job->list);
+	job->queued = false;
+}
+
 void
 job_orphan(struct job *job)
 {
@@ -146,7 +196,7 @@ job_orphan(struct job *job)
 		return;
 	if (job->queued)
 	{
-		lws_dll2_remove(&job->list);
+		job_dequeue(job);
 		job_free(job);
 		return;
 	}
@@ -427,7 +477,7 @@ pool_fail_queue(void)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&pool_queue), struct job, list);
 
-		lws_dll2_remove(&j->list);
+		job_dequeue(j);
 		job_fail(j, "PGRST001", "no database connection is available");
 	}
 }
@@ -457,6 +507,7 @@ conn_broken(struct pgconn *c, const char *why)
 	c->job = NULL;
 	c->state = CONN_DOWN;
 	c->prepared = 0;
+	c->resetting = c->reset_failed = c->discard_needed = c->discarding = false;
 	if (was_up)
 	{
 		if (c->kind == CONN_LISTENER)
@@ -524,6 +575,30 @@ conn_send(struct pgconn *c, struct job *job)
 		c->slot_stmt[c->nslots] = (int8_t) i;
 		c->slot_prepare[c->nslots++] = false;
 	}
+	c->reset_failed = c->discard_needed = false;
+	if (job->reset_after && c->kind == CONN_POOL)
+	{
+		const struct sqldef *d = &sqldefs[SQL_RESET_CHECK];
+
+		if (!(c->prepared & (1u << SQL_RESET_CHECK)))
+		{
+			if (!PQsendPrepare(c->pg, d->name, d->sql, 0, NULL))
+				goto fail;
+			c->slot_stmt[c->nslots] = SLOT_RESET;
+			c->slot_prepare[c->nslots++] = true;
+		}
+		if (!PQsendQueryPrepared(c->pg, d->name, 0, NULL, NULL, NULL, 0))
+			goto fail;
+		c->slot_stmt[c->nslots] = SLOT_RESET;
+		c->slot_prepare[c->nslots++] = false;
+		for (size_t i = 1; i < LWS_ARRAY_SIZE(reset_sql); i++)
+		{
+			if (!PQsendQueryParams(c->pg, reset_sql[i], 0, NULL, NULL, NULL, NULL, 0))
+				goto fail;
+			c->slot_stmt[c->nslots] = SLOT_RESET;
+			c->slot_prepare[c->nslots++] = false;
+		}
+	}
 	if (!PQpipelineSync(c->pg))
 		goto fail;
 	if (c->state == CONN_IDLE)
@@ -534,6 +609,36 @@ fail:
 	conn_broken(c, PQerrorMessage(c->pg));
 }
 
+/*
+ * A segment of its own after the job: the reset when the request failed and
+ * its transaction skipped it, or DISCARD ALL when the reset found leftovers
+ * (see reset_sql).  False when libpq would not take it.
+ */
+static bool
+conn_send_segment(struct pgconn *c, bool discard)
+{
+	if (discard)
+	{
+		if (!PQsendQueryParams(c->pg, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0))
+			return false;
+		c->discarding = true;
+	}
+	else
+	{
+		/* rare (a failed request): unnamed, so no prepare result to track */
+		if (!PQsendQueryParams(c->pg, sqldefs[SQL_RESET_CHECK].sql, 0, NULL, NULL, NULL, NULL, 0))
+			return false;
+		for (size_t i = 1; i < LWS_ARRAY_SIZE(reset_sql); i++)
+			if (!PQsendQueryParams(c->pg, reset_sql[i], 0, NULL, NULL, NULL, NULL, 0))
+				return false;
+	}
+	if (!PQpipelineSync(c->pg))
+		return false;
+	c->resetting = true;
+	conn_flush(c);
+	return true;
+}
+
 static void
 conn_job_finished(struct pgconn *c)
 {
@@ -542,12 +647,55 @@ conn_job_finished(struct pgconn *c)
 	c->job = NULL;
 	job->running = false;
 	job->conn = NULL;
-	if (c->state == CONN_BUSY || c->state == CONN_SETUP)
+	if (c->kind == CONN_POOL && job->reset_after && !c->reset_failed &&
+		(job->err || c->discard_needed))
+	{
+		/* the connection stays busy until the reset or the discard is through */
+		if (!conn_send_segment(c, !job->err))
+			c->reset_failed = true;
+	}
+	else if (!c->reset_failed && (c->state == CONN_BUSY || c->state == CONN_SETUP))
 		c->state = CONN_IDLE;
 	job->done(job);
 	job_free(job);
-	if (c->state == CONN_IDLE)
+	if (c->reset_failed && !c->resetting)
+		conn_reset_finished(c);
+	else if (c->state == CONN_IDLE)
 		conn_dispatch(c);
+}
+
+static void
+conn_reset_finished(struct pgconn *c)
+{
+	c->resetting = false;
+	if (c->discarding && !c->reset_failed)
+	{
+		/* DISCARD ALL dropped our prepared statements too */
+		c->prepared = 0;
+		c->discarding = c->discard_needed = false;
+	}
+	if (!c->reset_failed && c->discard_needed && !conn_send_segment(c, true))
+		c->reset_failed = true;
+	if (c->reset_failed)
+	{
+		conn_broken(c, "its session could not be reset after a request");
+		return;
+	}
+	if (c->resetting)
+		return;
+	if (c->state == CONN_BUSY)
+		c->state = CONN_IDLE;
+	conn_dispatch(c);
+}
+
+/* The first reset statement says whether DISCARD ALL must follow. */
+static bool
+reset_found_leftovers(struct pgconn *c, const PGresult *r)
+{
+	if (PQntuples(r) != 1 || PQnfields(r) != 2 || strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+		return false;
+	c->discard_needed = true;
+	return true;
 }
 
 static void
@@ -557,6 +705,18 @@ conn_take_result(struct pgconn *c, PGresult *r)
 	int			s = c->slot < c->nslots ? c->slot : c->nslots - 1;
 	int			stmt = c->slot_stmt[s];
 
+	if (stmt == SLOT_RESET && PQresultStatus(r) != PGRES_FATAL_ERROR)
+	{
+		/* the reset statements' results; an error fails the request below */
+		if (PQresultStatus(r) == PGRES_COMMAND_OK && c->slot_prepare[s])
+			c->prepared |= 1u << SQL_RESET_CHECK;
+		else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			reset_found_leftovers(c, r);
+		PQclear(r);
+		return;
+	}
+	if (stmt == SLOT_RESET)
+		c->reset_failed = true;
 	switch (PQresultStatus(r))
 	{
 		case PGRES_FATAL_ERROR:
@@ -596,7 +756,7 @@ conn_drain(struct pgconn *c)
 	 * yields a result, NULL, the error, NULL: so slots only bound the count,
 	 * and two NULLs in a row mean nothing more is buffered.
 	 */
-	while (c->job && c->pg && !PQisBusy(c->pg))
+	while ((c->job || c->resetting) && c->pg && !PQisBusy(c->pg))
 	{
 		PGresult   *r = PQgetResult(c->pg);
 
@@ -613,7 +773,23 @@ conn_drain(struct pgconn *c)
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(r);
-			conn_job_finished(c);
+			if (c->resetting)
+				conn_reset_finished(c);
+			else
+				conn_job_finished(c);
+			continue;
+		}
+		if (c->resetting)
+		{
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && !c->reset_failed)
+			{
+				c->reset_failed = true;
+				log_warn("database pool connection %d: session reset failed: %s", c->index,
+						 PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+			}
+			else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+				reset_found_leftovers(c, r);
+			PQclear(r);
 			continue;
 		}
 		conn_take_result(c, r);
@@ -674,7 +850,7 @@ conn_dispatch(struct pgconn *c)
 	if (c->state != CONN_IDLE || !q->count)
 		return;
 	job = lws_container_of(lws_dll2_get_head(q), struct job, list);
-	lws_dll2_remove(&job->list);
+	job_dequeue(job);
 	conn_send(c, job);
 }
 
@@ -763,13 +939,20 @@ pool_submit(struct job *job)
 			conn_send(&B.pool[i], job);
 			return 0;
 		}
-	if ((int) pool_queue.count >= B.cfg.pool_queue)
+	/*
+	 * A socket's authentication and resume rounds wait whatever their
+	 * number: there is at most one of each per socket, so sockets bound
+	 * them, and refusing them turned a reconnect storm into dropped sockets.
+	 */
+	if (!job->per_socket && pool_queue_limited >= B.cfg.pool_queue)
 	{
 		B.m.pool_rejected++;
 		return 503;
 	}
 	job->queued = true;
 	lws_dll2_add_tail(&job->list, &pool_queue);
+	if (!job->per_socket)
+		pool_queue_limited++;
 	return 0;
 }
 
@@ -848,7 +1031,7 @@ db_stop(void)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&pool_queue), struct job, list);
 
-		lws_dll2_remove(&j->list);
+		job_dequeue(j);
 		job_free(j);
 	}
 	free(B.pool);

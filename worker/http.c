@@ -19,10 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "json.h"
 
 #define BODY_CHUNK 65536
+#define MAX_URI 4096			/* path and query string */
+#define MAX_ARGS 63				/* query arguments */
 
 enum req_state
 {
@@ -52,6 +58,8 @@ struct http_req
 	bool		inflight;
 	bool		had_token;
 	bool		error_pending;	/* reply set before the body arrived */
+	bool		rx_held;		/* reading paused until the reply is ready */
+	bool		lws_zero_body;	/* lws will still call BODY_COMPLETION (POST, length 0) */
 	struct identity id;
 	char	   *headers_json;
 	char	   *args_json;
@@ -74,10 +82,14 @@ static const char *const custom_headers[] = {
 	"tracestate", NULL
 };
 
+/* Marks (as opaque user data) a client connection we answered and closed ourselves. */
+static const char answered_directly = 1;
+
 static void
 http_req_end(struct http_req *r)
 {
 	lws_sul_cancel(&r->sul_timeout);
+	r->rx_held = false;			/* the connection is closing or reset */
 	if (r->job)
 	{
 		job_orphan(r->job);
@@ -101,10 +113,43 @@ http_req_end(struct http_req *r)
 	r->state = RS_DONE;
 }
 
+/*
+ * Pipelining.  libwebsockets 4.1 keeps bytes that arrive after a request
+ * (a pipelined request, in the same read or a later one) in its rx buffer
+ * list and services that list at once on every loop turn: while our reply
+ * is pending it re-delivers BODY_COMPLETION forever (100% CPU) or parses the
+ * next request into the same transaction, and once the transaction is
+ * complete, a buffered request with a body makes lws_http_action() loop
+ * forever inside one call (not even SIGTERM gets through).  So:
+ *
+ *  - from the moment a request is complete until its reply is ready, its
+ *    reading is paused (rx flow control), and lws leaves buffered bytes
+ *    alone; the pause has to end before the reply is written, because lws
+ *    4.1 also ignores POLLOUT on a flow-controlled HTTP/1 connection;
+ *  - when lws then hands us anything of a next request while this one's
+ *    reply is pending (http_pipelined()), the reply is written at once with
+ *    "Connection: close" and the connection closed: the first request is
+ *    answered and the rest dropped, before lws can reach its loop.
+ */
+static void
+http_hold_rx(struct http_req *r)
+{
+	if (!r->rx_held)
+	{
+		r->rx_held = true;
+		lws_rx_flow_control(r->wsi, 0);
+	}
+}
+
 static void
 http_reply(struct http_req *r)
 {
 	lws_sul_cancel(&r->sul_timeout);
+	if (r->rx_held)
+	{
+		r->rx_held = false;
+		lws_rx_flow_control(r->wsi, 1);
+	}
 	r->state = RS_HEADERS;
 	lws_callback_on_writable(r->wsi);
 }
@@ -386,6 +431,7 @@ start_rpc(struct http_req *r)
 		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
 		return;
 	}
+	job->reset_after = strcmp(r->schema, "pgcall") != 0;	/* db.c: reset_sql */
 	submit(r, job, true);
 }
 
@@ -494,12 +540,30 @@ method_of(struct lws *wsi, bool *get, bool *head)
 	return NULL;
 }
 
-/* Length rules for a body: 411 without a length, 413 when too large. */
+/*
+ * Length rules for a body: 400 when its length is ambiguous, 411 without a
+ * length, 413 when too large.  Two Content-Lengths, or one with
+ * Transfer-Encoding, or one that is not plain digits, are how requests are
+ * smuggled past a proxy that reads the length differently: refused, and the
+ * connection closed, since where this request ends is unknown.
+ */
 static bool
 body_acceptable(struct http_req *r, struct lws *wsi)
 {
 	char		buf[32];
+	int			cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 
+	if (cl > 0 && (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) > 0 ||
+				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+				   cl >= (int) sizeof(buf) ||
+				   lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+				   strspn(buf, "0123456789") != strlen(buf)))
+	{
+		r->close_after = true;
+		http_reply_error(r, 400, "PGRST100", "The request body's length is ambiguous",
+						 "Send exactly one Content-Length of decimal digits, and no Transfer-Encoding.");
+		return false;
+	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 	{
 		r->close_after = true;
@@ -530,8 +594,24 @@ body_acceptable(struct http_req *r, struct lws *wsi)
 	return true;
 }
 
+/*
+ * Whether lws will follow LWS_CALLBACK_HTTP with HTTP_BODY_COMPLETION
+ * although there is no body: a POST whose Content-Length reads as 0 with
+ * atoll(), as lws_http_action() decides it.
+ */
+static bool
+lws_owes_zero_body(struct lws *wsi)
+{
+	char		cl[32];
+
+	return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 &&
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+		lws_hdr_copy(wsi, cl, sizeof(cl) - 1, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+		atoll(cl) == 0;
+}
+
 static int
-on_http(struct http_req *r, struct lws *wsi, const char *path)
+on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 {
 	const char *method;
 	char		expect[32];
@@ -543,11 +623,31 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 	snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->cors = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+	r->lws_zero_body = lws_owes_zero_body(wsi);
 
 	if (B.draining)
 	{
 		r->close_after = true;
 		http_reply_error(r, 503, "PGRST503", "The bridge is shutting down", "Retry on another bridge.");
+		return 0;
+	}
+	/*
+	 * The path as lws decoded it: %00 would cut it short (/rpc/f%00x is not
+	 * /rpc/f), and what is not clean UTF-8 cannot name anything.
+	 */
+	if (strlen(path) != path_len || !text_clean(path, path_len))
+	{
+		r->close_after = true;
+		http_reply_error(r, 400, "PGRST100", "The request path is not valid",
+						 "A path is UTF-8 text without control characters or %00.");
+		return 0;
+	}
+	if (path_len + (size_t) lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > MAX_URI ||
+		lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, MAX_ARGS) > 0)
+	{
+		r->close_after = true;
+		http_reply_error(r, 414, "PGRST414", "The request URI is too long",
+						 "Send at most 4096 bytes of path and query string, and at most 63 arguments.");
 		return 0;
 	}
 	if (!body_acceptable(r, wsi))
@@ -641,10 +741,10 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 		if (lws_write(wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP_HEADERS) < 0)
 			return -1;
 	}
-	if (r->content_length > 0)
+	if (r->content_length > 0 || r->lws_zero_body)
 	{
 		r->state = RS_BODY;
-		if (!r->error_pending)
+		if (!r->error_pending && r->content_length > 0)
 		{
 			r->body = malloc(r->content_length + 1);
 			if (!r->body)
@@ -654,8 +754,12 @@ on_http(struct http_req *r, struct lws *wsi, const char *path)
 		return 0;
 	}
 	if (r->error_pending)
+	{
 		http_reply(r);
-	else if (r->route == ROUTE_HEALTH)
+		return 0;
+	}
+	http_hold_rx(r);
+	if (r->route == ROUTE_HEALTH)
 		start_health(r);
 	else if (r->route == ROUTE_DEMO)
 	{
@@ -681,13 +785,11 @@ finish_metrics(struct http_req *r)
 		log_info("%s %s -> %d", r->method, r->path, st);
 }
 
+/* The reply's status line and headers at *pp, up to the blank line. */
 static int
-write_headers(struct http_req *r, struct lws *wsi)
+build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned char *end)
 {
-	unsigned char buf[LWS_PRE + 2048];
-	unsigned char *start = buf + LWS_PRE,
-			   *p = start,
-			   *end = buf + sizeof(buf) - 1;
+	unsigned char *p = *pp;
 	struct reply *rp = &r->reply;
 	size_t		len = rp->body ? rp->len : 0;
 
@@ -747,9 +849,95 @@ write_headers(struct http_req *r, struct lws *wsi)
 		lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
 									 &p, end))
 		return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
+	if (lws_finalize_http_header(wsi, &p, end))
 		return -1;
+	*pp = p;
 	return 0;
+}
+
+static int
+write_headers(struct http_req *r, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE,
+			   *p = start;
+
+	if (build_headers(r, wsi, &p, buf + sizeof(buf) - 1))
+		return -1;
+	return lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 0;
+}
+
+/*
+ * lws handed us part of a next request while this one is not finished
+ * (see http_hold_rx()): write what is left of the reply now, in one write
+ * with "Connection: close", and close.  lws flushes what the socket does
+ * not take before it closes.  This is the second write outside WRITEABLE
+ * (after http_write_now()), for the same reason: the connection ends here.
+ */
+static int
+http_pipelined(struct http_req *r, struct lws *wsi)
+{
+	r->close_after = true;
+	if (r->state == RS_HEADERS)
+	{
+		size_t		blen = r->reply.body && !r->head ? r->reply.len : 0;
+		unsigned char *buf = malloc(LWS_PRE + 2048 + blen);
+		unsigned char *p;
+
+		if (buf)
+		{
+			p = buf + LWS_PRE;
+			if (build_headers(r, wsi, &p, buf + LWS_PRE + 2047) == 0)
+			{
+				if (blen)
+					memcpy(p, r->reply.body, blen);
+				p += blen;
+				lws_write(wsi, buf + LWS_PRE, (size_t) (p - buf - LWS_PRE), LWS_WRITE_HTTP_FINAL);
+				finish_metrics(r);
+			}
+			free(buf);
+		}
+	}
+	else if (r->state == RS_BODY_OUT)
+	{
+		lws_write(wsi, r->out + LWS_PRE + r->sent, r->reply.len - r->sent, LWS_WRITE_HTTP_FINAL);
+		finish_metrics(r);
+	}
+	else
+		log_warn("%s %s: a pipelined request arrived before this one was answered; closing",
+				 r->method, r->path);
+	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
+	http_req_end(r);
+	return -1;
+}
+
+/* A transaction is under way on this connection (the pss is zeroed between them). */
+static bool
+http_busy(const struct http_req *r)
+{
+	return r && r->wsi && r->state != RS_DONE;
+}
+
+/*
+ * Whether lws holds unread bytes of this connection: a pipelined request
+ * that must not reach lws_http_transaction_completed() (see http_hold_rx()).
+ * lws has no call for one connection's buffer, but
+ * lws_service_adjust_timeout() answers 0 while any connection that may read
+ * has buffered bytes: ask with this one paused, then not.  When another
+ * connection has some too the answer is "maybe", taken as yes: the cost is
+ * one keep-alive connection closed.
+ */
+static bool
+http_rx_buffered(struct lws *wsi)
+{
+	int			paused,
+				reading;
+
+	lws_rx_flow_control(wsi, 0);
+	paused = lws_service_adjust_timeout(B.ctx, 1, 0);
+	lws_rx_flow_control(wsi, 1);
+	reading = lws_service_adjust_timeout(B.ctx, 1, 0);
+	return paused == 0 || reading == 0;
 }
 
 static int
@@ -759,7 +947,7 @@ complete(struct http_req *r, struct lws *wsi)
 
 	finish_metrics(r);
 	http_req_end(r);
-	if (close_after)
+	if (close_after || http_rx_buffered(wsi))
 		return -1;
 	if (lws_http_transaction_completed(wsi))
 		return -1;
@@ -772,6 +960,8 @@ on_writeable(struct http_req *r, struct lws *wsi)
 	switch (r->state)
 	{
 		case RS_HEADERS:
+			if (!r->close_after && http_rx_buffered(wsi))
+				r->close_after = true;
 			if (write_headers(r, wsi))
 				return -1;
 			if (!r->reply.body || r->reply.len == 0 || r->head)
@@ -817,10 +1007,13 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_HTTP:
 			if (!r)
 				return -1;
-			return on_http(r, wsi, (const char *) in);
+			if (http_busy(r))
+				return http_pipelined(r, wsi);
+			return on_http(r, wsi, (const char *) in, len);
 
 		case LWS_CALLBACK_HTTP_BODY:
-			if (!r || r->state != RS_BODY)
+			/* lws sends an empty one for a POST of length 0 (no buffer then) */
+			if (!r || r->state != RS_BODY || len == 0)
 				return 0;
 			if (r->error_pending)
 				return 0;		/* read and drop: the reply is decided */
@@ -840,8 +1033,18 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			if (!r || r->state != RS_BODY)
+			if (!r)
 				return 0;
+			if (r->lws_zero_body)
+			{
+				/* the one lws owes a POST of length 0; an early reply may precede it */
+				r->lws_zero_body = false;
+				if (r->state != RS_BODY)
+					return 0;
+			}
+			else if (r->state != RS_BODY)
+				return http_busy(r) ? http_pipelined(r, wsi) : 0;
+			http_hold_rx(r);
 			if (r->error_pending)
 				http_reply(r);
 			else if (r->route == ROUTE_HEALTH)
@@ -853,7 +1056,8 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			}
 			else
 			{
-				r->body[r->body_len] = '\0';
+				if (r->body)
+					r->body[r->body_len] = '\0';
 				start_rpc(r);
 			}
 			return 0;
@@ -863,24 +1067,79 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return 0;
 			return on_writeable(r, wsi);
 
-		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		case LWS_CALLBACK_CLOSED_HTTP:
+			if (!r || !r->wsi)
+				http_closed_early(wsi);
+			if (r)
+				http_req_end(r);
+			return 0;
+
+		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 			if (r)
 				http_req_end(r);
 			return 0;
 
 		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			if (http_busy(r))
+				return http_pipelined(r, wsi);
 			return ws_confirm_upgrade(wsi, (const char *) in);
 
 		case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+			/*
+			 * lws buffers whatever arrives while it sends a file without
+			 * telling us, so a pipelined request could sit behind it (see
+			 * http_hold_rx()): static files end their connection.
+			 */
 			B.m.http_by_status[200]++;
-			if (lws_http_transaction_completed(wsi))
-				return -1;
-			return 0;
+			return -1;
 
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
+}
+
+/*
+ * A connection closes before any request of it reached us.  When its
+ * request headers did not arrive within --header-timeout, lws closes it
+ * without a word; the client deserves a 408.  (lws does not say why it
+ * closes, but the kernel knows whether the client sent anything and when.)
+ * Nothing is said to an idle connection or to a client that has gone.
+ * Requests lws cannot parse at all (headers beyond its 8 kB table, more
+ * than its ~90 fragments of URI arguments and headers, %00 in the path) are
+ * closed by lws with the write side already shut, so they still get no
+ * status: see docs/protocol.md.  The socket is open here; the reply is one
+ * small send() that the socket buffer takes whole.
+ */
+void
+http_closed_early(struct lws *wsi)
+{
+	int			fd = lws_get_socket_fd(wsi);
+	struct tcp_info ti;
+	socklen_t	tl = sizeof(ti);
+	struct reply r = {0};
+	char		head[256],
+				c;
+
+	if (lws_get_opaque_user_data(wsi) == &answered_directly || fd < 0 ||
+		recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||	/* the client has gone */
+		getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+		ti.tcpi_bytes_received == 0 || ti.tcpi_last_data_recv < 1000)
+		return;
+	reply_error(&r, 408, "PGRST408", "The request headers did not arrive in time",
+				NULL, "Send complete request headers within the header timeout.");
+	if (r.body)
+	{
+		int			n = snprintf(head, sizeof(head),
+								 "HTTP/1.1 408 Request Timeout\r\nserver: pgcall-bridge\r\n"
+								 "content-type: application/json; charset=utf-8\r\n"
+								 "content-length: %zu\r\nconnection: close\r\n\r\n", r.len);
+		struct iovec iov[2] = {{head, (size_t) n}, {r.body, r.len}};
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+
+		if (sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+			B.m.http_by_status[408]++;
+	}
+	reply_clear(&r);
 }
 
 /*
@@ -923,6 +1182,7 @@ http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_se
 	if (status >= 100 && status < 600)
 		B.m.http_by_status[status]++;
 	lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_FINAL);
+	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
 	return 1;
 }
 

@@ -91,6 +91,28 @@ utf8_seq(const unsigned char *p, size_t avail)
 	return len;
 }
 
+bool
+text_clean(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;)
+	{
+		unsigned char c = (unsigned char) s[i];
+		size_t		l;
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		if (!(l = utf8_seq((const unsigned char *) s + i, n - i)))
+			return false;
+		i += l;
+	}
+	return true;
+}
+
 static bool
 scan_string(struct scan *sc)
 {

@@ -31,6 +31,9 @@ struct jval
 	size_t		n;
 };
 
+/* s[0..n) is well-formed UTF-8 without control characters (a path, a name). */
+bool		text_clean(const char *s, size_t n);
+
 /* Whole-document check: one value, RFC 8259, UTF-8, depth <= JSON_MAX_DEPTH. */
 bool		json_valid(const char *s, size_t n, enum jtype *top);
 

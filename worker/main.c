@@ -303,16 +303,44 @@ watch_signals(void)
 
 /* ------------------------------------------------------------- startup */
 
-static void
+/*
+ * Every client costs a descriptor: take the hard limit, and return the
+ * number we may use.
+ */
+static rlim_t
 raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max)
 	{
+		rlim_t		soft = rl.rlim_cur;
+
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = soft;
 	}
+	return rl.rlim_cur;
+}
+
+/*
+ * libwebsockets gives each connection a header table (an "ah", about 9 kB,
+ * allocated on demand) from accept until its request headers are complete,
+ * and a connection that finds the pool empty waits, unserved, until one is
+ * freed.  With the default pool of 256, that many idle or slowloris sockets
+ * stalled every new request until the holders timed out.  So the pool is as
+ * large as the descriptors allow: every connection that exists gets its
+ * table, idle holders are cut after --header-timeout seconds, and memory is
+ * bounded by the descriptor limit (9 kB each at most).
+ */
+static unsigned short
+header_pool_size(rlim_t fds)
+{
+	if (fds > 65535)
+		return 65535;
+	return fds < 256 ? 256 : (unsigned short) fds;
 }
 
 /*
@@ -345,6 +373,7 @@ main(int argc, char **argv)
 	static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "pgcall", ""};
 	static lws_retry_bo_t retry;
 	uint64_t	options = 0;
+	rlim_t		fds;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (config_load(&B.cfg, argc, argv))
@@ -355,7 +384,7 @@ main(int argc, char **argv)
 	else
 		config_random_uuid(B.id);
 	srand((unsigned) now_us());
-	raise_fd_limit();
+	fds = raise_fd_limit();
 	B.started_us = now_us();
 
 	protocols[0] = (struct lws_protocols)
@@ -384,9 +413,10 @@ main(int argc, char **argv)
 	if (B.cfg.tls_cert)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.count_threads = 1;
-	info.max_http_header_pool = 256;
+	info.max_http_header_pool = header_pool_size(fds);
 	info.max_http_header_data = 8192;
 	info.timeout_secs = 10;
+	info.timeout_secs_ah_idle = (unsigned int) B.cfg.header_timeout_s;
 	info.keepalive_timeout = B.cfg.http_keepalive_s;
 	info.server_string = "pgcall-bridge";
 	B.ctx = lws_create_context(&info);
@@ -436,11 +466,11 @@ main(int argc, char **argv)
 	sweep_start(&sweep_expire);
 	sweep_start(&sweep_purge);
 
-	log_info("pgcall-bridge %s listening on %s://%s%s%s:%d (bridge %s, pool %d, schema %s)",
-			 BRIDGE_VERSION, B.cfg.tls_cert ? "http" "s" : "http",
+	log_info("pgcall-bridge %s listening on %s://%s%s%s:%d (bridge %s, pool %d, schema %s, "
+			 "%llu descriptors)", BRIDGE_VERSION, B.cfg.tls_cert ? "http" "s" : "http",
 			 strchr(B.cfg.listen, ':') ? "[" : "", B.cfg.listen,
 			 strchr(B.cfg.listen, ':') ? "]" : "", B.cfg.port, B.id, B.cfg.pool_size,
-			 B.cfg.schemas[0]);
+			 B.cfg.schemas[0], (unsigned long long) fds);
 
 	while (!B.stop && lws_service(B.ctx, 0) >= 0)
 		;

@@ -155,8 +155,14 @@ reply_from_job(struct reply *r, const struct job *job, int rpc_stmt, bool authen
 			return;
 		if (!msg)
 			msg = PQresultErrorMessage(e);
-		/* the identity step fails only when the role cannot be assumed */
-		status = job->err_stmt == 0 && rpc_stmt != 0 ? 401
+		/*
+		 * The identity step fails when the role cannot be assumed (no such
+		 * role: 22023, not a member: 42501), which is the token's fault.
+		 * Anything else there (text the database refuses, 22021...) keeps
+		 * its own status.
+		 */
+		status = job->err_stmt == 0 && rpc_stmt != 0 && code &&
+			(strcmp(code, "22023") == 0 || strcmp(code, "42501") == 0) ? 401
 			: sqlstate_http_status(code, authenticated);
 		reply_error(r, status, code, msg, detail, hint);
 		return;
@@ -239,14 +245,33 @@ identity_from_bearer(struct identity *id, const char *token, size_t len, struct 
 		reply_error(err, 401, jwt_error_code(e), why, NULL, NULL);
 		return -1;
 	}
-	if (!t.role && !B.cfg.anon_role[0])
+	/* a token that never expires cannot be taken back: refuse it unless allowed */
+	if (!t.exp && !B.cfg.jwt_allow_no_exp)
 	{
 		jwt_clear(&t);
-		reply_error(err, 401, "PGRST302", "JWT has no role claim and anonymous access is disabled",
-					NULL, NULL);
+		reply_error(err, 401, "PGRST303", "JWT has no exp claim", NULL,
+					"Issue tokens with an expiry (or start the bridge with --jwt-allow-no-exp).");
 		return -1;
 	}
-	id->role = t.role ? t.role : strdup(B.cfg.anon_role);
+	if (!t.role)
+	{
+		/*
+		 * No role claim: the request runs as the anonymous role with no
+		 * identity at all.  Passing on its claims would let a token meant
+		 * for something else act as its sub under the anonymous role.
+		 */
+		jwt_clear(&t);
+		if (!B.cfg.anon_role[0])
+		{
+			reply_error(err, 401, "PGRST302", "JWT has no role claim and anonymous access is disabled",
+						NULL, NULL);
+			return -1;
+		}
+		id->role = strdup(B.cfg.anon_role);
+		id->claims = strdup("");
+		return id->role && id->claims ? 0 : -1;
+	}
+	id->role = t.role;
 	id->claims = t.claims;
 	id->sub = t.sub;
 	id->exp = t.exp;

@@ -17,8 +17,12 @@
  */
 #include "bridge.h"
 
+#include <errno.h>
+#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "json.h"
 #include "jwt.h"
@@ -75,6 +79,9 @@ struct session
 	int			calls;
 	uint16_t	close_code;
 	char		close_reason[96];
+	uint64_t	wire_min;		/* bytes the client must have sent, all frames masked */
+	bool		in_frame;		/* the last RECEIVE left part of its frame */
+	bool		mask_check;
 	bool		registered;
 	lws_sorted_usec_list_t sul_resume;
 };
@@ -85,6 +92,7 @@ static lws_dll2_owner_t all_sessions;
 
 static void resume_round(struct session *s);
 static void presence_touch(struct user *u);
+static bool wire_received(struct lws *wsi, uint64_t *n);
 
 /* -------------------------------------------------------------- users */
 
@@ -520,6 +528,7 @@ resume_round(struct session *s)
 		lws_sul_schedule(B.ctx, 0, &s->sul_resume, sul_resume_cb, 1000 * 1000);
 		return;
 	}
+	job->per_socket = true;		/* one resume round at a time per socket */
 	if (pool_submit(job))
 	{
 		job_free(job);
@@ -625,6 +634,7 @@ on_call(struct session *s, const char *msg, size_t len, const char *rawid)
 		goto out;
 	}
 	job->free_arg = true;
+	job->reset_after = strcmp(schema, "pgcall") != 0;	/* db.c: reset_sql */
 	if (pool_submit(job))
 	{
 		job_free(job);
@@ -725,6 +735,44 @@ upgrade_token(struct lws *wsi)
 	return tok;
 }
 
+/*
+ * An event id from the query string: decimal digits only, and within
+ * int64 (strtoll() would saturate 99999999999999999999 to INT64_MAX and
+ * resume from the end of time).
+ */
+static bool
+parse_event_id(const char *v, int64_t *out)
+{
+	char	   *end;
+	long long	a;
+
+	if (!v || *v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	a = strtoll(v, &end, 10);
+	if (errno || *end || a < 0)
+		return false;
+	*out = a;
+	return true;
+}
+
+/* ?after= of an upgrade: 1 absent, 0 valid (*after set), -1 invalid. */
+static int
+upgrade_after(struct lws *wsi, int64_t *after)
+{
+	/* lws copies each argument into the buffer while looking: fit the token */
+	char	   *buf = malloc(JWT_MAX_LEN + 16);
+	const char *v;
+	int			rc;
+
+	if (!buf)
+		return -1;
+	v = lws_get_urlarg_by_name(wsi, "after=", buf, JWT_MAX_LEN + 16);
+	rc = !v ? 1 : parse_event_id(v, after) ? 0 : -1;
+	free(buf);
+	return rc;
+}
+
 /* Who the upgrade is for; on failure r holds the refusal. */
 static int
 upgrade_identity(struct lws *wsi, struct identity *id, struct reply *r, bool *token_seen)
@@ -746,6 +794,14 @@ upgrade_identity(struct lws *wsi, struct identity *id, struct reply *r, bool *to
 		return -1;
 	}
 	free(tok);
+	if (!id->authenticated)
+	{
+		/* rpc.c runs a token without a role claim as nobody: no socket for nobody */
+		identity_clear(id);
+		reply_error(r, 401, "PGRST303", "A WebSocket needs a JWT with a role claim", NULL,
+					"Events are delivered to the token's sub, which needs a role to act as.");
+		return -1;
+	}
 	if (!id->sub)
 	{
 		identity_clear(id);
@@ -763,6 +819,7 @@ ws_confirm_upgrade(struct lws *wsi, const char *in)
 	struct reply r = {0};
 	bool		seen = false;
 	int			rc = 0;
+	int64_t		after;
 
 	if (!in || strcmp(in, "websocket") != 0)
 		return -1;				/* h2c and others: refuse, keep HTTP/1.1 */
@@ -775,6 +832,12 @@ ws_confirm_upgrade(struct lws *wsi, const char *in)
 	{
 		reply_error(&r, 404, "PGRST404", "WebSockets are served at /ws", NULL, NULL);
 		rc = http_write_now(wsi, 404, &r, false);
+	}
+	else if (upgrade_after(wsi, &after) < 0)
+	{
+		reply_error(&r, 400, "PGRST100", "after must be a non-negative integer event id",
+					NULL, "Pass the id of the last event received, at most 9223372036854775807.");
+		rc = http_write_now(wsi, 400, &r, false);
 	}
 	else if (upgrade_identity(wsi, &id, &r, &seen))
 		rc = http_write_now(wsi, r.status, &r, seen);
@@ -856,15 +919,15 @@ on_established(struct session *s, struct lws *wsi)
 {
 	struct reply r = {0};
 	bool		seen;
-	char	   *argbuf;
-	const char *v = NULL;
 	struct job *job;
-	int64_t		wait;
+	int64_t		wait,
+				after = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->wsi = wsi;
 	s->state = SS_AUTH;
 	s->connect_after = -1;
+	s->mask_check = wire_received(wsi, &s->wire_min);
 	lws_dll2_add_tail(&s->all_link, &all_sessions);
 	B.m.ws_accepted++;
 	if (upgrade_identity(wsi, &s->id, &r, &seen))
@@ -873,22 +936,14 @@ on_established(struct session *s, struct lws *wsi)
 		session_close(s, 1008, "token refused");
 		return 0;
 	}
-	/* lws copies each argument into the buffer while looking: fit the token */
-	argbuf = malloc(JWT_MAX_LEN + 16);
-	if (argbuf && (v = lws_get_urlarg_by_name(wsi, "after=", argbuf, JWT_MAX_LEN + 16)) != NULL)
+	/* checked at the upgrade already (ws_confirm_upgrade) */
+	if (upgrade_after(wsi, &after) < 0)
 	{
-		char	   *end;
-		long long	a = strtoll(v, &end, 10);
-
-		if (*end || a < 0 || end == v)
-		{
-			free(argbuf);
-			session_close(s, 1008, "after must be a non-negative integer");
-			return 0;
-		}
-		s->connect_after = a;
+		session_close(s, 1008, "after must be a non-negative integer");
+		return 0;
 	}
-	free(argbuf);
+	if (after >= 0)
+		s->connect_after = after;
 	s->headers_json = http_headers_json(wsi);
 	if (s->id.exp)
 	{
@@ -896,6 +951,8 @@ on_established(struct session *s, struct lws *wsi)
 		lws_set_timer_usecs(wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
 	}
 	job = session_job(s, auth_done, "GET", "/ws");
+	if (job)
+		job->per_socket = true; /* one authentication per socket */
 	if (!job || job_add(job, SQL_WS_AUTH, 0, NULL) || pool_submit(job))
 	{
 		job_free(job);
@@ -941,9 +998,61 @@ on_closed(struct session *s)
 		bridge_check_drained();
 }
 
+/* Bytes the kernel has received from the client on this connection. */
+static bool
+wire_received(struct lws *wsi, uint64_t *n)
+{
+	struct tcp_info ti;
+	socklen_t	tl = sizeof(ti);
+	int			fd = lws_get_socket_fd(wsi);
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+		tl < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return false;
+	*n = ti.tcpi_bytes_received;
+	return true;
+}
+
+/*
+ * RFC 6455 5.1: a server must close the connection when a client frame is
+ * not masked.  lws 4.1 unmasks what is masked and passes the rest without
+ * telling, so the bridge counts instead: a masked frame of n payload bytes
+ * takes at least n + 6 bytes on the wire (n + 8 above 125, n + 14 above
+ * 65535), and an unmasked one 4 fewer.  Counting from what the kernel had
+ * received at the upgrade, a client that has sent less than that minimum
+ * cannot have masked every frame.  Pings and pongs lws answers itself only
+ * add bytes, so a masking client is never closed by mistake.  (A client
+ * that sends frames before the 101 breaks RFC 6455 4.1 and is counted as
+ * unmasked; behind TLS the count only grows, and the check is blind.)
+ */
+static bool
+frames_masked(struct session *s, struct lws *wsi, size_t len)
+{
+	uint64_t	got;
+
+	if (!s->mask_check)
+		return true;
+	if (!s->in_frame)
+	{
+		size_t		n = len + lws_remaining_packet_payload(wsi);
+
+		s->wire_min += n + 6 + (n > 65535 ? 8 : n > 125 ? 2 : 0);
+	}
+	s->in_frame = lws_remaining_packet_payload(wsi) > 0;
+	if (s->in_frame)
+		return true;
+	return !wire_received(wsi, &got) || got >= s->wire_min;
+}
+
 static int
 on_receive(struct session *s, struct lws *wsi, const char *in, size_t len)
 {
+	if (!frames_masked(s, wsi, len))
+	{
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+						 (unsigned char *) "client frames must be masked", 28);
+		return -1;
+	}
 	if (s->state == SS_CLOSING)
 		return 0;
 	if (lws_frame_is_binary(wsi))
@@ -1046,6 +1155,11 @@ ws_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_CLOSED:
 			if (s)
 				on_closed(s);
+			return 0;
+		case LWS_CALLBACK_CLOSED_HTTP:
+			/* a fresh connection is bound here until its first request */
+			if (!s || !s->wsi)
+				http_closed_early(wsi);
 			return 0;
 		default:
 			return 0;

@@ -2,7 +2,7 @@
 # bench/bridge/run.sh: benchmarks of pgcall-bridge, each against a baseline
 # measured in the same run on this machine.  Prints numbers; gates nothing.
 #
-#   bench/bridge/run.sh [http|events|idle]...   (default: all three)
+#   bench/bridge/run.sh [http|events|idle|storm]...   (default: all four)
 #
 #   http    wrk on POST /rpc/call_start vs pgbench running the same two
 #           statements (identity, pgcall.rpc) in pipeline mode, at the same
@@ -11,6 +11,8 @@
 #           (1000/s) spread over BENCH_SOCKETS (1000) WebSocket clients
 #   idle    resident memory of the bridge per idle authenticated WebSocket,
 #           with BENCH_IDLE (10000) clients
+#   storm   BENCH_STORM (10000) WebSocket clients opened at once: how many
+#           are welcomed, and how long it takes against 500 at a time
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/script/lib.sh"
 HERE="$ROOT/bench/bridge"
@@ -98,6 +100,13 @@ bench_idle() {
 	stop_bridge
 }
 
-for what in "${@:-http events idle}"; do
+bench_storm() {
+	say "storm: ${BENCH_STORM:-10000} WebSocket clients at once"
+	start_bridge 8 --heartbeat 60000
+	BENCH_URL="http://127.0.0.1:$BPORT" node "$HERE/storm.mjs"
+	stop_bridge
+}
+
+for what in "${@:-http events idle storm}"; do
 	for w in $what; do "bench_$w"; done
 done

@@ -172,7 +172,7 @@ describe('errors', () => {
     const user = await http(b, 'POST', '/rpc/admin_only', { body: {}, headers: T, token: userToken('u1') });
     assert.equal(user.status, 403);
     const admin = await http(b, 'POST', '/rpc/admin_only', {
-      body: {}, headers: T, token: sign({ sub: 'op', role: 'pgcall_admin' }),
+      body: {}, headers: T, token: sign({ sub: 'op', role: 'pgcall_admin', exp: Math.floor(Date.now() / 1000) + 600 }),
     });
     assert.equal(admin.status, 200);
   });
