@@ -138,9 +138,27 @@ pg_start() {
 	local s
 	for s in "$@"; do opts="$opts -c $s"; done
 	echo "$port" >"$dir/port"
-	run_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-		-o "$opts" start >/dev/null ||
-		{ tail -n 30 "$dir/postgres.log" >&2; die "PostgreSQL did not start (log: $dir/postgres.log)"; }
+	if ! run_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+		-o "$opts" start >/dev/null; then
+		# another process took the port between free_port and the bind
+		if [ -n "${PG_START_RETRY:-}" ] && grep -q 'could not create any TCP/IP sockets' "$dir/postgres.log"; then
+			return 1
+		fi
+		tail -n 30 "$dir/postgres.log" >&2
+		die "PostgreSQL did not start (log: $dir/postgres.log)"
+	fi
+}
+
+# pg_start_free NAME [settings...]: pg_start on a free port, trying another
+# when the port is taken before PostgreSQL binds it (a busy machine).
+pg_start_free() {
+	local name="$1" i
+	shift
+	for i in 1 2 3 4 5; do
+		PG_START_RETRY=1 pg_start "$name" "$(free_port)" "$@" && return 0
+		say "the port was taken meanwhile; trying another"
+	done
+	die "PostgreSQL did not start on any of five free ports"
 }
 
 pg_stop() {

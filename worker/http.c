@@ -16,6 +16,7 @@
  */
 #include "bridge.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,7 @@
 #define BODY_CHUNK 65536
 #define MAX_URI 4096			/* path and query string */
 #define MAX_ARGS 63				/* query arguments */
+#define MAX_HEADER_BYTES 8192	/* header fields, request line included */
 
 enum req_state
 {
@@ -84,6 +86,9 @@ static const char *const custom_headers[] = {
 
 /* Marks (as opaque user data) a client connection we answered and closed ourselves. */
 static const char answered_directly = 1;
+
+/* Marks (as opaque user data) a connection whose first request has arrived. */
+static const char request_seen = 1;
 
 static void
 http_req_end(struct http_req *r)
@@ -610,11 +615,62 @@ lws_owes_zero_body(struct lws *wsi)
 		atoll(cl) == 0;
 }
 
+/* Bytes the kernel has received on the connection, 0 if unknown. */
+static uint64_t
+socket_rx_bytes(struct lws *wsi)
+{
+	int			fd = lws_get_socket_fd(wsi);
+	struct tcp_info ti;
+	socklen_t	tl = sizeof(ti);
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+		tl < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * Bytes of this request's head (request line and header fields).  lws
+ * keeps only the fields it knows by token, so on a connection's first
+ * request the socket's own count of received bytes says more: less the
+ * body (which may not all have arrived: that errs towards too little).
+ * Later requests of a keep-alive connection (marked request_seen: lws
+ * gives each request a fresh per-session struct) have only the first
+ * estimate, since what earlier requests left unread would count too.
+ */
+static size_t
+header_bytes(struct lws *wsi)
+{
+	size_t		n = 0;
+	uint64_t	rx = socket_rx_bytes(wsi);
+	char		cl[32];
+	uint64_t	body = 0;
+
+	if (lws_hdr_copy(wsi, cl, sizeof(cl) - 1, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		body = strtoull(cl, NULL, 10);
+
+	for (int t = 0; t < WSI_TOKEN_COUNT; t++)
+	{
+		int			len = lws_hdr_total_length(wsi, (enum lws_token_indexes) t);
+
+		if (len > 0)
+		{
+			const char *name = (const char *) lws_token_to_string((enum lws_token_indexes) t);
+
+			n += (size_t) len + (name ? strlen(name) : 0) + 3;
+		}
+	}
+	if (lws_get_opaque_user_data(wsi) == NULL && rx > body && rx - body > n)
+		n = (size_t) (rx - body);
+	return n;
+}
+
 static int
 on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 {
 	const char *method;
 	char		expect[32];
+	size_t		head_bytes;
 
 	r->wsi = wsi;
 	r->t0 = now_us();
@@ -648,6 +704,22 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		r->close_after = true;
 		http_reply_error(r, 414, "PGRST414", "The request URI is too long",
 						 "Send at most 4096 bytes of path and query string, and at most 63 arguments.");
+		return 0;
+	}
+	/*
+	 * Header fields (the request line included) over MAX_HEADER_BYTES: lws
+	 * keeps twice that (main.c), so a client between the two learns why
+	 * with a 431 instead of a dropped connection; past lws's table it still
+	 * drops them unanswered.
+	 */
+	head_bytes = header_bytes(wsi);
+	if (lws_get_opaque_user_data(wsi) == NULL)
+		lws_set_opaque_user_data(wsi, (void *) &request_seen);
+	if (head_bytes > MAX_HEADER_BYTES)
+	{
+		r->close_after = true;
+		http_reply_error(r, 431, "PGRST431", "The request header fields are too large",
+						 "Send at most 8192 bytes of header fields.");
 		return 0;
 	}
 	if (!body_acceptable(r, wsi))

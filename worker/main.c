@@ -414,7 +414,8 @@ main(int argc, char **argv)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.count_threads = 1;
 	info.max_http_header_pool = header_pool_size(fds);
-	info.max_http_header_data = 8192;
+	/* twice what a request may send (http.c's 431), so those get an answer */
+	info.max_http_header_data = 16384;
 	info.timeout_secs = 10;
 	info.timeout_secs_ah_idle = (unsigned int) B.cfg.header_timeout_s;
 	info.keepalive_timeout = B.cfg.http_keepalive_s;

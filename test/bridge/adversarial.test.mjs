@@ -415,6 +415,18 @@ describe('malformed input', () => {
     assert.equal(fine.status, 200);
   });
 
+  test('header fields over 8 kB are 431, not a dropped connection', async () => {
+    for (const n of [9000, 12000]) {
+      const x = await once(b, get('/health', `X-Big: ${'a'.repeat(n)}\r\n`));
+      assertError(x, 431);
+      assert.equal(x.json.code, 'PGRST431');
+    }
+    const many = Array.from({ length: 40 }, (_, i) => `X-H${i}: ${'b'.repeat(240)}\r\n`).join('');
+    assertError(await once(b, get('/health', many)), 431);
+    const fine = await once(b, get('/health', `X-Big: ${'a'.repeat(6000)}\r\n`));
+    assert.equal(fine.status, 200);
+  });
+
   test('an ambiguous body length is 400 and closes: two Content-Lengths, or one with Transfer-Encoding', async () => {
     const head = 'POST /rpc/current_user_id HTTP/1.1\r\nHost: x\r\n';
     for (const h of ['Content-Length: 2\r\nContent-Length: 2\r\n', 'Content-Length: 2\r\nContent-Length: 40\r\n',
