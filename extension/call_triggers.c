@@ -23,7 +23,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/uuid.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -276,6 +278,27 @@ participant_audience(const char *call_id, const char *subject)
 }
 
 /*
+ * The call whose invitees start_call (calls.c) is inserting, in the local
+ * transaction fresh_lxid: it was created by this transaction a moment ago,
+ * so its created_at is now(), the invited_at of those invitees.
+ */
+static char fresh_call[UUID_LEN * 2 + 8];
+static LocalTransactionId fresh_lxid = InvalidLocalTransactionId;
+
+/* start_call: call_id's invitees follow (NULL: done). */
+void
+pgcall_triggers_fresh_call(const char *call_id)
+{
+	if (call_id == NULL || strlen(call_id) >= sizeof(fresh_call))
+	{
+		fresh_lxid = InvalidLocalTransactionId;
+		return;
+	}
+	strlcpy(fresh_call, call_id, sizeof(fresh_call));
+	fresh_lxid = MyProc->lxid;
+}
+
+/*
  * Whether a participant joins a call that already existed before this
  * transaction (call_invite), rather than being invited as it starts.
  */
@@ -286,6 +309,11 @@ added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
 	static const Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
 	bool		isnull;
 	Datum		values[2];
+
+	/* An invitee of the call start_call is creating: created_at = invited_at. */
+	if (fresh_lxid != InvalidLocalTransactionId && fresh_lxid == MyProc->lxid &&
+		strcmp(call_id, fresh_call) == 0)
+		return false;
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = col_datum(tup, desc, "invited_at", &isnull);

@@ -704,8 +704,9 @@ glare_call(const char *me, const char *other)
  * a call, in the given role.  Someone joined in another live call is busy;
  * with require_online, someone without an open socket misses the call as
  * unavailable; everyone else is invited and rung until ring_timeout.
+ * Returns how many were invited (and ring).
  */
-static void
+static int
 invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
 			 bool require_online)
 {
@@ -721,6 +722,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 	int			lbs[1] = {1};
 	bool		isnull;
 	uint64		n;
+	int			invited = 0;
 
 	values[0] = PointerGetDatum(invitees);
 	values[1] = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
@@ -760,6 +762,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 		{
 			statuses[i] = text_datum("invited");
 			reason_nulls[i] = true;
+			invited++;
 		}
 	}
 	dims[0] = (int) n;
@@ -775,6 +778,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
 							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
 							6, insert_types), values, NULL, false, 0);
+	return invited;
 }
 
 /*
@@ -800,7 +804,8 @@ pgcall_call_max_participants_arg(FunctionCallInfo fcinfo, int n, int dflt)
 /*
  * The one who starts a call is in it from the start, in the given role.
  * mic_muted and camera_off are -1 (not given), 0 or 1; a microphone not
- * given follows the user's auto_mute_on_join preference.
+ * given follows the user's auto_mute_on_join preference (read by the insert
+ * itself, as pgcall_auto_mute_on_join would, off for users without one).
  */
 void
 pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
@@ -816,11 +821,14 @@ pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
 	values[2] = text_datum(role);
 	values[3] = device_id ? text_datum(device_id) : (Datum) 0;
 	nulls[3] = device_id ? ' ' : 'n';
-	values[4] = BoolGetDatum(mic_muted < 0 ? pgcall_auto_mute_on_join(me) : mic_muted > 0);
+	values[4] = BoolGetDatum(mic_muted > 0);
+	nulls[4] = mic_muted < 0 ? 'n' : ' ';
 	values[5] = BoolGetDatum(camera_off > 0);
 	pgcall_exec(pgcall_plan(&plan,
 							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
-							"mic_muted, camera_off) VALUES ($1::uuid, $2, $3, 'joined', $4, $5, $6)",
+							"mic_muted, camera_off) VALUES ($1::uuid, $2, $3, 'joined', $4, "
+							"COALESCE($5, (SELECT pr.auto_mute_on_join FROM pgcall.preference pr "
+							"WHERE pr.user_id = $2), false), $6)",
 							6, types), values, nulls, false, 0);
 }
 
@@ -905,6 +913,8 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
+	char	   *channel_id;
+	int			invited;
 
 	*glare = false;
 	/*
@@ -950,20 +960,48 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
 							"max_participants, status, ring_deadline) "
 							"SELECT id, 'call-' || id::text, $1, $2, $3, $4, $5, 'ringing', "
-							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n RETURNING id::text",
+							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n "
+							"RETURNING id::text, channel_id",
 							6, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
+	channel_id = pgcall_getstr(0, 2);
 
 	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
-	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
-				 a->require_online);
+	pgcall_triggers_fresh_call(call_id);
+	invited = invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
+						   a->require_online);
+	pgcall_triggers_fresh_call(NULL);
 
-	if (!lock_call(call_id, c))
-		elog(ERROR, "call %s vanished while starting it", call_id);
-	settle(c, NULL);
+	if (invited == 0)
+	{
+		/* Nobody rings (all busy or offline): the call ends at once. */
+		if (!lock_call(call_id, c))
+			elog(ERROR, "call %s vanished while starting it", call_id);
+		settle(c, NULL);
+		return;
+	}
+
+	/*
+	 * Someone rings, so the call is as inserted and settle() would leave it
+	 * be.  Nobody else can see, let alone lock, a row this transaction has
+	 * just inserted, so there is nothing to lock or read back either; its
+	 * deadlines are at least 5 seconds away (ring_timeout).
+	 */
+	memset(c, 0, sizeof(Call));
+	c->id = call_id;
+	c->kind = direct ? "direct" : "group";
+	c->media = pstrdup(a->media);
+	c->status = "ringing";
+	c->end_reason = NULL;
+	c->channel_id = channel_id;
+	c->created_by = pstrdup(me);
+	c->max_participants = max;
+	c->is_public = false;
+	c->ring_expired = false;
+	c->pending_expired = false;
 }
 
 static StartArgs
