@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -244,6 +245,57 @@ participant_before(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Calls this transaction ended (call_after saw them become ended), so the
+ * participant updates that close them (end_call: everyone joined leaves,
+ * everyone rung misses it, one row each) need not each read the call to
+ * find out: ended is final, the state machine (call_before) lets no status
+ * follow it.  Kept for the local transaction ended_lxid; a rolled-back
+ * subtransaction may have undone an end, so it forgets them all.
+ */
+#define ENDED_MAX 8
+
+static char ended_calls[ENDED_MAX][UUID_LEN * 2 + 8];
+static int	n_ended = 0;
+static LocalTransactionId ended_lxid = InvalidLocalTransactionId;
+static bool ended_callback = false;
+
+static void
+ended_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		n_ended = 0;
+}
+
+static void
+remember_ended(const char *call_id)
+{
+	if (!ended_callback)
+	{
+		RegisterSubXactCallback(ended_subxact_callback, NULL);
+		ended_callback = true;
+	}
+	if (ended_lxid != MyProc->lxid)
+	{
+		ended_lxid = MyProc->lxid;
+		n_ended = 0;
+	}
+	if (n_ended < ENDED_MAX && strlen(call_id) < sizeof(ended_calls[0]))
+		strlcpy(ended_calls[n_ended++], call_id, sizeof(ended_calls[0]));
+}
+
+static bool
+ended_here(const char *call_id)
+{
+	if (ended_lxid != MyProc->lxid)
+		return false;
+	for (int i = 0; i < n_ended; i++)
+		if (strcmp(ended_calls[i], call_id) == 0)
+			return true;
+	return false;
+}
+
+/*
  * Users who hear about a change to one participant: everyone still in the
  * call or being rung, plus the participant (for their other devices).
  * Returns NIL when the call has ended: its end event already went out and
@@ -257,6 +309,9 @@ participant_audience(const char *call_id, const char *subject)
 	Datum		values[1];
 	List	   *users = NIL;
 	uint64		n;
+
+	if (ended_here(call_id))
+		return NIL;
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
@@ -561,6 +616,7 @@ call_after(PG_FUNCTION_ARGS)
 						 col_text(td->tg_newtuple, desc, "duration_seconds"));
 		appendStringInfoChar(&data, '}');
 		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data, true);
+		remember_ended(call_id);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

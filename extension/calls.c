@@ -559,15 +559,20 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 		c->status = "active";
 	}
 
-	if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
-		mic_muted = 1;
 	if (!p->found)
 	{
 		/* Admitted by pgcall_conference_admits: a public conference. */
+		if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
+			mic_muted = 1;
 		pgcall_conference_add_member(c, me, device_id, mic_muted, camera_off);
 		return;
 	}
 
+	/*
+	 * A microphone not given follows the user's auto_mute_on_join preference
+	 * (pgcall_auto_mute_on_join), read by the update itself: muted when it
+	 * says so, else as it was.
+	 */
 	values[1] = text_datum(me);
 	values[2] = device_id ? text_datum(device_id) : (Datum) 0;
 	nulls[2] = device_id ? ' ' : 'n';
@@ -577,7 +582,9 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	nulls[4] = camera_off < 0 ? 'n' : ' ';
 	pgcall_exec(pgcall_plan(&join_plan,
 							"UPDATE pgcall.participant SET status = 'joined', reason = NULL, device_id = $3, "
-							"mic_muted = COALESCE($4::integer::boolean, mic_muted), "
+							"mic_muted = COALESCE($4::integer::boolean, "
+							"CASE WHEN (SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $2) "
+							"THEN true END, mic_muted), "
 							"camera_off = COALESCE($5::integer::boolean, camera_off) "
 							"WHERE call_id = $1::uuid AND user_id = $2",
 							5, types), values, nulls, false, 0);
@@ -706,15 +713,25 @@ glare_call(const char *me, const char *other)
  * unavailable; everyone else is invited and rung until ring_timeout.
  * Returns how many were invited (and ring).
  */
+typedef struct Creator
+{
+	const char *user_id;
+	const char *role;
+	const char *device_id;		/* or NULL */
+} Creator;
+
 static int
 invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
-			 bool require_online)
+			 bool require_online, const Creator *creator)
 {
 	static SPIPlanPtr probe = NULL;
 	static const Oid probe_types[3] = {TEXTARRAYOID, UUIDOID, INT4OID};
 	static SPIPlanPtr insert_plan = NULL;
-	static const Oid insert_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
-	Datum		values[6];
+	static SPIPlanPtr insert_with_creator_plan = NULL;
+	static const Oid insert_types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID,
+	TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Datum	   *statuses;
 	Datum	   *reasons;
 	bool	   *reason_nulls;
@@ -773,11 +790,35 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 												   TEXTOID, -1, false, TYPALIGN_INT));
 	values[4] = text_datum(role);
 	values[5] = Int32GetDatum(ring_timeout);
-	pgcall_exec(pgcall_plan(&insert_plan,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
-							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+	if (creator == NULL)
+	{
+		pgcall_exec(pgcall_plan(&insert_plan,
+								"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
+								"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+								"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
+								6, insert_types), values, NULL, false, 0);
+		return invited;
+	}
+
+	/*
+	 * A new call: its creator first (joined, as pgcall_call_add_creator
+	 * adds them, the microphone after their auto_mute_on_join preference),
+	 * then the invitees, in one statement.  Rows and their triggers go in
+	 * that order, so call.started is still queued before call.incoming.
+	 */
+	values[6] = text_datum(creator->user_id);
+	values[7] = text_datum(creator->role);
+	values[8] = creator->device_id ? text_datum(creator->device_id) : (Datum) 0;
+	nulls[8] = creator->device_id ? ' ' : 'n';
+	pgcall_exec(pgcall_plan(&insert_with_creator_plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline, "
+							"device_id, mic_muted) "
+							"SELECT $1::uuid, $7, $8, 'joined', NULL, NULL, $9, "
+							"COALESCE((SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $7), false) "
+							"UNION ALL "
+							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6), NULL, false "
 							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
-							6, insert_types), values, NULL, false, 0);
+							9, insert_types), values, nulls, false, 0);
 	return invited;
 }
 
@@ -915,6 +956,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	char	   *call_id;
 	char	   *channel_id;
 	int			invited;
+	Creator		creator;
 
 	*glare = false;
 	/*
@@ -966,13 +1008,14 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	call_id = pgcall_getstr(0, 1);
 	channel_id = pgcall_getstr(0, 2);
 
-	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
-
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
+	creator.user_id = me;
+	creator.role = direct ? "caller" : "host";
+	creator.device_id = a->device_id;
 	pgcall_triggers_fresh_call(call_id);
 	invited = invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
-						   a->require_online);
+						   a->require_online, &creator);
 	pgcall_triggers_fresh_call(NULL);
 
 	if (invited == 0)
@@ -1156,7 +1199,7 @@ call_invite(PG_FUNCTION_ARGS)
 	check_invite_total(&c, n);
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_INVITE, n);
 	invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
-				 require_online);
+				 require_online, NULL);
 	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
 }
 
@@ -1895,7 +1938,7 @@ pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count)
 void
 pgcall_call_invite_users(const char *call_id, ArrayType *invitees, const char *role)
 {
-	invite_users(call_id, invitees, role, pgcall_ring_timeout, false);
+	invite_users(call_id, invitees, role, pgcall_ring_timeout, false, NULL);
 }
 
 /* Finishes the SPI connection, like the call_* functions' own results. */
