@@ -706,13 +706,7 @@ glare_call(const char *me, const char *other)
 	return pgcall_getstr(0, 1);
 }
 
-/*
- * Add the users in invitees (a text[] already checked by check_invitees) to
- * a call, in the given role.  Someone joined in another live call is busy;
- * with require_online, someone without an open socket misses the call as
- * unavailable; everyone else is invited and rung until ring_timeout.
- * Returns how many were invited (and ring).
- */
+/* The one who starts a call, for invite_users. */
 typedef struct Creator
 {
 	const char *user_id;
@@ -720,6 +714,14 @@ typedef struct Creator
 	const char *device_id;		/* or NULL */
 } Creator;
 
+/*
+ * Add the users in invitees (a text[] already checked by check_invitees) to
+ * a call, in the given role.  Someone joined in another live call is busy;
+ * with require_online, someone without an open socket misses the call as
+ * unavailable; everyone else is invited and rung until ring_timeout.
+ * Returns how many were invited (and ring).  creator, for a call being
+ * started, is inserted with them (see below).
+ */
 static int
 invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
 			 bool require_online, const Creator *creator)
