@@ -65,7 +65,8 @@ static const char *const call_json_query =
 /*
  * The call object of call_id as JSON text, or NULL when there is no such
  * call (or row-level security hides it).  SPI must be connected; the result
- * lives in the SPI procedure context.
+ * lives in the SPI procedure context.  The events of this transaction may
+ * use it as their snapshot of the call (events.c decides whether they can).
  */
 char *
 pgcall_call_json(const char *call_id)
@@ -73,10 +74,14 @@ pgcall_call_json(const char *call_id)
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(call_id)};
+	char	   *json;
 
 	if (pgcall_exec(pgcall_plan(&plan, call_json_query, 1, types), values, NULL, false, 1) == 0)
 		return NULL;
-	return pgcall_getstr(0, 1);
+	json = pgcall_getstr(0, 1);
+	if (json)
+		pgcall_event_remember_call(call_id, json);
+	return json;
 }
 
 PG_FUNCTION_INFO_V1(call_json);

@@ -18,12 +18,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/uuid.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -242,6 +245,57 @@ participant_before(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Calls this transaction ended (call_after saw them become ended), so the
+ * participant updates that close them (end_call: everyone joined leaves,
+ * everyone rung misses it, one row each) need not each read the call to
+ * find out: ended is final, the state machine (call_before) lets no status
+ * follow it.  Kept for the local transaction ended_lxid; a rolled-back
+ * subtransaction may have undone an end, so it forgets them all.
+ */
+#define ENDED_MAX 8
+
+static char ended_calls[ENDED_MAX][UUID_LEN * 2 + 8];
+static int	n_ended = 0;
+static LocalTransactionId ended_lxid = InvalidLocalTransactionId;
+static bool ended_callback = false;
+
+static void
+ended_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		n_ended = 0;
+}
+
+static void
+remember_ended(const char *call_id)
+{
+	if (!ended_callback)
+	{
+		RegisterSubXactCallback(ended_subxact_callback, NULL);
+		ended_callback = true;
+	}
+	if (ended_lxid != MyProc->lxid)
+	{
+		ended_lxid = MyProc->lxid;
+		n_ended = 0;
+	}
+	if (n_ended < ENDED_MAX && strlen(call_id) < sizeof(ended_calls[0]))
+		strlcpy(ended_calls[n_ended++], call_id, sizeof(ended_calls[0]));
+}
+
+static bool
+ended_here(const char *call_id)
+{
+	if (ended_lxid != MyProc->lxid)
+		return false;
+	for (int i = 0; i < n_ended; i++)
+		if (strcmp(ended_calls[i], call_id) == 0)
+			return true;
+	return false;
+}
+
+/*
  * Users who hear about a change to one participant: everyone still in the
  * call or being rung, plus the participant (for their other devices).
  * Returns NIL when the call has ended: its end event already went out and
@@ -255,6 +309,9 @@ participant_audience(const char *call_id, const char *subject)
 	Datum		values[1];
 	List	   *users = NIL;
 	uint64		n;
+
+	if (ended_here(call_id))
+		return NIL;
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
@@ -276,6 +333,27 @@ participant_audience(const char *call_id, const char *subject)
 }
 
 /*
+ * The call whose invitees start_call (calls.c) is inserting, in the local
+ * transaction fresh_lxid: it was created by this transaction a moment ago,
+ * so its created_at is now(), the invited_at of those invitees.
+ */
+static char fresh_call[UUID_LEN * 2 + 8];
+static LocalTransactionId fresh_lxid = InvalidLocalTransactionId;
+
+/* start_call: call_id's invitees follow (NULL: done). */
+void
+pgcall_triggers_fresh_call(const char *call_id)
+{
+	if (call_id == NULL || strlen(call_id) >= sizeof(fresh_call))
+	{
+		fresh_lxid = InvalidLocalTransactionId;
+		return;
+	}
+	strlcpy(fresh_call, call_id, sizeof(fresh_call));
+	fresh_lxid = MyProc->lxid;
+}
+
+/*
  * Whether a participant joins a call that already existed before this
  * transaction (call_invite), rather than being invited as it starts.
  */
@@ -286,6 +364,11 @@ added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
 	static const Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
 	bool		isnull;
 	Datum		values[2];
+
+	/* An invitee of the call start_call is creating: created_at = invited_at. */
+	if (fresh_lxid != InvalidLocalTransactionId && fresh_lxid == MyProc->lxid &&
+		strcmp(call_id, fresh_call) == 0)
+		return false;
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = col_datum(tup, desc, "invited_at", &isnull);
@@ -533,7 +616,48 @@ call_after(PG_FUNCTION_ARGS)
 						 col_text(td->tg_newtuple, desc, "duration_seconds"));
 		appendStringInfoChar(&data, '}');
 		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data, true);
+		remember_ended(call_id);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
+
+/*
+ * The value checks of pgcall.call and pgcall.participant (call_kind_check,
+ * call_media_check, call_status_check, call_end_reason_check,
+ * participant_role_check, participant_status_check): the same as "column IN
+ * (...)" of these lists, but as a call of one function on the column.
+ * PostgreSQL reads every check of a table back from its stored text and
+ * plans it again in each statement that writes the table; a function call
+ * is a fraction of the text and work of an IN list of constants.  STRICT:
+ * a null passes, as it passes IN.
+ */
+static bool
+text_in_list(text *t, const char *const *list)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	for (; *list; list++)
+		if ((int) strlen(*list) == len && memcmp(*list, s, len) == 0)
+			return true;
+	return false;
+}
+
+#define VALUE_CHECK(fn, ...) \
+PG_FUNCTION_INFO_V1(fn); \
+Datum \
+fn(PG_FUNCTION_ARGS) \
+{ \
+	static const char *const list[] = {__VA_ARGS__, NULL}; \
+	PG_RETURN_BOOL(text_in_list(PG_GETARG_TEXT_PP(0), list)); \
+}
+
+VALUE_CHECK(is_call_kind, "direct", "group", "conference")
+VALUE_CHECK(is_call_media, "audio", "video")
+VALUE_CHECK(is_call_status, "ringing", "active", "ended")
+VALUE_CHECK(is_call_end_reason, "completed", "cancelled", "rejected", "missed",
+			"busy", "unavailable", "failed", "terminated")
+VALUE_CHECK(is_participant_role, "caller", "callee", "host", "member")
+VALUE_CHECK(is_participant_status, "invited", "ringing", "joined", "left",
+			"declined", "missed", "busy", "removed")

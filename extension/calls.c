@@ -559,15 +559,20 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 		c->status = "active";
 	}
 
-	if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
-		mic_muted = 1;
 	if (!p->found)
 	{
 		/* Admitted by pgcall_conference_admits: a public conference. */
+		if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
+			mic_muted = 1;
 		pgcall_conference_add_member(c, me, device_id, mic_muted, camera_off);
 		return;
 	}
 
+	/*
+	 * A microphone not given follows the user's auto_mute_on_join preference
+	 * (pgcall_auto_mute_on_join), read by the update itself: muted when it
+	 * says so, else as it was.
+	 */
 	values[1] = text_datum(me);
 	values[2] = device_id ? text_datum(device_id) : (Datum) 0;
 	nulls[2] = device_id ? ' ' : 'n';
@@ -577,7 +582,9 @@ join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	nulls[4] = camera_off < 0 ? 'n' : ' ';
 	pgcall_exec(pgcall_plan(&join_plan,
 							"UPDATE pgcall.participant SET status = 'joined', reason = NULL, device_id = $3, "
-							"mic_muted = COALESCE($4::integer::boolean, mic_muted), "
+							"mic_muted = COALESCE($4::integer::boolean, "
+							"CASE WHEN (SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $2) "
+							"THEN true END, mic_muted), "
 							"camera_off = COALESCE($5::integer::boolean, camera_off) "
 							"WHERE call_id = $1::uuid AND user_id = $2",
 							5, types), values, nulls, false, 0);
@@ -699,21 +706,34 @@ glare_call(const char *me, const char *other)
 	return pgcall_getstr(0, 1);
 }
 
+/* The one who starts a call, for invite_users. */
+typedef struct Creator
+{
+	const char *user_id;
+	const char *role;
+	const char *device_id;		/* or NULL */
+} Creator;
+
 /*
  * Add the users in invitees (a text[] already checked by check_invitees) to
  * a call, in the given role.  Someone joined in another live call is busy;
  * with require_online, someone without an open socket misses the call as
  * unavailable; everyone else is invited and rung until ring_timeout.
+ * Returns how many were invited (and ring).  creator, for a call being
+ * started, is inserted with them (see below).
  */
-static void
+static int
 invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
-			 bool require_online)
+			 bool require_online, const Creator *creator)
 {
 	static SPIPlanPtr probe = NULL;
 	static const Oid probe_types[3] = {TEXTARRAYOID, UUIDOID, INT4OID};
 	static SPIPlanPtr insert_plan = NULL;
-	static const Oid insert_types[6] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID};
-	Datum		values[6];
+	static SPIPlanPtr insert_with_creator_plan = NULL;
+	static const Oid insert_types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID,
+	TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Datum	   *statuses;
 	Datum	   *reasons;
 	bool	   *reason_nulls;
@@ -721,6 +741,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 	int			lbs[1] = {1};
 	bool		isnull;
 	uint64		n;
+	int			invited = 0;
 
 	values[0] = PointerGetDatum(invitees);
 	values[1] = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
@@ -760,6 +781,7 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 		{
 			statuses[i] = text_datum("invited");
 			reason_nulls[i] = true;
+			invited++;
 		}
 	}
 	dims[0] = (int) n;
@@ -770,11 +792,36 @@ invite_users(const char *call_id, ArrayType *invitees, const char *role, int rin
 												   TEXTOID, -1, false, TYPALIGN_INT));
 	values[4] = text_datum(role);
 	values[5] = Int32GetDatum(ring_timeout);
-	pgcall_exec(pgcall_plan(&insert_plan,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
-							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+	if (creator == NULL)
+	{
+		pgcall_exec(pgcall_plan(&insert_plan,
+								"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
+								"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
+								"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
+								6, insert_types), values, NULL, false, 0);
+		return invited;
+	}
+
+	/*
+	 * A new call: its creator first (joined, as pgcall_call_add_creator
+	 * adds them, the microphone after their auto_mute_on_join preference),
+	 * then the invitees, in one statement.  Rows and their triggers go in
+	 * that order, so call.started is still queued before call.incoming.
+	 */
+	values[6] = text_datum(creator->user_id);
+	values[7] = text_datum(creator->role);
+	values[8] = creator->device_id ? text_datum(creator->device_id) : (Datum) 0;
+	nulls[8] = creator->device_id ? ' ' : 'n';
+	pgcall_exec(pgcall_plan(&insert_with_creator_plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline, "
+							"device_id, mic_muted) "
+							"SELECT $1::uuid, $7, $8, 'joined', NULL, NULL, $9, "
+							"COALESCE((SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $7), false) "
+							"UNION ALL "
+							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6), NULL, false "
 							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
-							6, insert_types), values, NULL, false, 0);
+							9, insert_types), values, nulls, false, 0);
+	return invited;
 }
 
 /*
@@ -800,7 +847,8 @@ pgcall_call_max_participants_arg(FunctionCallInfo fcinfo, int n, int dflt)
 /*
  * The one who starts a call is in it from the start, in the given role.
  * mic_muted and camera_off are -1 (not given), 0 or 1; a microphone not
- * given follows the user's auto_mute_on_join preference.
+ * given follows the user's auto_mute_on_join preference (read by the insert
+ * itself, as pgcall_auto_mute_on_join would, off for users without one).
  */
 void
 pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
@@ -816,11 +864,14 @@ pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
 	values[2] = text_datum(role);
 	values[3] = device_id ? text_datum(device_id) : (Datum) 0;
 	nulls[3] = device_id ? ' ' : 'n';
-	values[4] = BoolGetDatum(mic_muted < 0 ? pgcall_auto_mute_on_join(me) : mic_muted > 0);
+	values[4] = BoolGetDatum(mic_muted > 0);
+	nulls[4] = mic_muted < 0 ? 'n' : ' ';
 	values[5] = BoolGetDatum(camera_off > 0);
 	pgcall_exec(pgcall_plan(&plan,
 							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
-							"mic_muted, camera_off) VALUES ($1::uuid, $2, $3, 'joined', $4, $5, $6)",
+							"mic_muted, camera_off) VALUES ($1::uuid, $2, $3, 'joined', $4, "
+							"COALESCE($5, (SELECT pr.auto_mute_on_join FROM pgcall.preference pr "
+							"WHERE pr.user_id = $2), false), $6)",
 							6, types), values, nulls, false, 0);
 }
 
@@ -905,6 +956,9 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
+	char	   *channel_id;
+	int			invited;
+	Creator		creator;
 
 	*glare = false;
 	/*
@@ -950,20 +1004,49 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
 							"max_participants, status, ring_deadline) "
 							"SELECT id, 'call-' || id::text, $1, $2, $3, $4, $5, 'ringing', "
-							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n RETURNING id::text",
+							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n "
+							"RETURNING id::text, channel_id",
 							6, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
-
-	pgcall_call_add_creator(call_id, me, direct ? "caller" : "host", a->device_id, -1, -1);
+	channel_id = pgcall_getstr(0, 2);
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
-	invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
-				 a->require_online);
+	creator.user_id = me;
+	creator.role = direct ? "caller" : "host";
+	creator.device_id = a->device_id;
+	pgcall_triggers_fresh_call(call_id);
+	invited = invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
+						   a->require_online, &creator);
+	pgcall_triggers_fresh_call(NULL);
 
-	if (!lock_call(call_id, c))
-		elog(ERROR, "call %s vanished while starting it", call_id);
-	settle(c, NULL);
+	if (invited == 0)
+	{
+		/* Nobody rings (all busy or offline): the call ends at once. */
+		if (!lock_call(call_id, c))
+			elog(ERROR, "call %s vanished while starting it", call_id);
+		settle(c, NULL);
+		return;
+	}
+
+	/*
+	 * Someone rings, so the call is as inserted and settle() would leave it
+	 * be.  Nobody else can see, let alone lock, a row this transaction has
+	 * just inserted, so there is nothing to lock or read back either; its
+	 * deadlines are at least 5 seconds away (ring_timeout).
+	 */
+	memset(c, 0, sizeof(Call));
+	c->id = call_id;
+	c->kind = direct ? "direct" : "group";
+	c->media = pstrdup(a->media);
+	c->status = "ringing";
+	c->end_reason = NULL;
+	c->channel_id = channel_id;
+	c->created_by = pstrdup(me);
+	c->max_participants = max;
+	c->is_public = false;
+	c->ring_expired = false;
+	c->pending_expired = false;
 }
 
 static StartArgs
@@ -1118,7 +1201,7 @@ call_invite(PG_FUNCTION_ARGS)
 	check_invite_total(&c, n);
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_INVITE, n);
 	invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
-				 require_online);
+				 require_online, NULL);
 	PG_RETURN_DATUM(call_result(&c, me, false, NULL));
 }
 
@@ -1857,7 +1940,7 @@ pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count)
 void
 pgcall_call_invite_users(const char *call_id, ArrayType *invitees, const char *role)
 {
-	invite_users(call_id, invitees, role, pgcall_ring_timeout, false);
+	invite_users(call_id, invitees, role, pgcall_ring_timeout, false, NULL);
 }
 
 /* Finishes the SPI connection, like the call_* functions' own results. */

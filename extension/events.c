@@ -28,6 +28,7 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
@@ -43,7 +44,9 @@
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
+#include "pgtime.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -190,19 +193,96 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 	MemoryContextSwitchTo(old);
 }
 
-/* Snapshot of a call as JSON text, fetched once per call per flush. */
+/*
+ * Snapshots of calls built earlier in this transaction (by the call_*
+ * function that queued the events, for its own result), to spare the flush
+ * the same query.  One is used only when the flush would read exactly what
+ * it holds:
+ *
+ *   - nothing was written since it was built: it records the command id it
+ *     read at, and the flush advances the command counter first, which only
+ *     moves when a later statement (or trigger) used that command id to
+ *     write anything at all;
+ *   - no subtransaction was rolled back since (that forgets them all);
+ *   - the same role read it as the flush reads, the owner of pgcall.call and
+ *     pgcall.participant, which row-level security does not filter, and in
+ *     the same time zone (timestamps are written in the session's zone).
+ *
+ * Anything else, and the flush queries the call as before.
+ */
 typedef struct CallSnapshot
 {
 	char	   *call_id;
 	char	   *json;
+	CommandId	cid;
+	Oid			userid;
+	pg_tz	   *tz;
 } CallSnapshot;
 
+static List *built = NIL;		/* of CallSnapshot *, in TopTransactionContext */
+
+/* Whether the current user owns rel and row-level security leaves it alone. */
+static bool
+reads_unfiltered(Oid relid, Oid userid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ok = ((Form_pg_class) GETSTRUCT(tup))->relowner == userid &&
+		!((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/*
+ * call_json.c: json is the call object of call_id, just read with SPI
+ * (whose statement advanced the command counter before it read).
+ */
+void
+pgcall_event_remember_call(const char *call_id, const char *json)
+{
+	Oid			userid = GetUserId();
+	MemoryContext old;
+	CallSnapshot *snap = NULL;
+	ListCell   *lc;
+
+	if (!reads_unfiltered(pgcall_relid("call"), userid) ||
+		!reads_unfiltered(pgcall_relid("participant"), userid))
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	foreach(lc, built)
+	{
+		CallSnapshot *s = lfirst(lc);
+
+		if (strcmp(s->call_id, call_id) == 0)
+		{
+			snap = s;
+			pfree(snap->json);
+			break;
+		}
+	}
+	if (snap == NULL)
+	{
+		snap = palloc(sizeof(CallSnapshot));
+		snap->call_id = pstrdup(call_id);
+		built = lappend(built, snap);
+	}
+	snap->json = pstrdup(json);
+	snap->cid = GetCurrentCommandId(false);
+	snap->userid = userid;
+	snap->tz = session_timezone;
+	MemoryContextSwitchTo(old);
+}
+
+/* Snapshot of a call as JSON text, fetched once per call per flush. */
 static const char *
-call_snapshot(List **cache, const char *call_id)
+call_snapshot(List **cache, const char *call_id, CommandId cid)
 {
 	ListCell   *lc;
 	CallSnapshot *snap;
-	char	   *json;
+	char	   *json = NULL;
 
 	foreach(lc, *cache)
 	{
@@ -210,7 +290,18 @@ call_snapshot(List **cache, const char *call_id)
 		if (strcmp(snap->call_id, call_id) == 0)
 			return snap->json;
 	}
-	json = pgcall_call_json(call_id);
+	foreach(lc, built)
+	{
+		snap = lfirst(lc);
+		if (strcmp(snap->call_id, call_id) == 0)
+		{
+			if (snap->cid == cid && snap->userid == GetUserId() && snap->tz == session_timezone)
+				json = snap->json;
+			break;
+		}
+	}
+	if (json == NULL)
+		json = pgcall_call_json(call_id);
 	snap = palloc(sizeof(CallSnapshot));
 	snap->call_id = pstrdup(call_id);
 	snap->json = json ? json : "null";
@@ -248,6 +339,7 @@ flush_events(void)
 	StringInfoData buf;
 	PgcallOwner owner;
 	const char *channel;
+	CommandId	cid;
 
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
@@ -274,6 +366,13 @@ flush_events(void)
 	SPI_connect();
 
 	/*
+	 * The command id the snapshots built earlier must have been read at:
+	 * advancing the counter moves it past them if anything wrote since.
+	 */
+	CommandCounterIncrement();
+	cid = GetCurrentCommandId(false);
+
+	/*
 	 * Everything but the ids first, before the lock: each event's payload
 	 * after its id (the same for all its recipients), with the snapshot of
 	 * its call.  This transaction still holds the row locks of every call it
@@ -284,7 +383,7 @@ flush_events(void)
 	{
 		QueuedEvent *ev = lfirst(lc);
 		char		at[40];
-		const char *snapshot = ev->with_call ? call_snapshot(&snapshots, ev->call_id) : NULL;
+		const char *snapshot = ev->with_call ? call_snapshot(&snapshots, ev->call_id, cid) : NULL;
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
 		resetStringInfo(&buf);
@@ -408,6 +507,7 @@ events_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			queued = NIL;		/* its memory went with TopTransactionContext */
+			built = NIL;
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			break;
@@ -432,6 +532,7 @@ events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
+		built = NIL;			/* may show what the rollback undid */
 		foreach(lc, queued)
 		{
 			QueuedEvent *ev = lfirst(lc);

@@ -107,6 +107,9 @@ extern Oid	pgcall_schema(void);
 extern Oid	pgcall_relid(const char *name);
 extern void pgcall_leave_owner(PgcallOwner *ctx);
 
+/* call_triggers.c */
+extern void pgcall_triggers_fresh_call(const char *call_id);
+
 /* state_machine.c: allowed status changes */
 extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
 
@@ -126,6 +129,7 @@ extern char *pgcall_call_json(const char *call_id);
 
 extern void pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 							   const char *data, bool with_call);
+extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);
 

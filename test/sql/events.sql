@@ -100,3 +100,33 @@ RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
 SELECT user_id, type FROM pgcall.event WHERE user_id IN ('carol', 'dave') ORDER BY id;
 DROP SCHEMA evil CASCADE;
+
+-- The snapshot an event carries is the call as committed, also when the
+-- function that queued it already built the same object for its reply:
+-- a later write, a rolled-back savepoint and the session's time zone at
+-- commit all show.
+SET pgcall.user_id = 'snap1';
+BEGIN;
+SELECT pgcall.call_start(ARRAY['snap2'])->'call'->>'id' AS snap_call \gset
+UPDATE pgcall.participant SET mic_muted = true WHERE call_id = :'snap_call' AND user_id = 'snap1';
+COMMIT;
+SELECT payload::jsonb->'call'->'participants'->0->>'mic_muted' AS later_write_shows
+  FROM pgcall.event WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
+BEGIN;
+SELECT pgcall.call_start(ARRAY['snap3'])->'call'->>'id' AS snap_call \gset
+SAVEPOINT s;
+SELECT pgcall.call_set_media(:'snap_call', mic_muted => true)->'call'->'participants'->0->>'mic_muted' AS muted_in_savepoint;
+ROLLBACK TO s;
+COMMIT;
+SELECT payload::jsonb->'call'->'participants'->0->>'mic_muted' AS rolled_back_gone
+  FROM pgcall.event WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
+BEGIN;
+SELECT pgcall.call_start(ARRAY['snap4'])->'call'->>'id' AS snap_call \gset
+SET LOCAL timezone = 'Asia/Tokyo';
+COMMIT;
+SELECT payload::jsonb->'call'->>'created_at' LIKE '%+09:00' AS commit_zone
+  FROM pgcall.event WHERE user_id = 'snap4' AND type = 'call.incoming' AND call_id = :'snap_call';
+SELECT pgcall.call_start(ARRAY['snap5'])->'call' AS snap_reply \gset
+SELECT payload::jsonb->'call' = :'snap_reply'::jsonb AS reply_is_snapshot
+  FROM pgcall.event WHERE user_id = 'snap5' AND type = 'call.incoming' AND call_id = (:'snap_reply'::jsonb->>'id')::uuid;
+RESET pgcall.user_id;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/session/instructions.sh: instructions per call_session, per floor
+# transaction and per call lifecycle (call_start, call_accept, call_end),
+# counted by callgrind in a single-user backend; they do not depend on
+# what else the machine runs.
+#
+#   bench/session/instructions.sh            (N=200)
+#
+# Each workload runs N and 2N times in a fresh backend on one throwaway
+# cluster (stock settings, Agora configured, rate limits off as in
+# run.sh); the difference over N is the cost of one, start-up excluded.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/script/lib.sh"
+N=${N:-200}
+INSTANCE=bench-instr-$$
+DB=pgcall_bench
+DIR=$(instance_dir "$INSTANCE")
+cleanup() { pg_stop "$INSTANCE"; rm -rf "$DIR"; }
+trap cleanup EXIT
+
+ensure_packages "${RUN_PACKAGES[@]}" valgrind
+build
+pg_start "$INSTANCE" "$(free_port)"
+pg_env "$INSTANCE"
+createdb "$DB"
+APP_ID=$(openssl rand -hex 16)
+psql -d "$DB" -q -o /dev/null -v ON_ERROR_STOP=1 <<-SQL
+CREATE EXTENSION pgcall;
+SELECT pgcall.set_secret('agora_app_certificate', '$(openssl rand -hex 16)');
+SQL
+psql -d "$DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/bench/session/floor.sql"
+pg_stop "$INSTANCE"
+chmod 777 "$DIR"
+
+script() { # KIND COUNT TAG -> SQL on stdout, one transaction per line or BEGIN..END
+	awk -v kind="$1" -v n="$2" -v tag="$3" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			u = tag "_" i
+			if (kind == "session")
+				printf "SELECT set_config(%cpgcall.user_id%c, %cx%s%c, false);\nSELECT pgcall.call_session(%cy%s%c, %cvoice%c);\n", 39, 39, 39, u, 39, 39, u, 39, 39, 39
+			else if (kind == "floor")
+				printf "BEGIN;\nWITH c AS (INSERT INTO bare(caller, callee, type) VALUES (%cx%s%c, %cy%s%c, %cvoice%c) RETURNING id) INSERT INTO bare_ev(payload) SELECT jsonb_build_object(%cchannelId%c, %ccall-%c||c.id, %ccallerId%c, %cx%s%c) FROM c;\nSELECT pg_notify(%ccalls%c, %cx%s%c), pgcall.agora_rtc_token(%ccall-%s%c, %cx%s%c, %cpublisher%c);\nEND;\n", 39,u,39, 39,u,39, 39,39, 39,39, 39,39, 39,39, 39,u,39, 39,39, 39,u,39, 39,u,39, 39,u,39, 39,39
+			else {
+				printf "SELECT set_config(%cpgcall.user_id%c, %clx%s%c, false);\nSELECT pgcall.call_start(ARRAY[%cly%s%c]);\n", 39,39, 39,u,39, 39,u,39
+				printf "SELECT set_config(%cpgcall.user_id%c, %cly%s%c, false);\n", 39,39, 39,u,39
+				printf "SELECT pgcall.call_accept((SELECT call_id FROM pgcall.participant WHERE user_id = %cly%s%c));\n", 39,u,39
+				printf "SELECT pgcall.call_end((SELECT call_id FROM pgcall.participant WHERE user_id = %cly%s%c));\n", 39,u,39
+			}
+		}
+	}'
+}
+ir() { # KIND COUNT TAG -> instructions of a backend running the script
+	local out="$DIR/callgrind.out"
+	script "$@" >"$DIR/script.sql"
+	# (a single-user backend does not read ALTER DATABASE settings)
+	run_pg valgrind --tool=callgrind --callgrind-out-file="$out" "$PGBIN/postgres" --single \
+		-D "$DIR/data" -c pgcall.agora_app_id="$APP_ID" -c pgcall.rate_limit_calls=0 \
+		-c pgcall.rate_limit_tokens=0 -c pgcall.rate_limit_joins=0 \
+		"$DB" <"$DIR/script.sql" >"$DIR/single.log" 2>&1
+	if grep -q ERROR "$DIR/single.log"; then grep ERROR "$DIR/single.log" | head -3 >&2; die "$1 failed"; fi
+	awk '/^(summary|totals):/ {print $2; exit}' "$out"
+}
+for kind in session floor lifecycle; do
+	n=$N; [ $kind = lifecycle ] && n=$((N / 2))
+	a=$(ir $kind "$n" "a$kind")
+	b=$(ir $kind $((2 * n)) "b$kind")
+	printf '%-10s %12.0f instructions each (%s, %s for %d and %d)\n' "$kind" "$(( (b - a) / n ))" "$a" "$b" "$n" $((2 * n))
+done
