@@ -113,8 +113,12 @@ export async function startBridge(db, { args = [], env = {}, waitReady = true, p
   if (waitReady) await waitFor(async () => {
     if (proc.exitCode !== null) throw new Error(`bridge exited: ${b.log()}`);
     try {
+      // healthy, and at least one request connection up (under ASan or
+      // valgrind the pool can trail the listener by a while)
       const r = await fetch(`${b.url}/health`);
-      return r.status === 200;
+      if (r.status !== 200) return false;
+      const h = await r.json();
+      return !h.pool || h.pool.up > 0;
     } catch { return false; }
   }, `bridge on port ${port} to be healthy`);
   return b;
