@@ -24,7 +24,7 @@ def jwt(claims):
     return (h + b"." + p + b"." + s).decode()
 
 
-TOKEN = jwt({"role": "pgcall_user", "sub": "a"})
+TOKEN = jwt({"role": "pgcall_user", "sub": "a", "exp": 4102444800})
 BAD_TOKEN = TOKEN[:-3] + "AAA"
 
 
@@ -90,6 +90,13 @@ seeds = {
     "ws-fragmented": b"\x01" + upgrade() + b"\xfe" + frame(CALL[:10], fin=False) +
                      frame(CALL[10:], opcode=0) + frame(b"", opcode=9) + frame(b"\x03\xe8", opcode=8),
     "ws-binary": b"\x01" + upgrade() + b"\xfe" + frame(b"\x00\x01", opcode=2),
+    # with a live database (FUZZ_BRIDGE_DB): real calls and a resume
+    "ws-call-start": b"\x05" + upgrade() + b"\xfe" + frame(
+        b'{"type":"call","id":"s1","fn":"call_start","args":{"invitees":["b"],"type":"audio"}}') +
+        frame(b'{"type":"call","id":"s2","fn":"calls_mine","args":{}}'),
+    "ws-call-profile": b"\x05" + upgrade() + b"\xfe" + frame(
+        b'{"type":"call","id":7,"fn":"echo","schema":"bridge_test","args":{"body":{"k":[1,"x"]}}}'),
+    "ws-resume": b"\x05" + upgrade(query=True) + b"\xfe" + frame(b'{"type":"resume","after":0}'),
     "ws-no-token": b"\x00" + upgrade(token=None),
     "ws-bad-token": b"\x00" + upgrade(token=BAD_TOKEN),
     "ws-wrong-path": b"\x00" + upgrade(path="/nows"),

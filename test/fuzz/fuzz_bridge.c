@@ -33,7 +33,10 @@
  * Environment: FUZZ_BRIDGE_CHECK_EVERY (default 64),
  * FUZZ_BRIDGE_AVOID=pipelined-body (see avoid_pipelined_body()),
  * FUZZ_BRIDGE_VERBOSE=1 (bridge log at info instead of error),
- * FUZZ_BRIDGE_SHOW=1 (print the status line of each reply).
+ * FUZZ_BRIDGE_SHOW=1 (print the status line of each reply),
+ * FUZZ_BRIDGE_DB (a libpq connection string of a live database for the
+ * bridge; without it the database refuses connections, so WebSocket
+ * sessions close at once and only the transport and refusals are fuzzed).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -363,7 +366,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	bargv[n++] = "--port";
 	bargv[n++] = port_s;
 	bargv[n++] = "--db";
-	bargv[n++] = "host=127.0.0.1 port=1 connect_timeout=1";
+	/* a live database (FUZZ_BRIDGE_DB) reaches the WebSocket message path */
+	bargv[n++] = getenv("FUZZ_BRIDGE_DB") ? getenv("FUZZ_BRIDGE_DB")
+		: "host=127.0.0.1 port=1 connect_timeout=1";
 	bargv[n++] = "--jwt-secret-file";
 	bargv[n++] = secret_path;
 	bargv[n++] = "--demo-users";
