@@ -88,7 +88,20 @@ const running = new Set();
 // A test file that fails or is cancelled leaves no bridge behind.
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
-export async function startBridge(db, { args = [], env = {}, waitReady = true, port: wanted } = {}) {
+// On a busy machine another process can take the free port before the
+// bridge binds it: then a bridge on a port of our choosing starts again on
+// another.
+export async function startBridge(db, opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBridgeOnce(db, opts);
+    } catch (e) {
+      if (opts.port !== undefined || attempt >= 4 || !/cannot listen on/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startBridgeOnce(db, { args = [], env = {}, waitReady = true, port: wanted } = {}) {
   const port = wanted ?? await freePort();
   const secretFile = path.join(ARTIFACTS, `jwt-secret-${process.pid}`);
   fs.writeFileSync(secretFile, SECRET, { mode: 0o600 });
