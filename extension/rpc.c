@@ -374,6 +374,15 @@ resolve_function(const char *schema, const char *fn, List *keys, bool *whole_obj
 									  false, true, false, true);
 		for (; cands; cands = cands->next)
 		{
+			/*
+			 * With defaults expanded, two overloads that match the same
+			 * arguments come back as one candidate without an OID.
+			 */
+			if (!OidIsValid(cands->oid))
+			{
+				nfound += 2;
+				continue;
+			}
 			if (!is_callable_function(cands->oid))
 				continue;
 			found = cands->oid;

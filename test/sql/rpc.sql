@@ -48,6 +48,14 @@ SELECT * FROM pgcall.rpc('rpc_test', 'add', '{}');
 SELECT * FROM pgcall.rpc('no_such_schema', 'add', '{"a": 1}');
 SELECT * FROM pgcall.rpc('rpc_test', 'proc', '{"a": 1}');
 SELECT * FROM pgcall.rpc('rpc_test', 'amb', '{"a": 1}');
+-- Overloads that only defaults tell apart: 300, not a failed cache lookup.
+CREATE FUNCTION rpc_test.amb2(a integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION rpc_test.amb2(a integer, b integer DEFAULT 1) RETURNS integer LANGUAGE sql AS 'SELECT 2';
+SELECT * FROM pgcall.rpc('rpc_test', 'amb2', '{"a": 1}');
+SELECT * FROM pgcall.rpc('rpc_test', 'amb2', '{"a": 1, "b": 2}');
+-- An argument named "" is not the same request as no argument at all.
+SELECT * FROM pgcall.rpc('rpc_test', 'nullish', '{}');
+SELECT * FROM pgcall.rpc('rpc_test', 'nullish', '{"": 1}');
 SELECT * FROM pgcall.rpc('rpc_test', 'add', '{"a": "one"}');
 SELECT * FROM pgcall.rpc('rpc_test', 'add', '[1, 2]');
 SELECT * FROM pgcall.rpc('rpc_test', 'add', '"a"');
