@@ -641,10 +641,6 @@ rpc(PG_FUNCTION_ARGS)
 					"The schema or function name is longer than PostgreSQL allows.", NULL);
 
 	keys = object_keys(args);
-	if (list_length(keys) > 100)
-		raise_pgrst(404, "PGRST202",
-					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
-					"Too many argument names (more than 100).", NULL);
 
 	/*
 	 * The key spells every name with its length, so names holding commas,
@@ -655,10 +651,11 @@ rpc(PG_FUNCTION_ARGS)
 	foreach(lc, keys)
 		appendStringInfo(&keybuf, "%d:%s", (int) strlen(lfirst(lc)), (char *) lfirst(lc));
 	appendStringInfoString(&keybuf, single ? "/1" : "/0");
-	if (keybuf.len >= RPC_KEY_MAX)
+	if (list_length(keys) > FUNC_MAX_ARGS || keybuf.len >= RPC_KEY_MAX)
 		raise_pgrst(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
-					"Too many or too long argument names.", NULL);
+					"Too many or too long argument names: a function has at most 100 parameters, each named in at most 63 bytes.",
+					NULL);
 	memset(key, 0, sizeof(key));
 	memcpy(key, keybuf.data, keybuf.len);
 

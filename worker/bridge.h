@@ -259,6 +259,7 @@ void		http_closed_early(struct lws *wsi);
 int			ws_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 						   void *user, void *in, size_t len);
 int			ws_confirm_upgrade(struct lws *wsi, const char *in);
+bool		wire_received(struct lws *wsi, uint64_t *n);	/* kernel's byte count, ws.c */
 void		ws_deliver_event(const char *user_id, int64_t id, const char *payload, size_t len);
 void		ws_close_all(void);
 void		ws_presence_resync(void);

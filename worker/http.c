@@ -16,7 +16,6 @@
  */
 #include "bridge.h"
 
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -615,20 +614,6 @@ lws_owes_zero_body(struct lws *wsi)
 		atoll(cl) == 0;
 }
 
-/* Bytes the kernel has received on the connection, 0 if unknown. */
-static uint64_t
-socket_rx_bytes(struct lws *wsi)
-{
-	int			fd = lws_get_socket_fd(wsi);
-	struct tcp_info ti;
-	socklen_t	tl = sizeof(ti);
-
-	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
-		tl < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-		return 0;
-	return ti.tcpi_bytes_received;
-}
-
 /*
  * Bytes of this request's head (request line and header fields).  lws
  * keeps only the fields it knows by token, so on a connection's first
@@ -642,7 +627,7 @@ static size_t
 header_bytes(struct lws *wsi)
 {
 	size_t		n = 0;
-	uint64_t	rx = socket_rx_bytes(wsi);
+	uint64_t	rx = 0;
 	char		cl[32];
 	uint64_t	body = 0;
 
@@ -660,7 +645,8 @@ header_bytes(struct lws *wsi)
 			n += (size_t) len + (name ? strlen(name) : 0) + 3;
 		}
 	}
-	if (lws_get_opaque_user_data(wsi) == NULL && rx > body && rx - body > n)
+	if (lws_get_opaque_user_data(wsi) == NULL && wire_received(wsi, &rx) &&
+		rx > body && rx - body > n)
 		n = (size_t) (rx - body);
 	return n;
 }

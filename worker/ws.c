@@ -92,7 +92,6 @@ static lws_dll2_owner_t all_sessions;
 
 static void resume_round(struct session *s);
 static void presence_touch(struct user *u);
-static bool wire_received(struct lws *wsi, uint64_t *n);
 
 /* -------------------------------------------------------------- users */
 
@@ -999,7 +998,7 @@ on_closed(struct session *s)
 }
 
 /* Bytes the kernel has received from the client on this connection. */
-static bool
+bool
 wire_received(struct lws *wsi, uint64_t *n)
 {
 	struct tcp_info ti;
