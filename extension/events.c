@@ -434,7 +434,7 @@ flush_events(void)
 
 		for (int r = 0; r < ev->nrecipients; r++, i++)
 		{
-			int64		id = nextval_internal(seqid, false);
+			int64		id = pgcall_event_id_next(seqid);
 			char		head[48];
 			int			hlen;
 			text	   *t;

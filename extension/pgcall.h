@@ -133,4 +133,7 @@ extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);
 
+/* event_ids.c: event ids that keep increasing across a failover */
+extern int64 pgcall_event_id_next(Oid seqid);
+
 #endif							/* PGCALL_H */

@@ -448,6 +448,21 @@ INSERT INTO pgcall.event_purged VALUES (true, 0);
 COMMENT ON TABLE pgcall.event_purged IS
 'The largest event id purged so far: resuming from an older id cannot be complete.';
 
+-- Event ids are epoch * 2^40 + n, the epoch being the WAL timeline minus one
+-- plus this offset, so that a promoted standby, which may lack the old
+-- primary's last events, still gives out ids above all of them (see
+-- extension/event_ids.c).  The offset is raised only when the timeline went
+-- down under existing ids (pg_upgrade starts the new cluster on timeline 1).
+CREATE TABLE pgcall.event_id_epoch (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    timeline_offset integer NOT NULL CHECK (timeline_offset BETWEEN 0 AND 8191)
+);
+INSERT INTO pgcall.event_id_epoch VALUES (true, 0);
+ALTER TABLE pgcall.event_id_epoch ENABLE ROW LEVEL SECURITY;
+
+COMMENT ON TABLE pgcall.event_id_epoch IS
+'Added to the WAL timeline to make the high bits of event ids (epoch * 2^40): written by pgcall when the timeline went down under existing ids.';
+
 -------------------------------------------------------------------------------
 -- Presence
 -------------------------------------------------------------------------------
