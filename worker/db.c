@@ -114,6 +114,7 @@ static void conn_broken(struct pgconn *c, const char *why);
 static void conn_send(struct pgconn *c, struct job *job);
 static void conn_dispatch(struct pgconn *c);
 static void conn_reset_finished(struct pgconn *c);
+static void conn_retry_others_now(struct pgconn *back);
 
 static const char *
 kind_name(enum conn_kind k)
@@ -356,6 +357,8 @@ setup_done(struct job *job)
 	}
 	if (c->ever_up && c->attempt > 0)
 		log_info("database %s connection %d is back", kind_name(c->kind), c->index);
+	if (c->attempt > 0)
+		conn_retry_others_now(c);
 	c->attempt = 0;
 	c->ever_up = true;
 	if (c->on_ready)
@@ -382,6 +385,8 @@ conn_connected(struct pgconn *c)
 	{
 		if (c->ever_up && c->attempt > 0)
 			log_info("database pool connection %d is back", c->index);
+		if (c->attempt > 0)
+			conn_retry_others_now(c);
 		c->attempt = 0;
 		c->ever_up = true;
 		c->state = CONN_IDLE;
@@ -467,6 +472,31 @@ conn_start(struct pgconn *c)
 	if (!conn_watch(c))
 		return;
 	conn_want_write(c);
+}
+
+/*
+ * A connection that had failed is through: the database is reachable again
+ * (a restart, or a promoted standby behind a multi-host --db), so every
+ * other connection waiting out its back-off tries now instead of up to 5 s
+ * later.  The first one through still waits its own back-off.
+ */
+static void
+conn_retry_others_now(struct pgconn *back)
+{
+	struct pgconn *fixed[] = {&B.listener, &B.sys};
+
+	if (B.stop || B.destroying)
+		return;
+	for (int i = 0; i < 2 + B.cfg.pool_size; i++)
+	{
+		struct pgconn *c = i < 2 ? fixed[i] : &B.pool[i - 2];
+
+		if (c != back && c->state == CONN_DOWN)
+		{
+			lws_sul_cancel(&c->sul_retry);
+			lws_sul_schedule(B.ctx, 0, &c->sul_retry, sul_retry_cb, 1);
+		}
+	}
 }
 
 /* Fail every job waiting for the pool: no pool connection is up. */
