@@ -177,6 +177,9 @@ console.log(`participant.joined seen: ${expected - missing} of ${expected} expec
 console.log(`join request to socket ms over ${d.length} deliveries: p50 ${pct(d, 0.5).toFixed(2)} p99 ${pct(d, 0.99).toFixed(2)} max ${d[d.length - 1].toFixed(2)}`);
 console.log(`audience query (participant_audience) ms: 10 participants ${audSmall}, ${joined + 1} participants ${audBig}; plan: ${audPlan}`);
 console.log(`events_since for ${mid} ms: after id ${afterId} (${ginCount}/${callsCount} rows) GIN ${ginMs} via calls ${callsMs}; from 0 GIN ${ginAll} via calls ${callsAll}`);
+if (process.env.BENCH_IDS) {
+  (await import('node:fs')).writeFileSync(process.env.BENCH_IDS, `big=${callId}\nsmall=${small}\n`);
+}
 for (const s of sockets) s.terminate();
 agent.destroy();
 process.exit(0);
