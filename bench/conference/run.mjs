@@ -91,7 +91,7 @@ for (let i = 0; i < users.length; i += 100) {
 const bytesSql = "SELECT count(*) || ' ' || coalesce(sum(octet_length(payload)), 0) || ' ' || coalesce(sum(pg_column_size(recipients)), 0) || ' ' || coalesce(sum(cardinality(recipients)), 0) FROM pgcall.event";
 const before = psql(bytesSql).split(' ').map(Number);
 const sizeBefore = Number(psql("SELECT pg_total_relation_size('pgcall.event')"));
-const created = await rpc('conference_create', 'cf-host', { title: 'bench', is_public: true, max_participants: Math.max(2, N + 1) });
+const created = await rpc('conference_create', 'cf-host', { title: 'bench', is_public: true, max_participants: N + 2 });
 const callId = created.call.id;
 const lat = [];
 const t0 = performance.now();
