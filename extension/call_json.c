@@ -1,10 +1,13 @@
 /*
  * call_json.c: the call object.
  *
- * Every call_* function returns it and every call event carries it: the
- * call and its participants as JSON, with the effective statuses (a call
- * still marked ringing after its deadline reads as ended/missed).  One
- * kept plan serves the SQL function pgcall.call_json() and the C callers.
+ * Every call_* function returns it: the call and its participants as JSON,
+ * with the effective statuses (a call still marked ringing after its
+ * deadline reads as ended/missed) and its version, the id of its latest
+ * event.  Events carry parts of it: the call's own members, the participant
+ * that changed, or (call.started, call.incoming and the end events) the
+ * whole call.  One kept plan serves the SQL function pgcall.call_json() and
+ * the C callers.
  */
 #include "postgres.h"
 
@@ -17,56 +20,91 @@
 
 #include "pgcall.h"
 
+/* The call's own members, without participants (c is pgcall.call). */
+#define CALL_FIELDS \
+	"   'id', c.id, " \
+	"   'kind', c.kind, " \
+	"   'media', c.media, " \
+	"   'status', pgcall.effective_call_status(c.status, c.ring_deadline), " \
+	"   'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended' " \
+	"                      THEN COALESCE(c.end_reason, 'missed') END, " \
+	"   'channel_id', c.channel_id, " \
+	"   'room_id', c.room_id, " \
+	"   'created_by', c.created_by, " \
+	"   'answered_by', c.answered_by, " \
+	"   'ended_by', c.ended_by, " \
+	"   'title', c.title, " \
+	"   'description', c.description, " \
+	"   'is_public', c.is_public, " \
+	"   'max_participants', c.max_participants, " \
+	"   'created_at', c.created_at, " \
+	"   'ring_deadline', c.ring_deadline, " \
+	"   'answered_at', c.answered_at, " \
+	"   'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() " \
+	"                                         THEN c.ring_deadline END), " \
+	"   'duration_seconds', COALESCE(c.duration_seconds, " \
+	"                                CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END) "
+
+/* One participant (p is pgcall.participant). */
+#define PARTICIPANT_OBJECT \
+	"json_build_object( " \
+	"   'user_id', p.user_id, " \
+	"   'role', p.role, " \
+	"   'status', pgcall.effective_participant_status(p.status, p.ring_deadline), " \
+	"   'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now() " \
+	"                  THEN 'timeout' ELSE p.reason END, " \
+	"   'invited_at', p.invited_at, " \
+	"   'joined_at', p.joined_at, " \
+	"   'left_at', p.left_at, " \
+	"   'joined_seconds', p.joined_seconds, " \
+	"   'device_id', p.device_id, " \
+	"   'mic_muted', p.mic_muted, " \
+	"   'camera_off', p.camera_off, " \
+	"   'sharing_screen', p.sharing_screen) "
+
+/*
+ * The call with its participants, and its version: the largest event id of
+ * the call in the same snapshot (event_call_idx), null before its first
+ * event commits.  Events carry the object without the version (their id is
+ * theirs), so the two come apart.
+ */
 static const char *const call_json_query =
-	"SELECT json_build_object( "
-	"   'id', c.id, "
-	"   'kind', c.kind, "
-	"   'media', c.media, "
-	"   'status', pgcall.effective_call_status(c.status, c.ring_deadline), "
-	"   'end_reason', CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) = 'ended' "
-	"                      THEN COALESCE(c.end_reason, 'missed') END, "
-	"   'channel_id', c.channel_id, "
-	"   'room_id', c.room_id, "
-	"   'created_by', c.created_by, "
-	"   'answered_by', c.answered_by, "
-	"   'ended_by', c.ended_by, "
-	"   'title', c.title, "
-	"   'description', c.description, "
-	"   'is_public', c.is_public, "
-	"   'max_participants', c.max_participants, "
-	"   'created_at', c.created_at, "
-	"   'ring_deadline', c.ring_deadline, "
-	"   'answered_at', c.answered_at, "
-	"   'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() "
-	"                                         THEN c.ring_deadline END), "
-	"   'duration_seconds', COALESCE(c.duration_seconds, "
-	"                                CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END), "
+	"SELECT json_build_object( " CALL_FIELDS ", "
 	"   'participants', ( "
-	"       SELECT json_agg(json_build_object( "
-	"                  'user_id', p.user_id, "
-	"                  'role', p.role, "
-	"                  'status', pgcall.effective_participant_status(p.status, p.ring_deadline), "
-	"                  'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now() "
-	"                                 THEN 'timeout' ELSE p.reason END, "
-	"                  'invited_at', p.invited_at, "
-	"                  'joined_at', p.joined_at, "
-	"                  'left_at', p.left_at, "
-	"                  'joined_seconds', p.joined_seconds, "
-	"                  'device_id', p.device_id, "
-	"                  'mic_muted', p.mic_muted, "
-	"                  'camera_off', p.camera_off, "
-	"                  'sharing_screen', p.sharing_screen) "
-	"              ORDER BY p.invited_at, p.user_id) "
+	"       SELECT json_agg(" PARTICIPANT_OBJECT " ORDER BY p.invited_at, p.user_id) "
 	"         FROM pgcall.participant p "
-	"        WHERE p.call_id = c.id)) "
+	"        WHERE p.call_id = c.id)), "
+	"   (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = c.id) "
 	" FROM pgcall.call c "
 	"WHERE c.id = $1::uuid ";
+
+static const char *const call_fields_query =
+	"SELECT json_build_object( " CALL_FIELDS ") FROM pgcall.call c WHERE c.id = $1::uuid";
+
+static const char *const participant_query =
+	"SELECT " PARTICIPANT_OBJECT " FROM pgcall.participant p "
+	"WHERE p.call_id = $1::uuid AND p.user_id = $2";
+
+/* Append , "version" : N} to the call object json (which ends with '}'). */
+static char *
+with_version(const char *json, const char *version)
+{
+	size_t		len = strlen(json);
+	StringInfoData buf;
+
+	Assert(len > 0 && json[len - 1] == '}');
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, json, len - 1);
+	appendStringInfo(&buf, ", \"version\" : %s}", version ? version : "null");
+	return buf.data;
+}
 
 /*
  * The call object of call_id as JSON text, or NULL when there is no such
  * call (or row-level security hides it).  SPI must be connected; the result
  * lives in the SPI procedure context.  The events of this transaction may
- * use it as their snapshot of the call (events.c decides whether they can).
+ * use it, without its version, as their snapshot of the call (events.c
+ * decides whether they can).
  */
 char *
 pgcall_call_json(const char *call_id)
@@ -79,9 +117,42 @@ pgcall_call_json(const char *call_id)
 	if (pgcall_exec(pgcall_plan(&plan, call_json_query, 1, types), values, NULL, false, 1) == 0)
 		return NULL;
 	json = pgcall_getstr(0, 1);
-	if (json)
-		pgcall_event_remember_call(call_id, json);
-	return json;
+	if (json == NULL)
+		return NULL;
+	pgcall_event_remember_call(call_id, json);
+	return with_version(json, pgcall_getstr(0, 2));
+}
+
+/*
+ * For events: the call with its participants and without a version
+ * (full), or only its own members (!full).  NULL when there is no such call.
+ */
+char *
+pgcall_call_json_for_event(const char *call_id, bool full)
+{
+	static SPIPlanPtr full_plan = NULL;
+	static SPIPlanPtr fields_plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(call_id)};
+
+	if (pgcall_exec(full ? pgcall_plan(&full_plan, call_json_query, 1, types)
+					: pgcall_plan(&fields_plan, call_fields_query, 1, types),
+					values, NULL, false, 1) == 0)
+		return NULL;
+	return pgcall_getstr(0, 1);
+}
+
+/* The participant object of user_id in call_id, NULL when there is none. */
+char *
+pgcall_participant_json(const char *call_id, const char *user_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(call_id), CStringGetTextDatum(user_id)};
+
+	if (pgcall_exec(pgcall_plan(&plan, participant_query, 2, types), values, NULL, false, 1) == 0)
+		return NULL;
+	return pgcall_getstr(0, 1);
 }
 
 PG_FUNCTION_INFO_V1(call_json);

@@ -491,9 +491,17 @@ participant_after(PG_FUNCTION_ARGS)
 		/* A new participant: the invitee is rung, the caller is told. */
 		if (streq(new_status, "invited") || streq(new_status, "ringing"))
 		{
+			StringInfoData incoming;
+
+			/* one call.incoming for all invitees rung alike: no user_id */
+			initStringInfo(&incoming);
+			appendStringInfoChar(&incoming, '{');
+			pgcall_json_member(&incoming, "status", new_status);
+			appendStringInfoChar(&incoming, '}');
+			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), incoming.data,
+							   PGCALL_EVENT_FULL_CALL, NULL);
 			pgcall_json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
-			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), data.data, true);
 			if (added_later(call_id, newtup, desc))
 			{
 				List	   *others = NIL;
@@ -503,14 +511,16 @@ participant_after(PG_FUNCTION_ARGS)
 					if (!streq(lfirst(lc), user_id))
 						others = lappend(others, lfirst(lc));
 				if (others != NIL)
-					pgcall_event_queue("participant.invited", call_id, others, data.data, true);
+					pgcall_event_queue("participant.invited", call_id, others, data.data,
+									   PGCALL_EVENT_CALL, user_id);
 			}
 		}
 		else if (streq(role, "caller") || streq(role, "host"))
 		{
 			pgcall_json_member(&data, "status", new_status);
 			appendStringInfoChar(&data, '}');
-			pgcall_event_queue("call.started", call_id, list_make1(user_id), data.data, true);
+			pgcall_event_queue("call.started", call_id, list_make1(user_id), data.data,
+							   PGCALL_EVENT_FULL_CALL, NULL);
 		}
 		else
 		{
@@ -523,7 +533,7 @@ participant_after(PG_FUNCTION_ARGS)
 			appendStringInfoChar(&data, '}');
 			if (audience != NIL)
 				pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
-								   data.data, true);
+								   data.data, PGCALL_EVENT_CALL, user_id);
 		}
 	}
 	else if (!streq(old_status, new_status))
@@ -537,7 +547,7 @@ participant_after(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&data, '}');
 		if (audience != NIL)
 			pgcall_event_queue(psprintf("participant.%s", new_status), call_id, audience,
-							   data.data, true);
+							   data.data, PGCALL_EVENT_CALL, user_id);
 	}
 	else if (col_bool(oldtup, desc, "mic_muted") != col_bool(newtup, desc, "mic_muted") ||
 			 col_bool(oldtup, desc, "camera_off") != col_bool(newtup, desc, "camera_off") ||
@@ -550,7 +560,8 @@ participant_after(PG_FUNCTION_ARGS)
 		pgcall_json_bool(&data, "sharing_screen", col_bool(newtup, desc, "sharing_screen"));
 		appendStringInfoChar(&data, '}');
 		if (audience != NIL)
-			pgcall_event_queue("participant.media", call_id, audience, data.data, true);
+			pgcall_event_queue("participant.media", call_id, audience, data.data,
+							   PGCALL_EVENT_CALL, user_id);
 	}
 
 	SPI_finish();
@@ -604,7 +615,8 @@ call_after(PG_FUNCTION_ARGS)
 	{
 		pgcall_json_member(&data, "by", col_text(td->tg_newtuple, desc, "answered_by"));
 		appendStringInfoChar(&data, '}');
-		pgcall_event_queue("call.accepted", call_id, call_audience(call_id), data.data, true);
+		pgcall_event_queue("call.accepted", call_id, call_audience(call_id), data.data,
+						   PGCALL_EVENT_CALL, NULL);
 	}
 	else if (streq(new_status, "ended"))
 	{
@@ -615,7 +627,8 @@ call_after(PG_FUNCTION_ARGS)
 		appendStringInfo(&data, ",\"duration_seconds\":%s",
 						 col_text(td->tg_newtuple, desc, "duration_seconds"));
 		appendStringInfoChar(&data, '}');
-		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data, true);
+		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data,
+						   PGCALL_EVENT_FULL_CALL, NULL);
 		remember_ended(call_id);
 	}
 	SPI_finish();

@@ -1750,7 +1750,8 @@ call_signal(PG_FUNCTION_ARGS)
 	appendStringInfoString(&data, ",\"kind\":");
 	escape_json(&data, kind);
 	appendStringInfo(&data, ",\"payload\":%s}", payload);
-	pgcall_event_queue("call.signal", call_id, list_make1(to_user), data.data, false);
+	pgcall_event_queue("call.signal", call_id, list_make1(to_user), data.data,
+					   PGCALL_EVENT_NO_CALL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

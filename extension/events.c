@@ -1,23 +1,31 @@
 /*
  * events.c: the event log.
  *
+ * One event is one row of pgcall.event, addressed to its recipients (a
+ * text[] of user ids): a change to a call is written once however many
+ * people hear of it, and carries what changed, not the whole call.  Its id
+ * is the call's version after it: a client that holds a call of version V
+ * (call_get returns it) ignores the call's events with ids up to V and
+ * applies the others.
+ *
  * Triggers and call functions queue events with pgcall_event_queue(); they
  * stay in TopTransactionContext, follow savepoints (an aborted
  * subtransaction drops its events) and are written at commit by the
  * PRE_COMMIT transaction callback, after every deferred trigger has run:
  *
- *   1. build each event's payload (all but its id, once per event however
- *      many recipients it has), with a snapshot of the call as committed;
+ *   1. build each event's payload (all but its id) and its recipients
+ *      array, reading the call, or the participant that changed, as
+ *      committed;
  *   2. take the event lock, held to the end of the commit, so no other
  *      transaction assigns event ids until this one is visible.  It is the
  *      lock NOTIFY takes at commit anyway (exclusive, on object 0 of
  *      pg_database), taken a little earlier: an advisory lock would let
  *      any role stall every event-writing commit, and a second lock would
  *      serialize commits twice;
- *   3. give each (event, recipient) an id from pgcall.event_id_seq (CACHE
- *      1), insert all rows with one statement, and send one NOTIFY on the
- *      event channel (a secret random name, see event_channel()) whose
- *      payload is the id range.
+ *   3. give each event an id (pgcall_event_id_next(), event_ids.c: the
+ *      WAL timeline in its top bits), insert its row, and send
+ *      one NOTIFY on the event channel (a secret random name, see
+ *      event_channel()) whose payload is the id range.
  *
  * Step 2 makes ids commit-ordered: every event with a smaller id is already
  * visible when an event becomes visible, so a reader that saw id N resumes
@@ -65,15 +73,15 @@ typedef struct EventType
 } EventType;
 
 static const EventType event_types[] = {
-	{"call.started", "the caller", "A call you started exists and rings the others; data: your participant."},
-	{"call.incoming", "each invitee", "Someone calls you: ring.  data: your participant; call.created_by is the caller."},
+	{"call.started", "the caller", "A call you started exists and rings the others; data: your participant.  Carries the whole call, participants included."},
+	{"call.incoming", "the invitees", "Someone calls you: ring.  One event for everyone invited with the same status at once; data.status is theirs (your participant is in call.participants); call.created_by is the caller.  Carries the whole call, participants included."},
 	{"call.accepted", "every participant", "Someone answered; the call is active.  data.by: who."},
-	{"call.ended", "every participant", "The call ended after it was answered (reason completed, failed or terminated).  data: reason, by, duration_seconds."},
-	{"call.cancelled", "every participant", "The caller hung up before anyone answered."},
-	{"call.rejected", "every participant", "Everyone invited declined."},
-	{"call.missed", "every participant", "Nobody answered before the ring timeout."},
-	{"call.busy", "every participant", "Everyone invited was already in a call."},
-	{"call.unavailable", "every participant", "Everyone invited was offline (the caller asked for require_online)."},
+	{"call.ended", "every participant", "The call ended after it was answered (reason completed, failed or terminated).  data: reason, by, duration_seconds.  Carries the whole call: ending it closes every participant without events of their own."},
+	{"call.cancelled", "every participant", "The caller hung up before anyone answered.  Carries the whole call."},
+	{"call.rejected", "every participant", "Everyone invited declined.  Carries the whole call."},
+	{"call.missed", "every participant", "Nobody answered before the ring timeout.  Carries the whole call."},
+	{"call.busy", "every participant", "Everyone invited was already in a call.  Carries the whole call."},
+	{"call.unavailable", "every participant", "Everyone invited was offline (the caller asked for require_online).  Carries the whole call."},
 	{"participant.invited", "everyone in the call or being rung, and the participant", "Someone was added to the call."},
 	{"participant.ringing", "everyone in the call or being rung, and the participant", "A participant's device rings."},
 	{"participant.joined", "everyone in the call or being rung, and the participant", "A participant answered or joined; data.device_id says which device (other devices of that user stop ringing: answered elsewhere)."},
@@ -83,7 +91,7 @@ static const EventType event_types[] = {
 	{"participant.busy", "everyone in the call or being rung, and the participant", "A participant was in another call."},
 	{"participant.removed", "everyone in the call or being rung, and the participant", "An admin removed a participant: their client must leave the call; they cannot rejoin."},
 	{"participant.media", "everyone in the call or being rung, and the participant", "A participant's microphone, camera or screen share changed."},
-	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call snapshot."},
+	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call, and it does not change the call's version."},
 };
 
 typedef struct QueuedEvent
@@ -92,9 +100,10 @@ typedef struct QueuedEvent
 	char	   *type;
 	char	   *call_id;		/* text form of the call's uuid, or NULL */
 	char	   *data;			/* JSON object */
-	bool		with_call;		/* add a snapshot of the call */
+	PgcallEventCall with_call;	/* what of the call to add */
+	char	   *participant;	/* add this participant's object, or NULL */
 	TimestampTz at;
-	int			nrecipients;
+	int			nrecipients;	/* sorted, distinct */
 	char	  **recipients;
 } QueuedEvent;
 
@@ -150,44 +159,82 @@ pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size)
 			 (int) fsec);
 }
 
+static int
+strptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Add recipients (a List of char *) to ev's, keeping them sorted and distinct. */
+static void
+add_recipients(QueuedEvent *ev, List *recipients)
+{
+	ListCell   *lc;
+	int			n = ev->nrecipients;
+	int			out = 0;
+
+	if (recipients == NIL)
+		return;
+	ev->recipients = ev->recipients
+		? repalloc(ev->recipients, sizeof(char *) * (n + list_length(recipients)))
+		: palloc(sizeof(char *) * list_length(recipients));
+	foreach(lc, recipients)
+		ev->recipients[n++] = pstrdup(lfirst(lc));
+	qsort(ev->recipients, n, sizeof(char *), strptr_cmp);
+	for (int i = 0; i < n; i++)
+		if (out == 0 || strcmp(ev->recipients[out - 1], ev->recipients[i]) != 0)
+			ev->recipients[out++] = ev->recipients[i];
+	ev->nrecipients = out;
+}
+
 /*
- * Queue an event of the given type for each recipient (a List of char *;
+ * Queue an event of the given type for the recipients (a List of char *;
  * duplicates are sent once).  data is a JSON object; NULL means {}.
+ * with_call says what of the call it carries, participant (a user id, or
+ * NULL) whose participant object.  Invitations to one call with the same
+ * data in a row (call_start's or call_invite's invitees) become one event
+ * addressed to all of them.
  */
 void
 pgcall_event_queue(const char *type, const char *call_id, List *recipients,
-				   const char *data, bool with_call)
+				   const char *data, PgcallEventCall with_call, const char *participant)
 {
 	MemoryContext old;
 	QueuedEvent *ev;
-	ListCell   *lc;
 	bool		known = false;
 
 	for (int i = 0; i < lengthof(event_types) && !known; i++)
 		known = strcmp(event_types[i].type, type) == 0;
 	if (!known)
 		elog(ERROR, "pgcall event type \"%s\" is not in the event catalog", type);
+	if (call_id == NULL)
+		elog(ERROR, "pgcall event \"%s\" names no call", type);
+	if (data == NULL)
+		data = "{}";
 
 	old = MemoryContextSwitchTo(TopTransactionContext);
+	if (queued != NIL && strcmp(type, "call.incoming") == 0)
+	{
+		ev = llast(queued);
+		if (ev->subid == GetCurrentSubTransactionId() &&
+			strcmp(ev->type, type) == 0 && strcmp(ev->call_id, call_id) == 0 &&
+			strcmp(ev->data, data) == 0 && ev->with_call == with_call &&
+			ev->participant == NULL && participant == NULL)
+		{
+			add_recipients(ev, recipients);
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
 	ev = palloc0(sizeof(QueuedEvent));
-
 	ev->subid = GetCurrentSubTransactionId();
 	ev->type = pstrdup(type);
-	ev->call_id = call_id ? pstrdup(call_id) : NULL;
-	ev->data = pstrdup(data ? data : "{}");
-	ev->with_call = with_call && call_id != NULL;
+	ev->call_id = pstrdup(call_id);
+	ev->data = pstrdup(data);
+	ev->with_call = with_call;
+	ev->participant = participant ? pstrdup(participant) : NULL;
 	ev->at = GetCurrentTimestamp();
-	ev->recipients = palloc(sizeof(char *) * Max(list_length(recipients), 1));
-	foreach(lc, recipients)
-	{
-		const char *r = lfirst(lc);
-		bool		dup = false;
-
-		for (int i = 0; i < ev->nrecipients && !dup; i++)
-			dup = strcmp(ev->recipients[i], r) == 0;
-		if (!dup)
-			ev->recipients[ev->nrecipients++] = pstrdup(r);
-	}
+	add_recipients(ev, recipients);
 	if (ev->nrecipients > 0)
 		queued = lappend(queued, ev);
 	MemoryContextSwitchTo(old);
@@ -276,9 +323,13 @@ pgcall_event_remember_call(const char *call_id, const char *json)
 	MemoryContextSwitchTo(old);
 }
 
-/* Snapshot of a call as JSON text, fetched once per call per flush. */
+/*
+ * The call as JSON text for an event, with its participants (full) or
+ * without, fetched once per call and kind per flush.  "null" when the call
+ * is gone.
+ */
 static const char *
-call_snapshot(List **cache, const char *call_id, CommandId cid)
+call_snapshot(List **cache, const char *call_id, bool full, CommandId cid)
 {
 	ListCell   *lc;
 	CallSnapshot *snap;
@@ -287,24 +338,28 @@ call_snapshot(List **cache, const char *call_id, CommandId cid)
 	foreach(lc, *cache)
 	{
 		snap = lfirst(lc);
-		if (strcmp(snap->call_id, call_id) == 0)
+		if ((snap->userid != InvalidOid) == full && strcmp(snap->call_id, call_id) == 0)
 			return snap->json;
 	}
-	foreach(lc, built)
+	if (full)
 	{
-		snap = lfirst(lc);
-		if (strcmp(snap->call_id, call_id) == 0)
+		foreach(lc, built)
 		{
-			if (snap->cid == cid && snap->userid == GetUserId() && snap->tz == session_timezone)
-				json = snap->json;
-			break;
+			snap = lfirst(lc);
+			if (strcmp(snap->call_id, call_id) == 0)
+			{
+				if (snap->cid == cid && snap->userid == GetUserId() && snap->tz == session_timezone)
+					json = snap->json;
+				break;
+			}
 		}
 	}
 	if (json == NULL)
-		json = pgcall_call_json(call_id);
-	snap = palloc(sizeof(CallSnapshot));
+		json = pgcall_call_json_for_event(call_id, full);
+	snap = palloc0(sizeof(CallSnapshot));
 	snap->call_id = pstrdup(call_id);
 	snap->json = json ? json : "null";
+	snap->userid = full ? GetUserId() : InvalidOid;	/* marks the kind */
 	*cache = lappend(*cache, snap);
 	return snap->json;
 }
@@ -313,26 +368,15 @@ static void
 flush_events(void)
 {
 	static SPIPlanPtr insert_plan = NULL;
-	static const Oid insert_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID};
+	static const Oid insert_types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID};
 	Oid			seqid;
-	int			n = 0;
 	int			nev = list_length(queued);
 	int			e = 0;
-	int			i = 0;
 	ListCell   *lc;
 	List	   *snapshots = NIL;
 	char	  **rests;
 	int		   *rest_lens;
-	Datum	   *ids,
-			   *users,
-			   *types,
-			   *calls,
-			   *payloads;
-	bool	   *call_nulls;
-	Datum		values[5];
-	int			dims[1];
-	int			lbs[1] = {1};
+	Datum	   *recipients;
 	int64		first_id = 0,
 				last_id = 0;
 	char		range[64];
@@ -344,16 +388,9 @@ flush_events(void)
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
 
-	foreach(lc, queued)
-		n += ((QueuedEvent *) lfirst(lc))->nrecipients;
 	rests = palloc(sizeof(char *) * nev);
 	rest_lens = palloc(sizeof(int) * nev);
-	ids = palloc(sizeof(Datum) * n);
-	users = palloc(sizeof(Datum) * n);
-	types = palloc(sizeof(Datum) * n);
-	calls = palloc(sizeof(Datum) * n);
-	payloads = palloc(sizeof(Datum) * n);
-	call_nulls = palloc0(sizeof(bool) * n);
+	recipients = palloc(sizeof(Datum) * nev);
 
 	/*
 	 * At commit there is no portal: give SPI the snapshot it needs.  Write
@@ -374,47 +411,47 @@ flush_events(void)
 
 	/*
 	 * Everything but the ids first, before the lock: each event's payload
-	 * after its id (the same for all its recipients), with the snapshot of
-	 * its call.  This transaction still holds the row locks of every call it
-	 * changed, so the snapshots are what commits.
+	 * after its id and its recipients.  This transaction still holds the
+	 * row locks of every call and participant it changed, so what it reads
+	 * of them is what commits.
 	 */
 	initStringInfo(&buf);
 	foreach(lc, queued)
 	{
 		QueuedEvent *ev = lfirst(lc);
 		char		at[40];
-		const char *snapshot = ev->with_call ? call_snapshot(&snapshots, ev->call_id, cid) : NULL;
+		Datum	   *users = palloc(sizeof(Datum) * ev->nrecipients);
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
 		resetStringInfo(&buf);
 		appendStringInfoString(&buf, ",\"event\":");
 		escape_json(&buf, ev->type);
 		appendStringInfoString(&buf, ",\"call_id\":");
-		if (ev->call_id)
-			escape_json(&buf, ev->call_id);
-		else
-			appendStringInfoString(&buf, "null");
+		escape_json(&buf, ev->call_id);
 		appendStringInfo(&buf, ",\"at\":\"%s\",\"data\":%s", at, ev->data);
-		if (snapshot)
-			appendStringInfo(&buf, ",\"call\":%s", snapshot);
+		if (ev->with_call != PGCALL_EVENT_NO_CALL)
+			appendStringInfo(&buf, ",\"call\":%s",
+							 call_snapshot(&snapshots, ev->call_id,
+										   ev->with_call == PGCALL_EVENT_FULL_CALL, cid));
+		if (ev->participant)
+		{
+			char	   *p = pgcall_participant_json(ev->call_id, ev->participant);
+
+			appendStringInfo(&buf, ",\"participant\":%s", p ? p : "null");
+		}
 		appendStringInfoChar(&buf, '}');
 		rests[e] = pnstrdup(buf.data, buf.len);
 		rest_lens[e] = buf.len;
 		for (int r = 0; r < ev->nrecipients; r++)
-		{
-			users[i + r] = CStringGetTextDatum(ev->recipients[r]);
-			types[i + r] = CStringGetTextDatum(ev->type);
-			if (ev->call_id)
-				calls[i + r] = CStringGetTextDatum(ev->call_id);
-			else
-			{
-				calls[i + r] = (Datum) 0;
-				call_nulls[i + r] = true;
-			}
-		}
-		i += ev->nrecipients;
+			users[r] = CStringGetTextDatum(ev->recipients[r]);
+		recipients[e] = PointerGetDatum(construct_array(users, ev->nrecipients, TEXTOID,
+														-1, false, TYPALIGN_INT));
 		e++;
 	}
+	pgcall_plan(&insert_plan,
+				"INSERT INTO pgcall.event (id, call_id, type, recipients, payload) "
+				"VALUES ($1, $2::uuid, $3, $4, $5)",
+				5, insert_types);
 
 	/*
 	 * The serialized part: from here to the end of the commit no other
@@ -426,46 +463,34 @@ flush_events(void)
 	 * take.  Inside it only ids are assigned, and the rows written.
 	 */
 	LockSharedObject(DatabaseRelationId, InvalidOid, 0, AccessExclusiveLock);
-	i = 0;
 	e = 0;
 	foreach(lc, queued)
 	{
 		QueuedEvent *ev = lfirst(lc);
+		int64		id = pgcall_event_id_next(seqid);
+		char		head[80];
+		int			hlen;
+		text	   *t;
+		Datum		values[5];
 
-		for (int r = 0; r < ev->nrecipients; r++, i++)
-		{
-			int64		id = pgcall_event_id_next(seqid);
-			char		head[48];
-			int			hlen;
-			text	   *t;
-
-			if (first_id == 0)
-				first_id = id;
-			last_id = id;
-			hlen = snprintf(head, sizeof(head), "{\"type\":\"event\",\"id\":" INT64_FORMAT, id);
-			t = palloc(VARHDRSZ + hlen + rest_lens[e]);
-			SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
-			memcpy(VARDATA(t), head, hlen);
-			memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
-			ids[i] = Int64GetDatum(id);
-			payloads[i] = PointerGetDatum(t);
-		}
+		if (first_id == 0)
+			first_id = id;
+		last_id = id;
+		hlen = snprintf(head, sizeof(head),
+						"{\"type\":\"event\",\"id\":" INT64_FORMAT ",\"version\":" INT64_FORMAT,
+						id, id);
+		t = palloc(VARHDRSZ + hlen + rest_lens[e]);
+		SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
+		memcpy(VARDATA(t), head, hlen);
+		memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
+		values[0] = Int64GetDatum(id);
+		values[1] = CStringGetTextDatum(ev->call_id);
+		values[2] = CStringGetTextDatum(ev->type);
+		values[3] = recipients[e];
+		values[4] = PointerGetDatum(t);
+		pgcall_exec(insert_plan, values, NULL, false, 0);
 		e++;
 	}
-
-	dims[0] = n;
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(users, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(types, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_md_array(calls, call_nulls, 1, dims, lbs,
-												   TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = PointerGetDatum(construct_array(payloads, n, TEXTOID, -1, false, TYPALIGN_INT));
-	pgcall_exec(pgcall_plan(&insert_plan,
-							"INSERT INTO pgcall.event (id, user_id, type, call_id, payload) "
-							"SELECT i, u, t, c::uuid, p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-							"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) AS x(i, u, t, c, p)",
-							5, insert_types),
-				values, NULL, false, 0);
 	SPI_finish();
 	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();
@@ -625,7 +650,7 @@ events_since(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(max);
 	n = pgcall_exec(pgcall_plan(&fetch_plan,
 								"SELECT id, payload FROM pgcall.event "
-								"WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+								"WHERE recipients @> ARRAY[$1] AND id > $2 ORDER BY id LIMIT $3",
 								3, fetch_types),
 					values, NULL, false, 0);
 	for (uint64 r = 0; r < n; r++)

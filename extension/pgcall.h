@@ -122,13 +122,24 @@ extern Datum pgcall_jsonb_result(StringInfo buf);
 
 /* call_json.c: the call object */
 extern char *pgcall_call_json(const char *call_id);
+extern char *pgcall_call_json_for_event(const char *call_id, bool full);
+extern char *pgcall_participant_json(const char *call_id, const char *user_id);
 
 /* events.c: the event log */
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
 
+/* What an event carries besides its data. */
+typedef enum PgcallEventCall
+{
+	PGCALL_EVENT_NO_CALL,		/* nothing (call.signal) */
+	PGCALL_EVENT_CALL,			/* the call's own members, no participants */
+	PGCALL_EVENT_FULL_CALL		/* the call with its participants */
+} PgcallEventCall;
+
 extern void pgcall_event_queue(const char *type, const char *call_id, List *recipients,
-							   const char *data, bool with_call);
+							   const char *data, PgcallEventCall with_call,
+							   const char *participant);
 extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);

@@ -416,28 +416,34 @@ COMMENT ON TABLE pgcall.participant_session IS
 -- Events
 --
 -- Triggers queue events in memory; at commit pgcall takes an exclusive lock,
--- gives them ids from event_id_seq and writes one row per recipient, then
--- sends one NOTIFY on the event channel (pgcall.event_channel).  Ids are therefore assigned in commit
--- order: a reader that has seen id N has seen every event with a smaller id
--- that will ever exist, and resumes with "id > N".
+-- gives them ids from event_id_seq and writes one row per event, addressed
+-- to its recipients, then sends one NOTIFY on the event channel
+-- (pgcall.event_channel).  Ids are therefore assigned in commit order: a
+-- reader that has seen id N has seen every event with a smaller id that will
+-- ever exist, and resumes with "id > N".  An event's id is also its call's
+-- version: call_get returns the largest one the call has.
 -------------------------------------------------------------------------------
 
 CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
 
 CREATE TABLE pgcall.event (
     id         bigint PRIMARY KEY,
-    user_id    text NOT NULL,
+    call_id    uuid NOT NULL,
     type       text NOT NULL,
-    call_id    uuid,
+    recipients text[] NOT NULL CHECK (pg_catalog.cardinality(recipients) > 0),
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     payload    text NOT NULL
 );
 
-CREATE INDEX event_user_idx ON pgcall.event (user_id, id);
+-- A user's events (events_since, row-level security): the GIN index on
+-- recipients (docs/benchmarks.md compares it with reaching them through the
+-- user's calls).  A call's version: event_call_idx.
+CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on);
+CREATE INDEX event_call_idx ON pgcall.event (call_id, id);
 CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
 
 COMMENT ON TABLE pgcall.event IS
-'Event log: one row per recipient.  payload is the JSON message the bridge sends to that user as is.';
+'Event log: one row per event, addressed to recipients (user ids, distinct).  payload is the JSON message the bridge sends to each of them as is: the change (data, the call''s own members, the participant that changed) and the call''s version after it (the id).';
 
 CREATE TABLE pgcall.event_purged (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -1037,11 +1043,11 @@ COMMENT ON FUNCTION pgcall.bridge_listen() IS
 -- every row), so these two are plain SQL that the planner inlines into the
 -- bridge's prepared statement: no function call, no re-planning per fetch.
 CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000,
-                                     OUT id bigint, OUT user_id text, OUT payload text)
+                                     OUT id bigint, OUT recipients text, OUT payload text)
 RETURNS SETOF record
 LANGUAGE sql STABLE
 AS $$
-    SELECT e.id, e.user_id, e.payload
+    SELECT e.id, pg_catalog.array_to_json(e.recipients)::text, e.payload
       FROM pgcall.event e
      WHERE e.id > bridge_events.after
      ORDER BY e.id
@@ -1049,7 +1055,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_events(bigint, integer) IS
-'Every user''s events above an id, oldest first, for the bridge to fan out.  Ids are commit-ordered: after the last id fetched, nothing is ever skipped.';
+'Every event above an id, oldest first, with its recipients as a JSON array of user ids, for the bridge to fan out to each of their sockets.  Ids are commit-ordered: after the last id fetched, nothing is ever skipped.';
 
 CREATE FUNCTION pgcall.bridge_event_horizon()
 RETURNS bigint
@@ -1760,7 +1766,7 @@ CREATE POLICY session_participant_read ON pgcall.participant_session FOR SELECT
 CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
     TO pgcall_admin USING (NOT pgcall.pseudonymous());
 CREATE POLICY event_own_read ON pgcall.event FOR SELECT
-    TO pgcall_user, pgcall_backend USING (user_id = pgcall.current_user_id());
+    TO pgcall_user, pgcall_backend USING (recipients @> ARRAY[pgcall.current_user_id()]);
 CREATE POLICY event_bridge_read ON pgcall.event FOR SELECT
     TO pgcall_bridge USING (true);
 CREATE POLICY presence_admin_read ON pgcall.presence FOR SELECT

@@ -50,7 +50,7 @@ static const struct sqldef
 		" coalesce($2::jsonb->'args', '{}'::jsonb), false)", true},
 	[SQL_WS_AUTH] = {"pgcall_ws_auth", "SELECT pgcall.current_user_id()", true},
 	[SQL_EVENTS] = {"pgcall_events",
-		"SELECT id, user_id, payload FROM pgcall.bridge_events($1::bigint, $2::integer)", true},
+		"SELECT id, recipients, payload FROM pgcall.bridge_events($1::bigint, $2::integer)", true},
 	[SQL_EVENTS_SINCE] = {"pgcall_events_since",
 		"SELECT id, payload FROM pgcall.events_since($1::bigint, $2::integer)", true},
 	[SQL_HORIZON] = {"pgcall_horizon", "SELECT pgcall.bridge_event_horizon()", true},

@@ -14,6 +14,7 @@
  * "again" and the fetch repeats.
  */
 #include "bridge.h"
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,43 @@ retry_later(void)
 	lws_sul_schedule(B.ctx, 0, &E.sul_retry, sul_retry_cb, 1000 * 1000);
 }
 
+/*
+ * Hand the event to ws.c for each of its recipients, a JSON array of user
+ * ids as bridge_events() writes it (array_to_json of text[]).
+ */
+static void
+deliver(int64_t id, const char *recipients, size_t rlen, const char *payload, size_t plen)
+{
+	struct jiter it = {recipients, rlen, 0};
+	struct jval v;
+	char		plain[256];
+
+	if (rlen < 2 || recipients[0] != '[')
+	{
+		log_error("event %lld: recipients are not a JSON array", (long long) id);
+		return;
+	}
+	while (json_next_element(&it, &v))
+	{
+		char	   *user;
+
+		if (v.type != J_STRING)
+			continue;
+		/* no escapes: the id is the span between the quotes */
+		if (v.n - 2 < sizeof(plain) && !memchr(v.p, '\\', v.n))
+		{
+			memcpy(plain, v.p + 1, v.n - 2);
+			plain[v.n - 2] = '\0';
+			ws_deliver_event(plain, id, payload, plen);
+		}
+		else if ((user = json_string_dup(&v)) != NULL)
+		{
+			ws_deliver_event(user, id, payload, plen);
+			free(user);
+		}
+	}
+}
+
 static void
 fetch_done(struct job *job)
 {
@@ -90,8 +128,8 @@ fetch_done(struct job *job)
 		E.last_id = id;
 		B.m.events_fetched++;
 		if (!PQgetisnull(res, i, 1))
-			ws_deliver_event(PQgetvalue(res, i, 1), id, PQgetvalue(res, i, 2),
-							 (size_t) PQgetlength(res, i, 2));
+			deliver(id, PQgetvalue(res, i, 1), (size_t) PQgetlength(res, i, 1),
+					PQgetvalue(res, i, 2), (size_t) PQgetlength(res, i, 2));
 	}
 	if (n >= B.cfg.event_batch || E.again)
 	{

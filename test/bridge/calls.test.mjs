@@ -95,3 +95,53 @@ test('a group call with three clients', async () => {
   assert.equal(got.call?.status ?? got.status, 'ended');
   await Promise.all([host.close(), ann.close(), ben.close()]);
 });
+
+// What docs/protocol.md tells a client to do: hold the call with its
+// version, ignore events up to it, apply the others (the call's own
+// members, the participant upserted by user_id) and take their id.
+function applyEvent(held, m) {
+  if (held && m.id <= held.version) return held;
+  const call = m.call?.participants ? { ...m.call } : { ...held, ...(m.call ?? {}) };
+  if (m.participant) {
+    const list = [...(call.participants ?? [])];
+    const i = list.findIndex((p) => p.user_id === m.participant.user_id);
+    if (i < 0) list.push(m.participant); else list[i] = m.participant;
+    call.participants = list;
+  }
+  call.version = m.id;
+  return call;
+}
+
+test('one event per change reaches every recipient, and its deltas rebuild call_get', async () => {
+  const host = new Client(b, userToken('d-host'));
+  const ann = new Client(b, userToken('d-ann'));
+  const ben = new Client(b, userToken('d-ben'));
+  await Promise.all([host.welcome(), ann.welcome(), ben.welcome()]);
+
+  const started = await host.ok('call_start', { invitees: ['d-ann', 'd-ben'], type: 'audio', is_group: true });
+  const callId = started.call.id;
+  const rung = await Promise.all([ann, ben].map((c) => c.event((m) => m.event === 'call.incoming')));
+  assert.equal(rung[0].id, rung[1].id, 'the two invitees share one call.incoming');
+  assert.deepEqual(rung[0].call.participants.map((p) => p.user_id).sort(), ['d-ann', 'd-ben', 'd-host']);
+  assert.equal(rung[0].version, rung[0].id);
+
+  let held = applyEvent(null, rung[0]);
+  await ann.ok('call_accept', { call_id: callId });
+  await ben.ok('call_join', { call_id: callId });
+  await ann.ok('call_set_media', { call_id: callId, mic_muted: true });
+  const media = await Promise.all([host, ann, ben].map((c) => c.event((m) => m.event === 'participant.media')));
+  assert.ok(media.every((m) => m.id === media[0].id), 'one event, fanned out to every socket');
+  assert.equal(media[0].participant.user_id, 'd-ann');
+  assert.equal(media[0].participant.mic_muted, true);
+  assert.equal(media[0].call.participants, undefined, 'a delta, not the whole call');
+
+  for (const m of ann.messages.filter((x) => x.type === 'event' && x.call_id === callId)) held = applyEvent(held, m);
+  held = applyEvent(held, media[1]);
+  const got = await ann.ok('call_get', { call_id: callId });
+  assert.equal(got.version, media[1].id, "call_get's version is the call's last event");
+  const byUser = (c) => ({ ...c, participants: [...c.participants].sort((x, y) => x.user_id.localeCompare(y.user_id)) });
+  assert.deepEqual(byUser(held), byUser(got));
+  // an event at or below the version held changes nothing
+  assert.equal(applyEvent(got, rung[0]), got);
+  await Promise.all([host.close(), ann.close(), ben.close()]);
+});

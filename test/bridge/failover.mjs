@@ -56,7 +56,7 @@ async function untilSignals(c, n, what) {
 
 // The events of user on server with an id above after, in id order.
 function committed(server, user, after) {
-  const out = sql(server, `SELECT id FROM pgcall.event WHERE user_id = '${user}' AND id > ${after} ORDER BY id`);
+  const out = sql(server, `SELECT id FROM pgcall.event WHERE recipients @> ARRAY['${user}'] AND id > ${after} ORDER BY id`);
   return out ? out.split('\n').map(Number) : [];
 }
 

@@ -306,7 +306,7 @@ describe('slow consumers', () => {
       await waitFor(async () => (await metrics(small))['pgcall_bridge_websockets_closed_total{reason="slow"}'] >= 1, 'the slow client to be dropped');
       sock.resume();
       await closed;
-      const sent = Number(psql(DB, `SELECT count(*) FROM pgcall.event WHERE user_id = 'sl-bob' AND type = 'call.signal'`));
+      const sent = Number(psql(DB, `SELECT count(*) FROM pgcall.event WHERE recipients @> ARRAY['sl-bob'] AND type = 'call.signal'`));
 
       const bob = new Client(small, userToken('sl-bob'), { after: seen });
       await bob.welcome();

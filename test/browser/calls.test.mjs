@@ -316,6 +316,16 @@ test('alice mutes and turns her camera off: bob sees it, and her tracks really s
   await a.click('#mute');
   await b.waitForSelector('#tiles [data-peer="alice"][data-cam="on"][data-mic="on"]');
   await assertSeeing([['bob', 'alice']], 'camera back on');
+  // bob's page built its call from deltas: it holds the call's version (its
+  // last event) and alice's participant as call_get has them
+  const held = await b.evaluate(() => {
+    const c = window.pgcallApp.call;
+    return { id: c.id, version: c.snapshot.version, alice: c.snapshot.participants.find((p) => p.user_id === 'alice') };
+  });
+  assert.equal(String(held.version), psql(DB, `SELECT max(id) FROM pgcall.event WHERE call_id = '${held.id}'`));
+  const got = JSON.parse(psql(DB, `SET pgcall.user_id = 'bob'; SELECT pgcall.call_get('${held.id}')`).split('\n').pop());
+  assert.deepEqual(held.alice, got.participants.find((p) => p.user_id === 'alice'));
+  assert.equal(got.version, held.version);
 });
 
 test('bob hangs up: both histories show the completed call with its duration', { timeout: 60000 }, async () => {

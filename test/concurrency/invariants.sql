@@ -50,7 +50,7 @@ UNION ALL
 SELECT 'each participant of an ended call got one end event', count(*)
   FROM (SELECT c.id
           FROM pgcall.call c JOIN pgcall.participant p ON p.call_id = c.id
-          LEFT JOIN pgcall.event e ON e.call_id = c.id AND e.user_id = p.user_id
+          LEFT JOIN pgcall.event e ON e.call_id = c.id AND e.recipients @> ARRAY[p.user_id]
                AND e.type IN ('call.ended', 'call.cancelled', 'call.rejected', 'call.missed',
                               'call.busy', 'call.unavailable')
          WHERE c.status = 'ended'
@@ -61,8 +61,16 @@ SELECT 'the resuming reader saw every event exactly once', count(*)
         UNION ALL
         SELECT id FROM seen EXCEPT SELECT id FROM pgcall.event) x
 UNION ALL
-SELECT 'event ids match their payloads', count(*)
-  FROM pgcall.event WHERE (payload::jsonb ->> 'id')::bigint <> id
+SELECT 'event ids match their payloads and versions', count(*)
+  FROM pgcall.event WHERE (payload::jsonb ->> 'id')::bigint <> id OR (payload::jsonb ->> 'version')::bigint <> id
+UNION ALL
+SELECT 'an event names each recipient once', count(*)
+  FROM pgcall.event WHERE cardinality(recipients) <> (SELECT count(DISTINCT r) FROM unnest(recipients) r)
+UNION ALL
+SELECT 'a call''s version is its last event', count(*)
+  FROM pgcall.call c
+ WHERE (pgcall.call_json(c.id)::jsonb ->> 'version')::bigint
+       IS DISTINCT FROM (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = c.id)
 UNION ALL
 SELECT 'the run exercised answered, rejected, cancelled, missed and busy calls', 5 - count(DISTINCT end_reason)
   FROM pgcall.call WHERE end_reason IN ('completed', 'rejected', 'cancelled', 'missed', 'busy');

@@ -1,8 +1,13 @@
 -- The event log: who gets which event, in commit order, and resuming from an id.
+-- One row per event, addressed to its recipients; event_to has one row per
+-- (event, recipient).
+CREATE VIEW pg_temp.event_to AS
+    SELECT e.id, r.user_id, e.type, e.call_id, e.payload, e.created_at
+      FROM pgcall.event e, unnest(e.recipients) r(user_id);
 CREATE FUNCTION pg_temp.events_of(u text) RETURNS TABLE (type text, data jsonb)
 LANGUAGE sql AS $$
     SELECT e.type, e.payload::jsonb -> 'data'
-      FROM pgcall.event e WHERE e.user_id = u ORDER BY e.id
+      FROM pgcall.event e WHERE u = ANY (e.recipients) ORDER BY e.id
 $$;
 
 SET pgcall.user_id = 'alice';
@@ -38,16 +43,40 @@ SET pgcall.user_id = 'gus';
 SELECT pgcall.call_accept(:'group_id') IS NOT NULL AS answered;
 SELECT pgcall.call_invite(:'group_id', ARRAY['ivy'])->'call'->'participants'->-1->>'user_id' AS invited;
 SELECT pgcall.call_invite(:'group_id', ARRAY['hal']);
-SELECT user_id, type, payload::jsonb->'data'->>'user_id' AS about FROM pgcall.event
- WHERE call_id = :'group_id' AND type IN ('call.incoming', 'participant.invited') ORDER BY id;
+SELECT user_id, type, payload::jsonb->'data'->>'user_id' AS about FROM pg_temp.event_to
+ WHERE call_id = :'group_id' AND type IN ('call.incoming', 'participant.invited') ORDER BY id, user_id;
+-- The invitees rung alike at once share one call.incoming.
+SELECT recipients, payload::jsonb->'data' AS data,
+       jsonb_array_length(payload::jsonb->'call'->'participants') AS participants
+  FROM pgcall.event WHERE call_id = :'group_id' AND type = 'call.incoming' ORDER BY id;
 RESET pgcall.user_id;
 
--- Every event carries the call as committed, except signals.
+-- Every event carries the call as committed, except signals: the call's own
+-- members (participants only in call.started, call.incoming and the end
+-- events), the participant that changed, and the version (its id).
 SELECT type, payload::jsonb -> 'call' ->> 'status' AS call_status, payload::jsonb ? 'call' AS has_call,
+       payload::jsonb -> 'call' ? 'participants' AS whole_call,
+       payload::jsonb -> 'participant' ->> 'user_id' AS participant,
        payload::jsonb ->> 'call_id' = :'call_id' AS same_call
-  FROM pgcall.event WHERE user_id = 'bob' ORDER BY id;
-SELECT count(*) = count(DISTINCT id) AND bool_and(payload::jsonb ->> 'id' = id::text) AS ids_match
+  FROM pg_temp.event_to WHERE user_id = 'bob' ORDER BY id;
+SELECT count(*) = count(DISTINCT id) AND bool_and(payload::jsonb ->> 'id' = id::text)
+       AND bool_and(payload::jsonb ->> 'version' = id::text) AS ids_match,
+       bool_and(cardinality(recipients) = (SELECT count(DISTINCT r) FROM unnest(recipients) r)) AS distinct_recipients
   FROM pgcall.event;
+
+-- The participant an event carries has the members of call_get's
+-- participants, and call_get's version is the call's last event id.
+SET pgcall.user_id = 'alice';
+SELECT (pgcall.call_get(:'call_id')->>'version')::bigint
+       = (SELECT max(id) FROM pgcall.event WHERE call_id = :'call_id') AS version_is_last_event;
+SELECT ev->>'mic_muted' AS muted_in_event,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(ev) k)
+       = (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(cp) k) AS same_members
+  FROM (SELECT payload::jsonb -> 'participant' AS ev FROM pgcall.event
+         WHERE call_id = :'call_id' AND type = 'participant.media') e,
+       (SELECT p AS cp FROM jsonb_array_elements(pgcall.call_get(:'call_id')->'participants') p
+         WHERE p->>'user_id' = 'alice') c;
+RESET pgcall.user_id;
 
 -- Resuming: a user reads their own events after an id, nobody else's.
 RESET pgcall.user_id;
@@ -63,8 +92,9 @@ SELECT * FROM pgcall.events_since(0);
 
 -- The bridge's feed has everyone's events in id order.
 SELECT count(*) = (SELECT count(*) FROM pgcall.event) AS all_events,
-       count(DISTINCT user_id) = (SELECT count(DISTINCT user_id) FROM pgcall.event) AS every_user
-  FROM pgcall.bridge_events(0, 10000);
+       bool_and(b.recipients::jsonb = to_jsonb(e.recipients)) AS recipients_as_json,
+       bool_and(b.payload = e.payload) AS same_payload
+  FROM pgcall.bridge_events(0, 10000) b JOIN pgcall.event e USING (id);
 SELECT pgcall.bridge_event_horizon() = (SELECT max(id) FROM pgcall.event) AS horizon_is_last;
 
 -- Purged events cannot be resumed from.
@@ -98,7 +128,7 @@ SELECT count(*) AS dave_sees FROM pgcall.events_since(:before_id);
 RESET search_path;
 RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
-SELECT user_id, type FROM pgcall.event WHERE user_id IN ('carol', 'dave') ORDER BY id;
+SELECT user_id, type FROM pg_temp.event_to WHERE user_id IN ('carol', 'dave') ORDER BY id;
 DROP SCHEMA evil CASCADE;
 
 -- The snapshot an event carries is the call as committed, also when the
@@ -111,7 +141,7 @@ SELECT pgcall.call_start(ARRAY['snap2'])->'call'->>'id' AS snap_call \gset
 UPDATE pgcall.participant SET mic_muted = true WHERE call_id = :'snap_call' AND user_id = 'snap1';
 COMMIT;
 SELECT payload::jsonb->'call'->'participants'->0->>'mic_muted' AS later_write_shows
-  FROM pgcall.event WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
+  FROM pg_temp.event_to WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
 BEGIN;
 SELECT pgcall.call_start(ARRAY['snap3'])->'call'->>'id' AS snap_call \gset
 SAVEPOINT s;
@@ -119,14 +149,14 @@ SELECT pgcall.call_set_media(:'snap_call', mic_muted => true)->'call'->'particip
 ROLLBACK TO s;
 COMMIT;
 SELECT payload::jsonb->'call'->'participants'->0->>'mic_muted' AS rolled_back_gone
-  FROM pgcall.event WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
+  FROM pg_temp.event_to WHERE user_id = 'snap1' AND type = 'call.started' AND call_id = :'snap_call';
 BEGIN;
 SELECT pgcall.call_start(ARRAY['snap4'])->'call'->>'id' AS snap_call \gset
 SET LOCAL timezone = 'Asia/Tokyo';
 COMMIT;
 SELECT payload::jsonb->'call'->>'created_at' LIKE '%+09:00' AS commit_zone
-  FROM pgcall.event WHERE user_id = 'snap4' AND type = 'call.incoming' AND call_id = :'snap_call';
+  FROM pg_temp.event_to WHERE user_id = 'snap4' AND type = 'call.incoming' AND call_id = :'snap_call';
 SELECT pgcall.call_start(ARRAY['snap5'])->'call' AS snap_reply \gset
-SELECT payload::jsonb->'call' = :'snap_reply'::jsonb AS reply_is_snapshot
-  FROM pgcall.event WHERE user_id = 'snap5' AND type = 'call.incoming' AND call_id = (:'snap_reply'::jsonb->>'id')::uuid;
+SELECT payload::jsonb->'call' = :'snap_reply'::jsonb - 'version' AS reply_is_snapshot
+  FROM pg_temp.event_to WHERE user_id = 'snap5' AND type = 'call.incoming' AND call_id = (:'snap_reply'::jsonb->>'id')::uuid;
 RESET pgcall.user_id;

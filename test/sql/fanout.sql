@@ -1,6 +1,10 @@
 -- Fan-out bounds: what one request may write to the event log, committed.
-CREATE FUNCTION pg_temp.written() RETURNS TABLE (event_rows bigint, under_2_mib boolean) LANGUAGE sql
-    AS $$ SELECT count(*), coalesce(sum(octet_length(payload)), 0) < 2 * 1024 * 1024 FROM pgcall.event $$;
+-- An event is one row addressed to its recipients (deliveries counts them).
+CREATE FUNCTION pg_temp.written() RETURNS TABLE (event_rows bigint, deliveries bigint, under_64_kib boolean)
+    LANGUAGE sql
+    AS $$ SELECT count(*), coalesce(sum(cardinality(recipients)), 0),
+                 coalesce(sum(octet_length(payload) + octet_length(recipients::text)), 0) < 64 * 1024
+            FROM pgcall.event $$;
 
 TRUNCATE pgcall.event;
 SET pgcall.user_id = 'host';
@@ -8,7 +12,10 @@ SET pgcall.user_id = 'host';
 SELECT pgcall.call_start(array_agg('guest' || i)) FROM generate_series(1, 1000) i;
 SELECT * FROM pg_temp.written();
 
--- The largest call allowed: 51 events (one per person), under 2 MiB in all.
+-- The largest call allowed: call.started to the host and one call.incoming to
+-- all 50 invitees, each with the whole call: 51 deliveries of 2 rows, under
+-- 64 KiB in all (one row per recipient with the whole call was 51 rows,
+-- about 1 MiB).
 SELECT pgcall.call_start(array_agg('guest' || i), is_group => true)->'call'->>'id' AS call_id
   FROM generate_series(1, 50) i \gset
 SELECT * FROM pg_temp.written();
@@ -41,4 +48,5 @@ SELECT pgcall.admin_remove_participant(:'call_id', 'guest2')->>'already_removed'
 TRUNCATE pgcall.event;
 SET pgcall.user_id = 'host';
 SELECT pgcall.call_end(:'call_id')->'call'->>'status' AS status;
-SELECT count(*) FILTER (WHERE user_id = 'guest2') AS to_removed, count(*) AS event_rows FROM pgcall.event;
+SELECT count(*) FILTER (WHERE 'guest2' = ANY (recipients)) AS to_removed, count(*) AS event_rows,
+       sum(cardinality(recipients)) AS deliveries FROM pgcall.event;

@@ -3,7 +3,7 @@
 CREATE FUNCTION pg_temp.events_of(u text) RETURNS TABLE (type text, data jsonb)
 LANGUAGE sql AS $$
     SELECT e.type, e.payload::jsonb -> 'data'
-      FROM pgcall.event e WHERE e.user_id = u ORDER BY e.id
+      FROM pgcall.event e WHERE u = ANY (e.recipients) ORDER BY e.id
 $$;
 
 -- ann joins a public conference and is removed by an administrator: she

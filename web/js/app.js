@@ -1,7 +1,12 @@
 // app.js: the reference calling app.  It holds no rule of its own: it calls
 // pgcall's functions over the one WebSocket (pgcall.js) and redraws from
-// the events the database sends, each of which carries the call as it is
-// now ("call": {status, end_reason, participants: [...]}).
+// the events the database sends.  An event carries what changed: the call's
+// own members ("call": {status, end_reason, ...}) and the participant that
+// changed ("participant"), or the whole call with its participants
+// (call.started, call.incoming, the end events).  The app keeps each call
+// it cares about with its version (app.calls), applies events in order on
+// top of it, ignores those at or below the version it holds, and asks
+// call_get when it lacks the call (docs/protocol.md, "Calls and versions").
 //
 //   caller                     database                      callee
 //   call_start ------------->  call ringing  -- call.incoming -->  dialog
@@ -30,6 +35,8 @@ const app = {
   incoming: null,     // the call ringing here (dialog shown)
   call: null,         // the call this tab takes part in, see startCall/accept
   held: [],           // events that came before call_start's reply named the call
+  calls: new Map(),   // call id -> the call as last known, with its version
+  queue: Promise.resolve(),  // events are applied one after another, in order
   done: new Set(),    // call ids already finished here
   iceCache: null,
   resyncs: 0,        // times the bridge said P410A (events purged)
@@ -298,22 +305,73 @@ function historyItem(c) {
 
 // -------------------------------------------------------------- events
 
+// Events are applied in the order they come, one at a time (an event may
+// wait for call_get).  The events that come before call_start's reply named
+// our new call are held, and queued once it did.
 function onEvent(m) {
-  const call = m.call;
-  const me = app.session.user;
-  // call_start's reply has not named our new call yet: keep its events
   if (app.call && !app.call.id && m.event !== 'call.incoming') {
     app.held.push(m);
     return;
   }
+  app.queue = app.queue.then(() => handleEvent(m)).catch((e) => console.warn('event', m, e));
+}
+
+// Remember a call object (a function's reply or call_get) unless we hold a
+// newer version of it; returns the one kept.
+function keepCall(call) {
+  const held = app.calls.get(call.id);
+  if (held && (held.version ?? 0) > (call.version ?? 0)) return held;
+  app.calls.set(call.id, call);
+  return call;
+}
+
+// The call after event m, from the one held: whole calls replace it, deltas
+// update its own members and upsert the participant by user_id.  null when
+// m is not newer than what we hold, or we hold nothing and m is a delta.
+function applyEvent(m) {
+  const held = app.calls.get(m.call_id);
+  if (held && m.id <= (held.version ?? 0)) return null;
+  let call;
+  if (m.call?.participants) call = { ...m.call };
+  else if (held) call = { ...held, ...m.call };
+  else return null;
+  if (m.participant) {
+    const list = [...call.participants];
+    const i = list.findIndex((p) => p.user_id === m.participant.user_id);
+    if (i < 0) list.push(m.participant); else list[i] = m.participant;
+    call.participants = list;
+  }
+  call.version = m.id;
+  app.calls.set(call.id, call);
+  return call;
+}
+
+async function handleEvent(m) {
+  const me = app.session.user;
   const mine = app.call?.id === m.call_id;
   const ringingHere = app.incoming?.id === m.call_id;
 
-  if (m.event === 'call.incoming' && m.data.user_id === me) {
-    showIncoming(call);
-  } else if (m.event === 'call.signal') {  // the only event without a call snapshot
+  if (m.event === 'call.signal') {  // the only event without a call
     if (mine) app.call.media_session ? app.call.media_session.handleSignal(m.data.from, m.data.kind, m.data.payload)
       : app.call.signals.push(m.data);
+    return;
+  }
+  let call = applyEvent(m);
+  if (!call) {
+    const held = app.calls.get(m.call_id);
+    if (held && m.id <= (held.version ?? 0)) return;  // already applied
+    if (!mine && !ringingHere) {  // a call we do not show: its own members are enough
+      if (m.call) participantNotice(m);
+      return;
+    }
+    // a delta on a call we lack: read it whole (it includes this event)
+    const got = await app.socket.call('call_get', { call_id: m.call_id });
+    call = keepCall(got.call ?? got);
+    if ((call.version ?? 0) < m.id) call = applyEvent(m) ?? call;
+  }
+
+  if (m.event === 'call.incoming' && call.participants.some((p) => p.user_id === me)) {
+    showIncoming(call);
   } else if (END_EVENTS.has(m.event)) {
     if (mine || ringingHere) finish(call);
     refreshHistory();
@@ -387,7 +445,9 @@ async function startCall(invitees, media, isGroup) {
   }
   c.id = res.call.id;
   for (const m of app.held.splice(0)) onEvent(m);  // older than anything still to come
-  applyCall(res.call, true);  // ended at once: busy, offline
+  // after the held events, in order: it may have ended at once (busy, offline)
+  app.queue = app.queue.then(() => applyCall(res.call, true)).catch((e) => console.warn('call_start', e));
+  await app.queue;
   if (app.call === c) await beginMedia(res.agora);
 }
 
@@ -527,6 +587,7 @@ async function getMedia(media) {
 function applyCall(call, fromReply) {
   const c = app.call;
   if (!c || c.id !== call.id) return;
+  if (fromReply) call = keepCall(call);  // an event may have brought a newer one
   if (call.status === 'ended') return finish(call);
   c.snapshot = call;
   const me = app.session.user;
