@@ -16,7 +16,7 @@ CREATE FUNCTION evid.ring(a text, b text) RETURNS void LANGUAGE sql AS $$
     RESET pgcall.user_id;
 $$;
 CREATE FUNCTION evid.ids(a text, b text) RETURNS bigint[] LANGUAGE sql AS
-$$ SELECT array_agg(id ORDER BY id) FROM pgcall.event WHERE user_id IN (a, b) $$;
+$$ SELECT array_agg(id ORDER BY id) FROM pgcall.event WHERE recipients && ARRAY[a, b] $$;
 
 -- Never promoted (timeline 1, offset 0): ids are the sequence's values.
 SELECT evid.timeline() AS timeline, timeline_offset FROM pgcall.event_id_epoch;
@@ -57,13 +57,13 @@ SELECT evid.ring('evid-a6', 'evid-b6');
 SELECT evid.ids('evid-a6', 'evid-b6') = ARRAY[9007199254740990, 9007199254740991] AS last_ids;
 -- 2^53 - 1 was the last id: a commit that needs one more fails, with its events.
 SELECT evid.ring('evid-a7', 'evid-b7');
-SELECT count(*) AS written FROM pgcall.event WHERE user_id IN ('evid-a7', 'evid-b7');
+SELECT count(*) AS written FROM pgcall.event WHERE recipients && ARRAY['evid-a7', 'evid-b7'];
 SELECT count(*) AS calls FROM pgcall.participant WHERE user_id IN ('evid-a7', 'evid-b7');
 -- An offset beyond the last epoch is refused by the table itself.
 UPDATE pgcall.event_id_epoch SET timeline_offset = 8192;
 
 -- Leave the database as it was for the files that follow.
-DELETE FROM pgcall.event WHERE user_id LIKE 'evid-%';
+DELETE FROM pgcall.event WHERE recipients[1] LIKE 'evid-%';
 DELETE FROM pgcall.call WHERE id IN (SELECT call_id FROM pgcall.participant WHERE user_id LIKE 'evid-%');
 UPDATE pgcall.event_id_epoch SET timeline_offset = 0;
 SELECT setval('pgcall.event_id_seq', :seq_before, :'seq_called'::boolean) IS NOT NULL AS restored;
