@@ -4,16 +4,18 @@
  *
  * libwebsockets 4.1 closes some malformed requests without a status, or
  * stalls on them (httphead.c lists them).  So the bridge accepts
- * connections itself and reads each one's first request head into a
- * buffer of HEAD_MAX_BYTES, on the event loop: accepted sockets wait in an
+ * connections itself and looks at each one's first request head (peeking,
+ * up to HEAD_MAX_BYTES) on the event loop: accepted sockets wait in an
  * epoll set whose descriptor is adopted into the lws loop as a raw file, so
  * nothing blocks and lws never sees them.  When httphead_check() accepts the
- * head, the socket goes to lws with lws_adopt_socket_vhost_readbuf(), with
- * everything read so far (head, and any body or pipelined request behind
- * it), and from there on it is an ordinary lws connection: later requests
- * on it are lws's to parse (http.c).  When the check refuses the head, the
- * client gets the status and a JSON error here, the connection closes, and
- * lws never hears of it.
+ * head, the socket goes to lws with lws_adopt_socket_vhost(), untouched (the
+ * head was only peeked at), and from there on it is an ordinary lws
+ * connection: lws reads the head, any body and any pipelined request
+ * behind it, and later requests on it are lws's to parse (http.c).  (Handing
+ * lws the bytes already read with lws_adopt_socket_vhost_readbuf() instead
+ * made 4.1.6 deliver BODY_COMPLETION twice for every POST.)  When the
+ * check refuses the head, the client gets the status and a JSON error here,
+ * the connection closes, and lws never hears of it.
  *
  * A connection whose head does not arrive within --header-timeout gets a
  * 408 when it sent something and is closed silently when it sent nothing.
@@ -77,6 +79,7 @@ static uint64_t sweep_at;
 static int	listen_marker;		/* epoll data of the listening socket */
 
 static void schedule_sweep(void);
+static void pend_read(struct pending *p, bool hup);
 
 static void
 pend_free(struct pending *p)
@@ -143,40 +146,58 @@ pend_answer(struct pending *p, const struct head_error *e)
 	p->buf = NULL;
 	p->len = 0;
 	pend_wait(p, &lingering, LINGER_MS * 1000);
+	pend_read(p, false);		/* what was only peeked at goes now */
 }
 
-/* The head is acceptable: lws takes the socket and every byte read. */
+/*
+ * The head is acceptable: lws takes the socket, and reads the head itself
+ * (it was only peeked at), less the empty lines before it, which lws 4.1
+ * would take for a request of its own.
+ */
 static void
 pend_hand_over(struct pending *p, size_t skip)
 {
 	int			fd = p->fd;
-	char	   *buf = p->buf;
-	size_t		len = p->len;
+	char		sink[64];
 
 	epoll_ctl(efd, EPOLL_CTL_DEL, fd, NULL);
 	p->fd = -1;
-	p->buf = NULL;
 	pend_free(p);
+	while (skip > 0)
+	{
+		ssize_t		n = read(fd, sink, skip < sizeof(sink) ? skip : sizeof(sink));
+
+		if (n <= 0)
+		{
+			close(fd);
+			return;
+		}
+		skip -= (size_t) n;
+	}
 	/* lws closes the socket itself when it fails */
-	lws_adopt_socket_vhost_readbuf(B.vh, fd, buf + skip, len - skip);
-	free(buf);
+	lws_adopt_socket_vhost(B.vh, fd);
 }
 
-/* Read what the socket has; 0 while the connection stays ours. */
+/*
+ * Look at what the socket holds.  The head is peeked at, not read: lws
+ * reads it from the socket as if nothing had happened, so a connection that
+ * passes is exactly what it was (the socket is edge-triggered, so data that
+ * stays unread does not wake the loop again).  After an error reply, what
+ * comes is read and dropped.
+ */
 static void
-pend_read(struct pending *p)
+pend_read(struct pending *p, bool hup)
 {
 	struct head_error e;
 	enum head_result res;
 	size_t		skip = 0,
-				head_len = 0;
-	bool		eof = false,
-				got = false;
+				head_len = 0,
+				before = p->len;
+	ssize_t		n;
 
 	if (p->state == PEND_LINGER)
 	{
 		char		sink[4096];
-		ssize_t		n;
 
 		while ((n = read(p->fd, sink, sizeof(sink))) > 0)
 			;
@@ -189,42 +210,34 @@ pend_read(struct pending *p)
 		pend_free(p);
 		return;
 	}
-	while (p->len < HEAD_MAX_BYTES)
+	do
+		n = recv(p->fd, p->buf, HEAD_MAX_BYTES, MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
 	{
-		ssize_t		n = read(p->fd, p->buf + p->len, HEAD_MAX_BYTES - p->len);
-
-		if (n > 0)
-		{
-			p->len += (size_t) n;
-			got = true;
-			continue;
-		}
-		if (n == 0)
-			eof = true;
-		else if (errno == EINTR)
-			continue;
-		else if (errno != EAGAIN && errno != EWOULDBLOCK)
-		{
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			pend_free(p);		/* reset by the client */
-			return;
-		}
-		break;
+		return;
 	}
-	if (p->len == 0)
+	if (n == 0)
 	{
-		if (eof)
-			pend_free(p);		/* connected and left: nothing to say */
+		pend_free(p);			/* connected and left, or left with nothing said */
 		return;
 	}
-	if (!got && !eof)
-		return;
-	res = httphead_check(p->buf, p->len, eof, &skip, &head_len, &e);
+	p->len = (size_t) n;
+	/* a new line, a full buffer or the client's end: time to look */
+	if (!hup && p->len < HEAD_MAX_BYTES && (p->len <= before ||
+											!memchr(p->buf + before, '\n', p->len - before)))
+	{
+		/* ... or bytes that cannot start a request line */
+		if (before > 0 || httphead_check(p->buf, p->len, false, &skip, &head_len, &e) != HEAD_BAD)
+			return;
+	}
+	res = httphead_check(p->buf, p->len, hup, &skip, &head_len, &e);
 	if (res == HEAD_OK)
 		pend_hand_over(p, skip);
 	else if (res == HEAD_BAD)
 		pend_answer(p, &e);
-	else if (eof)
-		pend_free(p);
 }
 
 static void
@@ -255,7 +268,7 @@ on_accept(void)
 		p->fd = fd;
 		p->state = PEND_HEAD;
 		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 		ev.data.ptr = p;
 		if (epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev) != 0)
 		{
@@ -264,7 +277,7 @@ on_accept(void)
 		}
 		pend_wait(p, &heads, (uint64_t) B.cfg.header_timeout_s * 1000000);
 		/* the request often came with the connection */
-		pend_read(p);
+		pend_read(p, false);
 	}
 }
 
@@ -349,7 +362,7 @@ listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 				if (ev[i].data.ptr == &listen_marker)
 					on_accept();
 				else
-					pend_read(ev[i].data.ptr);
+					pend_read(ev[i].data.ptr, (ev[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0);
 			}
 			return 0;
 		case LWS_CALLBACK_RAW_CLOSE_FILE:

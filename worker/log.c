@@ -51,12 +51,6 @@ lws_emit(int lws_level, const char *line)
 	char	   *t;
 	size_t		n;
 
-	/*
-	 * lws 4.1 logs every socket adopted with data already read as an
-	 * error (listen.c does that for every connection): not one.
-	 */
-	if (strstr(line, "adopt_socket_readbuf: "))
-		return;
 	snprintf(buf, sizeof(buf), "lws: %s", line);
 	n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
