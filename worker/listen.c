@@ -73,7 +73,9 @@ static int	efd = -1;
 static int	lfd = -1;
 static struct lws *ewsi;
 static lws_dll2_owner_t heads,
-			lingering;
+			lingering,
+			ready;				/* accepted heads, for adopt_cb() */
+static lws_sorted_usec_list_t sul_adopt;
 static lws_sorted_usec_list_t sul_sweep;
 static uint64_t sweep_at;
 static int	listen_marker;		/* epoll data of the listening socket */
@@ -155,27 +157,42 @@ pend_answer(struct pending *p, const struct head_error *e)
  * would take for a request of its own.
  */
 static void
+adopt_cb(lws_sorted_usec_list_t *sul)
+{
+	(void) sul;
+	while (ready.head)
+	{
+		struct pending *p = lws_container_of(ready.head, struct pending, link);
+		int			fd = p->fd;
+
+		p->fd = -1;
+		pend_free(p);
+		/* lws closes the socket itself when it fails */
+		lws_adopt_socket_vhost(B.vh, fd);
+	}
+}
+
+static void
 pend_hand_over(struct pending *p, size_t skip)
 {
-	int			fd = p->fd;
 	char		sink[64];
 
-	epoll_ctl(efd, EPOLL_CTL_DEL, fd, NULL);
-	p->fd = -1;
-	pend_free(p);
+	epoll_ctl(efd, EPOLL_CTL_DEL, p->fd, NULL);
 	while (skip > 0)
 	{
-		ssize_t		n = read(fd, sink, skip < sizeof(sink) ? skip : sizeof(sink));
+		ssize_t		n = read(p->fd, sink, skip < sizeof(sink) ? skip : sizeof(sink));
 
 		if (n <= 0)
 		{
-			close(fd);
+			pend_free(p);
 			return;
 		}
 		skip -= (size_t) n;
 	}
-	/* lws closes the socket itself when it fails */
-	lws_adopt_socket_vhost(B.vh, fd);
+	/* adopted outside any callback of the epoll descriptor's */
+	lws_dll2_remove(&p->link);
+	lws_dll2_add_tail(&p->link, &ready);
+	lws_sul_schedule(B.ctx, 0, &sul_adopt, adopt_cb, 1);
 }
 
 /*
@@ -518,6 +535,8 @@ listen_stop(void)
 		pend_free(lws_container_of(heads.head, struct pending, link));
 	while (lingering.head)
 		pend_free(lws_container_of(lingering.head, struct pending, link));
+	while (ready.head)
+		pend_free(lws_container_of(ready.head, struct pending, link));
 	if (lfd >= 0)
 		close(lfd);
 	lfd = -1;
