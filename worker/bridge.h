@@ -267,6 +267,12 @@ int			ws_session_count(void);
 int			ws_user_count(void);
 int			static_serve(struct lws *wsi, const char *path);
 
+/* listen.c: the listening socket and each connection's first request head */
+int			listen_start(void);
+void		listen_stop(void);
+int			listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
+							   void *user, void *in, size_t len);
+
 /* demo.c: POST /demo/token and GET /demo/users, only with --demo-users */
 bool		demo_enabled(void);
 void		demo_token(struct reply *r, const char *body, size_t len);

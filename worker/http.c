@@ -1162,10 +1162,10 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
  * without a word; the client deserves a 408.  (lws does not say why it
  * closes, but the kernel knows whether the client sent anything and when.)
  * Nothing is said to an idle connection or to a client that has gone.
- * Requests lws cannot parse at all (headers beyond its 8 kB table, more
- * than its ~90 fragments of URI arguments and headers, %00 in the path) are
- * closed by lws with the write side already shut, so they still get no
- * status: see docs/protocol.md.  The socket is open here; the reply is one
+ * (A connection's first request never gets here: listen.c reads it and
+ * answers the 408 itself.  Requests lws cannot parse at all are refused
+ * there too, but only for a connection's first request: see
+ * docs/protocol.md.)  The socket is open here; the reply is one
  * small send() that the socket buffer takes whole.
  */
 void

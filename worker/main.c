@@ -26,7 +26,7 @@ extern const size_t http_req_size;
 extern const size_t session_size;
 void		config_random_uuid(char out[37]);
 
-static struct lws_protocols protocols[5];
+static struct lws_protocols protocols[6];
 static lws_sorted_usec_list_t sul_heartbeat,
 			sul_grace;
 static bool heartbeat_pending,
@@ -404,6 +404,10 @@ main(int argc, char **argv)
 	{
 		"signal", signal_cb, 0, 0, 0, NULL, 0
 	};
+	protocols[4] = (struct lws_protocols)
+	{
+		"listen", listen_protocol_cb, 0, 0, 0, NULL, 0
+	};
 
 	retry.secs_since_valid_ping = (uint16_t) B.cfg.ws_ping_s;
 	retry.secs_since_valid_hangup = (uint16_t) B.cfg.ws_timeout_s;
@@ -428,9 +432,15 @@ main(int argc, char **argv)
 	}
 
 	info.vhost_name = "pgcall";
-	info.port = B.cfg.port;
-	info.iface = bind_iface(B.cfg.listen, &options);
-	info.options |= options;
+	if (B.cfg.tls_cert)
+	{
+		/* lws listens and reads TLS connections itself (listen.c) */
+		info.port = B.cfg.port;
+		info.iface = bind_iface(B.cfg.listen, &options);
+		info.options |= options;
+	}
+	else
+		info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.pvo = &pvo;
 	info.retry_and_idle_policy = &retry;
@@ -441,7 +451,7 @@ main(int argc, char **argv)
 		info.alpn = "http/1.1";
 	}
 	B.vh = lws_create_vhost(B.ctx, &info);
-	if (!B.vh)
+	if (!B.vh || (!B.cfg.tls_cert && listen_start() != 0))
 	{
 		log_error("cannot listen on %s port %d", B.cfg.listen, B.cfg.port);
 		lws_context_destroy(B.ctx);
@@ -479,6 +489,7 @@ main(int argc, char **argv)
 	B.stop = true;
 	B.destroying = true;
 	lws_context_destroy(B.ctx);
+	listen_stop();
 	db_stop();
 	memset(B.cfg.jwt_secret, 0, B.cfg.jwt_secret_len);
 	free(B.cfg.jwt_secret);
