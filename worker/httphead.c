@@ -109,7 +109,8 @@ check_target(const unsigned char *t, size_t len, int *parts, struct head_error *
 		bool		enc = false;
 
 		if (c < 0x21 || c == 0x7f)
-			return bad_syntax(err, "The request target contains a control character", NULL);
+			return bad_syntax(err, "The request target contains a control character",
+							  "Percent-encode spaces and control characters in the path and query (%20).");
 		if (c == '%')
 		{
 			int			h1 = i + 1 < len ? hex(t[i + 1]) : -1,
@@ -120,7 +121,8 @@ check_target(const unsigned char *t, size_t len, int *parts, struct head_error *
 								  "A '%' must be followed by two hexadecimal digits.");
 			c = (unsigned char) (h1 * 16 + h2);
 			if (c == 0)
-				return bad_syntax(err, "The request target contains %00", NULL);
+				return bad_syntax(err, "The request target contains %00",
+								  "Remove the NUL byte: paths and arguments are text without NUL.");
 			i += 2;
 			enc = true;
 		}
@@ -179,7 +181,8 @@ check_request_line(const unsigned char *l, size_t len, int *parts, struct head_e
 	mlen = (size_t) (sp1 - l);
 	for (size_t k = 0; k < mlen; k++)
 		if (!is_tchar(l[k]))
-			return bad_syntax(err, "The request method is not well formed", NULL);
+			return bad_syntax(err, "The request method is not well formed",
+							  "Use GET, HEAD, POST or OPTIONS, in capitals.");
 	if (mlen == 0 || memchr(v, ' ', vlen))
 		return bad_syntax(err, "The request line is not well formed",
 						  "Send METHOD, a path and HTTP/1.1, separated by single spaces.");
@@ -210,9 +213,11 @@ check_field(const unsigned char *l, size_t len, struct head_error *err)
 						  "Send each header field on one line.");
 	colon = memchr(l, ':', len);
 	if (!colon)
-		return bad_syntax(err, "A header field line has no colon", NULL);
+		return bad_syntax(err, "A header field line has no colon",
+						  "Send each header field as 'Name: value'.");
 	if (colon == l)
-		return bad_syntax(err, "A header field has an empty name", NULL);
+		return bad_syntax(err, "A header field has an empty name",
+						  "Send each header field as 'Name: value'.");
 	for (const unsigned char *p = l; p < colon; p++)
 		if (!is_tchar(*p))
 			return bad_syntax(err, "A header field name is not a token",
@@ -221,7 +226,7 @@ check_field(const unsigned char *l, size_t len, struct head_error *err)
 	for (const unsigned char *p = colon + 1; p < l + len; p++)
 		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return bad_syntax(err, "A header field value contains a control character or NUL",
-							  NULL);
+							  "Header values are visible characters, spaces and tabs only.");
 	return true;
 }
 
