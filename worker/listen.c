@@ -63,6 +63,7 @@ struct pending
 {
 	lws_dll2_t	link;			/* heads or lingering, in deadline order */
 	int			fd;
+	bool		dead;			/* freed once the current epoll batch is done */
 	enum pend_state state;
 	uint64_t	deadline;		/* usec, now_us() */
 	size_t		len;
@@ -75,6 +76,8 @@ static struct lws *ewsi;
 static lws_dll2_owner_t heads,
 			lingering,
 			ready;				/* accepted heads, for adopt_cb() */
+static lws_dll2_owner_t graveyard;	/* freed while an epoll batch is read */
+static bool in_batch;
 static lws_sorted_usec_list_t sul_adopt;
 static lws_sorted_usec_list_t sul_sweep;
 static uint64_t sweep_at;
@@ -83,13 +86,31 @@ static int	listen_marker;		/* epoll data of the listening socket */
 static void schedule_sweep(void);
 static void pend_read(struct pending *p, bool hup);
 
+/*
+ * Close and forget a connection.  Its epoll registration goes first, by
+ * name: the batch being handled may still hold an event that points at p,
+ * so while a batch is read p only moves to the graveyard, and the batch's
+ * loop skips it and frees it at the end.
+ */
 static void
 pend_free(struct pending *p)
 {
 	lws_dll2_remove(&p->link);
 	if (p->fd >= 0)
+	{
+		if (efd >= 0)
+			epoll_ctl(efd, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
+		p->fd = -1;
+	}
 	free(p->buf);
+	p->buf = NULL;
+	if (in_batch)
+	{
+		p->dead = true;
+		lws_dll2_add_tail(&p->link, &graveyard);
+		return;
+	}
 	free(p);
 }
 
@@ -374,12 +395,23 @@ listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			if (wsi != ewsi)
 				return 0;
 			n = epoll_wait(efd, ev, EVENTS, 0);
+			in_batch = true;
 			for (int i = 0; i < n; i++)
 			{
+				struct pending *p = ev[i].data.ptr;
+
 				if (ev[i].data.ptr == &listen_marker)
 					on_accept();
-				else
-					pend_read(ev[i].data.ptr, (ev[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0);
+				else if (!p->dead)
+					pend_read(p, (ev[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0);
+			}
+			in_batch = false;
+			while (graveyard.head)
+			{
+				struct pending *p = lws_container_of(graveyard.head, struct pending, link);
+
+				lws_dll2_remove(&p->link);
+				free(p);
 			}
 			return 0;
 		case LWS_CALLBACK_RAW_CLOSE_FILE:
