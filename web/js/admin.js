@@ -175,8 +175,11 @@ function confirmAction(text) {
 function fillTimeZones() {
   const sel = $('#analytics-form select[name="time_zone"]');
   const here = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  // every zone the browser knows, and a few common ones in case it knows none
+  const common = ['America/Los_Angeles', 'America/New_York', 'America/Sao_Paulo', 'Europe/London', 'Europe/Berlin',
+    'Africa/Johannesburg', 'Asia/Dubai', 'Asia/Kolkata', 'Asia/Shanghai', 'Asia/Tokyo', 'Australia/Sydney'];
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
-  const all = [...new Set(['UTC', here, ...zones])];
+  const all = [...new Set(['UTC', here, ...[...common, ...zones].sort()])];
   sel.replaceChildren(...all.map((z) => new Option(z === here ? `${z} (this device)` : z, z, false, z === 'UTC')));
 }
 
