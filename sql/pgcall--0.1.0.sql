@@ -1905,3 +1905,76 @@ BEGIN
     END IF;
 END
 $api$;
+
+-------------------------------------------------------------------------------
+-- The admin dashboard's call lists (web/admin.html)
+--
+-- Administrators find calls here, then read one with admin_call_details and
+-- act on it with admin_call_end and admin_remove_participant.  Users are
+-- shown as pgcall.admin_user shows them.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION pgcall.admin_calls_report(status text, lim integer)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Live calls come from call_live_idx (newest first), ended ones from
+    -- call_ended_at_idx (most recently ended first).  A call still marked
+    -- ringing past its deadline has ended, as every read shows it.
+    WITH picked AS (
+        SELECT c.* FROM (
+            SELECT c.* FROM pgcall.call c
+             WHERE admin_calls_report.status = 'live' AND c.status <> 'ended'
+               AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended'
+             ORDER BY c.created_at DESC
+             LIMIT admin_calls_report.lim) c
+        UNION ALL
+        SELECT c.* FROM (
+            SELECT c.* FROM pgcall.call c
+             WHERE admin_calls_report.status = 'ended' AND c.status = 'ended'
+             ORDER BY c.ended_at DESC
+             LIMIT admin_calls_report.lim) c
+    )
+    SELECT jsonb_build_object(
+        'pseudonymous', pgcall.pseudonymous(),
+        'status', admin_calls_report.status,
+        'calls', COALESCE(jsonb_agg(jsonb_build_object(
+                     'id', c.id,
+                     'kind', c.kind,
+                     'type', c.media,
+                     'title', c.title,
+                     'room_id', c.room_id,
+                     'created_by', pgcall.admin_user(c.created_by),
+                     'status', pgcall.effective_call_status(c.status, c.ring_deadline),
+                     'end_reason', c.end_reason,
+                     'created_at', c.created_at,
+                     'answered_at', c.answered_at,
+                     'ended_at', c.ended_at,
+                     'participants', (
+                         SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                                    'user_id', pgcall.admin_user(p.user_id),
+                                    'role', p.role,
+                                    'status', pgcall.effective_participant_status(p.status, p.ring_deadline))
+                                    ORDER BY p.invited_at, p.user_id), '[]'::jsonb)
+                           FROM pgcall.participant p
+                          WHERE p.call_id = c.id))
+                     ORDER BY COALESCE(c.ended_at, c.created_at) DESC, c.id), '[]'::jsonb))
+      FROM picked c
+$$;
+
+COMMENT ON FUNCTION pgcall.admin_calls_report(text, integer) IS
+'The report behind admin_calls.  Internal: no access check and no argument check.';
+
+CREATE FUNCTION pgcall.admin_calls(status text DEFAULT 'live', "limit" integer DEFAULT 50)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'admin_calls'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.admin_calls(text, integer) IS
+'Calls for administrators to pick from: status ''live'' (ringing or active, newest first) or ''ended'' (most recently ended first), at most limit (1 to 500, default 50): {pseudonymous, status, calls: [{id, kind, type, title, room_id, created_by, status, end_reason, created_at, answered_at, ended_at, participants: [{user_id, role, status}]}]}.  Users show as pseudonyms while pgcall.pseudonymize is on.  P400M for another status, P400P for a limit out of range.';
+
+REVOKE EXECUTE ON FUNCTION pgcall.admin_calls_report(text, integer), pgcall.admin_calls(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.admin_calls(text, integer) TO pgcall_admin;
+INSERT INTO pgcall.api_function (name) VALUES ('admin_calls');

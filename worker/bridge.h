@@ -64,6 +64,7 @@ struct config
 	int			header_timeout_s;	/* from accept to complete request headers */
 	const char *web_root;		/* static files for "/", or NULL */
 	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
+	const char *demo_admins;	/* comma-separated demo administrators, or NULL */
 	const char *tls_cert;
 	const char *tls_key;
 	const char *bridge_id;		/* uuid; random when not given */
@@ -273,10 +274,11 @@ void		listen_stop(void);
 int			listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							   void *user, void *in, size_t len);
 
-/* demo.c: POST /demo/token and GET /demo/users, only with --demo-users */
+/* demo.c: POST /demo/token, GET /demo/users and /demo/admins, only with
+ * --demo-users or --demo-admins */
 bool		demo_enabled(void);
 void		demo_token(struct reply *r, const char *body, size_t len);
-void		demo_users(struct reply *r);
+void		demo_users(struct reply *r, bool admins);
 
 /* events.c */
 void		events_init(void);

@@ -87,6 +87,9 @@ static const struct opt opts[] = {
 	{"demo-users", O_STR, F(demo_users), NULL, 0, 0,
 	"comma-separated demo users: POST /demo/token signs in as one of them without a password "
 	"(demo and tests only; off by default)"},
+	{"demo-admins", O_STR, F(demo_admins), NULL, 0, 0,
+	"comma-separated demo administrators: POST /demo/token with \"role\": \"pgcall_admin\" signs in as "
+	"one of them, for web/admin.html (demo and tests only; off by default)"},
 	{"tls-cert", O_STR, F(tls_cert), NULL, 0, 0, "PEM certificate: serve HTTPS/WSS"},
 	{"tls-key", O_STR, F(tls_key), NULL, 0, 0, "PEM private key for --tls-cert"},
 	{"bridge-id", O_STR, F(bridge_id), NULL, 0, 0, "UUID naming this bridge (default: random)"},

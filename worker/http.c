@@ -746,9 +746,10 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		reply_metrics(r);
 		return 0;
 	}
-	else if (demo_enabled() && strcmp(path, "/demo/users") == 0 && r->get)
+	else if (demo_enabled() && r->get &&
+			 (strcmp(path, "/demo/users") == 0 || strcmp(path, "/demo/admins") == 0))
 	{
-		demo_users(&r->reply);
+		demo_users(&r->reply, strcmp(path, "/demo/admins") == 0);
 		http_reply(r);
 		return 0;
 	}

@@ -8,14 +8,16 @@ import { Client, createDatabase, http, startBridge } from './lib.mjs';
 const DB = createDatabase('bridge_demo');
 let plain;
 let demo;
+let admins;
 
 before(async () => {
   [plain, demo] = await Promise.all([
     startBridge(DB),
     startBridge(DB, { args: ['--demo-users', 'alice,bob, carol'] }),
   ]);
+  admins = await startBridge(DB, { args: ['--demo-users', 'alice', '--demo-admins', 'ops,root2'] });
 });
-after(async () => { await Promise.all([plain.stop(), demo.stop()]); });
+after(async () => { await Promise.all([plain.stop(), demo.stop(), admins.stop()]); });
 
 function claimsOf(token) {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
@@ -31,6 +33,7 @@ describe('without --demo-users', () => {
 
   test('GET /demo/users is 404', async () => {
     assert.equal((await http(plain, 'GET', '/demo/users')).status, 404);
+    assert.equal((await http(plain, 'GET', '/demo/admins')).status, 404);
   });
 });
 
@@ -93,5 +96,46 @@ describe('with --demo-users', () => {
     const r = await http(demo, 'GET', '/demo/users');
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, ['alice', 'bob', 'carol']);
+  });
+});
+
+describe('with --demo-admins', () => {
+  test('a listed administrator gets a pgcall_admin token only when asking for that role', async () => {
+    const r = await http(admins, 'POST', '/demo/token', { body: { user: 'ops', role: 'pgcall_admin' } });
+    assert.equal(r.status, 200, r.text);
+    const c = claimsOf(r.json.token);
+    assert.equal(c.sub, 'ops');
+    assert.equal(c.role, 'pgcall_admin');
+    assert.ok(c.exp - c.iat <= 3600, 'short lifetime');
+    // the token is an administrator's: admin functions answer
+    const calls = await http(admins, 'POST', '/rpc/admin_calls', { body: {}, token: r.json.token });
+    assert.equal(calls.status, 200, calls.text);
+    assert.deepEqual(calls.json.calls, []);
+    // without the role it is a user's token, and ops is no demo user
+    assert.equal((await http(admins, 'POST', '/demo/token', { body: { user: 'ops' } })).status, 404);
+  });
+
+  test('a demo user never gets an administrator\'s token, nor a bridge without --demo-admins', async () => {
+    for (const [b, user] of [[admins, 'alice'], [demo, 'alice'], [admins, 'mallory'], [admins, 'ops,root2']]) {
+      const r = await http(b, 'POST', '/demo/token', { body: { user, role: 'pgcall_admin' } });
+      assert.equal(r.status, 404, `${user}: ${r.text}`);
+      assert.equal(r.json.token, undefined);
+    }
+    const u = await http(admins, 'POST', '/demo/token', { body: { user: 'alice', role: 'pgcall_user' } });
+    assert.equal(claimsOf(u.json.token).role, 'pgcall_user');
+  });
+
+  test('any other role is 400', async () => {
+    for (const role of ['pgcall_backend', 'pgcall_bridge', 'postgres', 'PGCALL_ADMIN', '', 7, null]) {
+      const r = await http(admins, 'POST', '/demo/token', { body: { user: 'ops', role } });
+      assert.equal(r.status, 400, `${role}: ${r.text}`);
+      assert.equal(r.json.token, undefined);
+    }
+  });
+
+  test('GET /demo/admins lists the administrators, /demo/users the users', async () => {
+    assert.deepEqual((await http(admins, 'GET', '/demo/admins')).json, ['ops', 'root2']);
+    assert.deepEqual((await http(admins, 'GET', '/demo/users')).json, ['alice']);
+    assert.deepEqual((await http(demo, 'GET', '/demo/admins')).json, []);
   });
 });

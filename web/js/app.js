@@ -22,6 +22,7 @@ import { config } from './config.js';
 import { PgcallSocket } from './pgcall.js';
 import { Mesh } from './mesh.js';
 import { AgoraMedia, loadAgoraSdk } from './agora.js';
+import { explain } from './errors.js';
 
 const $ = (sel) => document.querySelector(sel);
 const END_EVENTS = new Set(['call.ended', 'call.cancelled', 'call.rejected', 'call.missed', 'call.busy', 'call.unavailable']);
@@ -212,14 +213,26 @@ function renderPeople() {
     const li = document.createElement('li');
     li.dataset.user = u;
     li.dataset.online = String(app.online.get(u) ?? false);
-    li.innerHTML = `<label><input type="checkbox"> <span class="dot"></span> <span class="name"></span></label>
+    li.innerHTML = `<label><input type="checkbox"> <span class="dot" aria-hidden="true"></span> <span class="name"></span>
+      <span class="presence"></span></label>
       <button data-media="audio">Audio</button> <button data-media="video">Video</button>`;
     li.querySelector('.name').textContent = u;
     li.querySelector('input').checked = ticked.has(u);
-    li.querySelector('.dot').title = app.online.get(u) ? 'online' : 'offline';
-    for (const b of li.querySelectorAll('button')) b.onclick = () => startCall([u], b.dataset.media, false);
+    showOnline(li);
+    for (const b of li.querySelectorAll('button')) {
+      b.setAttribute('aria-label', `${b.dataset.media === 'video' ? 'Video' : 'Audio'} call ${u}`);
+      b.onclick = () => startCall([u], b.dataset.media, false);
+    }
     return li;
   }));
+}
+
+// Online or offline, in words as well as the dot's colour.
+function showOnline(li) {
+  const on = app.online.get(li.dataset.user) ?? false;
+  li.dataset.online = String(on);
+  li.querySelector('.dot').title = on ? 'online' : 'offline';
+  li.querySelector('.presence').textContent = on ? 'online' : 'offline';
 }
 
 async function refreshPresence() {
@@ -227,11 +240,7 @@ async function refreshPresence() {
   try {
     const rows = await app.socket.call('presence', { user_ids: app.people });
     for (const r of rows) app.online.set(r.user_id, r.online);
-    for (const li of document.querySelectorAll('#people-list li')) {
-      const on = app.online.get(li.dataset.user) ?? false;
-      li.dataset.online = String(on);
-      li.querySelector('.dot').title = on ? 'online' : 'offline';
-    }
+    for (const li of document.querySelectorAll('#people-list li')) showOnline(li);
   } catch (e) {
     console.warn('presence', e);
   }
@@ -392,7 +401,7 @@ async function handleEvent(m) {
     }
   } else if (mine && m.event === 'participant.removed' && m.data.user_id === me) {
     app.done.add(call.id);
-    notice('removed', 'You were removed from the call', call.id);
+    notice('removed', 'You were removed from the call and cannot join it again', call.id);
     teardown();
     refreshHistory();
   } else if (mine) {
@@ -435,7 +444,7 @@ async function startCall(invitees, media, isGroup) {
     });
   } catch (e) {
     if (app.call === c) teardown();
-    notice(e.code === 'P409D' ? 'full' : 'error', `Could not call ${invitees.join(', ')}: ${e.message}`);
+    notice(e.code === 'P409D' ? 'full' : 'error', explain(e, `Could not call ${invitees.join(', ')}`));
     return;
   }
   if (app.call !== c) {
@@ -498,7 +507,8 @@ $('#accept').onclick = async () => {
       P409A: ['answered-elsewhere', 'Answered on another device'],
       P409B: ['ended', 'The call has already ended'],
       P409D: ['full', 'The call is full'],
-    }[e.code] ?? ['error', `Could not answer: ${e.message}`];
+      P403E: ['removed', explain(e)],
+    }[e.code] ?? ['error', explain(e, 'Could not answer')];
     notice(kind, text, call.id);
   }
 };
@@ -511,7 +521,7 @@ $('#reject').onclick = async () => {
   try {
     await app.socket.call('call_reject', { call_id: call.id });
   } catch (e) {
-    notice('error', `Could not decline: ${e.message}`);
+    notice('error', explain(e, 'Could not decline'));
   }
 };
 
@@ -625,6 +635,7 @@ function finish(call) {
     busy: ['busy', `${others} is busy on another call`],
     unavailable: ['unavailable', `${others} is offline`],
     failed: ['failed', 'The call failed'],
+    terminated: ['terminated', 'An administrator ended the call'],
   }[call.end_reason] ?? ['ended', `Call ended (${call.end_reason})`];
   notice(kind, text, call.id);
   if (app.call?.id === call.id) teardown();
@@ -650,7 +661,7 @@ $('#hangup').onclick = async () => {
     }
   } catch (e) {
     // already over (P409B): the event says how; otherwise leave locally
-    if (e.code !== 'P409B') notice('error', `Hang up: ${e.message}`);
+    if (e.code !== 'P409B') notice('error', explain(e, 'Hang up'));
     teardown();
   }
 };
@@ -755,7 +766,17 @@ function renderTiles() {
     t.dataset.cam = camOff || c.media !== 'video' ? 'off' : 'on';
     t.dataset.status = p?.status ?? '';
     if (id !== me) t.dataset.state = peer?.pc?.connectionState ?? peer?.connectionState ?? (p?.status === 'joined' ? 'new' : 'waiting');
-    t.querySelector('.flags').textContent = `${micOff ? ' 🔇' : ''}${camOff ? ' 📷✕' : ''}${p && p.status !== 'joined' && id !== me ? ` ${p.status}…` : ''}`;
+    // muted, camera off, ringing: in words, for eyes and screen readers alike
+    const flags = [micOff && 'muted', camOff && c.media === 'video' && 'camera off',
+      p && p.status !== 'joined' && id !== me && p.status].filter(Boolean);
+    const shown = t.querySelector('.flags');
+    if (shown.dataset.flags !== flags.join(',')) {
+      shown.dataset.flags = flags.join(',');
+      shown.replaceChildren(...flags.map((f) => Object.assign(document.createElement('span'),
+        { className: 'flag', textContent: f === 'ringing' || f === 'invited' ? 'ringing…' : f })));
+      for (const [el, f] of [...shown.children].map((el, i) => [el, flags[i]])) el.dataset.flag = f === 'invited' ? 'ringing' : f;
+      t.setAttribute('aria-label', `${id === me ? `${id} (you)` : id}${flags.length ? `: ${flags.join(', ')}` : ''}`);
+    }
   }
   tiles.dataset.count = String(tiles.children.length);
 }
