@@ -20,7 +20,10 @@ const DB = createDatabase('browser_admin');
 const CHROMIUM = process.env.PGCALL_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 30000;
 const shots = path.join(ARTIFACTS_DIR, 'screenshots');
-const DOCS = path.join(ROOT, 'docs');
+// README screenshots go to the artifacts unless PGCALL_SCREENSHOTS=docs asks
+// for docs/ itself (run by hand when the pages change): a test run must not
+// leave the checkout modified.
+const DOCS = process.env.PGCALL_SCREENSHOTS === 'docs' ? path.join(ROOT, 'docs') : shots;
 const AXE = require.resolve('axe-core/axe.min.js');
 fs.mkdirSync(shots, { recursive: true });
 
