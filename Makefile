@@ -60,6 +60,8 @@ install: install-bridge
 install-bridge: bridge
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) worker/pgcall-bridge '$(DESTDIR)$(bindir)/pgcall-bridge'
+	$(MKDIR_P) '$(DESTDIR)$(mandir)/man1'
+	$(INSTALL_DATA) packaging/pgcall-bridge.1 '$(DESTDIR)$(mandir)/man1/pgcall-bridge.1'
 
 clean: clean-bridge
 clean-bridge:

@@ -475,10 +475,14 @@ stop_child(const char *why)
 
 		if (pid == child_pid)
 		{
-			if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+			if (WIFSIGNALED(status))
 				ereport(LOG,
-						(errmsg("pgcall: the embedded bridge (pid %d) ended with status %d while stopping",
-								(int) child_pid, status)));
+						(errmsg("pgcall: the embedded bridge (pid %d) stopped by signal %d: %s",
+								(int) child_pid, WTERMSIG(status), pg_strsignal(WTERMSIG(status)))));
+			else
+				ereport(LOG,
+						(errmsg("pgcall: the embedded bridge (pid %d) stopped with exit code %d",
+								(int) child_pid, WEXITSTATUS(status))));
 			child_pid = 0;
 			break;
 		}
