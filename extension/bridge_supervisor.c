@@ -654,7 +654,7 @@ pgcall_bridge_supervisor_main(Datum arg)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			if (got_sigterm)
-				proc_exit(0);
+				proc_exit(1);
 			if (ConfigReloadPending)
 			{
 				ConfigReloadPending = false;
@@ -682,8 +682,9 @@ pgcall_bridge_supervisor_main(Datum arg)
 			reap_children();
 		if (got_sigterm)
 		{
-			stop_child("the server is shutting down");
-			proc_exit(0);
+			/* exit 1: after pg_terminate_backend the postmaster starts us again */
+			stop_child("the supervisor received SIGTERM");
+			proc_exit(1);
 		}
 		if (ConfigReloadPending)
 		{
