@@ -50,11 +50,16 @@ endif
 # Rebuild objects when a header they include changes.
 -include $(OBJS:.o=.d)
 
-# The bridge: its own Makefile, told which pg_config to use.
+# The bridge: its own Makefile, told which pg_config to use.  PGXS's CFLAGS
+# and CPPFLAGS (server headers, its warnings) are not the bridge's: when
+# they came from the environment (dpkg-buildflags) make would pass them on,
+# so the bridge gets BRIDGE_CFLAGS and BRIDGE_LDFLAGS instead.
+BRIDGE_CFLAGS ?= -O2 -g
 .PHONY: bridge install-bridge clean-bridge man dist
 all: bridge
 bridge:
-	$(MAKE) -C worker PG_CONFIG=$(PG_CONFIG) pgcall-bridge
+	unset CPPFLAGS; $(MAKE) -C worker PG_CONFIG=$(PG_CONFIG) CFLAGS='$(BRIDGE_CFLAGS)' \
+		LDFLAGS='$(BRIDGE_LDFLAGS)' pgcall-bridge
 
 install: install-bridge
 install-bridge: bridge
