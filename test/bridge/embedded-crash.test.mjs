@@ -155,5 +155,24 @@ describe('a crash of the embedded bridge', { skip: !EMBEDDED && 'daemon mode' },
       /must not give --db/);
     assert.throws(() => psql('postgres', "ALTER SYSTEM SET pgcall.bridge_database = 'one, two'"),
       /names one database/);
+    assert.throws(() => psql('postgres', "ALTER SYSTEM SET pgcall.bridge_options = '--pool ''3'"),
+      /quote that is not closed/);
+    assert.throws(() => psql('postgres', "ALTER SYSTEM SET pgcall.bridge_options = '--jwt-secret-file=/etc/passwd'"),
+      /must not give --jwt-secret-file/);
+  });
+
+  test('options the bridge refuses are logged, and a reload that fixes them starts it', async () => {
+    const refusedBefore = (b.log().match(/refused its configuration/g) ?? []).length;
+    psql('postgres', "ALTER SYSTEM SET pgcall.bridge_options = '--schemas pgcall,bridge_test --pool 0'");
+    psql('postgres', 'SELECT pg_reload_conf()');
+    await waitFor(() => (b.log().match(/refused its configuration/g) ?? []).length > refusedBefore,
+      'the supervisor to log the refusal', 60000);
+    assert.match(b.log(), /"0" is not a number from 1 to 512/);
+    psql('postgres', "ALTER SYSTEM SET pgcall.bridge_options = '--schemas pgcall,bridge_test --pool 3'");
+    psql('postgres', 'SELECT pg_reload_conf()');
+    await waitFor(async () => {
+      const r = await http(b, 'GET', '/health').catch(() => ({}));
+      return r.status === 200 && r.json.pool.size === 3;
+    }, 'the bridge with --pool 3', 60000);
   });
 });
