@@ -23,7 +23,9 @@
  *     doubling up to 30 s; back to 250 ms once a bridge ran 30 s);
  *   - on SIGTERM (pg_ctl stop) forwards SIGTERM and waits for the bridge's
  *     own graceful shutdown (close 1001, requests in flight finished within
- *     --shutdown-grace) and a margin, then SIGKILLs it;
+ *     --shutdown-grace) and a margin, then SIGKILLs it; it does the same as
+ *     soon as postmaster.pid says "stopping", for a smart shutdown waits for
+ *     the bridge's sessions before it signals any worker;
  *   - on SIGHUP (reload) restarts the bridge gracefully when its command
  *     line changed (the bridge has no live-reloadable option), stops it when
  *     pgcall.bridge_enabled turns off, and exits to be started again on the
@@ -59,6 +61,7 @@
 #include "storage/pmsignal.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/pidfile.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -82,6 +85,7 @@ static char *bridge_options = NULL;
 #define SECRET_POLL_MS		10000
 #define STOP_MARGIN_MS		5000	/* waited beyond the bridge's own grace */
 #define DEFAULT_GRACE_MS	10000	/* the bridge's --shutdown-grace default */
+#define STOPPING_POLL_MS	1000	/* how often postmaster.pid is read */
 
 /* Options that other settings (or the supervisor) own. */
 static const char *const owned_options[] = {
@@ -286,6 +290,36 @@ read_secret(char *buf, size_t size)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return st;
+}
+
+/*
+ * Whether the server is shutting down, from the status line of
+ * postmaster.pid (what pg_ctl reads).  A smart shutdown signals background
+ * workers only once every client session has ended, and the bridge's own
+ * sessions never end by themselves: the bridge must go first, so the
+ * supervisor watches for "stopping" and stops it gracefully (requests in
+ * flight finish, sockets close with 1001).
+ */
+static bool
+server_stopping(void)
+{
+	char		path[MAXPGPATH];
+	char		line[256];
+	FILE	   *f;
+	int			n = 0;
+	bool		stopping = false;
+
+	snprintf(path, sizeof(path), "%s/postmaster.pid", DataDir);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (++n == LOCK_FILE_LINE_PM_STATUS)
+		{
+			stopping = strncmp(line, PM_STATUS_STOPPING, strlen(PM_STATUS_STOPPING)) == 0;
+			break;
+		}
+	fclose(f);
+	return stopping;
 }
 
 /* The bridge's --shutdown-grace, from pgcall.bridge_options or its default. */
@@ -636,6 +670,7 @@ pgcall_bridge_supervisor_main(Datum arg)
 	char	   *database;
 	TimestampTz next_secret_check = 0;
 	MemoryContext loop_cxt;
+	bool		stopping = false;
 
 	pqsignal(SIGTERM, on_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -722,6 +757,11 @@ pgcall_bridge_supervisor_main(Datum arg)
 				said_waiting = false;
 			}
 		}
+		if (!stopping && server_stopping())
+		{
+			stopping = true;
+			stop_child("the server is shutting down");
+		}
 		now = GetCurrentTimestamp();
 		if (child_pid > 0 && (reloaded || now >= next_secret_check))
 		{
@@ -732,7 +772,7 @@ pgcall_bridge_supervisor_main(Datum arg)
 				next_start = 0;
 			}
 		}
-		if (child_pid == 0 && bridge_enabled && now >= next_start)
+		if (child_pid == 0 && bridge_enabled && !stopping && now >= next_start)
 		{
 			char		secret[PGCALL_SECRET_MAX + 1];
 			SecretState st = read_secret(secret, sizeof(secret));
@@ -760,6 +800,8 @@ pgcall_bridge_supervisor_main(Datum arg)
 		now = GetCurrentTimestamp();
 		if (child_pid == 0 && bridge_enabled)
 			timeout = Max(0, Min(timeout, TimestampDifferenceMilliseconds(now, next_start)));
+		if (!stopping)
+			timeout = Min(timeout, STOPPING_POLL_MS);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH, timeout,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
