@@ -1,8 +1,13 @@
 # pgcall: PGXS build of the extension, plus the bridge in worker/.
 #
-#   make                 build the extension (and the bridge, once it exists)
-#   make install         install into the PostgreSQL that pg_config names
+#   make                 build the extension and the bridge (worker/pgcall-bridge)
+#   make install         install both into the PostgreSQL that pg_config names:
+#                        the bridge goes to its bindir (pg_config --bindir),
+#                        where the embedded mode's supervisor runs it from;
+#                        DESTDIR is respected
 #   make installcheck    pg_regress suites in test/sql against a running server
+#   make dist            the PGXN release archive pgcall-<version>.zip (git archive)
+#   make man             packaging/pgcall-bridge.1 from the bridge's option table
 #
 # The everyday entry points are script/run and script/test, which build,
 # install into a private copy of PostgreSQL under .run/ and drive these targets.
@@ -44,6 +49,35 @@ endif
 
 # Rebuild objects when a header they include changes.
 -include $(OBJS:.o=.d)
+
+# The bridge: its own Makefile, told which pg_config to use.  PGXS's CFLAGS
+# and CPPFLAGS (server headers, its warnings) are not the bridge's: when
+# they came from the environment (dpkg-buildflags) make would pass them on,
+# so the bridge gets BRIDGE_CFLAGS and BRIDGE_LDFLAGS instead.
+BRIDGE_CFLAGS ?= -O2 -g
+.PHONY: bridge install-bridge clean-bridge man dist
+all: bridge
+bridge:
+	unset CPPFLAGS; $(MAKE) -C worker PG_CONFIG=$(PG_CONFIG) CFLAGS='$(BRIDGE_CFLAGS)' \
+		LDFLAGS='$(BRIDGE_LDFLAGS)' pgcall-bridge
+
+install: install-bridge
+install-bridge: bridge
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) worker/pgcall-bridge '$(DESTDIR)$(bindir)/pgcall-bridge'
+	$(MKDIR_P) '$(DESTDIR)$(mandir)/man1'
+	$(INSTALL_DATA) packaging/pgcall-bridge.1 '$(DESTDIR)$(mandir)/man1/pgcall-bridge.1'
+
+clean: clean-bridge
+clean-bridge:
+	$(MAKE) -C worker clean
+
+man: bridge
+	script/manpage worker/pgcall-bridge >packaging/pgcall-bridge.1
+
+# PGXN wants a zip whose single top directory is <name>-<version>.
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
 
 .PHONY: prove
 prove:

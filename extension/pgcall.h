@@ -46,6 +46,7 @@ typedef enum PgcallSecret
 	PGCALL_SECRET_AGORA_CERTIFICATE_SECONDARY,
 	PGCALL_SECRET_TURN,
 	PGCALL_SECRET_PSEUDONYM_KEY,
+	PGCALL_SECRET_JWT,
 	PGCALL_NUM_SECRETS
 } PgcallSecret;
 
@@ -54,6 +55,9 @@ typedef enum PgcallSecret
 
 extern bool pgcall_secret_copy(PgcallSecret which, char *buf, size_t size);
 extern void pgcall_init_secrets(void);
+
+/* bridge_supervisor.c: the embedded bridge (shared_preload_libraries) */
+extern void pgcall_init_bridge(void);
 
 /* admin.c: administrators */
 extern void pgcall_require_admin(void);

@@ -1,5 +1,6 @@
 /*
- * secret.c: the Agora certificates, the TURN secret and the pseudonym key.
+ * secret.c: the Agora certificates, the TURN secret, the pseudonym key and
+ * the JWT secret of the embedded bridge (bridge_supervisor.c).
  *
  * Secrets live in the table pgcall.secret, on which no role but a superuser
  * has any privilege and row-level security is forced with no policy, so
@@ -41,6 +42,7 @@ typedef struct SecretDef
 	const char *name;
 	bool		agora_certificate;	/* value must be 32 hex characters */
 	const char *hint;			/* where a free-form secret comes from */
+	int			min_len;		/* shortest free-form value; 0: TURN_SECRET_MIN */
 } SecretDef;
 
 static const SecretDef secret_defs[PGCALL_NUM_SECRETS] = {
@@ -50,9 +52,12 @@ static const SecretDef secret_defs[PGCALL_NUM_SECRETS] = {
 	"Use the static-auth-secret configured in coturn; generate one with: openssl rand -hex 32"},
 	[PGCALL_SECRET_PSEUDONYM_KEY] = {"pseudonym_key", false,
 	"Generate a key with: openssl rand -hex 32.  Changing it changes every pseudonym."},
+	[PGCALL_SECRET_JWT] = {"jwt_secret", false,
+		"The HS256 secret the embedded bridge verifies JWTs with, at least 32 bytes; generate one with: openssl rand -hex 32",
+	32},
 };
 
-#define SECRET_NAMES_HINT "Secrets are agora_app_certificate, agora_app_certificate_secondary, turn_secret and pseudonym_key."
+#define SECRET_NAMES_HINT "Secrets are agora_app_certificate, agora_app_certificate_secondary, turn_secret, pseudonym_key and jwt_secret."
 
 /* Shortest free-form secret accepted (TURN secret, pseudonym key). */
 #define TURN_SECRET_MIN 16
@@ -191,11 +196,13 @@ check_secret_value(int index, const char *value)
 					 errdetail("The value given has %zu characters.", len),
 					 errhint("Copy the primary (or secondary) App Certificate of your project from the Agora Console.")));
 	}
-	else if (len < TURN_SECRET_MIN || len > PGCALL_SECRET_MAX)
+	else if (len < (secret_defs[index].min_len ? secret_defs[index].min_len : TURN_SECRET_MIN) ||
+			 len > PGCALL_SECRET_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_SECRET),
 				 errmsg("%s must be %d to %d bytes long", secret_defs[index].name,
-						TURN_SECRET_MIN, PGCALL_SECRET_MAX),
+						secret_defs[index].min_len ? secret_defs[index].min_len : TURN_SECRET_MIN,
+						PGCALL_SECRET_MAX),
 				 errdetail("The value given has %zu bytes.", len),
 				 errhint("%s", secret_defs[index].hint)));
 	for (size_t i = 0; i < len; i++)

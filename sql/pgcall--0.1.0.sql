@@ -80,13 +80,13 @@ COMMENT ON FUNCTION pgcall.error_codes() IS
 CREATE TABLE pgcall.secret (
     name       text PRIMARY KEY
                CHECK (name IN ('agora_app_certificate', 'agora_app_certificate_secondary', 'turn_secret',
-                               'pseudonym_key')),
+                               'pseudonym_key', 'jwt_secret')),
     value      text NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
 COMMENT ON TABLE pgcall.secret IS
-'Agora certificates, the TURN secret and the pseudonym key.  No role but a superuser can read it: write it with pgcall.set_secret().  Not included in pg_dump output: set secrets again after a restore.';
+'Agora certificates, the TURN secret, the pseudonym key and the JWT secret of the embedded bridge.  No role but a superuser can read it: write it with pgcall.set_secret().  Not included in pg_dump output: set secrets again after a restore.';
 
 REVOKE ALL ON pgcall.secret FROM PUBLIC;
 -- No statistics of the values: pg_statistic would hold them as most common
@@ -113,7 +113,7 @@ AS 'MODULE_PATHNAME', 'set_secret'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.set_secret(text, text) IS
-'Store a secret (agora_app_certificate, agora_app_certificate_secondary, turn_secret or pseudonym_key); NULL removes it.  Superusers only.  The value is never shown again, but it is part of this statement: a failed statement reaches the server log (log_min_error_statement), and pg_stat_statements keeps the text of a DO block.  Prefer pgcall.set_secret_from_file(), or pass the value as a bind parameter with log_statement off.';
+'Store a secret (agora_app_certificate, agora_app_certificate_secondary, turn_secret, pseudonym_key or jwt_secret); NULL removes it.  Superusers only.  The value is never shown again, but it is part of this statement: a failed statement reaches the server log (log_min_error_statement), and pg_stat_statements keeps the text of a DO block.  Prefer pgcall.set_secret_from_file(), or pass the value as a bind parameter with log_statement off.';
 
 CREATE FUNCTION pgcall.set_secret_from_file(name text, path text)
 RETURNS void

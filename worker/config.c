@@ -3,8 +3,10 @@
  *
  * Every option --name has an environment variable PGCALL_BRIDGE_NAME (upper
  * case, '-' as '_').  The JWT secret is the exception: it comes from a file
- * (--jwt-secret-file) or from PGCALL_BRIDGE_JWT_SECRET, never from a flag,
- * so it does not show in the process list; it is never logged.
+ * (--jwt-secret-file), from a descriptor the parent process wrote it to
+ * (--jwt-secret-fd: the embedded mode's supervisor, which reads it from
+ * pgcall.secret) or from PGCALL_BRIDGE_JWT_SECRET, never from a flag, so it
+ * does not show in the process list; it is never logged.
  */
 #include "bridge.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -44,6 +47,8 @@ static const struct opt opts[] = {
 	"libpq connection string or URI of the authenticator role (empty: libpq's PG* variables)"},
 	{"jwt-secret-file", O_STR, 0, NULL, 0, 0,
 	"file holding the HS256 secret (at least 32 bytes); or set PGCALL_BRIDGE_JWT_SECRET"},
+	{"jwt-secret-fd", O_INT, 0, NULL, 3, 1024,
+	"inherited descriptor to read the HS256 secret from, up to end of file (instead of a file)"},
 	{"jwt-aud", O_STR, F(jwt_aud), NULL, 0, 0, "audience a JWT's aud claim must contain, if it has one"},
 	{"jwt-allow-no-exp", O_INT, F(jwt_allow_no_exp), "0", 0, 1,
 	"1: accept JWTs without an exp claim, which never expire (default 0: refuse them)"},
@@ -98,6 +103,7 @@ static const struct opt opts[] = {
 
 static const char *schemas_text;
 static const char *secret_file;
+static int	secret_fd = -1;
 static const char *log_level_text;
 
 void
@@ -159,7 +165,9 @@ set_opt(struct config *cfg, const struct opt *o, const char *v, const char *from
 				from, o->name, v, o->min, o->max);
 		return -1;
 	}
-	if (o->type == O_INT)
+	if (strcmp(o->name, "jwt-secret-fd") == 0)
+		secret_fd = (int) n;
+	else if (o->type == O_INT)
 		*(int *) ((char *) cfg + o->off) = (int) n;
 	else
 		*(size_t *) ((char *) cfg + o->off) = (size_t) n;
@@ -172,7 +180,42 @@ load_secret(struct config *cfg)
 	const char *env = getenv("PGCALL_BRIDGE_JWT_SECRET");
 	size_t		n;
 
-	if (secret_file)
+	if (secret_file && secret_fd >= 0)
+	{
+		fprintf(stderr, "pgcall-bridge: --jwt-secret-file and --jwt-secret-fd exclude each other\n");
+		return -1;
+	}
+	if (secret_fd >= 0)
+	{
+		char		buf[4097];
+		ssize_t		r = 0;
+
+		n = 0;
+		while (n < sizeof(buf) - 1)
+		{
+			r = read(secret_fd, buf + n, sizeof(buf) - 1 - n);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n += (size_t) r;
+		}
+		if (r < 0)
+		{
+			fprintf(stderr, "pgcall-bridge: cannot read the JWT secret from descriptor %d: %s\n",
+					secret_fd, strerror(errno));
+			return -1;
+		}
+		close(secret_fd);
+		buf[n] = '\0';
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = '\0';
+		cfg->jwt_secret = malloc(n + 1);
+		if (cfg->jwt_secret)
+			memcpy(cfg->jwt_secret, buf, n + 1);
+		memset(buf, 0, sizeof(buf));
+	}
+	else if (secret_file)
 	{
 		FILE	   *f = fopen(secret_file, "r");
 		char		buf[4097];
@@ -200,7 +243,7 @@ load_secret(struct config *cfg)
 	}
 	else
 	{
-		fprintf(stderr, "pgcall-bridge: no JWT secret: use --jwt-secret-file or PGCALL_BRIDGE_JWT_SECRET\n");
+		fprintf(stderr, "pgcall-bridge: no JWT secret: use --jwt-secret-file, --jwt-secret-fd or PGCALL_BRIDGE_JWT_SECRET\n");
 		return -1;
 	}
 	if (!cfg->jwt_secret)

@@ -17,6 +17,9 @@ const N = Number(process.env.BENCH_SOCKETS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECS = Number(process.env.BENCH_SECONDS ?? 10);
 const DB = process.env.BENCH_DB;
+// several runs on one database (bench/embedded) use distinct users and tables
+const P = process.env.BENCH_PREFIX ?? 'ev';
+const T = P === 'ev' ? 'bench_calls' : `bench_calls_${P}`;
 const url = process.env.BENCH_URL.replace('http', 'ws') + '/ws';
 
 const psql = (sql) => execFileSync('psql', ['-X', '-d', DB, '-Atq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' });
@@ -27,10 +30,10 @@ const token = (sub) => {
   return `${h}.${p}.${crypto.createHmac('sha256', process.env.BENCH_SECRET).update(`${h}.${p}`).digest('base64url')}`;
 };
 
-psql(`CREATE TABLE bench_calls (i integer PRIMARY KEY, call_id uuid NOT NULL);
+psql(`CREATE TABLE ${T} (i integer PRIMARY KEY, call_id uuid NOT NULL);
   DO $$ BEGIN FOR i IN 1..${N} LOOP
-    PERFORM set_config('request.jwt.claims', json_build_object('sub', 'ev-caller-' || i)::text, true);
-    INSERT INTO bench_calls SELECT i, (pgcall.call_start(ARRAY['ev-callee-' || i], ring_timeout => 600) -> 'call' ->> 'id')::uuid;
+    PERFORM set_config('request.jwt.claims', json_build_object('sub', '${P}-caller-' || i)::text, true);
+    INSERT INTO ${T} SELECT i, (pgcall.call_start(ARRAY['${P}-callee-' || i], ring_timeout => 600) -> 'call' ->> 'id')::uuid;
   END LOOP; END $$;`);
 
 const lat = [];
@@ -40,7 +43,7 @@ const sockets = [];
 await new Promise((resolve, reject) => {
   let ready = 0;
   for (let i = 1; i <= N; i++) {
-    const ws = new WebSocket(`${url}?token=${token(`ev-callee-${i}`)}`);
+    const ws = new WebSocket(`${url}?token=${token(`${P}-callee-${i}`)}`);
     ws.on('message', (d) => {
       const m = JSON.parse(d);
       if (m.type === 'welcome' && ++ready === N) resolve();
@@ -56,8 +59,8 @@ await new Promise((resolve, reject) => {
 
 const script = path.join(os.tmpdir(), `bench-signal-${process.pid}.pgbench`);
 fs.writeFileSync(script, `\\set i random(1, ${N})
-WITH u AS MATERIALIZED (SELECT set_config('request.jwt.claims', '{"sub":"ev-caller-' || :i || '"}', true))
-SELECT pgcall.call_signal((SELECT call_id FROM bench_calls WHERE i = :i), 'ev-callee-' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp()))) FROM u;
+WITH u AS MATERIALIZED (SELECT set_config('request.jwt.claims', '{"sub":"${P}-caller-' || :i || '"}', true))
+SELECT pgcall.call_signal((SELECT call_id FROM ${T} WHERE i = :i), '${P}-callee-' || :i, 'candidate', jsonb_build_object('t', extract(epoch FROM clock_timestamp()))) FROM u;
 `);
 const pg = spawn('pgbench', ['-n', '-M', 'prepared', '-c', '4', '-j', '2', '-R', String(RATE), '-T', String(SECS), '-f', script, DB], { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '';

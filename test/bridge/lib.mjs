@@ -4,7 +4,8 @@
 //
 // Environment (set by test/suites/60-bridge): PGHOST, PGPORT, PGUSER, ROOT,
 // PGCALL_BRIDGE_BIN (the binary to test; an ASan build or a valgrind wrapper
-// also fits), PGCALL_ARTIFACTS (bridge logs go there).
+// also fits), PGCALL_ARTIFACTS (bridge logs go there), PGCALL_BRIDGE_MODE
+// (embedded: the cluster's embedded bridge, see embedded.mjs).
 
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -12,6 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { embeddedFree, startEmbedded } from './embedded.mjs';
 
 export const ROOT = process.env.ROOT ?? path.resolve(import.meta.dirname, '../..');
 const BIN = process.env.PGCALL_BRIDGE_BIN ?? path.join(ROOT, 'worker/pgcall-bridge');
@@ -83,6 +85,9 @@ export function freePort() {
   });
 }
 
+// Options every test bridge gets before its own.
+const DEFAULT_ARGS = ['--schemas', 'pgcall,bridge_test', '--heartbeat', '200', '--expire-interval', '200'];
+
 let bridgeCount = 0;
 const running = new Set();
 // A test file that fails or is cancelled leaves no bridge behind.
@@ -103,13 +108,16 @@ export async function startBridge(db, opts = {}) {
 
 async function startBridgeOnce(db, { args = [], env = {}, waitReady = true, port: wanted } = {}) {
   const port = wanted ?? await freePort();
+  if (embeddedFree()) {
+    return startEmbedded(db, { args, env, port },
+      { secret: SECRET, waitFor, defaults: DEFAULT_ARGS });
+  }
   const secretFile = path.join(ARTIFACTS, `jwt-secret-${process.pid}`);
   fs.writeFileSync(secretFile, SECRET, { mode: 0o600 });
   const logFile = path.join(ARTIFACTS, `bridge-${path.basename(process.argv[1] ?? 'x')}-${++bridgeCount}.log`);
   const log = fs.openSync(logFile, 'w');
   const argv = [...WRAPPER, BIN, '--port', String(port), '--db', conninfo(db),
-    '--jwt-secret-file', secretFile, '--schemas', 'pgcall,bridge_test', '--heartbeat', '200',
-    '--expire-interval', '200', ...args];
+    '--jwt-secret-file', secretFile, ...DEFAULT_ARGS, ...args];
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   running.add(proc);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); }));

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import {
   Client, asUser, createDatabase, http, metrics, psql, ring, startBridge, userToken, waitFor,
 } from './lib.mjs';
+import { EMBEDDED } from './embedded.mjs';
 
 const DB = createDatabase('bridge_robust');
 
@@ -48,7 +49,9 @@ describe('the database goes away', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
-  test('a database restart mid-stream loses no event, and sockets stay open', async () => {
+  // An embedded bridge restarts with PostgreSQL, so its sockets cannot stay open.
+  test('a database restart mid-stream loses no event, and sockets stay open',
+    { skip: EMBEDDED && 'the embedded bridge restarts with the server' }, async () => {
     const alice = new Client(b, userToken('rst-alice'));
     const bob = new Client(b, userToken('rst-bob'));
     await Promise.all([alice.welcome(), bob.welcome()]);

@@ -70,5 +70,17 @@ RESET ROLE;
 COPY (SELECT '') TO '/tmp/pgcall_regress_secret';
 SELECT pgcall.set_secret('turn_secret', NULL);
 
+-- The embedded bridge's JWT secret: at least 32 bytes (what the bridge
+-- demands), never readable by an app role.
+SELECT pgcall.set_secret('jwt_secret', repeat('j', 31));
+SELECT pgcall.set_secret('jwt_secret', repeat('j', 32));
+SELECT pgcall.secret_is_set('jwt_secret');
+SET ROLE regress_pgcall_app;
+SELECT pgcall.set_secret('jwt_secret', repeat('k', 40));
+SELECT value FROM pgcall.secret WHERE name = 'jwt_secret';
+RESET ROLE;
+SELECT pgcall.set_secret('jwt_secret', NULL);
+SELECT pgcall.secret_is_set('jwt_secret');
+
 SELECT pgcall.set_secret('agora_app_certificate', NULL);
 DROP ROLE regress_pgcall_app;
