@@ -5,7 +5,9 @@
 #                        the bridge goes to its bindir (pg_config --bindir),
 #                        where the embedded mode's supervisor runs it from;
 #                        DESTDIR is respected
-#   make installcheck    pg_regress suites in test/sql against a running server
+#   make installcheck    against a running server: pg_regress (test/sql),
+#                        isolation (test/specs) and pgTAP (test/pgtap, with
+#                        pg_prove; PGTAP=no leaves it out)
 #   make dist            the PGXN release archive pgcall-<version>.zip (git archive)
 #   make man             packaging/pgcall-bridge.1 from the bridge's option table
 #
@@ -79,6 +81,21 @@ man: bridge
 dist:
 	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
 
-.PHONY: prove
+.PHONY: prove installcheck-pgtap
 prove:
 	pg_prove --ext .sql -r test/pgtap
+
+# pgTAP belongs to installcheck (test/README.md says which tier holds what):
+# the call flows live there.  A database of its own, created afresh.
+PGTAP ?= yes
+PGTAP_DB ?= pgcall_installcheck_tap
+ifneq ($(PGTAP),no)
+installcheck: installcheck-pgtap
+endif
+installcheck-pgtap:
+	@command -v pg_prove >/dev/null || { echo "pg_prove not found: install pgTAP (Debian: postgresql-$(MAJORVERSION)-pgtap libtap-parser-sourcehandler-pgtap-perl), or make installcheck PGTAP=no" >&2; exit 1; }
+	dropdb --if-exists $(PGTAP_DB)
+	createdb $(PGTAP_DB)
+	psql -X -q -v ON_ERROR_STOP=1 -d $(PGTAP_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION $(EXTENSION)'
+	pg_prove -d $(PGTAP_DB) --ext .sql -r test/pgtap
+	dropdb $(PGTAP_DB)

@@ -4,7 +4,7 @@
  *
  * Each struct pgconn is DOWN -> CONNECTING -> SETUP -> IDLE <-> BUSY, and
  * back to DOWN (with back-off) on any failure.  Its libpq socket is watched
- * through a dup adopted as a raw file into the libwebsockets loop (notes §1):
+ * through a dup adopted as a raw file into the libwebsockets loop (docs/libwebsockets.md §1):
  * lws closes the dup when the watcher dies, never libpq's own fd.  The socket
  * can change during PQconnectPoll, so after every poll the inode is compared
  * and the dup re-adopted.

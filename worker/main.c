@@ -345,7 +345,7 @@ header_pool_size(rlim_t fds)
 
 /*
  * Where to bind.  On this IPv6-enabled lws build an IPv4 address given as
- * iface binds every address unless IPv6 is disabled (notes §5), so IPv4
+ * iface binds every address unless IPv6 is disabled (docs/libwebsockets.md §4), so IPv4
  * literals get LWS_SERVER_OPTION_DISABLE_IPV6.
  */
 static const char *
