@@ -204,6 +204,7 @@ struct pgconn
 };
 
 void		db_init(void);
+void		db_print_sql(FILE *out);
 void		db_start(void);
 void		db_stop(void);
 int			pool_submit(struct job *job);	/* 0, or an HTTP status on refusal */
@@ -347,6 +348,7 @@ struct bridge
 	struct metrics m;
 	int			http_inflight;	/* requests between submit and reply */
 	bool		draining;		/* SIGTERM seen */
+	bool		extension_mismatch_logged;	/* http.c: warned once per mismatch */
 	bool		stop;			/* leave the loop */
 	bool		destroying;		/* lws_context_destroy is running */
 	uint64_t	started_us;

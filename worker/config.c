@@ -128,7 +128,9 @@ config_usage(FILE *out)
 				opts[i].def ? "\"" : "");
 	}
 	fprintf(out, "\n  PGCALL_BRIDGE_JWT_SECRET  the HS256 secret itself (instead of a file)\n"
-			"  --help, --version\n");
+			"  --help, --version\n"
+			"  --print-sql        every SQL statement the bridge sends, one per line\n"
+			"                     (test/sql/bridge_statements.sql runs each of them)\n");
 }
 
 static int
@@ -301,7 +303,7 @@ config_load(struct config *cfg, int argc, char **argv)
 	{
 		NOPTS = sizeof(opts) / sizeof(opts[0])
 	};
-	struct option lo[NOPTS + 3];
+	struct option lo[NOPTS + 4];
 	int			c,
 				idx;
 
@@ -332,12 +334,21 @@ config_load(struct config *cfg, int argc, char **argv)
 	{
 		"version", no_argument, NULL, 'V'
 	};
-	memset(&lo[NOPTS + 2], 0, sizeof(lo[0]));
+	lo[NOPTS + 2] = (struct option)
+	{
+		"print-sql", no_argument, NULL, 'S'
+	};
+	memset(&lo[NOPTS + 3], 0, sizeof(lo[0]));
 	while ((c = getopt_long(argc, argv, "", lo, &idx)) != -1)
 	{
 		if (c == 'h')
 		{
 			config_usage(stdout);
+			exit(0);
+		}
+		if (c == 'S')
+		{
+			db_print_sql(stdout);
 			exit(0);
 		}
 		if (c == 'V')

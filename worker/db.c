@@ -60,7 +60,9 @@ static const struct sqldef
 	[SQL_UNREGISTER] = {"pgcall_unregister", "SELECT pgcall.bridge_unregister($1::uuid)", true},
 	[SQL_EXPIRE] = {"pgcall_expire", "SELECT pgcall.call_expire()", true},
 	[SQL_PURGE] = {"pgcall_purge", "SELECT (pgcall.purge($1::integer)->>'more')::boolean", true},
-	[SQL_HEALTH] = {"pgcall_health", "SELECT pgcall.agora_configured()", true},
+	[SQL_HEALTH] = {"pgcall_health",
+		"SELECT pgcall.agora_configured(),"
+		" (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pgcall')", true},
 	[SQL_SET_ROLE] = {NULL,
 		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
 	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
@@ -105,6 +107,20 @@ static const char *const reset_sql[] = {
 	"RESET ROLE",
 	"DISCARD SEQUENCES",
 };
+
+/*
+ * --print-sql: every statement above, one per line, so that a test can check
+ * that the extension still accepts each of them (test/sql/bridge_statements.sql).
+ */
+void
+db_print_sql(FILE *out)
+{
+	for (int i = 0; i < SQL__COUNT; i++)
+		fprintf(out, "%s\n", sqldefs[i].sql);
+	for (size_t i = 1; i < sizeof(reset_sql) / sizeof(reset_sql[0]); i++)
+		fprintf(out, "%s\n", reset_sql[i]);
+	fprintf(out, "DISCARD ALL\n");
+}
 
 static lws_dll2_owner_t pool_queue;
 static int	pool_queue_limited;	/* queued jobs that count against --pool-queue */

@@ -341,6 +341,8 @@ health_done(struct job *job)
 	bool		db = job_ok(job) || job->err;	/* an SQL error still means reachable */
 	bool		listener = events_live();
 	const char *agora = "null";
+	const char *extension = NULL;	/* pgcall's version in the database */
+	bool		mismatch;
 	struct jbuf b;
 	int			status;
 
@@ -349,14 +351,38 @@ health_done(struct job *job)
 	r->job = NULL;
 	if (job_ok(job) && job->res[0] && PQntuples(job->res[0]) == 1 && !PQgetisnull(job->res[0], 0, 0))
 		agora = strcmp(PQgetvalue(job->res[0], 0, 0), "t") == 0 ? "true" : "false";
-	status = db && listener && !B.draining ? 200 : 503;
+	if (job_ok(job) && job->res[0] && PQntuples(job->res[0]) == 1 && !PQgetisnull(job->res[0], 0, 1))
+		extension = PQgetvalue(job->res[0], 0, 1);
+
+	/*
+	 * The bridge speaks to the extension version it was built with: another
+	 * one (an upgrade of one without the other) is reported here, as 503,
+	 * rather than as failures of every request.
+	 */
+	mismatch = job_ok(job) && (!extension || strcmp(extension, BRIDGE_VERSION) != 0);
+	if (mismatch && !B.extension_mismatch_logged)
+	{
+		log_warn("the database has pgcall %s, this bridge needs %s: install matching versions",
+				 extension ? extension : "(not installed)", BRIDGE_VERSION);
+		B.extension_mismatch_logged = true;
+	}
+	else if (!mismatch && job_ok(job))
+		B.extension_mismatch_logged = false;
+	status = db && listener && !B.draining && !mismatch ? 200 : 503;
 	jb_init(&b);
-	jb_printf(&b, "{\"status\":\"%s\",\"database\":%s,\"listener\":%s,\"agora_configured\":%s,"
-			  "\"pool\":{\"size\":%d,\"up\":%d,\"busy\":%d,\"queued\":%d},"
+	jb_printf(&b, "{\"status\":\"%s\",\"database\":%s,\"listener\":%s,\"agora_configured\":%s,",
+			  B.draining ? "draining" : mismatch ? "extension_mismatch" :
+			  status == 200 ? "ok" : "unavailable",
+			  db ? "true" : "false", listener ? "true" : "false", agora);
+	jb_puts(&b, "\"extension\":");
+	if (extension)
+		jb_strz(&b, extension);
+	else
+		jb_puts(&b, "null");
+	jb_puts(&b, ",");
+	jb_printf(&b, "\"pool\":{\"size\":%d,\"up\":%d,\"busy\":%d,\"queued\":%d},"
 			  "\"websockets\":%d,\"users\":%d,\"bridge\":\"%s\",\"version\":\"%s\","
 			  "\"uptime_s\":%llu}",
-			  B.draining ? "draining" : status == 200 ? "ok" : "unavailable",
-			  db ? "true" : "false", listener ? "true" : "false", agora,
 			  B.cfg.pool_size, pool_up_count(), pool_busy_count(), pool_queue_len(),
 			  ws_session_count(), ws_user_count(), B.id, BRIDGE_VERSION,
 			  (unsigned long long) ((now_us() - B.started_us) / 1000000));

@@ -405,6 +405,25 @@ describe('operations', () => {
     assert.equal(r.json.listener, true);
     assert.ok('agora_configured' in r.json);
     assert.equal(r.json.pool.size, 8);
+    assert.equal(r.json.extension, r.json.version, 'the extension the bridge was built for');
+  });
+
+  test('GET /health is 503 when the database has another pgcall version than the bridge', async () => {
+    const [version] = psql(DB, "SELECT extversion FROM pg_extension WHERE extname = 'pgcall'").split('\n');
+    psql(DB, "UPDATE pg_extension SET extversion = '0.0.1-other' WHERE extname = 'pgcall'");
+    try {
+      const r = await http(b, 'GET', '/health');
+      assert.equal(r.status, 503);
+      assert.equal(r.json.status, 'extension_mismatch');
+      assert.equal(r.json.extension, '0.0.1-other');
+      assert.equal(r.json.version, version);
+      assert.equal(r.json.database, true);
+    } finally {
+      psql(DB, `UPDATE pg_extension SET extversion = '${version}' WHERE extname = 'pgcall'`);
+    }
+    const r = await http(b, 'GET', '/health');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, 'ok');
   });
 
   test('GET /metrics is Prometheus text', async () => {
