@@ -44,9 +44,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The install script name must follow the version in the control file.
-ifeq ($(wildcard sql/$(EXTENSION)--$(EXTVERSION).sql),)
-$(error sql/$(EXTENSION)--$(EXTVERSION).sql is missing: the control file says $(EXTVERSION))
+# The control file's version must be reachable: a full install script for
+# it, or an update script that ends at it (docs/releasing.md).
+ifeq ($(wildcard sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--*--$(EXTVERSION).sql),)
+$(error neither sql/$(EXTENSION)--$(EXTVERSION).sql nor an update script to $(EXTVERSION) exists: the control file says $(EXTVERSION))
 endif
 
 # Rebuild objects when a header they include changes.
