@@ -54,6 +54,8 @@ typedef enum PgcallSecret
 
 extern bool pgcall_secret_copy(PgcallSecret which, char *buf, size_t size);
 extern void pgcall_init_secrets(void);
+extern bool pgcall_secret_lookup(const char *name, char *buf, size_t size);
+extern void pgcall_secret_store(const char *name, char *value);
 
 /* admin.c: administrators */
 extern void pgcall_require_admin(void);
@@ -132,6 +134,11 @@ extern void pgcall_event_queue(const char *type, const char *call_id, List *reci
 extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);
+
+/* webhook.c: the webhook outbox */
+extern void pgcall_webhook_capture(const char *type, const char *call_id, List *recipients);
+extern int64 pgcall_webhook_purge_old(int32 max_rows);
+extern void pgcall_init_webhooks(void);
 
 /* event_ids.c: event ids that keep increasing across a failover */
 extern int64 pgcall_event_id_next(Oid seqid);
