@@ -21,6 +21,7 @@ _PG_init(void)
 	/* Before pgcall_init_gucs reserves the pgcall. prefix. */
 	pgcall_init_agora();
 	pgcall_init_rpc();
+	pgcall_init_webhook_gucs();
 	pgcall_init_gucs();
 	pgcall_init_secrets();
 	pgcall_init_events();

@@ -139,6 +139,7 @@ extern void pgcall_init_events(void);
 extern void pgcall_webhook_capture(const char *type, const char *call_id, List *recipients);
 extern int64 pgcall_webhook_purge_old(int32 max_rows);
 extern void pgcall_init_webhooks(void);
+extern void pgcall_init_webhook_gucs(void);
 
 /* event_ids.c: event ids that keep increasing across a failover */
 extern int64 pgcall_event_id_next(Oid seqid);

@@ -235,6 +235,14 @@ webhook_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 pgcall_init_webhooks(void)
 {
+	RegisterXactCallback(webhook_xact_callback, NULL);
+	RegisterSubXactCallback(webhook_subxact_callback, NULL);
+}
+
+/* Before pgcall_init_gucs reserves the prefix, which drops unknown names. */
+void
+pgcall_init_webhook_gucs(void)
+{
 	DefineCustomIntVariable("pgcall.webhook_max_attempts",
 							"Attempts at a webhook delivery before it is dead (pgcall.webhook_replay sends it again).",
 							NULL, &pgcall_webhook_max_attempts, 12, 1, 100,
@@ -263,8 +271,6 @@ pgcall_init_webhooks(void)
 							"How long purge() keeps delivered and dead webhook deliveries and their logs.",
 							NULL, &pgcall_webhook_retention, 7 * 86400, 60, 365 * 86400,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
-	RegisterXactCallback(webhook_xact_callback, NULL);
-	RegisterSubXactCallback(webhook_subxact_callback, NULL);
 }
 
 /* purge(): finished deliveries older than pgcall.webhook_retention.  In SPI. */
