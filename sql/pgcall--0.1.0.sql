@@ -2271,9 +2271,10 @@ BEGIN
         UNION ALL
         SELECT 1000000000, 'call.ring_stopped', s.call_id, ARRAY[s.user_id], s.user_id,
                CASE WHEN s.participant_status = 'joined' THEN 'answered'
-                    WHEN s.participant_status IN ('declined', 'missed', 'busy', 'removed', 'left')
-                        THEN s.participant_status
+                    WHEN s.participant_status = 'declined' THEN 'declined'
                     WHEN s.call_status = 'ended' AND s.end_reason = 'cancelled' THEN 'cancelled'
+                    WHEN s.participant_status IN ('missed', 'busy', 'removed', 'left')
+                        THEN s.participant_status
                     WHEN s.call_status = 'ended' THEN 'ended'
                     ELSE 'stopped' END
           FROM stopped s),

@@ -4,7 +4,7 @@
 //
 //   import { createReceiver } from './receiver.mjs';
 //   const server = createReceiver({
-//     secret: process.env.PGCALL_WEBHOOK_SECRET,      // whsec_... from webhook_endpoint_create
+//     secret: process.env.PGCALL_WEBHOOK_SECRET,      // whsec_... from webhook_endpoint_create (or a function returning it)
 //     push: async (userId, notification) => { ... },  // APNs VoIP / FCM high priority
 //   });
 //   server.listen(8080);
@@ -80,7 +80,8 @@ export function createReceiver({ secret, push, seen = new Set(), maxBody = 1 << 
     });
     req.on('end', async () => {
       const raw = Buffer.concat(chunks);
-      if (!verifySignature(secret, req.headers['pgcall-signature'], raw)) {
+      const key = typeof secret === 'function' ? secret() : secret;
+      if (!verifySignature(key, req.headers['pgcall-signature'], raw)) {
         res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad signature"}');
         return;
       }
