@@ -944,7 +944,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.purge(integer) IS
-'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
+'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed and up to max_rows webhook deliveries finished more than pgcall.webhook_retention ago.  Returns {events_deleted, calls_deleted, rate_limits_deleted, webhooks_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
 
 CREATE PROCEDURE pgcall.purge_batches(max_rows integer DEFAULT 10000, max_batches integer DEFAULT 1000)
 LANGUAGE plpgsql
@@ -2204,7 +2204,7 @@ BEGIN
     WITH d AS (DELETE FROM pgcall.webhook_delivery d
                 WHERE d.status = webhook_purge.status
                   AND (webhook_purge.endpoint_id IS NULL OR d.endpoint_id = webhook_purge.endpoint_id)
-                  AND d.created_at < now() - coalesce(webhook_purge.older_than, '0')
+                  AND d.created_at <= clock_timestamp() - coalesce(webhook_purge.older_than, '0')
                RETURNING 1)
     SELECT count(*) INTO n FROM d;
     RETURN n;
