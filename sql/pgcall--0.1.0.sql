@@ -2320,10 +2320,13 @@ BEGIN
 END
 $$;
 
--- The bridge's side.  Claim: due deliveries of enabled endpoints, at most
+-- The bridge's side.  Both functions commit without waiting for the WAL
+-- flush: a claim or report lost in a crash only makes a delivery go out
+-- again, which at-least-once allows.  Claim: due deliveries of enabled endpoints, at most
 -- max in all and each endpoint's max_concurrency in flight across bridges
 -- (its row is locked while counting, so two bridges claiming at once do not
--- both fill it); each leased to this bridge for twice the timeout plus a
+-- both fill it; FOR NO KEY UPDATE, which the key-share locks of the foreign
+-- key checks of commits writing deliveries do not wait for, nor it for them); each leased to this bridge for twice the timeout plus a
 -- second, after which another bridge may take it over.
 CREATE FUNCTION pgcall.bridge_webhook_claim(bridge_id uuid, max integer)
 RETURNS TABLE (id bigint, attempt integer, url text, delivery_id uuid, event_type text,
@@ -2331,6 +2334,8 @@ RETURNS TABLE (id bigint, attempt integer, url text, delivery_id uuid, event_typ
                allow_private boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- losing a claim or a report in a crash only sends a delivery again
+SET synchronous_commit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -2362,7 +2367,7 @@ BEGIN
                         WHERE d.endpoint_id = e.id AND d.status IN ('pending', 'delivering')
                           AND d.next_attempt_at <= now())
          ORDER BY e.id
-           FOR UPDATE OF e SKIP LOCKED
+           FOR NO KEY UPDATE OF e SKIP LOCKED
     LOOP
         EXIT WHEN budget <= 0;
         SELECT ep.max_concurrency - count(*) INTO n
@@ -2410,6 +2415,8 @@ CREATE FUNCTION pgcall.bridge_webhook_report(bridge_id uuid, results jsonb)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- losing a claim or a report in a crash only sends a delivery again
+SET synchronous_commit = off
 AS $$
 DECLARE
     base double precision := extract(epoch FROM coalesce(current_setting('pgcall.webhook_backoff_base', true), '1s')::interval);

@@ -9,9 +9,9 @@
 // paths are measured from the same commit: commit -> receiver's request and
 // commit -> client's socket.
 //
-// Phase 2, throughput: the endpoint is switched off, BENCH_BACKLOG
-// deliveries are queued by plain calls, the endpoint is switched on, and the
-// receiver counts how fast the bridge drains them (deliveries/s).
+// Phase 2, throughput: the bridge is stopped (SIGSTOP), BENCH_BACKLOG
+// deliveries are queued by calls in one transaction, the bridge continues,
+// and the receiver counts how fast it drains them (deliveries/s).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -36,6 +36,8 @@ const token = (sub) => {
 };
 const wall = () => performance.timeOrigin + performance.now();   // ms, sub-ms precision
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
+// ISO 8601 with up to microseconds -> ms since the epoch, sub-ms kept
+const isoMs = (iso) => { const m = /\.(\d+)/.exec(iso); return Date.parse(iso) + (m ? (Number(`0.${m[1]}`) * 1000) % 1 : 0); };
 const fmt = (a) => a.length ? `p50 ${pct(a, 50).toFixed(2)} ms, p90 ${pct(a, 90).toFixed(2)} ms, p99 ${pct(a, 99).toFixed(2)} ms, max ${Math.max(...a).toFixed(2)} ms (n=${a.length})` : 'none';
 
 // the receiver: answers at once, records when each call.started arrived
@@ -50,7 +52,7 @@ const receiver = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     received++;
     const b = JSON.parse(Buffer.concat(chunks));
     if (b.type === 'call.started') {
-      const at = Date.parse(b.created_at) + Number(b.created_at.slice(23, 26) || 0) / 1000;
+      const at = isoMs(b.created_at);
       committed.set(b.call.id, at);
       hookLat.push(t - at);
       const w = wsArrival.get(b.call.id);
@@ -119,17 +121,23 @@ console.log(`latency phase: ${n} calls at ${RATE}/s for ${SECS} s over ${CALLERS
 console.log(`  commit -> webhook receiver (call.started): ${fmt(hookLat)}`);
 console.log(`  commit -> caller's WebSocket (call.started): ${fmt(wsLat)}`);
 
+// where the time went, from the delivery log: HTTP time as the bridge saw
+// it, and commit -> report (claim + HTTP + the report's own wait)
+console.log('  from the log: ' + psql(`SELECT format('HTTP p50 %s ms p99 %s ms; commit -> report p50 %s ms p99 %s ms',
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY a.latency_ms), percentile_disc(0.99) WITHIN GROUP (ORDER BY a.latency_ms),
+    round(percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at - d.created_at) * 1000)::numeric, 1),
+    round(percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM a.at - d.created_at) * 1000)::numeric, 1))
+  FROM pgcall.webhook_delivery d JOIN pgcall.webhook_attempt a ON a.delivery_id = d.id`));
+
 // phase 2
-psql(`SELECT pgcall.webhook_endpoint_update(${ep.id}, enabled => false)`);
+// the bridge is stopped (SIGSTOP) while the backlog is queued
+process.kill(Number(process.env.BRIDGE_PID), 'SIGSTOP');
 psql(`SET pgcall.user_id = 'bw-backlog';
   SELECT count(pgcall.call_start(ARRAY['bw-b-' || i])) FROM generate_series(1, ${BACKLOG}) i, LATERAL (SELECT set_config('pgcall.user_id', 'bw-a-' || i, true)) s`.replace(/\n/g, ' '));
-// each call_start in one statement is one transaction: cancel is not needed,
-// but every call rings: call_start from one caller many times would be busy,
-// so count what was actually queued
 const queued = Number(psql(`SELECT count(*) FROM pgcall.webhook_delivery WHERE endpoint_id = ${ep.id} AND status = 'pending'`));
 const before = received;
 const t1 = wall();
-psql(`SELECT pgcall.webhook_endpoint_update(${ep.id}, enabled => true)`);
+process.kill(Number(process.env.BRIDGE_PID), 'SIGCONT');
 await new Promise((done) => { const iv = setInterval(() => { if (received - before >= queued) { clearInterval(iv); done(); } }, 5); });
 const secs = (wall() - t1) / 1000;
 console.log(`throughput phase: ${queued} queued deliveries drained in ${secs.toFixed(2)} s: ${(queued / secs).toFixed(0)} deliveries/s`);

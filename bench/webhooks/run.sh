@@ -48,6 +48,6 @@ port=$(free_port)
 	>"$DIR/bridge.log" 2>&1 &
 BRIDGE_PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-export BRIDGE_URL="http://127.0.0.1:$port"
+export BRIDGE_URL="http://127.0.0.1:$port" BRIDGE_PID
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(psql -d "$DB" -Atc 'SHOW server_version'), fsync=$(psql -d "$DB" -Atc 'SHOW fsync') synchronous_commit=$(psql -d "$DB" -Atc 'SHOW synchronous_commit'), node $(node --version)"
 node "$ROOT/bench/webhooks/run.mjs"
