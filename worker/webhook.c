@@ -57,10 +57,7 @@ struct delivery
 	bool		tls;
 	char		addr[INET6_ADDRSTRLEN];
 
-	struct gaicb gai;
-	struct gaicb *gaip;
-	struct addrinfo hints;
-	bool		resolving;
+	struct lookup *lookup;		/* while resolving */
 
 	struct lws *wsi;
 	int			status;			/* HTTP status, 0 until the status line */
@@ -71,7 +68,26 @@ struct delivery
 	lws_sorted_usec_list_t sul_resolve;
 };
 
+/*
+ * A name being resolved by getaddrinfo_a, whose thread writes into it until
+ * it is done: a delivery that ends first (its timeout) leaves it here, and
+ * a timer frees it once the resolver let go, so the loop never waits.
+ */
+struct lookup
+{
+	lws_dll2_t	list;
+	struct gaicb gai;
+	struct gaicb *gaip;
+	struct addrinfo hints;
+	char		host[256];
+	char		port[8];
+};
+
 static lws_dll2_owner_t inflight;	/* of struct delivery */
+static lws_dll2_owner_t orphans;	/* of struct lookup */
+static lws_sorted_usec_list_t sul_orphans;
+static struct delivery *connecting; /* in lws_client_connect_via_info */
+static bool connecting_done;
 static lws_sorted_usec_list_t sul_poll,
 			sul_kick;
 static bool claim_pending,
@@ -160,6 +176,8 @@ addr_allowed(struct delivery *d, const struct sockaddr *sa)
 
 static void report_flush(void);
 static void claim(void);
+static void lookup_drop(struct lookup *l);
+static void delivery_free(struct delivery *d);
 
 static void
 report_append(const char *s, size_t n)
@@ -184,6 +202,53 @@ report_append(const char *s, size_t n)
 	report_buf[report_len] = '\0';
 }
 
+static void
+delivery_free(struct delivery *d)
+{
+	free(d->url);
+	free(d->delivery_id);
+	free(d->event_type);
+	free(d->body);
+	free(d->signature);
+	free(d);
+}
+
+static void
+sul_orphans_cb(lws_sorted_usec_list_t *sul)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, p, p1, orphans.head)
+	{
+		struct lookup *l = lws_container_of(p, struct lookup, list);
+
+		if (gai_error(&l->gai) != EAI_INPROGRESS)
+		{
+			lws_dll2_remove(&l->list);
+			if (l->gai.ar_result)
+				freeaddrinfo(l->gai.ar_result);
+			free(l);
+		}
+	}
+	lws_end_foreach_dll_safe(p, p1);
+	if (orphans.count && !B.destroying)
+		lws_sul_schedule(B.ctx, 0, sul, sul_orphans_cb, 100 * 1000);
+}
+
+/* Free a lookup now if the resolver is done with it, else later. */
+static void
+lookup_drop(struct lookup *l)
+{
+	if (gai_error(&l->gai) == EAI_INPROGRESS && gai_cancel(&l->gai) != EAI_CANCELED)
+	{
+		lws_dll2_add_tail(&l->list, &orphans);
+		if (!B.destroying)
+			lws_sul_schedule(B.ctx, 0, &sul_orphans, sul_orphans_cb, 100 * 1000);
+		return;
+	}
+	if (l->gai.ar_result)
+		freeaddrinfo(l->gai.ar_result);
+	free(l);
+}
+
 /* End a delivery: queue its report, close its connection, free it. */
 static void
 finish(struct delivery *d, const char *error)
@@ -198,15 +263,11 @@ finish(struct delivery *d, const char *error)
 	d->done = true;
 	lws_sul_cancel(&d->sul_timeout);
 	lws_sul_cancel(&d->sul_resolve);
-	if (d->resolving)
+	if (d->lookup)
 	{
-		/* getaddrinfo_a's thread still owns gai: wait for it to let go */
-		gai_cancel(d->gaip);
-		gai_suspend((const struct gaicb *const *) &d->gaip, 1, NULL);
-		d->resolving = false;
+		lookup_drop(d->lookup);
+		d->lookup = NULL;
 	}
-	if (d->gai.ar_result)
-		freeaddrinfo(d->gai.ar_result);
 	if (d->wsi)
 	{
 		lws_set_opaque_user_data(d->wsi, NULL);
@@ -245,12 +306,10 @@ finish(struct delivery *d, const char *error)
 			  error ? error : "");
 
 	lws_dll2_remove(&d->list);
-	free(d->url);
-	free(d->delivery_id);
-	free(d->event_type);
-	free(d->body);
-	free(d->signature);
-	free(d);
+	if (d == connecting)
+		connecting_done = true; /* connect_to() frees it */
+	else
+		delivery_free(d);
 	report_flush();
 	claim();
 }
@@ -356,6 +415,7 @@ static void
 connect_to(struct delivery *d)
 {
 	struct lws_client_connect_info ci;
+	struct lws *wsi;
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = B.ctx;
@@ -371,20 +431,29 @@ connect_to(struct delivery *d)
 	ci.alpn = "http/1.1";
 	ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT | (d->tls ? LCCSCF_USE_SSL : 0);
 	ci.opaque_user_data = d;
-	ci.pwsi = &d->wsi;
-	if (!lws_client_connect_via_info(&ci))
-	{
-		/* the error callback may already have finished it */
-		if (!d->done)
-			finish(d, "cannot start the connection");
-	}
+
+	/*
+	 * The connection error callback can run inside the call and finish d:
+	 * finish() then leaves freeing it to us.
+	 */
+	connecting = d;
+	connecting_done = false;
+	wsi = lws_client_connect_via_info(&ci);
+	connecting = NULL;
+	if (connecting_done)
+		delivery_free(d);
+	else if (!wsi)
+		finish(d, "cannot start the connection");
+	else
+		d->wsi = wsi;
 }
 
 static void
 sul_resolve_cb(lws_sorted_usec_list_t *sul)
 {
 	struct delivery *d = lws_container_of(sul, struct delivery, sul_resolve);
-	int			rc = gai_error(d->gaip);
+	struct lookup *l = d->lookup;
+	int			rc = gai_error(&l->gai);
 	char		msg[400];
 
 	if (rc == EAI_INPROGRESS)
@@ -392,16 +461,17 @@ sul_resolve_cb(lws_sorted_usec_list_t *sul)
 		lws_sul_schedule(B.ctx, 0, &d->sul_resolve, sul_resolve_cb, 2000);
 		return;
 	}
-	d->resolving = false;
 	if (rc != 0)
 	{
 		snprintf(msg, sizeof(msg), "cannot resolve %s: %s", d->host, gai_strerror(rc));
 		finish(d, msg);
 		return;
 	}
-	for (struct addrinfo *ai = d->gai.ar_result; ai; ai = ai->ai_next)
+	for (struct addrinfo *ai = l->gai.ar_result; ai; ai = ai->ai_next)
 		if (addr_allowed(d, ai->ai_addr))
 		{
+			lookup_drop(l);
+			d->lookup = NULL;
 			connect_to(d);
 			return;
 		}
@@ -468,6 +538,7 @@ start(struct delivery *d)
 {
 	struct sockaddr_in s4;
 	struct sockaddr_in6 s6;
+	struct lookup *l;
 	int			rc;
 
 	d->t_start = now_us();
@@ -491,19 +562,27 @@ start(struct delivery *d)
 		connect_to(d);
 		return;
 	}
-	d->hints.ai_family = AF_UNSPEC;
-	d->hints.ai_socktype = SOCK_STREAM;
-	d->gai.ar_name = d->host;
-	d->gai.ar_service = d->port;
-	d->gai.ar_request = &d->hints;
-	d->gaip = &d->gai;
-	rc = getaddrinfo_a(GAI_NOWAIT, &d->gaip, 1, NULL);
+	if (!(l = calloc(1, sizeof(*l))))
+	{
+		finish(d, "out of memory");
+		return;
+	}
+	snprintf(l->host, sizeof(l->host), "%s", d->host);
+	snprintf(l->port, sizeof(l->port), "%s", d->port);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->gai.ar_name = l->host;
+	l->gai.ar_service = l->port;
+	l->gai.ar_request = &l->hints;
+	l->gaip = &l->gai;
+	rc = getaddrinfo_a(GAI_NOWAIT, &l->gaip, 1, NULL);
 	if (rc != 0)
 	{
+		free(l);
 		finish(d, gai_strerror(rc));
 		return;
 	}
-	d->resolving = true;
+	d->lookup = l;
 	lws_sul_schedule(B.ctx, 0, &d->sul_resolve, sul_resolve_cb, 1000);
 }
 
@@ -799,6 +878,20 @@ webhook_stop(void)
 		d->wsi = NULL;
 		finish(d, "the bridge stopped");
 	}
+	/* lookups the resolver still holds are left to it: the process ends */
+	lws_start_foreach_dll_safe(struct lws_dll2 *, p, p1, orphans.head)
+	{
+		struct lookup *l = lws_container_of(p, struct lookup, list);
+
+		if (gai_error(&l->gai) != EAI_INPROGRESS)
+		{
+			lws_dll2_remove(&l->list);
+			if (l->gai.ar_result)
+				freeaddrinfo(l->gai.ar_result);
+			free(l);
+		}
+	}
+	lws_end_foreach_dll_safe(p, p1);
 	free(report_buf);
 	report_buf = NULL;
 	report_len = report_cap = report_count = 0;

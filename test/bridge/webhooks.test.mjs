@@ -298,6 +298,24 @@ describe('webhooks', () => {
     }
   });
 
+  test('a name that does not resolve fails the attempt without stalling the bridge', async () => {
+    const nx = createEndpoint('http://no-such-host.invalid:9/x', `, ARRAY['call.ring_offline']`);
+    try {
+      offlineCall('wh-alice', 'wh-nx');
+      const a = await waitFor(() => {
+        const r = JSON.parse(psql(DB, `SELECT json_agg(a) FROM pgcall.webhook_delivery d,
+            pgcall.webhook_attempts(d.id) a WHERE d.endpoint_id = ${nx.id}`) || 'null');
+        return r && r;
+      }, 'an attempt at the unresolvable endpoint');
+      // no resolver here answers at once, or none answers before the timeout
+      assert.match(a[0].error, /cannot resolve no-such-host\.invalid|no complete response within/);
+      assert.equal(a[0].http_status, null);
+      assert.equal((await fetch(`${bridge.url}/health`)).status, 200, 'the bridge still serves');
+    } finally {
+      psql(DB, `SELECT pgcall.webhook_endpoint_delete(${nx.id})`);
+    }
+  });
+
   test('the example receiver turns an offline ring into a push and stops it when answered', async () => {
     const pushes = [];
     let secret;
