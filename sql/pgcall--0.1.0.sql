@@ -2408,6 +2408,17 @@ $$;
 COMMENT ON FUNCTION pgcall.bridge_webhook_claim(uuid, integer) IS
 'A bridge takes up to max due webhook deliveries, each signed for now and leased to it.';
 
+CREATE FUNCTION pgcall.bridge_webhooks_enabled()
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pgcall.webhook_endpoint WHERE enabled)
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_webhooks_enabled() IS
+'Whether any webhook endpoint is enabled: a bridge claims on every commit notification only then (otherwise on its poll).';
+
 -- Report: results is [{id, attempt, status, latency_ms, error}]; a report
 -- for an attempt this bridge no longer holds (its lease ran out and another
 -- bridge took the delivery) is dropped.  Returns how many were applied.
@@ -2474,7 +2485,8 @@ GRANT EXECUTE ON FUNCTION
     TO pgcall_admin, pgcall_backend;
 GRANT EXECUTE ON FUNCTION
     pgcall.bridge_webhook_claim(uuid, integer),
-    pgcall.bridge_webhook_report(uuid, jsonb)
+    pgcall.bridge_webhook_report(uuid, jsonb),
+    pgcall.bridge_webhooks_enabled()
     TO pgcall_bridge;
 
 INSERT INTO pgcall.api_function (name) VALUES

@@ -114,6 +114,7 @@ enum sql_id
 	SQL_RESET_CHECK,			/* first statement of the session reset (db.c) */
 	SQL_WEBHOOK_CLAIM,			/* bridge id, max deliveries */
 	SQL_WEBHOOK_REPORT,			/* bridge id, results (JSON array) */
+	SQL_WEBHOOK_ENABLED,
 	SQL__COUNT
 };
 

@@ -66,7 +66,8 @@ heartbeat(void)
 	const char *v[1] = {B.id};
 	struct job *job;
 
-	if (heartbeat_pending || !conn_up(&B.sys) || B.stop)
+	/* after the unregister, a heartbeat would register the bridge again */
+	if (heartbeat_pending || unregistering || !conn_up(&B.sys) || B.stop)
 		return;
 	job = job_new(heartbeat_done, NULL);
 	if (!job || job_add(job, SQL_HEARTBEAT, 1, v) || conn_submit(&B.sys, job))

@@ -92,7 +92,8 @@ static lws_sorted_usec_list_t sul_poll,
 			sul_kick;
 static bool claim_pending,
 			report_pending,
-			claim_again;
+			claim_again,
+			enabled;		/* an endpoint is enabled (as of the last claim) */
 
 /* results waiting for bridge_webhook_report: a JSON array being built */
 static char *report_buf;
@@ -314,12 +315,29 @@ finish(struct delivery *d, const char *error)
 	claim();
 }
 
+/* Errors after which the same report may succeed: connection, shutdown, resources, conflicts. */
+static bool
+retryable(const char *sqlstate)
+{
+	return !sqlstate || !strncmp(sqlstate, "08", 2) || !strncmp(sqlstate, "57", 2) ||
+		!strncmp(sqlstate, "53", 2) || !strncmp(sqlstate, "40", 2) || !strncmp(sqlstate, "55", 2);
+}
+
 static void
 report_done(struct job *job)
 {
 	char	   *sent = job->arg;
 
 	report_pending = false;
+	if (job->err && !retryable(job_sqlstate(job)))
+	{
+		/* the batch itself was refused: sending it again would fail again */
+		B.m.webhook_report_errors++;
+		log_warn("webhooks: reporting deliveries failed, batch dropped (their leases will run out): %s",
+				 PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
+		report_flush();
+		return;
+	}
 	if (job->fail_code || job->err)
 	{
 		/*
@@ -764,6 +782,8 @@ claim_done(struct job *job)
 		return;
 	}
 	rows = PQntuples(res);
+	if (job->res[1] && PQntuples(job->res[1]) == 1)
+		enabled = PQgetvalue(job->res[1], 0, 0)[0] == 't';
 	for (int r = 0; r < rows; r++)
 	{
 		struct delivery *d = calloc(1, sizeof(*d));
@@ -817,7 +837,7 @@ claim(void)
 		return;
 	snprintf(bmax, sizeof(bmax), "%d", room);
 	job = job_new(claim_done, NULL);
-	if (!job || job_add(job, SQL_WEBHOOK_CLAIM, 2, v))
+	if (!job || job_add(job, SQL_WEBHOOK_CLAIM, 2, v) || job_add(job, SQL_WEBHOOK_ENABLED, 0, NULL))
 	{
 		job_free(job);
 		return;
@@ -846,11 +866,15 @@ sul_poll_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(B.ctx, 0, sul, sul_poll_cb, (lws_usec_t) B.cfg.webhook_poll_ms * 1000);
 }
 
-/* Something committed (an event notification): claim soon. */
+/*
+ * Something committed (an event notification): claim soon, if any endpoint
+ * is enabled.  Without one, each commit would cost the system connection a
+ * round trip for nothing; a new endpoint is seen by the next poll.
+ */
 void
 webhook_kick(void)
 {
-	if (B.cfg.webhook_inflight > 0)
+	if (B.cfg.webhook_inflight > 0 && enabled)
 		lws_sul_schedule(B.ctx, 0, &sul_kick, sul_kick_cb, 1);
 }
 
