@@ -1894,6 +1894,9 @@ CREATE TABLE pgcall.webhook_offline_ring (
 CREATE INDEX webhook_offline_ring_open_idx ON pgcall.webhook_offline_ring (call_id)
     WHERE stopped_at IS NULL;
 
+COMMENT ON TABLE pgcall.webhook_offline_ring IS
+'Who was rung through call.ring_offline, until call.ring_stopped said their ringing ended.';
+
 ALTER TABLE pgcall.webhook_endpoint ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.webhook_delivery ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.webhook_attempt ENABLE ROW LEVEL SECURITY;
@@ -1909,10 +1912,16 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'webhook_sign'
 LANGUAGE C STRICT STABLE;
 
+COMMENT ON FUNCTION pgcall.webhook_sign(bigint, bigint, text) IS
+'The Pgcall-Signature value of body at unix time t for the endpoint: t=<t>,v1=<hex HMAC-SHA256 of "<t>.<body>">.  Executable by its owner only.';
+
 CREATE FUNCTION pgcall.webhook_has_secret(endpoint_id bigint)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'webhook_has_secret'
 LANGUAGE C STRICT STABLE;
+
+COMMENT ON FUNCTION pgcall.webhook_has_secret(bigint) IS
+'Whether the endpoint has a signing secret; reveals nothing about it.';
 
 -- A new random signing secret for the endpoint, stored in pgcall.secret
 -- and returned once.  Owner only, like webhook_sign.
@@ -1920,6 +1929,9 @@ CREATE FUNCTION pgcall.webhook_new_secret(endpoint_id bigint)
 RETURNS text
 AS 'MODULE_PATHNAME', 'webhook_new_secret'
 LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION pgcall.webhook_new_secret(bigint) IS
+'Store a new random signing secret for the endpoint and return it.  Executable by its owner only.';
 
 CREATE FUNCTION pgcall.webhook_check_types(event_types text[])
 RETURNS text[]
@@ -1945,6 +1957,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION pgcall.webhook_check_types(text[]) IS
+'event_types sorted and without duplicates, or P400X naming the ones that are not webhook event types.';
+
 CREATE FUNCTION pgcall.webhook_endpoint_json(e pgcall.webhook_endpoint)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -1955,6 +1970,9 @@ AS $$
                               'max_concurrency', e.max_concurrency, 'description', e.description,
                               'created_at', e.created_at, 'updated_at', e.updated_at)
 $$;
+
+COMMENT ON FUNCTION pgcall.webhook_endpoint_json(pgcall.webhook_endpoint) IS
+'An endpoint as the webhook_endpoint_* functions return it, without its secret.';
 
 CREATE FUNCTION pgcall.webhook_endpoint_create(url text, event_types text[] DEFAULT NULL,
                                                only_offline boolean DEFAULT false,
@@ -2319,6 +2337,9 @@ BEGIN
      ORDER BY x.ord, x.endpoint_id;
 END
 $$;
+
+COMMENT ON FUNCTION pgcall.webhook_enqueue(jsonb) IS
+'Called at commit (extension/webhook.c) with the transaction''s events: writes their deliveries, call.ring_offline for callees with no live socket and call.ring_stopped for those whose ringing ended.  Executable by its owner only.';
 
 -- The bridge's side.  Both functions commit without waiting for the WAL
 -- flush: a claim or report lost in a crash only makes a delivery go out
