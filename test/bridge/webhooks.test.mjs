@@ -10,7 +10,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { createDatabase, psql, asUser, startBridge, waitFor } from './lib.mjs';
+import { createDatabase, psql, asUser, startBridge, waitFor, http as request, sign, userToken } from './lib.mjs';
 import { createReceiver, verifySignature, pushFor } from '../webhook-receiver/receiver.mjs';
 
 const DB = 'pgcall_bridge_webhooks';
@@ -129,6 +129,19 @@ describe('webhooks', () => {
     await bridge?.stop();
     recv?.server.closeAllConnections();
     recv?.server.close();
+  });
+
+  test('over HTTP, a backend manages endpoints and an end user may not', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const backend = sign({ sub: 'app-server', role: 'pgcall_backend', exp: now + 600 });
+    const list = await request(bridge, 'POST', '/rpc/webhook_endpoints', { body: {}, token: backend });
+    assert.equal(list.status, 200);
+    assert.ok(list.json.some((e) => e.id === main.id && e.secret_set === true && !('secret' in e)), 'listed, without its secret');
+    const bad = await request(bridge, 'POST', '/rpc/webhook_endpoint_create', { body: { url: 'http://169.254.169.254/' }, token: backend });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.code, 'P400W');
+    const user = await request(bridge, 'POST', '/rpc/webhook_endpoints', { body: {}, token: userToken('wh-nobody') });
+    assert.equal(user.status, 403);
   });
 
   test('a hostile receiver gets every delivery at least once, signed, duplicates with the same id', async () => {
