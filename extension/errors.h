@@ -38,6 +38,8 @@
 	X(INVALID_PERIOD,         'P','4','0','0','T', "analytics days, group_by or time_zone is not allowed") \
 	X(INVALID_PREFERENCE,     'P','4','0','0','U', "a call preference has a value that is not allowed") \
 	X(TOO_MANY_INVITEES,      'P','4','0','0','V', "invitee list names more people than pgcall.max_invitees allows in one request") \
+	X(INVALID_WEBHOOK_URL,    'P','4','0','0','W', "webhook URL is not http(s), has credentials or a fragment, or points at a loopback, private, link-local or metadata address") \
+	X(INVALID_WEBHOOK,        'P','4','0','0','X', "webhook event types are unknown, or a limit or description is out of range") \
 	X(NOT_AUTHENTICATED,      'P','4','0','1','A', "no current user: the request carries no user id") \
 	X(FORBIDDEN,              'P','4','0','3','A', "the current user may not act for another user") \
 	X(NOT_PARTICIPANT,        'P','4','0','3','B', "the current user is not a participant of the call") \
@@ -48,18 +50,22 @@
 	X(PSEUDONYMS_ONLY,        'P','4','0','3','G', "pgcall.pseudonymize is on: administrators name and see users by pseudonym only") \
 	X(CALL_NOT_FOUND,         'P','4','0','4','A', "no call has this id or channel") \
 	X(PARTICIPANT_NOT_FOUND,  'P','4','0','4','B', "the user is not a participant of the call") \
+	X(WEBHOOK_NOT_FOUND,      'P','4','0','4','C', "no webhook endpoint has this id") \
+	X(DELIVERY_NOT_FOUND,     'P','4','0','4','D', "no webhook delivery has this id") \
 	X(ALREADY_ANSWERED,       'P','4','0','9','A', "the call was already answered (possibly on another device)") \
 	X(CALL_ENDED,             'P','4','0','9','B', "the call has already ended") \
 	X(INVALID_TRANSITION,     'P','4','0','9','C', "the participant or call cannot move from its current status to the one asked for") \
 	X(CALL_FULL,              'P','4','0','9','D', "the call has reached its maximum number of participants") \
 	X(INVITE_LIMIT,           'P','4','0','9','E', "the call has already rung as many people as pgcall.max_invitees allows") \
+	X(DELIVERY_IN_FLIGHT,     'P','4','0','9','F', "the webhook delivery is being attempted right now") \
 	X(EVENTS_PURGED,          'P','4','1','0','A', "events after the given id are no longer kept") \
 	X(PAYLOAD_TOO_LARGE,      'P','4','1','3','A', "a signal payload is larger than pgcall.signal_max_bytes (16 KiB unless configured)") \
 	X(RATE_LIMITED,           'P','4','2','9','A', "too many requests of one kind in the current window; retry after the time given") \
 	X(AGORA_NOT_CONFIGURED,   'P','5','0','3','A', "Agora app id or app certificate is not configured") \
 	X(TURN_NOT_CONFIGURED,    'P','5','0','3','B', "TURN server URLs or shared secret are not configured") \
 	X(PSEUDONYM_NOT_CONFIGURED, 'P','5','0','3','C', "pseudonymous analytics are on but the pseudonym_key secret is not set") \
-	X(CALL_BUSY,              'P','5','0','3','D', "another request held the call longer than pgcall.lock_timeout; retry")
+	X(CALL_BUSY,              'P','5','0','3','D', "another request held the call longer than pgcall.lock_timeout; retry") \
+	X(WEBHOOK_NOT_CONFIGURED, 'P','5','0','3','E', "the webhook endpoint has no signing secret")
 
 #define PGCALL_ERRCODE_ENUM(name, a, b, c, d, e, desc) \
 	ERRCODE_PGCALL_##name = MAKE_SQLSTATE(a, b, c, d, e),

@@ -238,6 +238,7 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 	if (ev->nrecipients > 0)
 		queued = lappend(queued, ev);
 	MemoryContextSwitchTo(old);
+	pgcall_webhook_capture(type, call_id, recipients);
 }
 
 /*

@@ -30,7 +30,7 @@ PG_FUNCTION_INFO_V1(purge);
 
 /*
  * purge(max_rows integer) RETURNS jsonb
- *     {events_deleted, calls_deleted, rate_limits_deleted, more}
+ *     {events_deleted, calls_deleted, rate_limits_deleted, webhooks_deleted, more}
  */
 Datum
 purge(PG_FUNCTION_ARGS)
@@ -47,6 +47,7 @@ purge(PG_FUNCTION_ARGS)
 	int64		events_deleted;
 	int64		calls_deleted = 0;
 	int64		limits_deleted;
+	int64		webhooks_deleted;
 	Datum		max_id;
 	bool		max_null;
 	StringInfoData buf;
@@ -101,12 +102,15 @@ purge(PG_FUNCTION_ARGS)
 							1, types), values, NULL, false, 1);
 	limits_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 
+	webhooks_deleted = pgcall_webhook_purge_old(max_rows);
+
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"events_deleted\":" INT64_FORMAT ",\"calls_deleted\":" INT64_FORMAT
-					 ",\"rate_limits_deleted\":" INT64_FORMAT ",\"more\":%s}",
-					 events_deleted, calls_deleted, limits_deleted,
+					 ",\"rate_limits_deleted\":" INT64_FORMAT ",\"webhooks_deleted\":" INT64_FORMAT
+					 ",\"more\":%s}",
+					 events_deleted, calls_deleted, limits_deleted, webhooks_deleted,
 					 (events_deleted == max_rows || calls_deleted == max_rows ||
-					  limits_deleted == max_rows) ? "true" : "false");
+					  limits_deleted == max_rows || webhooks_deleted == max_rows) ? "true" : "false");
 	result = SPI_datumTransfer(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -22,7 +22,9 @@ _PG_init(void)
 	pgcall_init_agora();
 	pgcall_init_rpc();
 	pgcall_init_bridge();
+	pgcall_init_webhook_gucs();
 	pgcall_init_gucs();
 	pgcall_init_secrets();
 	pgcall_init_events();
+	pgcall_init_webhooks();
 }

@@ -55,6 +55,8 @@ typedef enum PgcallSecret
 
 extern bool pgcall_secret_copy(PgcallSecret which, char *buf, size_t size);
 extern void pgcall_init_secrets(void);
+extern bool pgcall_secret_lookup(const char *name, char *buf, size_t size);
+extern void pgcall_secret_store(const char *name, char *value);
 
 /* bridge_supervisor.c: the embedded bridge (shared_preload_libraries) */
 extern void pgcall_init_bridge(void);
@@ -147,6 +149,12 @@ extern void pgcall_event_queue(const char *type, const char *call_id, List *reci
 extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);
+
+/* webhook.c: the webhook outbox */
+extern void pgcall_webhook_capture(const char *type, const char *call_id, List *recipients);
+extern int64 pgcall_webhook_purge_old(int32 max_rows);
+extern void pgcall_init_webhooks(void);
+extern void pgcall_init_webhook_gucs(void);
 
 /* event_ids.c: event ids that keep increasing across a failover */
 extern int64 pgcall_event_id_next(Oid seqid);

@@ -360,6 +360,56 @@ store_secret(const char *name, char *value)
 	SPI_finish();
 }
 
+/*
+ * A secret outside the fixed list (a webhook endpoint's signing secret,
+ * "webhook:<id>"), read with a heap scan like load_secrets and not cached.
+ * Returns false when there is none or it does not fit; the caller wipes buf.
+ */
+bool
+pgcall_secret_lookup(const char *name, char *buf, size_t size)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	bool		found = false;
+
+	rel = table_open(pgcall_relid("secret"), AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while (!found && (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull);
+		char	   *value;
+
+		if (isnull || strcmp(TextDatumGetCString(d), name) != 0)
+			continue;
+		d = heap_getattr(tuple, 2, RelationGetDescr(rel), &isnull);
+		if (isnull)
+			break;
+		value = TextDatumGetCString(d);
+		if (strlen(value) < size)
+		{
+			strlcpy(buf, value, size);
+			found = true;
+		}
+		explicit_bzero(value, strlen(value));
+		pfree(value);
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Store (or with NULL delete) a secret outside the fixed list; wipes value. */
+void
+pgcall_secret_store(const char *name, char *value)
+{
+	store_secret(name, value);
+}
+
 PG_FUNCTION_INFO_V1(secret_is_set);
 
 /* secret_is_set(name): whether a secret has a value; reveals nothing else. */

@@ -68,6 +68,8 @@ struct config
 	const char *tls_cert;
 	const char *tls_key;
 	const char *bridge_id;		/* uuid; random when not given */
+	int			webhook_inflight;	/* deliveries open at once; 0 = none */
+	int			webhook_poll_ms;	/* claim at least this often */
 	int			log_level;		/* 0 error .. 3 debug */
 };
 
@@ -111,6 +113,9 @@ enum sql_id
 	SQL_SET_ROLE,				/* role (system connections) */
 	SQL_LISTEN,
 	SQL_RESET_CHECK,			/* first statement of the session reset (db.c) */
+	SQL_WEBHOOK_CLAIM,			/* bridge id, max deliveries */
+	SQL_WEBHOOK_REPORT,			/* bridge id, results (JSON array) */
+	SQL_WEBHOOK_ENABLED,
 	SQL__COUNT
 };
 
@@ -289,6 +294,14 @@ void		events_notify(struct pgconn *c, PGnotify *n);
 int64_t		events_cursor(void);
 bool		events_live(void);
 
+/* webhook.c: delivering pgcall.webhook_delivery */
+int			webhook_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
+								void *user, void *in, size_t len);
+void		webhook_start(void);
+void		webhook_kick(void);
+void		webhook_stop(void);
+int			webhook_inflight_count(void);
+
 /* --------------------------------------------------------------- metrics */
 
 #define HIST_BUCKETS 14
@@ -329,6 +342,11 @@ struct metrics
 	uint64_t	purge_errors;
 	uint64_t	heartbeat_errors;
 	uint64_t	presence_updates;
+	uint64_t	webhook_attempts;
+	uint64_t	webhooks_delivered;
+	uint64_t	webhooks_failed;
+	uint64_t	webhook_claim_errors;
+	uint64_t	webhook_report_errors;
 };
 
 void		hist_observe(struct histogram *h, double seconds);

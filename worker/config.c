@@ -98,6 +98,10 @@ static const struct opt opts[] = {
 	{"tls-cert", O_STR, F(tls_cert), NULL, 0, 0, "PEM certificate: serve HTTPS/WSS"},
 	{"tls-key", O_STR, F(tls_key), NULL, 0, 0, "PEM private key for --tls-cert"},
 	{"bridge-id", O_STR, F(bridge_id), NULL, 0, 0, "UUID naming this bridge (default: random)"},
+	{"webhook-inflight", O_INT, F(webhook_inflight), "64", 0, 10000,
+	"webhook deliveries this bridge has open at once (0: deliver none)"},
+	{"webhook-poll", O_INT, F(webhook_poll_ms), "1000", 10, 3600000,
+	"ms between looks for due webhook deliveries (a commit also wakes it)"},
 	{"log-level", O_STR, 0, "info", 0, 0, "error, warn, info or debug"},
 };
 

@@ -67,6 +67,12 @@ static const struct sqldef
 		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
 	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
 	/* prepared: planning its subqueries on every request cost more than the rest */
+	[SQL_WEBHOOK_CLAIM] = {"pgcall_webhook_claim",
+		"SELECT id, attempt, url, delivery_id, event_type, body, signature, timeout_ms, response_max,"
+		" allow_private FROM pgcall.bridge_webhook_claim($1::uuid, $2::integer)", true},
+	[SQL_WEBHOOK_REPORT] = {"pgcall_webhook_report",
+		"SELECT pgcall.bridge_webhook_report($1::uuid, $2::jsonb)", true},
+	[SQL_WEBHOOK_ENABLED] = {"pgcall_webhook_enabled", "SELECT pgcall.bridge_webhooks_enabled()", true},
 	[SQL_RESET_CHECK] = {"pgcall_reset_check",
 		"SELECT pg_catalog.pg_advisory_unlock_all(),"
 		" pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (SELECT FROM pg_catalog.pg_class"

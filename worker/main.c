@@ -26,7 +26,7 @@ extern const size_t http_req_size;
 extern const size_t session_size;
 void		config_random_uuid(char out[37]);
 
-static struct lws_protocols protocols[6];
+static struct lws_protocols protocols[7];	/* and the terminator */
 static lws_sorted_usec_list_t sul_heartbeat,
 			sul_grace;
 static bool heartbeat_pending,
@@ -66,7 +66,8 @@ heartbeat(void)
 	const char *v[1] = {B.id};
 	struct job *job;
 
-	if (heartbeat_pending || !conn_up(&B.sys) || B.stop)
+	/* after the unregister, a heartbeat would register the bridge again */
+	if (heartbeat_pending || unregistering || !conn_up(&B.sys) || B.stop)
 		return;
 	job = job_new(heartbeat_done, NULL);
 	if (!job || job_add(job, SQL_HEARTBEAT, 1, v) || conn_submit(&B.sys, job))
@@ -184,6 +185,14 @@ sys_down(struct pgconn *c)
 	(void) c;
 	heartbeat_pending = false;
 	sweep_expire.pending = sweep_purge.pending = false;
+}
+
+/* A commit with events may have written webhook deliveries too. */
+static void
+on_notify(struct pgconn *c, PGnotify *n)
+{
+	events_notify(c, n);
+	webhook_kick();
 }
 
 /* ------------------------------------------------------------ shutdown */
@@ -408,14 +417,18 @@ main(int argc, char **argv)
 	{
 		"listen", listen_protocol_cb, 0, 0, 0, NULL, 0
 	};
+	protocols[5] = (struct lws_protocols)
+	{
+		"webhook", webhook_protocol_cb, 0, 0, 0, NULL, 0
+	};
 
 	retry.secs_since_valid_ping = (uint16_t) B.cfg.ws_ping_s;
 	retry.secs_since_valid_hangup = (uint16_t) B.cfg.ws_timeout_s;
 
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
-	if (B.cfg.tls_cert)
-		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* TLS always initialized: webhook deliveries may go to https URLs */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.count_threads = 1;
 	info.max_http_header_pool = header_pool_size(fds);
 	/* twice what a request may send (http.c's 431), so those get an answer */
@@ -468,7 +481,7 @@ main(int argc, char **argv)
 	events_init();
 	B.listener.on_ready = events_listener_ready;
 	B.listener.on_down = events_listener_down;
-	B.listener.on_notify = events_notify;
+	B.listener.on_notify = on_notify;
 	B.sys.on_ready = sys_ready;
 	B.sys.on_down = sys_down;
 	db_start();
@@ -476,6 +489,7 @@ main(int argc, char **argv)
 	snprintf(purge_batch, sizeof(purge_batch), "%d", B.cfg.purge_batch);
 	sweep_start(&sweep_expire);
 	sweep_start(&sweep_purge);
+	webhook_start();
 
 	log_info("pgcall-bridge %s listening on %s://%s%s%s:%d (bridge %s, pool %d, schema %s, "
 			 "%llu descriptors)", BRIDGE_VERSION, B.cfg.tls_cert ? "http" "s" : "http",
@@ -490,6 +504,7 @@ main(int argc, char **argv)
 	B.destroying = true;
 	lws_context_destroy(B.ctx);
 	listen_stop();
+	webhook_stop();
 	db_stop();
 	memset(B.cfg.jwt_secret, 0, B.cfg.jwt_secret_len);
 	free(B.cfg.jwt_secret);

@@ -118,6 +118,15 @@ metrics_render(size_t *len)
 	counter(&b, "pgcall_bridge_purge_errors_total", "pgcall.purge() runs that failed.",
 			m->purge_errors);
 	counter(&b, "pgcall_bridge_heartbeat_errors_total", "Heartbeats that failed.", m->heartbeat_errors);
+	counter(&b, "pgcall_bridge_webhook_attempts_total", "Webhook delivery attempts started.",
+			m->webhook_attempts);
+	counter(&b, "pgcall_bridge_webhooks_delivered_total", "Webhook attempts answered with 2xx.",
+			m->webhooks_delivered);
+	counter(&b, "pgcall_bridge_webhooks_failed_total", "Webhook attempts that failed (retried later).",
+			m->webhooks_failed);
+	counter(&b, "pgcall_bridge_webhook_db_errors_total", "Webhook claims and reports the database refused.",
+			m->webhook_claim_errors + m->webhook_report_errors);
 	gauge(&b, "pgcall_bridge_http_in_flight", "HTTP requests waiting for the database.", B.http_inflight);
+	gauge(&b, "pgcall_bridge_webhooks_in_flight", "Webhook deliveries open.", webhook_inflight_count());
 	return jb_take(&b, len);
 }
