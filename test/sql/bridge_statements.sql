@@ -38,6 +38,12 @@ PREPARE bridge_listen AS
 SELECT pgcall.bridge_listen();
 PREPARE bridge_reset_check AS
 SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()) OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql);
+PREPARE bridge_webhook_claim AS
+SELECT id, attempt, url, delivery_id, event_type, body, signature, timeout_ms, response_max, allow_private FROM pgcall.bridge_webhook_claim($1::uuid, $2::integer);
+PREPARE bridge_webhook_report AS
+SELECT pgcall.bridge_webhook_report($1::uuid, $2::jsonb);
+PREPARE bridge_webhooks_enabled AS
+SELECT pgcall.bridge_webhooks_enabled();
 
 -- The reads the bridge's own connection makes, as pgcall_bridge; results
 -- depend on earlier files, so only errors are shown.
@@ -52,6 +58,8 @@ EXECUTE bridge_presence('00000000-0000-4000-8000-00000000b001', 'contract-user',
 EXECUTE bridge_unregister('00000000-0000-4000-8000-00000000b001');
 EXECUTE bridge_reset_check;
 EXECUTE bridge_listen;
+EXECUTE bridge_webhooks_enabled;
+EXECUTE bridge_webhook_claim('00000000-0000-4000-8000-00000000b001', 1);
 \o
 RESET ROLE;
 SELECT count(*) AS statements FROM pg_prepared_statements WHERE name LIKE 'bridge\_%';
