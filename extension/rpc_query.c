@@ -756,6 +756,8 @@ parse_order(Parser *p, char *s)
 		return false;
 	if (k > RQ_MAX_ITEMS)
 		return fail(p, RQ_ERR_PARSE, "Order by at most 256 columns.", "\"failed to parse order\": too many terms");
+	/* a repeated order= replaces the earlier one */
+	q->norder = 0;
 	q->order = rq_alloc(q, sizeof(RqOrder) * (size_t) k);
 	if (!q->order)
 		return oom(p);

@@ -54,6 +54,8 @@ SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id&name=fts.bana
 -- order, limit, offset, Range
 SELECT body, content_range FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id,note&order=note.desc.nullsfirst,id.desc');
 SELECT body, content_range FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id&order=id.desc&limit=2&offset=1');
+-- a repeated order= replaces the first
+SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id&order=id&order=id.desc&limit=2');
 SELECT body, content_range FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id', NULL, NULL, '1-2');
 SELECT body, content_range FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id', NULL, NULL, '2-1');
 -- Prefer: count=exact counts every filtered row, not only the page
