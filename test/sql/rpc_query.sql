@@ -19,6 +19,9 @@ CREATE FUNCTION rq.bump() RETURNS SETOF rq.item
 CREATE FUNCTION rq.u() RETURNS text LANGUAGE sql AS $$SELECT 'none'$$;
 CREATE FUNCTION rq.u(text) RETURNS text LANGUAGE sql AS $$SELECT 'text:' || $1$$;
 CREATE FUNCTION rq.u(integer) RETURNS text LANGUAGE sql AS $$SELECT 'never'$$;
+CREATE FUNCTION rq.x(xml) RETURNS text LANGUAGE sql AS 'SELECT $1::text';
+CREATE FUNCTION rq.by(bytea) RETURNS integer LANGUAGE sql AS 'SELECT length($1)';
+CREATE FUNCTION rq.j(json) RETURNS json LANGUAGE sql AS 'SELECT $1';
 CREATE FUNCTION rq.d() RETURNS integer LANGUAGE sql AS 'SELECT 1';
 CREATE FUNCTION rq.d(text DEFAULT 'x') RETURNS integer LANGUAGE sql AS 'SELECT 2';
 -- A table the function names without its schema: found through the search_path.
@@ -94,6 +97,10 @@ SELECT body FROM pgcall.rpc('rq', 'u', '{"": "a"}');
 SELECT body FROM pgcall.rpc('rq', 'u', '{}');
 SELECT body FROM pgcall.rpc('rq', 'u', '{"": "b"}');
 SELECT body FROM pgcall.rpc('rq', 'u', '{"": 7}');
+SELECT body FROM pgcall.rpc('rq', 'x', '{"": "<a>b</a>"}');
+SELECT body FROM pgcall.rpc('rq', 'by', '{"": "\\x010203"}');
+SELECT body FROM pgcall.rpc('rq', 'j', '{"": [1, {"k": "v"}]}');
+SELECT body FROM pgcall.rpc('rq', 'j', '{"whole": "object"}');
 SELECT body FROM pgcall.rpc('rq', 'd');
 SELECT body FROM pgcall.rpc('rq', 'd', '{"": "y"}');
 SELECT body FROM pgcall.rpc('rq', 'itemz', '{"min_id": 1}');
