@@ -1222,6 +1222,30 @@ prepare_call(RpcEntry *entry, const char *schema, const RpcCand *cand, RpcCallMo
 													coldefs.data) : "");
 		}
 	}
+	else if (rq_is_plain(q) && q->media != RQ_MEDIA_CSV && !want_total)
+	{
+		/*
+		 * No query: the function's rows as they come, without the subquery
+		 * the query needs (the common case, and the fastest).
+		 */
+		char	   *plain = psprintf("%s%s(%s) AS _r",
+									 coldefs.len ? psprintf("pg_catalog.jsonb_to_record($1) AS _a(%s) CROSS JOIN LATERAL ",
+															coldefs.data) : "",
+									 fname, callargs.data);
+
+		if (single || q->media == RQ_MEDIA_OBJECT || !proc->proretset)
+		{
+			entry->kind = RPC_OBJECT;
+			appendStringInfo(&sql, "SELECT pg_catalog.to_json(_r)::text, pg_catalog.count(*) OVER () FROM %s LIMIT 2",
+							 plain);
+		}
+		else
+		{
+			entry->kind = RPC_ARRAY;
+			appendStringInfo(&sql, "SELECT COALESCE(pg_catalog.json_agg(_r)::text, '[]'), pg_catalog.count(*) FROM %s",
+							 plain);
+		}
+	}
 	else
 	{
 		bool		scalar_default;

@@ -6,13 +6,15 @@
 #
 # bq.items() returns 100 rows.  Through the bridge (wrk, POST /rpc/items):
 #   bare      no query string
+#   select    all five columns by name, nothing else: the parsing, the
+#             plan-cache key and the subquery, without work on the rows
 #   wrapped   select of all five columns by name, three filters that keep
 #             every row, order by two columns, limit: the same 100 rows and
 #             bytes, reordered: the cost of the wrapping alone
 #   narrow    three columns and a filter keeping 10 rows (what filters are
 #             for: less to encode and send)
-# and the first two straight in SQL too (pgbench, pgcall.rpc with and
-# without the query), so the bridge's share can be told apart.  The
+# and bare, select and wrapped straight in SQL too (pgbench, pgcall.rpc
+# with and without the query), so the bridge's share can be told apart.  The
 # variants alternate round by round; the best round of each is reported,
 # and the ratios to bare.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,13 +60,14 @@ BPORT=$(free_port)
 BRIDGE_PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$BPORT/health" >/dev/null && break; sleep 0.1; done
 
+SELECT_ALL='select=id,name,price,category,note'
 WRAPPED='select=id,name,price,category,note&id=gte.1&price=not.is.null&category=like.c*&order=price.desc,id&limit=1000'
 NARROW='select=id,name,price&id=lte.10&price=not.is.null&category=like.c*&order=price.desc,id&limit=1000'
-declare -A QUERY=([bare]='' [wrapped]="$WRAPPED" [narrow]="$NARROW")
+declare -A QUERY=([bare]='' [select]="$SELECT_ALL" [wrapped]="$WRAPPED" [narrow]="$NARROW")
 declare -A BEST
 
 # the answers: wrapped returns the same 100 rows as bare
-for v in bare wrapped narrow; do
+for v in bare select wrapped narrow; do
 	n=$(curl -fs -X POST -H 'Content-Type: application/json' -H 'Content-Profile: bq' -d '{}' \
 		"http://127.0.0.1:$BPORT/rpc/items${QUERY[$v]:+?${QUERY[$v]}}" | grep -o '"id"' | wc -l)
 	echo "$v: $n rows"
@@ -81,6 +84,7 @@ sqlfile() {
 	echo "$f"
 }
 SQL_BARE=$(sqlfile '' bare)
+SQL_SELECT=$(sqlfile "$SELECT_ALL" select)
 SQL_WRAPPED=$(sqlfile "$WRAPPED" wrapped)
 
 run_wrk() {
@@ -94,15 +98,16 @@ run_pgbench() {
 }
 better() { awk -v a="$1" -v b="${2:-0}" 'BEGIN{print (a > b) ? a : b}'; }
 
-for v in bare wrapped narrow; do run_wrk "$v" 1 >/dev/null; done
+for v in bare select wrapped narrow; do run_wrk "$v" 1 >/dev/null; done
 for round in $(seq 1 "$ROUNDS"); do
-	for v in bare wrapped narrow; do
+	for v in bare select wrapped narrow; do
 		r=$(run_wrk "$v" "$SECS")
 		echo "round $round http $v: $r req/s"
 		BEST[http_$v]=$(better "$r" "${BEST[http_$v]:-}")
 	done
-	for v in bare wrapped; do
+	for v in bare select wrapped; do
 		f=$SQL_BARE
+		[ "$v" = select ] && f=$SQL_SELECT
 		[ "$v" = wrapped ] && f=$SQL_WRAPPED
 		r=$(run_pgbench "$f" "$SECS")
 		echo "round $round sql $v: $r tps"
@@ -112,11 +117,11 @@ done
 
 echo
 printf '%-28s %12s %8s\n' variant 'best rate' 'vs bare'
-for v in bare wrapped narrow; do
+for v in bare select wrapped narrow; do
 	printf '%-28s %12.1f %8.2f\n' "http $v (req/s)" "${BEST[http_$v]}" \
 		"$(awk -v a="${BEST[http_$v]}" -v b="${BEST[http_bare]}" 'BEGIN{print a/b}')"
 done
-for v in bare wrapped; do
+for v in bare select wrapped; do
 	printf '%-28s %12.1f %8.2f\n' "sql $v (tps)" "${BEST[sql_$v]}" \
 		"$(awk -v a="${BEST[sql_$v]}" -v b="${BEST[sql_bare]}" 'BEGIN{print a/b}')"
 done
