@@ -1097,7 +1097,7 @@ refuse_query(const char *schema, const char *fn, const char *what)
 	raise_pgrst(400, "PGRST100",
 				psprintf("\"failed to parse %s\": %s.%s does not return rows", what, schema, fn),
 				"select, filters, order, limit, offset and text/csv apply to functions that return rows (a composite type or a set).",
-				NULL);
+				"In a query string select, order, limit, offset, or and and are PostgREST's own parameters, also on GET: pass arguments with these names in a POST body.");
 }
 
 /*
