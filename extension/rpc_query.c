@@ -945,6 +945,9 @@ parse_params(Parser *p, const char *query, bool args_from_query)
 	for (const char *c = query; *c; c++)
 		n += *c == '&';
 	n++;
+	if (n > RQ_MAX_PARAMS)
+		return fail(p, RQ_ERR_PARSE, "A query string has at most 1000 parameters.",
+					"\"failed to parse the query string\": too many parameters");
 	names = rq_alloc(q, sizeof(char *) * (size_t) n);
 	values = rq_alloc(q, sizeof(char *) * (size_t) n);
 	if (!names || !values)
@@ -1133,8 +1136,13 @@ parse_accept(Parser *p, const char *accept)
 	int			k;
 
 	q->media = RQ_MEDIA_JSON;
-	if (!accept || !trim((char *) (s = rq_strndup(q, accept, strlen(accept))))[0])
-		return s || !accept ? true : oom(p);
+	if (!accept)
+		return true;
+	s = rq_strndup(q, accept, strlen(accept));
+	if (!s)
+		return oom(p);
+	if (!trim(s)[0])
+		return true;			/* an empty Accept accepts anything */
 	k = split_top(p, s, &items);
 	if (k < 0)
 		return false;

@@ -20,6 +20,7 @@
 #define RQ_MAX_VALUES 1024		/* bound values */
 #define RQ_MAX_ITEMS 256		/* select or order items */
 #define RQ_MAX_NAME 63			/* bytes in a column, alias or cast name */
+#define RQ_MAX_PARAMS 1000		/* parameters in a query string */
 
 typedef enum RqOp
 {

@@ -121,6 +121,8 @@ SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'or=(id.eq.1');
 SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'id=eq.%00');
 SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'id=eq.%C3%28');
 SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'or=' || repeat('(id.eq.1,or', 20) || '(id.eq.2)' || repeat(')', 20));
+SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, repeat('id=gt.0&', 1001));
+SELECT length(body) FROM pgcall.rpc('rq', 'items', NULL, false, 'select=id&' || repeat('x=1&', 900));
 -- Hostile names are never SQL: unknown columns and types, and no statement runs.
 SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'select=id");DROP SCHEMA rq CASCADE;--');
 SELECT body FROM pgcall.rpc('rq', 'items', '{}', false, 'id");DROP SCHEMA rq CASCADE;--=eq.1');
