@@ -1,24 +1,35 @@
 /*
- * rpc.c: pgcall.rpc(schema, fn, args, single), the dispatcher behind the
- * bridge's POST/GET /rpc/<fn> and WebSocket "call" messages.
+ * rpc.c: pgcall.rpc(schema, fn, args, single, query, prefer, accept, range),
+ * the dispatcher behind the bridge's POST/GET /rpc/<fn> and WebSocket
+ * "call" messages, and the same for psql users.
  *
- * It resolves the function and its argument names from the catalog, the way
- * PostgREST does (named arguments taken from the keys of a JSON object, a
- * single unnamed json/jsonb parameter taking the whole object), and runs it
- * as the calling role, so EXECUTE grants and row-level security apply.  Names
- * reach the SQL text only as the catalog spells them, quoted; argument values
- * only as a parameter, through jsonb_to_record.
+ * It resolves the function and its argument names from the catalog the way
+ * PostgREST does (named arguments taken from the keys of a JSON object; a
+ * single unnamed json, jsonb, text, xml or bytea parameter taken from the
+ * key ""; a single unnamed json/jsonb parameter taking the whole object),
+ * and runs it as the calling role, so EXECUTE grants and row-level security
+ * apply.  PostgREST's query grammar (select, filters, order, limit, offset:
+ * parsed by rpc_query.c) and the Prefer, Accept and Range headers are
+ * applied around the call in the same statement.  Names reach the SQL text
+ * only as the catalog spells them, quoted, after they were found there;
+ * values only as parameters: the arguments as $1 (through
+ * jsonb_to_record), filter values as elements of $2 (a text[], each cast to
+ * its column's type), limit and offset as $3 and $4.
  *
  * What is reachable: only schemas named in pgcall.rpc_schemas (never
  * pg_catalog, information_schema or another pg_ schema), and in schema
  * pgcall only the functions listed in pgcall.api_function.  Trigger
  * functions, functions taking or returning pseudo-types, procedures,
  * aggregates and rpc itself never are.  A function outside that set answers
- * exactly like a function that does not exist, so the dispatcher is no
- * oracle for what else the database holds.
+ * exactly like a function that does not exist (also in the "Perhaps you
+ * meant" hint), so the dispatcher is no oracle for what else the database
+ * holds.
  *
- * Lifetime: one prepared plan per (schema, function, set of argument names,
- * single) is kept per backend in a hash table.  Any change to pg_proc, or to
+ * Lifetime: one prepared plan per request shape (schema, function, set of
+ * argument names, and everything of the query that changes the SQL, values
+ * excluded: rq_shape()) is kept per backend in a hash table keyed by a hash
+ * of that text; the entry keeps the whole text and a request whose text
+ * differs never runs the entry's plan.  Any change to pg_proc, or to
  * pgcall.rpc_schemas, marks every entry stale; a stale entry is resolved and
  * planned again on its next use.  A function called through rpc may itself
  * change pg_proc and call rpc again with the same key, so a plan can go
@@ -27,12 +38,19 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
+#include "parser/parse_type.h"
+#include "utils/guc.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -41,23 +59,26 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "pgcall.h"
+#include "rpc_query.h"
 
 typedef enum RpcKind
 {
 	RPC_VOID,
 	RPC_SCALAR,
 	RPC_OBJECT,
-	RPC_ARRAY
+	RPC_ARRAY,
+	RPC_CSV
 } RpcKind;
 
-static const char *const rpc_kind_names[] = {"void", "scalar", "object", "array"};
+static const char *const rpc_kind_names[] = {"void", "scalar", "object", "array", "csv"};
 
-/* Each name as "<length>:<name>", so no name can pose as two (or as none). */
-#define RPC_KEY_MAX (2 * (NAMEDATALEN + 4) + 100 * (NAMEDATALEN + 4) + 4)
+/* At most this many plans are kept per backend; more empties the cache. */
+#define RPC_CACHE_MAX 1024
 
 /*
  * A kept plan and how many calls are executing it.  A plan replaced while
@@ -72,7 +93,8 @@ typedef struct RpcPlan
 
 typedef struct RpcEntry
 {
-	char		key[RPC_KEY_MAX];	/* hash key, see rpc() */
+	uint64		hash;			/* hash key: of fullkey */
+	char	   *fullkey;		/* the request's shape, see rpc() */
 	bool		valid;
 	Oid			funcoid;
 	RpcKind		kind;
@@ -80,6 +102,8 @@ typedef struct RpcEntry
 	bool		retset;
 	char		volatility;
 	bool		own_api;		/* a function of schema pgcall */
+	bool		total;			/* the statement also counts all rows */
+	int			csv_columns;	/* RPC_CSV: columns of the result */
 	RpcPlan    *plan;
 } RpcEntry;
 
@@ -214,9 +238,9 @@ rpc_cache_init(void)
 {
 	HASHCTL		ctl;
 
-	ctl.keysize = RPC_KEY_MAX;
+	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(RpcEntry);
-	rpc_cache = hash_create("pgcall rpc plans", 64, &ctl, HASH_ELEM | HASH_STRINGS);
+	rpc_cache = hash_create("pgcall rpc plans", 64, &ctl, HASH_ELEM | HASH_BLOBS);
 	CacheRegisterSyscacheCallback(PROCOID, rpc_proc_callback, (Datum) 0);
 }
 
@@ -334,213 +358,988 @@ is_api_function(const char *fn)
 					   values, NULL, true, 1) == 1;
 }
 
-static void
-raise_not_found(const char *schema, const char *fn, List *keys)
-{
-	char	   *args = join_names(keys, ", ");
+/* ------------------------------------------------------------ resolution */
 
-	raise_pgrst(404, "PGRST202",
-				psprintf("Could not find the function %s.%s(%s) in the schema cache",
-						 schema, fn, args),
-				psprintf("Searched for the function %s.%s with parameters %s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
-						 schema, fn, list_length(keys) > 0 ? args : "(none)"),
-				NULL);
+/* How a candidate function takes its arguments. */
+typedef struct RpcCand
+{
+	Oid			oid;
+	int			nin;			/* input parameters */
+	char	  **names;			/* "" for an unnamed one */
+	Oid		   *types;
+	int			nrequired;		/* the first nrequired have no default */
+	bool		in_cache;		/* visible to PostgREST's schema cache (hints) */
+	bool		matchable;		/* callable by named arguments */
+} RpcCand;
+
+/* Types a single unnamed parameter may have and still be called by "" . */
+static bool
+unnamed_callable_type(Oid type)
+{
+	return type == JSONOID || type == JSONBOID || type == TEXTOID ||
+		type == XMLOID || type == BYTEAOID;
 }
 
 /*
- * Find the one function of schema.fn that takes exactly these named
- * arguments (others defaulted), or a single unnamed json/jsonb argument.
- * Sets *whole_object for the latter.
+ * What PostgREST's schema cache would make of a function: callable when all
+ * its input parameters are named, or it has one unnamed parameter of a type
+ * above; a single unnamed composite parameter (a computed field) is known,
+ * for hints, but not callable; any other unnamed parameter hides it.
  */
-static Oid
-resolve_function(const char *schema, const char *fn, List *keys, bool *whole_object)
+static bool
+describe_candidate(Oid oid, RpcCand *c)
+{
+	HeapTuple	tup;
+	Oid		   *argtypes;
+	char	  **argnames;
+	char	   *argmodes;
+	int			n;
+	int			ndefaults;
+	bool		unnamed = false;
+
+	if (!is_callable_function(oid))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	n = get_func_arg_info(tup, &argtypes, &argnames, &argmodes);
+	ndefaults = ((Form_pg_proc) GETSTRUCT(tup))->pronargdefaults;
+	ReleaseSysCache(tup);
+
+	memset(c, 0, sizeof(*c));
+	c->oid = oid;
+	c->names = palloc0(sizeof(char *) * (n + 1));
+	c->types = palloc0(sizeof(Oid) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		char		mode = argmodes ? argmodes[i] : PROARGMODE_IN;
+
+		if (mode == PROARGMODE_OUT || mode == PROARGMODE_TABLE)
+			continue;
+		c->names[c->nin] = argnames && argnames[i] ? argnames[i] : "";
+		c->types[c->nin] = argtypes[i];
+		unnamed |= c->names[c->nin][0] == '\0';
+		c->nin++;
+	}
+	c->nrequired = c->nin - ndefaults;
+	if (!unnamed)
+		c->in_cache = c->matchable = true;
+	else if (c->nin == 1 && unnamed_callable_type(c->types[0]))
+		c->in_cache = c->matchable = true;
+	else if (c->nin == 1 && get_typtype(c->types[0]) == TYPTYPE_COMPOSITE)
+		c->in_cache = true;
+	return true;
+}
+
+/* Every function of schema.fn that rpc could call, described. */
+static List *
+load_candidates(const char *schema, const char *fn)
 {
 	List	   *names = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(fn)));
-	FuncCandidateList cands;
-	Oid			found = InvalidOid;
-	int			nfound = 0;
+	FuncCandidateList cands = FuncnameGetCandidates(names, -1, NIL, false, false, false, true);
+	List	   *out = NIL;
 
-	*whole_object = false;
+	for (; cands; cands = cands->next)
+	{
+		RpcCand    *c = palloc(sizeof(RpcCand));
+
+		if (describe_candidate(cands->oid, c))
+			out = lappend(out, c);
+	}
+	return out;
+}
+
+/* Named arguments keys fit c: each is a parameter, each required one is given. */
+static bool
+candidate_matches(const RpcCand *c, List *keys)
+{
+	ListCell   *lc;
+
+	if (!c->matchable)
+		return false;
+	foreach(lc, keys)
+	{
+		bool		found = false;
+
+		for (int i = 0; i < c->nin && !found; i++)
+			found = strcmp(c->names[i], lfirst(lc)) == 0;
+		if (!found)
+			return false;
+	}
+	for (int i = 0; i < c->nrequired; i++)
+	{
+		bool		given = false;
+
+		foreach(lc, keys)
+			given |= strcmp(c->names[i], lfirst(lc)) == 0;
+		if (!given)
+			return false;
+	}
+	return true;
+}
+
+static int
+cmp_cstring(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+/* "schema.fn(a => integer, b => text)", as PostgREST lists overloads. */
+static char *
+signature_of(const char *schema, const char *fn, const RpcCand *c)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s.%s(", schema, fn);
+	for (int i = 0; i < c->nin; i++)
+		appendStringInfo(&buf, "%s%s => %s", i ? ", " : "", c->names[i],
+						 format_type_be(c->types[i]));
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+static int
+cmp_signature(const ListCell *a, const ListCell *b)
+{
+	const char *sa = lfirst(a);
+	const char *sb = lfirst(b);
+	int			na = 0,
+				nb = 0;
+
+	/* fewer parameters first, then by text */
+	for (const char *p = sa; *p; p++)
+		na += *p == '>';
+	for (const char *p = sb; *p; p++)
+		nb += *p == '>';
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(sa, sb);
+}
+
+/* --- the fuzzy match behind PostgREST's "Perhaps you meant" hint --- */
+
+/* Lower case, only letters, digits, spaces and commas (as Data.FuzzySet). */
+static char *
+fuzzy_normalize(const char *s)
+{
+	char	   *d = palloc(strlen(s) + 1);
+	char	   *o = d;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == ' ' || *p == ',' ||
+			*p >= 0x80)
+			*o++ = (char) *p;
+		else if (*p >= 'A' && *p <= 'Z')
+			*o++ = (char) (*p - 'A' + 'a');
+	*o = '\0';
+	return d;
+}
+
+/* Cosine similarity of the n-gram counts of "-a-" and "-b-". */
+static double
+fuzzy_cosine(const char *a, const char *b, int n)
+{
+	char	   *pa = psprintf("-%s-", a);
+	char	   *pb = psprintf("-%s-", b);
+	int			la,
+				lb;
+	double		dot = 0,
+				na = 0,
+				nb = 0;
+
+	while ((int) strlen(pa) < n)
+		pa = psprintf("%s-", pa);
+	while ((int) strlen(pb) < n)
+		pb = psprintf("%s-", pb);
+	la = strlen(pa) - n + 1;
+	lb = strlen(pb) - n + 1;
+	/* counts by brute force: names are short */
+	for (int i = 0; i < la; i++)
+	{
+		int			ca = 0,
+					cb = 0;
+		bool		first = true;
+
+		for (int j = 0; j < i && first; j++)
+			first = memcmp(pa + i, pa + j, n) != 0;
+		if (!first)
+			continue;
+		for (int j = 0; j < la; j++)
+			ca += memcmp(pa + i, pa + j, n) == 0;
+		for (int j = 0; j < lb; j++)
+			cb += memcmp(pa + i, pb + j, n) == 0;
+		dot += (double) ca * cb;
+		na += (double) ca * ca;
+	}
+	for (int i = 0; i < lb; i++)
+	{
+		int			cb = 0;
+		bool		first = true;
+
+		for (int j = 0; j < i && first; j++)
+			first = memcmp(pb + i, pb + j, n) != 0;
+		if (!first)
+			continue;
+		for (int j = 0; j < lb; j++)
+			cb += memcmp(pb + i, pb + j, n) == 0;
+		nb += (double) cb * cb;
+	}
+	return na > 0 && nb > 0 ? dot / (sqrt(na) * sqrt(nb)) : 0;
+}
+
+static int
+levenshtein_of(const char *a, const char *b)
+{
+	int			la = strlen(a),
+				lb = strlen(b);
+	int		   *prev = palloc(sizeof(int) * (lb + 1));
+	int		   *cur = palloc(sizeof(int) * (lb + 1));
+
+	for (int j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (int i = 1; i <= la; i++)
+	{
+		int		   *t;
+
+		cur[0] = i;
+		for (int j = 1; j <= lb; j++)
+		{
+			int			v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			v = Min(v, prev[j] + 1);
+			cur[j] = Min(v, cur[j - 1] + 1);
+		}
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/*
+ * The best match for query among items, or NULL: n-grams of 3, else 2,
+ * score the items; the best 50 are scored again by edit distance; a score
+ * under 0.33 is no match.  This is the algorithm of Data.FuzzySet, which
+ * PostgREST uses, so the hints agree.
+ */
+static const char *
+fuzzy_best(const char *query, List *items)
+{
+	char	   *q = fuzzy_normalize(query);
+
+	if (!q[0])
+		return NULL;
+	for (int n = 3; n >= 2; n--)
+	{
+		const char *best = NULL;
+		double		best_score = 0.33;
+		ListCell   *lc;
+		int			ncand = list_length(items);
+		double	   *cos = palloc0(sizeof(double) * (ncand + 1));
+		int			i = 0;
+		double		cut;
+
+		foreach(lc, items)
+		{
+			char	   *it = fuzzy_normalize(lfirst(lc));
+
+			cos[i++] = it[0] ? fuzzy_cosine(q, it, n) : 0;
+		}
+		/* the 50th best cosine score bounds the candidates */
+		{
+			double	   *sorted = palloc(sizeof(double) * (ncand + 1));
+
+			memcpy(sorted, cos, sizeof(double) * ncand);
+			for (int a = 0; a < ncand; a++)
+				for (int b = a + 1; b < ncand; b++)
+					if (sorted[b] > sorted[a])
+					{
+						double		t = sorted[a];
+
+						sorted[a] = sorted[b];
+						sorted[b] = t;
+					}
+			cut = ncand > 50 ? sorted[49] : 0;
+		}
+		i = 0;
+		foreach(lc, items)
+		{
+			char	   *it = fuzzy_normalize(lfirst(lc));
+			double		score;
+			int			maxlen;
+
+			if (cos[i++] <= 0 || cos[i - 1] < cut)
+				continue;
+			maxlen = Max(strlen(it), strlen(q));
+			score = 1.0 - (double) levenshtein_of(q, it) / maxlen;
+			if (score >= best_score && (best == NULL || score > best_score))
+			{
+				best = lfirst(lc);
+				best_score = score;
+			}
+		}
+		if (best)
+			return best;
+	}
+	return NULL;
+}
+
+/* Every function of the schema an HTTP client may know of, by name. */
+static List *
+schema_function_names(const char *schema)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *out = NIL;
+	uint64		n;
+	bool		own = strcmp(schema, "pgcall") == 0;
+
+	values[0] = CStringGetTextDatum(schema);
+	n = pgcall_exec(pgcall_plan(&plan,
+								"SELECT p.oid, p.proname::text FROM pg_catalog.pg_proc p"
+								" JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+								" WHERE n.nspname = $1 ORDER BY p.proname, p.oid",
+								1, types),
+					values, NULL, true, 0);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		RpcCand		c;
+
+		if (!describe_candidate(oid, &c) || !c.in_cache)
+			continue;
+		if (list_length(out) > 0 && strcmp(llast(out), name) == 0)
+			continue;
+		out = lappend(out, name);
+	}
+	if (own)
+	{
+		List	   *api = NIL;
+		ListCell   *lc;
+
+		foreach(lc, out)
+			if (is_api_function(lfirst(lc)))
+				api = lappend(api, lfirst(lc));
+		out = api;
+	}
+	return out;
+}
+
+/* "(a, b)": names sorted, as PostgREST compares parameter lists. */
+static char *
+param_list_text(List *names)
+{
+	List	   *sorted = list_copy(names);
+
+	list_sort(sorted, cmp_cstring);
+	return psprintf("(%s)", join_names(sorted, ", "));
+}
+
+static void
+raise_not_found(const char *schema, const char *fn, List *keys, List *cands)
+{
+	List	   *sorted = list_copy(keys);
+	char	   *args;
+	const char *hint = NULL;
+	ListCell   *lc;
+	List	   *known = NIL;
+
+	list_sort(sorted, cmp_cstring);
+	args = join_names(sorted, ", ");
+
+	/*
+	 * The hint: another parameter list of this function, or else another
+	 * function of the schema, whichever is closest (as PostgREST).
+	 */
+	foreach(lc, cands)
+	{
+		RpcCand    *c = lfirst(lc);
+		List	   *pn = NIL;
+
+		if (!c->in_cache)
+			continue;
+		for (int i = 0; i < c->nin; i++)
+			pn = lappend(pn, c->names[i]);
+		known = lappend(known, param_list_text(pn));
+	}
+	if (known != NIL)
+	{
+		const char *best = fuzzy_best(param_list_text(keys), known);
+
+		if (best)
+			hint = psprintf("Perhaps you meant to call the function %s.%s%s", schema, fn, best);
+	}
+	else
+	{
+		const char *best = fuzzy_best(fn, schema_function_names(schema));
+
+		if (best)
+			hint = psprintf("Perhaps you meant to call the function %s.%s", schema, best);
+	}
+
+	if (list_length(keys) == 0)
+		raise_pgrst(404, "PGRST202",
+					psprintf("Could not find the function %s.%s without parameters in the schema cache",
+							 schema, fn),
+					psprintf("Searched for the function %s.%s without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+							 schema, fn),
+					hint);
+	raise_pgrst(404, "PGRST202",
+				psprintf("Could not find the function %s.%s(%s) in the schema cache", schema, fn, args),
+				psprintf("Searched for the function %s.%s with parameter%s %s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+						 schema, fn, list_length(keys) > 1 ? "s" : "", args),
+				hint);
+}
+
+typedef enum RpcCallMode
+{
+	CALL_NAMED,					/* by name, from $1 */
+	CALL_WHOLE					/* the whole object as the one parameter */
+} RpcCallMode;
+
+/*
+ * Find the one function of schema.fn that takes exactly these named
+ * arguments (others defaulted), or else the one with a single unnamed
+ * json/jsonb parameter, which gets the whole object.
+ */
+static RpcCand *
+resolve_function(const char *schema, const char *fn, List *keys, RpcCallMode *mode)
+{
+	List	   *cands;
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	*mode = CALL_NAMED;
 	if (!schema_is_exposed(schema))
 		raise_pgrst(406, "PGRST106", psprintf("Invalid schema: %s", schema), NULL,
 					psprintf("Only the following schemas are exposed: %s",
 							 rpc_schemas ? rpc_schemas : ""));
 	if (strcmp(schema, "pgcall") == 0 && !is_api_function(fn))
-		raise_not_found(schema, fn, keys);
+		raise_not_found(schema, fn, keys, NIL);
 
-	if (list_length(keys) <= FUNC_MAX_ARGS)
+	cands = load_candidates(schema, fn);
+	foreach(lc, cands)
+		if (candidate_matches(lfirst(lc), keys))
+			found = lappend(found, lfirst(lc));
+	if (found == NIL)
 	{
-		cands = FuncnameGetCandidates(names, list_length(keys), keys,
-									  false, true, false, true);
-		for (; cands; cands = cands->next)
+		foreach(lc, cands)
 		{
-			/*
-			 * With defaults expanded, two overloads that match the same
-			 * arguments come back as one candidate without an OID.
-			 */
-			if (!OidIsValid(cands->oid))
-			{
-				nfound += 2;
-				continue;
-			}
-			if (!is_callable_function(cands->oid))
-				continue;
-			found = cands->oid;
-			nfound++;
-		}
-	}
-	if (nfound == 0)
-	{
-		cands = FuncnameGetCandidates(names, 1, NIL, false, false, false, true);
-		for (; cands; cands = cands->next)
-		{
-			HeapTuple	tup;
-			Oid		   *argtypes;
-			char	  **argnames;
-			char	   *argmodes;
-			int			n;
+			RpcCand    *c = lfirst(lc);
 
-			if (!is_callable_function(cands->oid) ||
-				(cands->args[0] != JSONOID && cands->args[0] != JSONBOID))
-				continue;
-			tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(cands->oid));
-			if (!HeapTupleIsValid(tup))
-				continue;
-			n = get_func_arg_info(tup, &argtypes, &argnames, &argmodes);
-			ReleaseSysCache(tup);
-			if (n == 1 && (argnames == NULL || argnames[0][0] == '\0'))
+			if (c->matchable && c->nin == 1 && c->names[0][0] == '\0' &&
+				(c->types[0] == JSONOID || c->types[0] == JSONBOID))
 			{
-				found = cands->oid;
-				nfound++;
-				*whole_object = true;
+				found = lappend(found, c);
+				*mode = CALL_WHOLE;
 			}
 		}
 	}
+	if (found == NIL)
+		raise_not_found(schema, fn, keys, cands);
+	if (list_length(found) > 1)
+	{
+		List	   *sigs = NIL;
 
-	if (nfound == 0)
-		raise_not_found(schema, fn, keys);
-	if (nfound > 1)
+		foreach(lc, found)
+			sigs = lappend(sigs, signature_of(schema, fn, lfirst(lc)));
+		list_sort(sigs, cmp_signature);
 		raise_pgrst(300, "PGRST203",
-					psprintf("Could not choose the best candidate function between several overloads of %s.%s",
-							 schema, fn),
+					psprintf("Could not choose the best candidate function between: %s",
+							 join_names(sigs, ", ")),
 					NULL,
 					"Try renaming the parameters or the function itself in the database so function overloading can be resolved");
-	return found;
+	}
+	return linitial(found);
 }
 
-/* Build and prepare the statement that calls funcoid with the given keys. */
+/* ------------------------------------------------------------ SQL */
+
+/* What the statement knows of the function's result, to name columns. */
+typedef struct RpcResult
+{
+	const char *schema;
+	const char *fn;
+	TupleDesc	tupdesc;		/* composite result: its columns */
+	Oid			rowtype;		/* a named row type (computed fields), or 0 */
+	const char *scalar_name;	/* SETOF scalar: the column's name */
+	Oid			scalar_type;
+} RpcResult;
+
+/*
+ * A column of the result as SQL, and its type: a column of the row, or a
+ * computed field (a function of the schema taking the row type).  Unknown
+ * names are refused before any SQL exists.
+ */
+static char *
+column_sql(const RpcResult *r, const char *name, Oid *type)
+{
+	if (r->tupdesc)
+	{
+		for (int i = 0; i < r->tupdesc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(r->tupdesc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			{
+				*type = att->atttypid;
+				return psprintf("(_r).%s", quote_identifier(name));
+			}
+		}
+	}
+	else if (r->scalar_name && strcmp(r->scalar_name, name) == 0)
+	{
+		*type = r->scalar_type;
+		return psprintf("(_r).%s", quote_identifier(name));
+	}
+	if (OidIsValid(r->rowtype) && (strcmp(r->schema, "pgcall") != 0 || is_api_function(name)))
+	{
+		List	   *names = list_make2(makeString(pstrdup(r->schema)), makeString(pstrdup(name)));
+		FuncCandidateList c = FuncnameGetCandidates(names, 1, NIL, false, false, false, true);
+
+		for (; c; c = c->next)
+			if (c->args[0] == r->rowtype && is_callable_function(c->oid) &&
+				!get_func_retset(c->oid))
+			{
+				*type = get_func_rettype(c->oid);
+				return psprintf("%s(_r)", quote_qualified_identifier(r->schema, name));
+			}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column %s.%s does not exist", r->fn, name),
+			 errhint("Name a column of the function's result.")));
+	return NULL;
+}
+
+static char *
+typed_value(int idx, Oid type)
+{
+	return psprintf("$2[%d]::%s", idx, format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY));
+}
+
 static void
-prepare_call(RpcEntry *entry, const char *schema, Oid funcoid, List *keys,
-			 bool whole_object, bool single)
+append_expr(StringInfo buf, const RpcResult *r, const RqExpr *e)
+{
+	Oid			type;
+	char	   *col;
+
+	if (e->negate)
+		appendStringInfoString(buf, "NOT ");
+	appendStringInfoChar(buf, '(');
+	if (e->kind != RQ_LEAF)
+	{
+		for (int i = 0; i < e->nchildren; i++)
+		{
+			if (i)
+				appendStringInfoString(buf, e->kind == RQ_AND ? " AND " : " OR ");
+			append_expr(buf, r, e->children[i]);
+		}
+		appendStringInfoChar(buf, ')');
+		return;
+	}
+	col = column_sql(r, e->column, &type);
+	switch (e->op)
+	{
+		case RQ_EQ:
+		case RQ_NEQ:
+		case RQ_GT:
+		case RQ_GTE:
+		case RQ_LT:
+		case RQ_LTE:
+		case RQ_ISDISTINCT:
+		case RQ_CS:
+		case RQ_CD:
+		case RQ_OV:
+		case RQ_SL:
+		case RQ_SR:
+		case RQ_NXR:
+		case RQ_NXL:
+		case RQ_ADJ:
+			{
+				static const char *const sqlop[] = {
+					[RQ_EQ] = "=", [RQ_NEQ] = "<>", [RQ_GT] = ">", [RQ_GTE] = ">=",
+					[RQ_LT] = "<", [RQ_LTE] = "<=", [RQ_ISDISTINCT] = "IS DISTINCT FROM",
+					[RQ_CS] = "@>", [RQ_CD] = "<@", [RQ_OV] = "&&", [RQ_SL] = "<<",
+					[RQ_SR] = ">>", [RQ_NXR] = "&<", [RQ_NXL] = "&>", [RQ_ADJ] = "-|-",
+				};
+
+				appendStringInfo(buf, "%s %s %s", col, sqlop[e->op], typed_value(e->vidx, type));
+				break;
+			}
+		case RQ_LIKE:
+		case RQ_ILIKE:
+		case RQ_MATCH:
+		case RQ_IMATCH:
+			{
+				static const char *const sqlop[] = {
+					[RQ_LIKE] = "OPERATOR(pg_catalog.~~)", [RQ_ILIKE] = "OPERATOR(pg_catalog.~~*)",
+					[RQ_MATCH] = "OPERATOR(pg_catalog.~)", [RQ_IMATCH] = "OPERATOR(pg_catalog.~*)",
+				};
+
+				appendStringInfo(buf, "%s %s $2[%d]", col, sqlop[e->op], e->vidx);
+				break;
+			}
+		case RQ_IN:
+			if (e->nvalues == 0)
+				appendStringInfoString(buf, "false");
+			else
+			{
+				appendStringInfo(buf, "%s IN (", col);
+				for (int i = 0; i < e->nvalues; i++)
+					appendStringInfo(buf, "%s%s", i ? ", " : "", typed_value(e->vidx + i, type));
+				appendStringInfoChar(buf, ')');
+			}
+			break;
+		case RQ_IS:
+			{
+				static const char *const words[] = {
+					[RQ_IS_NULL] = "IS NULL", [RQ_IS_NOT_NULL] = "IS NOT NULL",
+					[RQ_IS_TRUE] = "IS TRUE", [RQ_IS_FALSE] = "IS FALSE",
+					[RQ_IS_UNKNOWN] = "IS UNKNOWN",
+				};
+
+				appendStringInfo(buf, "%s %s", col, words[e->is]);
+				break;
+			}
+		case RQ_FTS:
+		case RQ_PLFTS:
+		case RQ_PHFTS:
+		case RQ_WFTS:
+			{
+				static const char *const fns[] = {
+					[RQ_FTS] = "to_tsquery", [RQ_PLFTS] = "plainto_tsquery",
+					[RQ_PHFTS] = "phraseto_tsquery", [RQ_WFTS] = "websearch_to_tsquery",
+				};
+
+				if (e->nvalues == 2)
+					appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d]::pg_catalog.regconfig, $2[%d])",
+									 col, fns[e->op], e->vidx, e->vidx + 1);
+				else
+					appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d])",
+									 col, fns[e->op], e->vidx);
+				break;
+			}
+	}
+	appendStringInfoChar(buf, ')');
+}
+
+/* The select list; *scalar_default when a SETOF scalar is selected whole. */
+static char *
+select_sql(const RpcResult *r, const RqQuery *q, bool *scalar_default)
+{
+	StringInfoData buf;
+	bool		star_only = true;
+
+	for (int i = 0; i < q->nselect; i++)
+		star_only &= q->select[i].column == NULL;
+	*scalar_default = r->scalar_name != NULL && star_only;
+	initStringInfo(&buf);
+	if (star_only)
+	{
+		appendStringInfoString(&buf, "(_r).*");
+		return buf.data;
+	}
+	for (int i = 0; i < q->nselect; i++)
+	{
+		const RqSelect *s = &q->select[i];
+		Oid			type;
+
+		if (i)
+			appendStringInfoString(&buf, ", ");
+		if (!s->column)
+		{
+			appendStringInfoString(&buf, "(_r).*");
+			continue;
+		}
+		appendStringInfoString(&buf, column_sql(r, s->column, &type));
+		if (s->cast)
+		{
+			Oid			cast_type;
+			int32		typmod;
+
+			parseTypeString(s->cast, &cast_type, &typmod, false);
+			appendStringInfo(&buf, "::%s",
+							 format_type_extended(cast_type, typmod,
+												  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		}
+		appendStringInfo(&buf, " AS %s", quote_identifier(s->alias ? s->alias : s->column));
+	}
+	return buf.data;
+}
+
+static char *
+order_sql(const RpcResult *r, const RqQuery *q)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < q->norder; i++)
+	{
+		Oid			type;
+
+		appendStringInfo(&buf, "%s%s%s%s", i ? ", " : " ORDER BY ",
+						 column_sql(r, q->order[i].column, &type),
+						 q->order[i].desc ? " DESC" : "",
+						 q->order[i].nulls == 1 ? " NULLS FIRST" : q->order[i].nulls == 2 ? " NULLS LAST" : "");
+	}
+	return buf.data;
+}
+
+static void
+refuse_query(const char *schema, const char *fn, const char *what)
+{
+	raise_pgrst(400, "PGRST100",
+				psprintf("\"failed to parse %s\": %s.%s does not return rows", what, schema, fn),
+				"select, filters, order, limit, offset and text/csv apply to functions that return rows (a composite type or a set).",
+				"In a query string select, order, limit, offset, or and and are PostgREST's own parameters, also on GET: pass arguments with these names in a POST body.");
+}
+
+/*
+ * Build and prepare the statement that calls the function with the given
+ * keys and applies the query around it.  Parameters: $1 the arguments
+ * (jsonb), $2 the filter values (text[]), $3 limit (bigint, NULL for all),
+ * $4 offset (bigint).
+ */
+static void
+prepare_call(RpcEntry *entry, const char *schema, const RpcCand *cand, RpcCallMode mode,
+			 List *keys, bool single, const RqQuery *q)
 {
 	HeapTuple	tup;
 	Form_pg_proc proc;
-	Oid		   *argtypes;
-	char	  **argnames;
-	char	   *argmodes;
-	int			nargs;
 	StringInfoData coldefs;
 	StringInfoData callargs;
 	StringInfoData sql;
 	char	   *fname;
 	TypeFuncClass tfc;
 	Oid			rettype;
-	Oid			paramtypes[1] = {JSONBOID};
+	TupleDesc	tupdesc = NULL;
+	Oid			paramtypes[4] = {JSONBOID, TEXTARRAYOID, INT8OID, INT8OID};
 	SPIPlanPtr	plan;
-	const char *from;
+	char	   *from;
+	bool		rows_result;
+	RpcResult	res = {0};
+	bool		want_total = q->count || q->max_affected >= 0;
 
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(cand->oid));
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", funcoid);
+		elog(ERROR, "cache lookup failed for function %u", cand->oid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	nargs = get_func_arg_info(tup, &argtypes, &argnames, &argmodes);
 	fname = quote_qualified_identifier(schema, NameStr(proc->proname));
-	tfc = get_func_result_type(funcoid, &rettype, NULL);
+	tfc = get_func_result_type(cand->oid, &rettype, &tupdesc);
 
 	initStringInfo(&coldefs);
 	initStringInfo(&callargs);
-	if (whole_object)
+	if (mode == CALL_WHOLE)
 		appendStringInfo(&callargs, "$1::%s",
-						 format_type_extended(argtypes[0], -1, FORMAT_TYPE_FORCE_QUALIFY));
+						 format_type_extended(cand->types[0], -1, FORMAT_TYPE_FORCE_QUALIFY));
 	else
 	{
-		for (int i = 0; i < nargs; i++)
+		for (int i = 0; i < cand->nin; i++)
 		{
-			char		mode = argmodes ? argmodes[i] : PROARGMODE_IN;
-			const char *qname;
+			const char *type = format_type_extended(cand->types[i], -1, FORMAT_TYPE_FORCE_QUALIFY);
 			ListCell   *lc;
 			bool		given = false;
 
-			if (mode == PROARGMODE_OUT || mode == PROARGMODE_TABLE || argnames == NULL)
-				continue;
 			foreach(lc, keys)
-				if (strcmp(lfirst(lc), argnames[i]) == 0)
-					given = true;
+				given |= strcmp(lfirst(lc), cand->names[i]) == 0;
 			if (!given)
 				continue;
-			qname = quote_identifier(argnames[i]);
-			appendStringInfo(&coldefs, "%s%s %s", coldefs.len ? ", " : "", qname,
-							 format_type_extended(argtypes[i], -1, FORMAT_TYPE_FORCE_QUALIFY));
+			if (cand->names[i][0] == '\0')
+			{
+				/* the single unnamed parameter: the value of key "" */
+				if (cand->types[i] == JSONBOID || cand->types[i] == JSONOID)
+					appendStringInfo(&callargs, "($1 OPERATOR(pg_catalog.->) '')::%s", type);
+				else
+					appendStringInfo(&callargs, "($1 OPERATOR(pg_catalog.->>) '')::%s", type);
+				continue;
+			}
+			appendStringInfo(&coldefs, "%s%s %s", coldefs.len ? ", " : "",
+							 quote_identifier(cand->names[i]), type);
 			appendStringInfo(&callargs, "%s%s => _a.%s", callargs.len ? ", " : "",
-							 qname, qname);
+							 quote_identifier(cand->names[i]), quote_identifier(cand->names[i]));
 		}
 	}
-	from = coldefs.len > 0
-		? psprintf(" FROM pg_catalog.jsonb_to_record($1) AS _a(%s)", coldefs.data)
-		: "";
+
+	res.schema = schema;
+	res.fn = NameStr(proc->proname);
+	rows_result = proc->proretset || tfc == TYPEFUNC_COMPOSITE;
+	if (tfc == TYPEFUNC_COMPOSITE)
+	{
+		res.tupdesc = tupdesc;
+		if (get_typtype(rettype) == TYPTYPE_COMPOSITE && OidIsValid(get_typ_typrelid(rettype)))
+			res.rowtype = rettype;
+	}
+	else if (proc->proretset && tfc == TYPEFUNC_SCALAR)
+	{
+		res.scalar_name = NameStr(proc->proname);
+		res.scalar_type = rettype;
+	}
+
+	/* the call, as a row source named _r */
+	if (res.scalar_name)
+		from = psprintf("(SELECT _s AS %s FROM %s(%s) AS _s) AS _r",
+						quote_identifier(res.scalar_name), fname, callargs.data);
+	else
+		from = psprintf("%s(%s) AS _r", fname, callargs.data);
+	if (coldefs.len > 0)
+		from = psprintf("pg_catalog.jsonb_to_record($1) AS _a(%s) CROSS JOIN LATERAL %s",
+						coldefs.data, from);
 
 	initStringInfo(&sql);
-	if (proc->proretset)
-	{
-		entry->kind = single ? RPC_OBJECT : RPC_ARRAY;
-		if (single)
-			appendStringInfo(&sql, "SELECT pg_catalog.to_json(_r)::text%s%s %s(%s) AS _r LIMIT 2",
-							 from, coldefs.len ? " CROSS JOIN LATERAL" : " FROM",
-							 fname, callargs.data);
-		else
-			appendStringInfo(&sql,
-							 "SELECT COALESCE(pg_catalog.json_agg(_r)::text, '[]'), pg_catalog.count(*)%s%s %s(%s) AS _r",
-							 from, coldefs.len ? " CROSS JOIN LATERAL" : " FROM",
-							 fname, callargs.data);
-	}
-	else if (proc->prorettype == VOIDOID)
-	{
-		entry->kind = RPC_VOID;
-		appendStringInfo(&sql, "SELECT %s(%s)%s", fname, callargs.data, from);
-	}
-	else if (tfc == TYPEFUNC_COMPOSITE)
-	{
-		entry->kind = RPC_OBJECT;
-		appendStringInfo(&sql, "SELECT pg_catalog.to_json(_r)::text%s%s %s(%s) AS _r",
-						 from, coldefs.len ? " CROSS JOIN LATERAL" : " FROM",
-						 fname, callargs.data);
-	}
-	else if (tfc == TYPEFUNC_RECORD)
+	entry->total = false;
+	entry->csv_columns = 0;
+	if (tfc == TYPEFUNC_RECORD)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("function %s returns record without a column definition and cannot be called by name", fname),
 				 errhint("Give the function OUT parameters or a RETURNS TABLE clause.")));
+	if (!rows_result)
+	{
+		if (!rq_is_plain(q))
+			refuse_query(schema, res.fn, q->where ? "filter" : q->norder ? "order" :
+						 q->nselect ? "select" : "limit");
+		if (q->media == RQ_MEDIA_CSV)
+			raise_pgrst(406, "PGRST107", "None of these media types are available: text/csv",
+						NULL, NULL);
+		if (proc->prorettype == VOIDOID)
+		{
+			entry->kind = RPC_VOID;
+			appendStringInfo(&sql, "SELECT %s(%s)%s", fname, callargs.data,
+							 coldefs.len ? psprintf(" FROM pg_catalog.jsonb_to_record($1) AS _a(%s)",
+													coldefs.data) : "");
+		}
+		else
+		{
+			entry->kind = RPC_SCALAR;
+			appendStringInfo(&sql, "SELECT pg_catalog.to_json(%s(%s))::text%s", fname, callargs.data,
+							 coldefs.len ? psprintf(" FROM pg_catalog.jsonb_to_record($1) AS _a(%s)",
+													coldefs.data) : "");
+		}
+	}
+	else if (rq_is_plain(q) && q->media != RQ_MEDIA_CSV && !want_total)
+	{
+		/*
+		 * No query: the function's rows as they come, without the subquery
+		 * the query needs (the common case, and the fastest).
+		 */
+		char	   *plain = psprintf("%s%s(%s) AS _r",
+									 coldefs.len ? psprintf("pg_catalog.jsonb_to_record($1) AS _a(%s) CROSS JOIN LATERAL ",
+															coldefs.data) : "",
+									 fname, callargs.data);
+
+		if (single || q->media == RQ_MEDIA_OBJECT || !proc->proretset)
+		{
+			entry->kind = RPC_OBJECT;
+			appendStringInfo(&sql, "SELECT pg_catalog.to_json(_r)::text, pg_catalog.count(*) OVER () FROM %s LIMIT 2",
+							 plain);
+		}
+		else
+		{
+			entry->kind = RPC_ARRAY;
+			appendStringInfo(&sql, "SELECT COALESCE(pg_catalog.json_agg(_r)::text, '[]'), pg_catalog.count(*) FROM %s",
+							 plain);
+		}
+	}
 	else
 	{
-		entry->kind = RPC_SCALAR;
-		appendStringInfo(&sql, "SELECT pg_catalog.to_json(%s(%s))::text%s",
-						 fname, callargs.data, from);
+		bool		scalar_default;
+		char	   *sel = select_sql(&res, q, &scalar_default);
+		StringInfoData where;
+		char	   *order = order_sql(&res, q);
+		char	   *inner;
+		const char *total = "";
+
+		initStringInfo(&where);
+		if (q->where)
+		{
+			appendStringInfoString(&where, " WHERE ");
+			append_expr(&where, &res, q->where);
+		}
+		if (want_total)
+		{
+			/* the filtered rows once, counted whole and paged */
+			appendStringInfo(&sql, "WITH _w AS (SELECT _r FROM %s%s) ", from, where.data);
+			inner = psprintf("SELECT %s FROM _w%s LIMIT $3 OFFSET $4", sel, order);
+			total = ", (SELECT pg_catalog.count(*) FROM _w)";
+			entry->total = true;
+		}
+		else
+			inner = psprintf("SELECT %s FROM %s%s%s LIMIT $3 OFFSET $4", sel, from, where.data, order);
+
+		if (q->media == RQ_MEDIA_CSV)
+		{
+			entry->kind = RPC_CSV;
+			appendStringInfo(&sql, "SELECT _p.*%s FROM (%s) AS _p", total, inner);
+		}
+		else if (single || q->media == RQ_MEDIA_OBJECT || !proc->proretset)
+		{
+			entry->kind = RPC_OBJECT;
+			appendStringInfo(&sql, "SELECT pg_catalog.to_json(%s)::text, pg_catalog.count(*) OVER ()%s FROM (%s) AS _p LIMIT 2",
+							 scalar_default ? psprintf("_p.%s", quote_identifier(res.scalar_name)) : "_p",
+							 total, inner);
+		}
+		else
+		{
+			entry->kind = RPC_ARRAY;
+			appendStringInfo(&sql, "SELECT COALESCE(pg_catalog.json_agg(%s)::text, '[]'), pg_catalog.count(*)%s FROM (%s) AS _p",
+							 scalar_default ? psprintf("_p.%s", quote_identifier(res.scalar_name)) : "_p",
+							 total, inner);
+		}
 	}
 	entry->retset = proc->proretset;
 	entry->volatility = proc->provolatile;
 	entry->own_api = strcmp(schema, "pgcall") == 0;
 	ReleaseSysCache(tup);
 
-	plan = SPI_prepare_cursor(sql.data, (coldefs.len > 0 || whole_object) ? 1 : 0, paramtypes,
-							  CURSOR_OPT_GENERIC_PLAN);
+	plan = SPI_prepare_cursor(sql.data, 4, paramtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
+	if (entry->kind == RPC_CSV)
+	{
+		/* the columns the result will have, from the plan */
+		List	   *plans = SPI_plan_get_plan_sources(plan);
+		CachedPlanSource *ps = plans ? linitial(plans) : NULL;
+
+		entry->csv_columns = ps && ps->resultDesc ? ps->resultDesc->natts - (entry->total ? 1 : 0) : 0;
+	}
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not keep the plan for %s", fname);
 	rpc_plan_replace(entry, plan);
-	entry->funcoid = funcoid;
-	entry->single = single;
+	entry->funcoid = cand->oid;
+	entry->single = single || q->media == RQ_MEDIA_OBJECT;
 	entry->valid = true;
+}
+
+/* Forget every plan nobody executes; the cache starts again. */
+static void
+rpc_cache_trim(void)
+{
+	HASH_SEQ_STATUS status;
+	RpcEntry   *entry;
+
+	hash_seq_init(&status, rpc_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->plan)
+		{
+			if (entry->plan->refs > 0)
+				entry->plan->retired = true;
+			else
+			{
+				SPI_freeplan(entry->plan->plan);
+				pfree(entry->plan);
+			}
+		}
+		if (entry->fullkey)
+			pfree(entry->fullkey);
+		hash_search(rpc_cache, &entry->hash, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -548,20 +1347,33 @@ prepare_call(RpcEntry *entry, const char *schema, Oid funcoid, List *keys,
  * removed again so the cache holds no half-built entries.
  */
 static void
-plan_entry(RpcEntry *entry, const char *key, const char *schema, const char *fn,
-		   List *keys, bool single)
+plan_entry_build(RpcEntry *entry, const char *schema, const char *fn, List *keys, bool single,
+				 const RqQuery *q)
+{
+	RpcCallMode mode;
+	RpcCand    *cand = resolve_function(schema, fn, keys, &mode);
+
+	prepare_call(entry, schema, cand, mode, keys, single, q);
+}
+
+static void
+plan_entry(RpcEntry *entry, const char *schema, const char *fn, List *keys, int single,
+		   const RqQuery *q)
 {
 	PG_TRY();
 	{
-		bool		whole_object;
-		Oid			funcoid = resolve_function(schema, fn, keys, &whole_object);
-
-		prepare_call(entry, schema, funcoid, keys, whole_object, single);
+		plan_entry_build(entry, schema, fn, keys, single != 0, q);
 	}
 	PG_CATCH();
 	{
 		if (entry->plan == NULL)
-			hash_search(rpc_cache, key, HASH_REMOVE, NULL);
+		{
+			uint64		hash = entry->hash;
+
+			if (entry->fullkey)
+				pfree(entry->fullkey);
+			hash_search(rpc_cache, &hash, HASH_REMOVE, NULL);
+		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -569,14 +1381,14 @@ plan_entry(RpcEntry *entry, const char *key, const char *schema, const char *fn,
 
 /* Execute a plan, holding a reference to it meanwhile. */
 static int
-rpc_execute(RpcPlan *plan, Datum *values)
+rpc_execute(RpcPlan *plan, Datum *values, const char *nulls)
 {
 	volatile int rc = 0;
 
 	plan->refs++;
 	PG_TRY();
 	{
-		rc = SPI_execute_plan(plan->plan, values, NULL, false, 0);
+		rc = SPI_execute_plan(plan->plan, values, nulls, false, 0);
 	}
 	PG_CATCH();
 	{
@@ -588,11 +1400,127 @@ rpc_execute(RpcPlan *plan, Datum *values)
 	return rc;
 }
 
+/* One CSV field: quoted when it holds a separator, a quote or a line break. */
+static void
+csv_field(StringInfo buf, const char *v)
+{
+	if (v == NULL)
+		return;
+	if (strpbrk(v, ",\"\r\n") == NULL)
+	{
+		appendStringInfoString(buf, v);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (const char *p = v; *p; p++)
+	{
+		if (*p == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/* The rows of SPI_tuptable as CSV: a header line, then one line a row. */
+static char *
+rows_to_csv(int ncolumns)
+{
+	StringInfoData buf;
+	TupleDesc	td = SPI_tuptable->tupdesc;
+
+	initStringInfo(&buf);
+	for (int c = 0; c < ncolumns; c++)
+	{
+		if (c)
+			appendStringInfoChar(&buf, ',');
+		csv_field(&buf, NameStr(TupleDescAttr(td, c)->attname));
+	}
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		appendStringInfoChar(&buf, '\n');
+		for (int c = 0; c < ncolumns; c++)
+		{
+			if (c)
+				appendStringInfoChar(&buf, ',');
+			csv_field(&buf, SPI_getvalue(SPI_tuptable->vals[r], td, c + 1));
+		}
+	}
+	return buf.data;
+}
+
+/* The request's arguments taken from the query string (GET), as jsonb. */
+static Jsonb *
+args_from_query(const RqQuery *q)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < q->nargs; i++)
+	{
+		if (i)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, q->args[i].name);
+		appendStringInfoChar(&buf, ':');
+		escape_json(&buf, q->args[i].value);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* A request the parser refused, as PostgREST answers it. */
+static void
+raise_query_error(const RqError *err, const char *schema, const char *fn)
+{
+	switch (err->kind)
+	{
+		case RQ_ERR_EMBED:
+			raise_pgrst(400, "PGRST200",
+						psprintf("Could not find a relationship between '%s' and '%s' in the schema cache",
+								 fn, err->embed),
+						psprintf("Searched for a foreign key relationship between '%s' and '%s' in the schema '%s', but no matches were found.",
+								 fn, err->embed, schema),
+						"pgcall does not embed resources: select the columns of the function's result, or join inside the function.");
+			break;
+		case RQ_ERR_AGGREGATE:
+			raise_pgrst(400, "PGRST123", err->message, NULL, NULL);
+			break;
+		case RQ_ERR_RANGE:
+			raise_pgrst(416, "PGRST103", err->message, err->details, NULL);
+			break;
+		case RQ_ERR_PREFER:
+			raise_pgrst(400, "PGRST122", err->message, err->details, NULL);
+			break;
+		case RQ_ERR_MEDIA:
+			raise_pgrst(406, "PGRST107", err->message, NULL, NULL);
+			break;
+		default:
+			raise_pgrst(400, "PGRST100", err->message, err->details[0] ? err->details : NULL, NULL);
+	}
+}
+
+static void
+rq_free_callback(void *arg)
+{
+	rq_free((RqQuery *) arg);
+}
+
+static char *
+text_arg_or_null(FunctionCallInfo fcinfo, int n)
+{
+	if (PG_NARGS() <= n || PG_ARGISNULL(n))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
 PG_FUNCTION_INFO_V1(rpc);
 
 /*
- * rpc(schema text, fn text, args jsonb, single boolean)
- *   RETURNS (kind text, body text, rows bigint)
+ * rpc(schema text, fn text, args jsonb, single boolean, query text,
+ *     prefer text, accept text, range text)
+ *   RETURNS (kind text, body text, rows bigint, content_range text)
+ *
+ * args NULL takes the arguments from the query string, as GET does.
  */
 Datum
 rpc(PG_FUNCTION_ARGS)
@@ -601,24 +1529,40 @@ rpc(PG_FUNCTION_ARGS)
 	const char *fn;
 	Jsonb	   *args;
 	bool		single = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	char	   *query = text_arg_or_null(fcinfo, 4);
+	char	   *prefer = text_arg_or_null(fcinfo, 5);
+	char	   *accept = text_arg_or_null(fcinfo, 6);
+	char	   *range = text_arg_or_null(fcinfo, 7);
+	RqQuery    *q;
+	RqError		qerr;
+	MemoryContextCallback *cb;
+	char	   *shape;
 	List	   *keys;
 	ListCell   *lc;
 	StringInfoData keybuf;
-	char		key[RPC_KEY_MAX];
+	uint64		hash;
 	RpcEntry   *entry;
 	bool		found;
 	RpcKind		kind;
 	bool		want_single;
 	bool		retset;
+	bool		has_total;
+	int			csv_columns;
 	RpcPlan    *plan;
-	Datum		values[1];
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			rc;
 	TupleDesc	tupdesc;
-	Datum		result[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		result[4];
+	bool		rnulls[4] = {false, false, false, false};
 	int64		rows = 0;
+	int64		total = -1;
 	char	   *body = NULL;
+	char	   *content_range = NULL;
 	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int			nestlevel;
+	char	   *path;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -626,51 +1570,110 @@ rpc(PG_FUNCTION_ARGS)
 				 errmsg("schema and function name must not be null")));
 	schema = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	fn = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (PG_ARGISNULL(2))
-		args = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	else
-		args = PG_GETARG_JSONB_P(2);
-	if (!JB_ROOT_IS_OBJECT(args) || JB_ROOT_IS_SCALAR(args))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("function arguments must be a JSON object"),
-				 errdetail("Pass named arguments as {\"name\": value, ...}.")));
 	if (strlen(schema) >= NAMEDATALEN || strlen(fn) >= NAMEDATALEN)
 		raise_pgrst(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 					"The schema or function name is longer than PostgreSQL allows.", NULL);
 
+	/*
+	 * The query grammar and headers, parsed once, before anything runs.  The
+	 * parser's arena goes with this call's memory, also on error.
+	 */
+	q = palloc0(sizeof(RqQuery));
+	cb = palloc0(sizeof(MemoryContextCallback));
+	cb->func = rq_free_callback;
+	cb->arg = q;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	if (!rq_parse(q, query, prefer, accept, range, PG_ARGISNULL(2), &qerr))
+		raise_query_error(&qerr, schema, fn);
+	shape = rq_shape(q);
+	if (!shape)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	for (int i = 0; i < q->nvalues; i++)
+		pg_verifymbstr(q->values[i], strlen(q->values[i]), false);
+	if (PG_ARGISNULL(2))
+		args = args_from_query(q);
+	else
+		args = PG_GETARG_JSONB_P(2);
+	if (q->nvalues > 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * q->nvalues);
+
+		for (int i = 0; i < q->nvalues; i++)
+			elems[i] = CStringGetTextDatum(q->values[i]);
+		values[1] = PointerGetDatum(construct_array(elems, q->nvalues, TEXTOID, -1, false,
+													TYPALIGN_INT));
+	}
+	else
+		nulls[1] = 'n';
+	values[2] = Int64GetDatum(q->limit);
+	nulls[2] = q->limit < 0 ? 'n' : ' ';
+	values[3] = Int64GetDatum(q->offset);
+
+	if (!JB_ROOT_IS_OBJECT(args) || JB_ROOT_IS_SCALAR(args))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("function arguments must be a JSON object"),
+				 errdetail("Pass named arguments as {\"name\": value, ...}.")));
+
 	keys = object_keys(args);
 
 	/*
 	 * The key spells every name with its length, so names holding commas,
-	 * slashes or parentheses cannot make two argument lists look alike.
+	 * slashes or parentheses cannot make two argument lists look alike; an
+	 * argument named "" is "0:", never nothing.  The shape adds everything of
+	 * the query that changes the SQL.
 	 */
 	initStringInfo(&keybuf);
-	appendStringInfo(&keybuf, "%d:%s%d:%s", (int) strlen(schema), schema, (int) strlen(fn), fn);
+	appendStringInfo(&keybuf, "%d:%s%d:%s#%d", (int) strlen(schema), schema, (int) strlen(fn), fn,
+					 list_length(keys));
 	foreach(lc, keys)
 		appendStringInfo(&keybuf, "%d:%s", (int) strlen(lfirst(lc)), (char *) lfirst(lc));
-	appendStringInfoString(&keybuf, single ? "/1" : "/0");
-	if (list_length(keys) > FUNC_MAX_ARGS || keybuf.len >= RPC_KEY_MAX)
+	appendStringInfo(&keybuf, "/%d/%s", single ? 1 : 0, shape);
+	free(shape);
+	if (list_length(keys) > FUNC_MAX_ARGS)
 		raise_pgrst(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 					"Too many or too long argument names: a function has at most 100 parameters, each named in at most 63 bytes.",
 					NULL);
-	memset(key, 0, sizeof(key));
-	memcpy(key, keybuf.data, keybuf.len);
+	foreach(lc, keys)
+		if (strlen(lfirst(lc)) >= NAMEDATALEN)
+			raise_pgrst(404, "PGRST202",
+						psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
+						"Too many or too long argument names: a function has at most 100 parameters, each named in at most 63 bytes.",
+						NULL);
+	hash = hash_bytes_extended((const unsigned char *) keybuf.data, keybuf.len, 0);
+
+	/* the function runs with its schema first on the search_path, as in PostgREST */
+	nestlevel = NewGUCNestLevel();
+	path = strcmp(schema, "public") == 0 ? pstrdup("public")
+		: psprintf("%s, public", quote_identifier(schema));
+	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 
 	if (rpc_cache == NULL)
 		rpc_cache_init();
-	entry = hash_search(rpc_cache, key, HASH_ENTER, &found);
+	entry = hash_search(rpc_cache, &hash, HASH_FIND, NULL);
+	if (entry == NULL && hash_get_num_entries(rpc_cache) >= RPC_CACHE_MAX)
+		rpc_cache_trim();
+	entry = hash_search(rpc_cache, &hash, HASH_ENTER, &found);
 	if (!found)
 	{
 		entry->valid = false;
 		entry->plan = NULL;
+		entry->fullkey = MemoryContextStrdup(TopMemoryContext, keybuf.data);
+	}
+	else if (strcmp(entry->fullkey, keybuf.data) != 0)
+	{
+		/* another request with the same hash: it never shares this plan */
+		pfree(entry->fullkey);
+		entry->fullkey = MemoryContextStrdup(TopMemoryContext, keybuf.data);
+		entry->valid = false;
 	}
 
 	SPI_connect();
 	if (!entry->valid)
-		plan_entry(entry, key, schema, fn, keys, single);
+		plan_entry(entry, schema, fn, keys, single, q);
 
 	/*
 	 * What this call needs of the entry, copied: the function called below
@@ -679,6 +1682,8 @@ rpc(PG_FUNCTION_ARGS)
 	kind = entry->kind;
 	want_single = entry->single;
 	retset = entry->retset;
+	has_total = entry->total;
+	csv_columns = entry->csv_columns;
 	plan = entry->plan;
 
 	if (XactReadOnly && entry->own_api && entry->volatility == PROVOLATILE_VOLATILE)
@@ -687,30 +1692,88 @@ rpc(PG_FUNCTION_ARGS)
 					"GET and HEAD requests run in a read-only transaction.",
 					psprintf("Call it with POST /rpc/%s and the arguments as a JSON object.", fn));
 
+	/* Prefer: tx=rollback: the call runs in a subtransaction undone after */
+	if (q->rollback)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(caller);
+	}
+
 	values[0] = JsonbPGetDatum(args);
-	rc = rpc_execute(plan, values);
+	rc = rpc_execute(plan, values, nulls);
 	if (rc < 0)
 		elog(ERROR, "executing %s.%s failed: %s", schema, fn, SPI_result_code_string(rc));
 
-	if (kind != RPC_VOID)
+	if (kind == RPC_CSV)
+	{
+		body = MemoryContextStrdup(caller, rows_to_csv(csv_columns));
+		rows = SPI_processed;
+		if (has_total)
+			total = SPI_processed > 0
+				? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											  csv_columns + 1, &rnulls[2]))
+				: 0;
+	}
+	else if (kind != RPC_VOID)
 	{
 		char	   *value;
 
-		if (want_single && retset && SPI_processed != 1)
+		rows = kind == RPC_SCALAR ? 1 : 0;
+		if (kind == RPC_OBJECT || kind == RPC_ARRAY)
+			rows = SPI_processed > 0
+				? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											  2, &rnulls[2]))
+				: 0;
+		if (want_single && retset && rows != 1)
 			raise_pgrst(406, "PGRST116",
-						"JSON object requested, multiple (or no) rows returned",
-						psprintf("The result contains %s rows", SPI_processed == 0 ? "0" : "more than 1"),
-						NULL);
+						"Cannot coerce the result to a single JSON object",
+						psprintf("The result contains " INT64_FORMAT " rows", rows), NULL);
 		value = SPI_processed > 0
 			? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)
 			: NULL;
 		body = MemoryContextStrdup(caller, value ? value : "null");
-		rows = 1;
-		if (kind == RPC_ARRAY)
-			rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											   2, &nulls[2]));
+		if (has_total)
+			total = SPI_processed > 0
+				? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											  3, &rnulls[2]))
+				: 0;
+		else if (kind == RPC_SCALAR)
+			total = 1;
+		if (kind == RPC_OBJECT && !retset)
+			rows = Min(rows, 1);
+	}
+	rnulls[2] = false;
+	if (q->count && total < 0)
+		total = rows;
+
+	if (q->max_affected >= 0 && (total >= 0 ? total : rows) > q->max_affected)
+		raise_pgrst(400, "PGRST124", "Query result exceeds max-affected preference constraint",
+					psprintf("The query affects " INT64_FORMAT " rows", total >= 0 ? total : rows),
+					NULL);
+
+	if (q->rollback)
+	{
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
 	}
 	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
+
+	if (kind != RPC_VOID)
+	{
+		char		tot[32];
+
+		if (q->count)
+			snprintf(tot, sizeof(tot), INT64_FORMAT, total);
+		else
+			strcpy(tot, "*");
+		if (rows > 0)
+			content_range = psprintf(INT64_FORMAT "-" INT64_FORMAT "/%s",
+									 (int64) q->offset, (int64) q->offset + rows - 1, tot);
+		else
+			content_range = psprintf("*/%s", tot);
+	}
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rpc must return a composite type");
@@ -719,8 +1782,14 @@ rpc(PG_FUNCTION_ARGS)
 	if (body)
 		result[1] = CStringGetTextDatum(body);
 	else
-		nulls[1] = true;
-	result[2] = Int64GetDatum(rows);
-	nulls[2] = false;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, nulls)));
+		rnulls[1] = true;
+	result[2] = Int64GetDatum(q->count ? total : rows);
+	if (tupdesc->natts > 3)
+	{
+		if (content_range)
+			result[3] = CStringGetTextDatum(content_range);
+		else
+			rnulls[3] = true;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, rnulls)));
 }

@@ -1147,13 +1147,15 @@ COMMENT ON FUNCTION pgcall.presence(text[]) IS
 
 CREATE FUNCTION pgcall.rpc(
     schema text, fn text, args jsonb DEFAULT '{}', single boolean DEFAULT false,
-    OUT kind text, OUT body text, OUT rows bigint)
+    query text DEFAULT NULL, prefer text DEFAULT NULL, accept text DEFAULT NULL,
+    range text DEFAULT NULL,
+    OUT kind text, OUT body text, OUT rows bigint, OUT content_range text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'rpc'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) IS
-'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  Only schemas listed in pgcall.rpc_schemas are reachable; in schema pgcall only the functions listed in pgcall.api_function; never trigger, internal or PostgreSQL''s own functions, nor rpc itself.  kind is void, scalar, object or array; body is the JSON result; rows counts the rows of a set.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls.';
+COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean, text, text, text, text) IS
+'Call schema.fn with the named arguments in args, as the current role, the way PostgREST resolves /rpc/fn.  Only schemas listed in pgcall.rpc_schemas are reachable; in schema pgcall only the functions listed in pgcall.api_function; never trigger, internal or PostgreSQL''s own functions, nor rpc itself.  query is a PostgREST query string (select, filters, or/and, order, limit, offset) applied to the result; prefer, accept and range are the Prefer, Accept and Range header values (tx=rollback, handling=strict, max-affected, count; text/csv, application/vnd.pgrst.object+json).  args NULL takes the arguments from the query string, as GET does.  The function runs with its schema first on the search_path.  kind is void, scalar, object, array or csv; body is the result; rows counts the rows (all of them with count); content_range is the Content-Range value.  single asks for exactly one row as an object.  Used by the bridge for HTTP and WebSocket calls; see docs/protocol.md.';
 
 -- The functions of schema pgcall that pgcall.rpc (so HTTP and WebSocket
 -- clients) may call.  Everything else in the schema (helpers of policies
@@ -2533,7 +2535,7 @@ REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types(),
     pgcall.rings_until(text, timestamptz) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean, text, text, text, text) TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.current_user_id(), pgcall.require_user_id()
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.secret_is_set(text) TO pgcall_backend, pgcall_admin;

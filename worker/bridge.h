@@ -98,7 +98,7 @@ enum sql_id
 {
 	SQL_IDENTITY,				/* role, claims, headers, method, path, timeout */
 	SQL_IDENTITY_RO,			/* the same, read-only transaction */
-	SQL_RPC,					/* schema, function, args object, single */
+	SQL_RPC,					/* schema, function, args object, single, query, prefer, accept, range */
 	SQL_WS_RPC,					/* schema, whole client message */
 	SQL_WS_AUTH,				/* current user id under the socket's identity */
 	SQL_EVENTS,					/* after id, max rows */
@@ -121,7 +121,7 @@ enum sql_id
 
 #define JOB_MAX_STMT 4
 #define SLOT_RESET (-1)			/* a result slot of the session reset (db.c) */
-#define JOB_MAX_PARAMS 6
+#define JOB_MAX_PARAMS 8
 
 struct job;
 typedef void (*job_done_fn) (struct job *job);

@@ -44,7 +44,8 @@ static const struct sqldef
 		" set_config('request.path', $5, true), set_config('statement_timeout', $6, true),"
 		" set_config('transaction_read_only', 'on', true)", true},
 	[SQL_RPC] = {"pgcall_rpc",
-		"SELECT kind, body, rows FROM pgcall.rpc($1::text, $2::text, $3::jsonb, $4::boolean)", true},
+		"SELECT kind, body, rows, content_range FROM pgcall.rpc($1::text, $2::text, $3::jsonb,"
+		" $4::boolean, $5::text, $6::text, $7::text, $8::text)", true},
 	[SQL_WS_RPC] = {"pgcall_ws_rpc",
 		"SELECT kind, body, rows FROM pgcall.rpc($1::text, $2::jsonb->>'fn',"
 		" coalesce($2::jsonb->'args', '{}'::jsonb), false)", true},

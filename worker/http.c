@@ -53,7 +53,6 @@ struct http_req
 	bool		get;			/* GET or HEAD: read-only */
 	bool		head;
 	bool		single;
-	bool		count_exact;
 	bool		cors;
 	bool		close_after;
 	bool		inflight;
@@ -64,6 +63,10 @@ struct http_req
 	struct identity id;
 	char	   *headers_json;
 	char	   *args_json;
+	char	   *query;			/* the query string, passed on to pgcall.rpc */
+	char	   *prefer;
+	char	   *accept;
+	char	   *range;
 	char	   *body;
 	size_t		body_len;
 	size_t		body_cap;
@@ -109,10 +112,15 @@ http_req_end(struct http_req *r)
 	identity_clear(&r->id);
 	free(r->headers_json);
 	free(r->args_json);
+	free(r->query);
+	free(r->prefer);
+	free(r->accept);
+	free(r->range);
 	free(r->body);
 	free(r->out);
 	reply_clear(&r->reply);
 	r->headers_json = r->args_json = r->body = NULL;
+	r->query = r->prefer = r->accept = r->range = NULL;
 	r->out = NULL;
 	r->state = RS_DONE;
 }
@@ -256,7 +264,7 @@ http_headers_json(struct lws *wsi)
 }
 
 static char *
-uri_args_json(struct lws *wsi)
+uri_query(struct lws *wsi)
 {
 	char	   *frags[256];
 	int			n = 0;
@@ -278,7 +286,7 @@ uri_args_json(struct lws *wsi)
 		}
 		n++;
 	}
-	json = args_to_json(frags, n);
+	json = query_from_fragments(frags, n);
 	for (int i = 0; i < n; i++)
 		free(frags[i]);
 	return json;
@@ -328,7 +336,7 @@ rpc_done(struct job *job)
 	if (!r)
 		return;
 	r->job = NULL;
-	reply_from_job(&r->reply, job, 1, r->id.authenticated, r->single, r->count_exact);
+	reply_from_job(&r->reply, job, 1, r->id.authenticated, r->single, false);
 	if (r->reply.status == 401 && r->had_token)
 		r->reply.www_authenticate = true;
 	http_reply(r);
@@ -423,7 +431,7 @@ start_rpc(struct http_req *r)
 {
 	char		timeout[24];
 	const char *idv[6];
-	const char *rpcv[4];
+	const char *rpcv[8];
 	struct job *job;
 
 	if (!r->get && !r->args_json)
@@ -449,13 +457,18 @@ start_rpc(struct http_req *r)
 	idv[3] = r->method;
 	idv[4] = r->path;
 	idv[5] = timeout;
+	/* GET: args NULL, pgcall.rpc takes them from the query string */
 	rpcv[0] = r->schema;
 	rpcv[1] = r->fn;
 	rpcv[2] = r->args_json;
 	rpcv[3] = r->single ? "true" : "false";
+	rpcv[4] = r->query;
+	rpcv[5] = r->prefer;
+	rpcv[6] = r->accept;
+	rpcv[7] = r->range;
 	job = job_new(rpc_done, r);
 	if (!job || job_add(job, r->get ? SQL_IDENTITY_RO : SQL_IDENTITY, 6, idv) ||
-		job_add(job, SQL_RPC, 4, rpcv) || !r->args_json)
+		job_add(job, SQL_RPC, 8, rpcv) || (!r->get && !r->args_json))
 	{
 		job_free(job);
 		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
@@ -535,15 +548,15 @@ rpc_headers(struct http_req *r, struct lws *wsi)
 		return;
 	}
 	free(profile);
+	/* passed on as they are: pgcall.rpc reads them (rpc_query.c) */
 	accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
 	r->single = accept && strstr(accept, "application/vnd.pgrst.object+json");
-	free(accept);
+	r->accept = accept;
 	prefer = hdr_custom_dup(wsi, "prefer");
-	r->count_exact = prefer && strstr(prefer, "count=exact");
-	free(prefer);
+	r->prefer = prefer;
+	r->range = hdr_dup(wsi, WSI_TOKEN_HTTP_RANGE);
 	r->headers_json = http_headers_json(wsi);
-	if (r->get)
-		r->args_json = uri_args_json(wsi);
+	r->query = uri_query(wsi);
 }
 
 static const char *
@@ -810,6 +823,17 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 						 n == 404 ? "Not found" : "Forbidden", NULL);
 		return 0;
 	}
+	else if (path[1] && !strchr(path + 1, '/') && !strchr(path, '.'))
+	{
+		/* /<table>: PostgREST's table endpoints, which pgcall does not offer */
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "Could not find the table '%s.%.120s' in the schema cache",
+				 schema_pick(NULL), path + 1);
+		http_reply_error(r, 404, "PGRST205", msg,
+						 "pgcall serves functions only: call them with POST or GET /rpc/<function>.");
+		return 0;
+	}
 	else
 	{
 		http_reply_error(r, 404, "PGRST404", "Not found", NULL);
@@ -870,6 +894,46 @@ finish_metrics(struct http_req *r)
 		log_info("%s %s -> %d", r->method, r->path, st);
 }
 
+/*
+ * libwebsockets 4.1 writes no reason phrase for 204 and 206 and "Redirect"
+ * for every 3xx; clients show the phrase (fetch's statusText), so the
+ * status line [start, *pp) begins with is written again with RFC 9110's.
+ */
+static int
+fix_reason_phrase(int status, unsigned char *start, unsigned char **pp, unsigned char *end)
+{
+	static const struct
+	{
+		int			status;
+		const char *phrase;
+	}			phrases[] = {
+		{201, "Created"}, {204, "No Content"}, {206, "Partial Content"},
+		{300, "Multiple Choices"},
+	};
+	const char *phrase = NULL;
+	unsigned char *eol;
+	char		line[64];
+	int			n;
+	size_t		rest;
+
+	for (size_t i = 0; i < LWS_ARRAY_SIZE(phrases); i++)
+		if (phrases[i].status == status)
+			phrase = phrases[i].phrase;
+	if (!phrase || *pp - start < 9 || memcmp(start, "HTTP/1.", 7) != 0)
+		return 0;
+	eol = memmem(start, (size_t) (*pp - start), "\r\n", 2);
+	if (!eol)
+		return 0;
+	n = snprintf(line, sizeof(line), "%.8s %d %s", (const char *) start, status, phrase);
+	rest = (size_t) (*pp - eol);
+	if (start + n + rest > end)
+		return -1;
+	memmove(start + n, eol, rest);
+	memcpy(start, line, (size_t) n);
+	*pp = start + n + rest;
+	return 0;
+}
+
 /* The reply's status line and headers at *pp, up to the blank line. */
 static int
 build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned char *end)
@@ -879,7 +943,8 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 	size_t		len = rp->body ? rp->len : 0;
 
 	if (lws_add_http_common_headers(wsi, (unsigned int) rp->status, rp->content_type,
-									(lws_filepos_t) len, &p, end))
+									(lws_filepos_t) len, &p, end) ||
+		fix_reason_phrase(rp->status, *pp, &p, end))
 		return -1;
 	if (rp->www_authenticate || rp->status == 401)
 	{

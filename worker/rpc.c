@@ -205,8 +205,15 @@ reply_from_job(struct reply *r, const struct job *job, int rpc_stmt, bool authen
 		return;
 	}
 	r->status = 200;
-	r->content_type = single ? "application/vnd.pgrst.object+json; charset=utf-8"
+	r->content_type = strcmp(kind, "csv") == 0 ? "text/csv; charset=utf-8"
+		: single ? "application/vnd.pgrst.object+json; charset=utf-8"
 		: "application/json; charset=utf-8";
+	/* pgcall.rpc says the range (offset, page, total) when it can */
+	if (PQnfields(res) >= 4 && !PQgetisnull(res, 0, 3))
+	{
+		snprintf(r->content_range, sizeof(r->content_range), "%s", PQgetvalue(res, 0, 3));
+		return;
+	}
 	if (count_exact)
 		snprintf(total, sizeof(total), "%lld", rows);
 	else

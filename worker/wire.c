@@ -1,7 +1,7 @@
 /*
  * wire.c: small pure functions over request text that the bridge owns, kept
  * apart from libwebsockets and libpq so the fuzzers can link them alone:
- * GET query arguments into a JSON object, SQLSTATE into HTTP status, and
+ * the query string passed on to pgcall.rpc, SQLSTATE into HTTP status, and
  * the check on static file paths.
  */
 #include "wire.h"
@@ -53,99 +53,58 @@ sqlstate_http_status(const char *s, bool authenticated)
 	return 400;
 }
 
-/* Quote one element of a PostgreSQL array literal when it needs it. */
-static void
-array_elem(struct jbuf *b, const char *v)
+static bool
+unreserved(unsigned char c)
 {
-	bool		quote = !v[0] || !strcasecmp(v, "null");
-
-	for (const char *p = v; !quote && *p; p++)
-		quote = strchr("{},\"\\ \t\n\r", *p) != NULL;
-	if (!quote)
-	{
-		jb_puts(b, v);
-		return;
-	}
-	jb_puts(b, "\"");
-	for (const char *p = v; *p; p++)
-	{
-		if (*p == '"' || *p == '\\')
-			jb_put(b, "\\", 1);
-		jb_put(b, p, 1);
-	}
-	jb_puts(b, "\"");
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit((char) c) ||
+		c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-struct arg
+static void
+put_encoded(struct jbuf *b, const char *s, size_t n)
 {
-	char	   *key;
-	char	   *val;
-	bool		done;
-};
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+		char		e[3] = {'%', hex[c >> 4], hex[c & 15]};
+
+		if (unreserved(c))
+			jb_put(b, (const char *) &c, 1);
+		else
+			jb_put(b, e, 3);
+	}
+}
 
 /*
- * GET /rpc/fn?a=1&b=x: a JSON object of strings; a repeated key becomes the
- * array literal {1,2}, the form postgrest-js uses for arrays.
+ * The query string again, from the "k=v" fragments libwebsockets decoded:
+ * each name and value percent-encoded, joined with '&', so the extension
+ * (rpc_query.c) reads exactly the names and values the client sent, a '&'
+ * or '=' inside a value included.  The bridge does not interpret it.
  */
 char *
-args_to_json(char **frags, int n)
+query_from_fragments(char *const *frags, int n)
 {
-	struct arg *args = calloc((size_t) n + 1, sizeof(*args));
-	struct jbuf b,
-				lit;
-	bool		first = true;
+	struct jbuf b;
 
-	if (!args)
-		return NULL;
-	for (int i = 0; i < n; i++)
-	{
-		char	   *eq = strchr(frags[i], '=');
-
-		args[i].key = frags[i];
-		args[i].val = eq ? eq + 1 : frags[i] + strlen(frags[i]);
-		if (eq)
-			*eq = '\0';
-	}
+	if (n == 0)
+		return strdup("");
 	jb_init(&b);
-	jb_puts(&b, "{");
 	for (int i = 0; i < n; i++)
 	{
-		int			count = 0;
+		const char *eq = strchr(frags[i], '=');
+		size_t		klen = eq ? (size_t) (eq - frags[i]) : strlen(frags[i]);
 
-		if (args[i].done || !args[i].key[0])
-			continue;
-		for (int j = i; j < n; j++)
-			count += !args[j].done && strcmp(args[j].key, args[i].key) == 0;
-		if (!first)
-			jb_puts(&b, ",");
-		first = false;
-		jb_strz(&b, args[i].key);
-		jb_puts(&b, ":");
-		if (count == 1)
+		if (i)
+			jb_puts(&b, "&");
+		put_encoded(&b, frags[i], klen);
+		if (eq)
 		{
-			jb_strz(&b, args[i].val);
-			args[i].done = true;
-			continue;
+			jb_puts(&b, "=");
+			put_encoded(&b, eq + 1, strlen(eq + 1));
 		}
-		jb_init(&lit);
-		jb_puts(&lit, "{");
-		for (int j = i, k = 0; j < n; j++)
-		{
-			if (args[j].done || strcmp(args[j].key, args[i].key) != 0)
-				continue;
-			if (k++)
-				jb_puts(&lit, ",");
-			array_elem(&lit, args[j].val);
-			if (j != i)
-				args[j].done = true;
-		}
-		args[i].done = true;
-		jb_puts(&lit, "}");
-		jb_str(&b, lit.s, lit.len);
-		jb_free(&lit);
 	}
-	jb_puts(&b, "}");
-	free(args);
 	return jb_take(&b, NULL);
 }
 

@@ -9,8 +9,8 @@
 /* HTTP status for a SQLSTATE, PostgREST's table plus P<status><x> and PTxyz. */
 int			sqlstate_http_status(const char *sqlstate, bool authenticated);
 
-/* "k=v" fragments (modified in place) into a JSON object of strings. */
-char	   *args_to_json(char **frags, int n);
+/* Decoded "k=v" fragments into a percent-encoded query string. */
+char	   *query_from_fragments(char *const *frags, int n);
 
 /* Whether a decoded request path may name a static file. */
 bool		static_path_ok(const char *path);

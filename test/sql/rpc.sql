@@ -70,7 +70,7 @@ SELECT * FROM pgcall.rpc('rpc_test', 'add', '{"a); DROP SCHEMA rpc_test; --": 1}
 -- The function runs as the caller: EXECUTE grants apply.
 CREATE ROLE regress_rpc_user;
 GRANT USAGE ON SCHEMA rpc_test, pgcall TO regress_rpc_user;
-GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean) TO regress_rpc_user;
+GRANT EXECUTE ON FUNCTION pgcall.rpc(text, text, jsonb, boolean, text, text, text, text) TO regress_rpc_user;
 REVOKE EXECUTE ON FUNCTION rpc_test.series(integer) FROM PUBLIC;
 SET ROLE regress_rpc_user;
 SELECT * FROM pgcall.rpc('rpc_test', 'add', '{"a": 1}');

@@ -24,6 +24,26 @@ SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 5}');
 
 SELECT kind, body FROM pgcall.rpc('app', 'nest_set', '{"n": 12}');
 
+CREATE TABLE app.item AS SELECT i AS id, 'n' || i AS name FROM generate_series(1, 50) i;
+
+CREATE FUNCTION app.items() RETURNS SETOF app.item LANGUAGE sql STABLE AS 'SELECT * FROM app.item';
+
+CREATE FUNCTION app.flood(n integer) RETURNS SETOF integer LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        PERFORM * FROM pgcall.rpc('app', 'items', '{}', false, format('select=c%s:id&id=eq.%s', i, i % 50 + 1));
+    END LOOP;
+    RETURN QUERY SELECT generate_series(1, 3);
+END $$;
+
+SELECT kind, body FROM pgcall.rpc('app', 'flood', '{"n": 1100}', false, 'order=flood.desc');
+
+SELECT kind, body, content_range FROM pgcall.rpc('app', 'items', '{}', false, 'select=id,name&or=(id.lt.3,name.eq.n7)&order=id.desc&limit=2', 'tx=rollback, count=exact');
+
+SELECT kind, body FROM pgcall.rpc('app', 'items', '{}', false, 'select=id&id=lt.4', NULL, 'text/csv');
+
+SELECT kind, body FROM pgcall.rpc('app', 'items', NULL, false, 'select=id&id=in.(1,2,"3")&name=like.n*&id=eq.2', 'handling=strict', 'application/vnd.pgrst.object+json');
+
 BEGIN;
 
 SELECT set_config('pgcall.user_id', 'ann', true);
