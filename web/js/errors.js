@@ -30,6 +30,8 @@ export const MESSAGES = {
   P400T: 'That period, grouping or time zone is not allowed.',
   P400U: 'That call preference has a value that is not allowed.',
   P400V: 'That is more people than one call may ring at once.',
+  P400W: 'That webhook address cannot be used: it must be http(s), without credentials, and not a private or local address.',
+  P400X: 'Those webhook settings are not valid: check the event types and limits.',
   // 401 and 403: who you are and what you may do
   P401A: 'You are not signed in.',
   P403A: 'You cannot act for someone else.',
@@ -42,11 +44,14 @@ export const MESSAGES = {
   // 404 and 409: the call as it is now
   P404A: 'That call does not exist.',
   P404B: 'That person is not in this call.',
+  P404C: 'That webhook endpoint does not exist.',
+  P404D: 'That webhook delivery does not exist.',
   P409A: 'The call was already answered, possibly on another of your devices.',
   P409B: 'The call has already ended.',
   P409C: 'That cannot be done in the call\'s current state.',
   P409D: 'The call is full.',
   P409E: 'This call has already rung as many people as it may.',
+  P409F: 'That webhook delivery is being sent right now: try again in a moment.',
   P410A: 'Some updates were missed while offline: the page reloaded what it shows.',
   P413A: 'That message is too large to send.',
   P429A: 'Too many requests: wait a moment and try again.',
@@ -55,6 +60,7 @@ export const MESSAGES = {
   P503B: 'No relay (TURN) server is set up: calls may not connect across networks.',
   P503C: 'Pseudonymous reports are on but not set up: ask the operator to set the pseudonym key.',
   P503D: 'The server is busy with this call: try again.',
+  P503E: 'That webhook endpoint has no signing secret: rotate its secret first.',
 
   // the bridge (PostgREST's codes)
   PGRST000: 'The server cannot reach its database: try again shortly.',
