@@ -640,7 +640,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_join(uuid, text, boolean, boolean) IS
-'Join a live call you are part of: answer it, or rejoin after leaving, declining or missing it.  Refused when the call is full or ended.  Returns {call, agora}.';
+'Join a live call you are part of: answer it, or rejoin after leaving, declining or missing it.  Refused when the call is full or ended.  Returns {call, agora}; for a call of more than 50 people, {call, agora, participant}: the call without its participants (participant_count and joined_count instead; page them with call_participants) and your own participant.';
 
 CREATE FUNCTION pgcall.call_reject(call_id uuid, reason text DEFAULT NULL)
 RETURNS jsonb
@@ -723,6 +723,15 @@ SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_get(uuid) IS
 'A call you take part in, with its participants.';
+
+CREATE FUNCTION pgcall.call_participants(call_id uuid, after text DEFAULT NULL, max integer DEFAULT 100)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_participants'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_participants(uuid, text, integer) IS
+'A page of the participants of a call you may read with call_get, ordered by user id: those after the user id after (from the first when null), at most max (1 to 1000, default 100; P400P otherwise).  Returns {participants, next, version}: next is the after of the next page, null on the last one; version is the call''s when the page was read.  The call_* functions that change a call leave the list out of their reply for calls of more than 50 people.';
 
 CREATE FUNCTION pgcall.call_history_delete(call_id uuid)
 RETURNS boolean
@@ -1822,6 +1831,7 @@ GRANT EXECUTE ON FUNCTION
     pgcall.call_media_session(uuid, integer),
     pgcall.call_signal(uuid, text, text, jsonb),
     pgcall.call_get(uuid),
+    pgcall.call_participants(uuid, text, integer),
     pgcall.call_history_delete(uuid),
     pgcall.call_active(text),
     pgcall.call_logs(integer, integer),
@@ -1839,7 +1849,7 @@ GRANT EXECUTE ON FUNCTION
     pgcall.presence_cutoff()
     TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
 
-GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.presence(text[]) TO pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.call_participants(uuid, text, integer), pgcall.presence(text[]) TO pgcall_admin;
 
 GRANT EXECUTE ON FUNCTION
     pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean),
@@ -1883,7 +1893,7 @@ INSERT INTO pgcall.api_function (name) VALUES
     ('agora_token_inspect'),
     ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
     ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
-    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'),
+    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'), ('call_participants'),
     ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
     ('call_missed_count'), ('events_since'), ('presence'),
     ('conference_create'), ('calls_mine'), ('conferences_public'),
