@@ -435,10 +435,17 @@ CREATE TABLE pgcall.event (
     payload    text NOT NULL
 );
 
--- A user's events (events_since, row-level security): the GIN index on
--- recipients (docs/benchmarks.md compares it with reaching them through the
--- user's calls).  A call's version: event_call_idx.
-CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on);
+-- A user's events (events_since): those addressed to at most 64 people
+-- through the GIN index on recipients, the others (the changes of a large
+-- call, addressed to everyone in it) through the user's calls and
+-- event_call_idx.  An index entry per recipient would make every change of
+-- a call of N people write N entries inside the commit's serialized part
+-- (docs/benchmarks.md); a participant's rows last as long as the call, and
+-- purge() keeps a call at least as long as its events.  The 64 is
+-- PGCALL_EVENT_INDEXED_RECIPIENTS in extension/events.c.  A call's
+-- version: event_call_idx.
+CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on)
+    WHERE pg_catalog.cardinality(recipients) <= 64;
 CREATE INDEX event_call_idx ON pgcall.event (call_id, id);
 CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
 
