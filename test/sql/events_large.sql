@@ -10,10 +10,13 @@ SELECT GREATEST((SELECT coalesce(max(id), 0) FROM pgcall.event),
                 (SELECT through_id FROM pgcall.event_purged)) AS start \gset
 SET pgcall.user_id = 'host';
 SELECT pgcall.conference_create('Big room', NULL, true, 500)->'call'->>'id' AS call_id \gset
--- 80 people join, one transaction each (the later joins are told to more than 64).
+-- 80 people join, one transaction each (the later joins are told to more
+-- than 64); the statements name the call's random id, so they are not echoed.
+\set ECHO none
 SELECT format('SET pgcall.user_id = %L; SELECT pgcall.call_join(%L) IS NOT NULL AS joined;',
               'p' || lpad(i::text, 3, '0'), :'call_id')
   FROM generate_series(1, 80) i \gexec
+\set ECHO all
 -- A small call of p001's too, after, and one p080 leaves (p080 hears no more after).
 SET pgcall.user_id = 'p001';
 SELECT pgcall.call_start(ARRAY['friend'])->'call'->>'id' IS NOT NULL AS small_call;
