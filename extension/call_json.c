@@ -143,8 +143,8 @@ pgcall_call_json_for_event(const char *call_id, bool full)
 }
 
 /*
- * The call without its participants, for the reply of a join to a large
- * call: participant_count (everyone in its list, whatever their status) and
+ * The call without its participants, for the replies about a large call
+ * (call_result in calls.c): participant_count (everyone in its list, whatever their status) and
  * joined_count (in it now) instead of the list, and its version.  The list
  * is paged by pgcall.call_participants.  NULL when there is no such call.
  */

@@ -965,7 +965,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.purge(integer) IS
-'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
+'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago and more than a day beyond pgcall.event_retention (their events are resumed through their participants; 0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed.  Returns {events_deleted, calls_deleted, rate_limits_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
 
 CREATE PROCEDURE pgcall.purge_batches(max_rows integer DEFAULT 10000, max_batches integer DEFAULT 1000)
 LANGUAGE plpgsql
