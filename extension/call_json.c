@@ -142,6 +142,101 @@ pgcall_call_json_for_event(const char *call_id, bool full)
 	return pgcall_getstr(0, 1);
 }
 
+/*
+ * The call without its participants, for the replies about a large call
+ * (call_result in calls.c): participant_count (everyone in its list, whatever their status) and
+ * joined_count (in it now) instead of the list, and its version.  The list
+ * is paged by pgcall.call_participants.  NULL when there is no such call.
+ */
+static const char *const call_summary_query =
+	"SELECT json_build_object( " CALL_FIELDS ", "
+	"   'participant_count', n.total, "
+	"   'joined_count', n.joined), "
+	"   (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = c.id) "
+	" FROM pgcall.call c, "
+	"      LATERAL (SELECT count(*) AS total, count(*) FILTER (WHERE p.status = 'joined') AS joined "
+	"                 FROM pgcall.participant p WHERE p.call_id = c.id) n "
+	"WHERE c.id = $1::uuid ";
+
+/*
+ * The call object of call_id for a reply: with its participants when it has
+ * at most inline_max of them (as pgcall_call_json), else without them
+ * (call_summary_query); *listed says which.  Counting stops at inline_max + 1,
+ * so a small call pays for no more than it lists; a negative inline_max
+ * always lists them, without counting.
+ */
+char *
+pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
+{
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr summary_plan = NULL;
+	static const Oid types[2] = {TEXTOID, INT4OID};
+	Datum		values[2] = {CStringGetTextDatum(call_id), Int32GetDatum(inline_max + 1)};
+	bool		isnull;
+	char	   *json;
+
+	*listed = true;
+	if (inline_max < 0)
+		return pgcall_call_json(call_id);
+	pgcall_exec(pgcall_plan(&count_plan,
+							"SELECT count(*) FROM (SELECT FROM pgcall.participant p "
+							"WHERE p.call_id = $1::uuid LIMIT $2) s",
+							2, types), values, NULL, false, 1);
+	*listed = DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) <= inline_max;
+	if (*listed)
+		return pgcall_call_json(call_id);
+	if (pgcall_exec(pgcall_plan(&summary_plan, call_summary_query, 1, types), values, NULL, false, 1) == 0)
+		return NULL;
+	json = pgcall_getstr(0, 1);
+	if (json == NULL)
+		return NULL;
+	return with_version(json, pgcall_getstr(0, 2));
+}
+
+/*
+ * One page of a call's participants, by user id: those after `after` (all
+ * when NULL), at most max of them, as {"participants": [...], "next": the
+ * last user id when more follow, else null, "version": the call's version
+ * when read}.
+ */
+char *
+pgcall_participants_page_json(const char *call_id, const char *after, int max)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		values[3] = {CStringGetTextDatum(call_id),
+							 after ? CStringGetTextDatum(after) : (Datum) 0,
+							 Int32GetDatum(max)};
+	char		nulls[3] = {' ', after ? ' ' : 'n', ' '};
+	bool		isnull;
+	bool		more;
+	char	   *next;
+	char	   *version;
+	StringInfoData buf;
+
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT COALESCE(json_agg(s.o ORDER BY s.uid) FILTER (WHERE s.n <= $3), '[]'::json), "
+							"       max(s.uid) FILTER (WHERE s.n <= $3), count(*) > $3, "
+							"       (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = $1::uuid) "
+							"  FROM (SELECT p.user_id AS uid, " PARTICIPANT_OBJECT " AS o, "
+							"               row_number() OVER (ORDER BY p.user_id) AS n "
+							"          FROM pgcall.participant p "
+							"         WHERE p.call_id = $1::uuid AND ($2::text IS NULL OR p.user_id > $2) "
+							"         ORDER BY p.user_id LIMIT $3 + 1) s",
+							3, types), values, nulls, false, 1);
+	more = DatumGetBool(pgcall_getdatum(0, 3, &isnull));
+	next = pgcall_getstr(0, 2);
+	version = pgcall_getstr(0, 4);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"participants\":%s,\"next\":", pgcall_getstr(0, 1));
+	if (more && next)
+		escape_json(&buf, next);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ",\"version\":%s}", version ? version : "null");
+	return buf.data;
+}
+
 /* The participant object of user_id in call_id, NULL when there is none. */
 char *
 pgcall_participant_json(const char *call_id, const char *user_id)

@@ -481,17 +481,36 @@ append_agora(StringInfo buf, const Call *c, const char *me, int ttl, bool requir
 	appendStringInfo(buf, ",\"expires_at\":" INT64_FORMAT "}", expires_at);
 }
 
-/* {"call": ..., "agora": ...} */
+/*
+ * {"call": ..., "agora": ...}, the reply of the call_* functions that change
+ * a call.  While the call lists at most PGCALL_JOIN_REPLY_PARTICIPANTS
+ * people the call comes with its participants.  A larger one comes without
+ * them (participant_count and joined_count instead; call_participants pages
+ * the list, call_get still returns it whole) and the reply adds
+ * "participant", the caller's own: joining, leaving or muting in a
+ * conference then costs the same whatever its size.
+ */
 static Datum
 call_result(const Call *c, const char *me, bool with_agora, const char *extra)
 {
 	StringInfoData buf;
+	bool		listed;
+	char	   *json;
 
+	/* a direct call has its two people: no need to count them */
+	json = pgcall_call_json_for_reply(c->id, streq(c->kind, "direct") ? -1 : PGCALL_JOIN_REPLY_PARTICIPANTS,
+									  &listed);
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"call\":");
-	append_call_json(&buf, c->id);
+	appendStringInfoString(&buf, json ? json : "null");
 	if (with_agora)
 		append_agora(&buf, c, me, pgcall_agora_token_ttl, false);
+	if (!listed)
+	{
+		char	   *mine = pgcall_participant_json(c->id, me);
+
+		appendStringInfo(&buf, ",\"participant\":%s", mine ? mine : "null");
+	}
 	if (extra)
 		appendStringInfoString(&buf, extra);
 	appendStringInfoChar(&buf, '}');
@@ -1761,19 +1780,17 @@ call_signal(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(call_get);
 
 /*
- * call_get(call_id uuid): the call as its participants see it.  Someone
- * removed from it is no longer one of them.
+ * Whether me may read call_id (call_get, call_participants): one of its
+ * participants (someone removed from it is no longer one), or an
+ * administrator while pseudonyms are off.  SPI must be connected.
  */
-Datum
-call_get(PG_FUNCTION_ARGS)
+static void
+check_may_read_call(const char *call_id, const char *me, const char *fn)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[2] = {TEXTOID, TEXTOID};
-	const char *me = pgcall_require_user_id();
-	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
 	Datum		values[2] = {text_datum(call_id), text_datum(me)};
 	bool		isnull;
-	StringInfoData buf;
 
 	/*
 	 * An administrator can name any user as the current one (the sub claim),
@@ -1782,11 +1799,10 @@ call_get(PG_FUNCTION_ARGS)
 	if (pgcall_pseudonymize && pgcall_caller_is_admin() && !pgcall_caller_is_backend())
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_PSEUDONYMS_ONLY),
-				 errmsg("administrators cannot read calls with call_get while pgcall.pseudonymize is on"),
+				 errmsg("administrators cannot read calls with %s while pgcall.pseudonymize is on", fn),
 				 errdetail("An administrator may name any user as the current one, so any answer would be about plain user ids."),
 				 errhint("Use pgcall.admin_call_details, which shows users by pseudonym.")));
 
-	SPI_connect();
 	if (pgcall_exec(pgcall_plan(&plan,
 								"SELECT EXISTS (SELECT 1 FROM pgcall.participant p "
 								"WHERE p.call_id = c.id AND p.user_id = $2 AND p.status <> 'removed') "
@@ -1795,7 +1811,7 @@ call_get(PG_FUNCTION_ARGS)
 		raise_not_found(psprintf("the id %s", call_id));
 	if (!DatumGetBool(pgcall_getdatum(0, 1, &isnull)))
 	{
-		Call		c = {.id = call_id};
+		Call		c = {.id = pstrdup(call_id)};
 
 		if (!pgcall_caller_is_admin())
 			raise_not_participant(&c);
@@ -1806,8 +1822,51 @@ call_get(PG_FUNCTION_ARGS)
 					 errdetail("pgcall.pseudonymize is on, so administrators see other people's calls only with pseudonyms."),
 					 errhint("Use pgcall.admin_call_details.")));
 	}
+}
+
+/*
+ * call_get(call_id uuid): the call as its participants see it.  Someone
+ * removed from it is no longer one of them.
+ */
+Datum
+call_get(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	StringInfoData buf;
+
+	SPI_connect();
+	check_may_read_call(call_id, me, "call_get");
 	initStringInfo(&buf);
 	append_call_json(&buf, call_id);
+	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
+}
+
+PG_FUNCTION_INFO_V1(call_participants);
+
+/*
+ * call_participants(call_id uuid, after text, max integer): a page of the
+ * participants of a call you may read with call_get, by user id.
+ */
+Datum
+call_participants(PG_FUNCTION_ARGS)
+{
+	const char *me = pgcall_require_user_id();
+	char	   *call_id = req_uuid(fcinfo, 0, "call_id");
+	char	   *after = opt_text(fcinfo, 1);
+	int			max = PG_ARGISNULL(2) ? 100 : PG_GETARG_INT32(2);
+	StringInfoData buf;
+
+	if (max < 1 || max > PGCALL_PARTICIPANTS_PAGE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGCALL_INVALID_LIMIT),
+				 errmsg("max must be between 1 and %d", PGCALL_PARTICIPANTS_PAGE_MAX),
+				 errdetail("The value given is %d.", max)));
+	check_optional_id(after, "after");
+	SPI_connect();
+	check_may_read_call(call_id, me, "call_participants");
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, pgcall_participants_page_json(call_id, after, max));
 	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
 }
 

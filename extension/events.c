@@ -94,6 +94,13 @@ static const EventType event_types[] = {
 	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call, and it does not change the call's version."},
 };
 
+/*
+ * Events with at most this many recipients are in the GIN index on
+ * recipients (event_recipients_idx, whose predicate says the same number);
+ * events_since finds the others through the user's calls.
+ */
+#define PGCALL_EVENT_INDEXED_RECIPIENTS 64
+
 typedef struct QueuedEvent
 {
 	SubTransactionId subid;
@@ -646,12 +653,33 @@ events_since(PG_FUNCTION_ARGS)
 				 errdetail("Events up to id " INT64_FORMAT " were purged.", purged),
 				 errhint("Reload the state of your calls (call_get, call_history) and resume from the id of the next event you receive.")));
 
+	/*
+	 * Events addressed to few people come from the GIN index on recipients,
+	 * which holds only those; the others (the changes of a large call) from
+	 * the calls the user is in, by event_call_idx.  Every recipient of an
+	 * event is a participant of its call, and purge() deletes a call only
+	 * after its events.  "ORDER BY e.id + 0": the plan is kept (generic), and
+	 * ordering by the bare id lets it walk event_pkey from after, reading
+	 * every later event of everyone, instead of the user's few from the
+	 * GIN index.
+	 */
 	values[0] = CStringGetTextDatum(user_id);
 	values[1] = Int64GetDatum(after);
 	values[2] = Int32GetDatum(max);
 	n = pgcall_exec(pgcall_plan(&fetch_plan,
-								"SELECT id, payload FROM pgcall.event "
-								"WHERE recipients @> ARRAY[$1] AND id > $2 ORDER BY id LIMIT $3",
+								"SELECT id, payload FROM ("
+								" (SELECT e.id, e.payload FROM pgcall.event e "
+								"   WHERE e.recipients @> ARRAY[$1] "
+								"     AND pg_catalog.cardinality(e.recipients) <= " CppAsString2(PGCALL_EVENT_INDEXED_RECIPIENTS)
+								"     AND e.id > $2 ORDER BY e.id + 0 LIMIT $3) "
+								" UNION ALL "
+								" (SELECT e.id, e.payload FROM pgcall.participant p "
+								"   CROSS JOIN LATERAL (SELECT e.id, e.payload FROM pgcall.event e "
+								"     WHERE e.call_id = p.call_id AND e.id > $2 "
+								"       AND pg_catalog.cardinality(e.recipients) > " CppAsString2(PGCALL_EVENT_INDEXED_RECIPIENTS)
+								"       AND e.recipients @> ARRAY[$1] ORDER BY e.id LIMIT $3) e "
+								"   WHERE p.user_id = $1)) s "
+								"ORDER BY id LIMIT $3",
 								3, fetch_types),
 					values, NULL, false, 0);
 	for (uint64 r = 0; r < n; r++)

@@ -80,16 +80,25 @@ purge(PG_FUNCTION_ARGS)
 								1, horizon_types), hv, NULL, false, 0);
 	}
 
+	/*
+	 * A call stays a day longer than its events (whose time may be a little
+	 * after the call's end): events_since finds the events of a large call
+	 * through its participant rows.
+	 */
 	if (pgcall_history_retention > 0)
 	{
-		values[1] = Int32GetDatum(pgcall_history_retention);
+		static const Oid call_types[3] = {INT4OID, INT4OID, INT4OID};
+		Datum		cv[3] = {Int32GetDatum(max_rows), Int32GetDatum(pgcall_history_retention),
+							 Int32GetDatum(pgcall_event_retention)};
+
 		pgcall_exec(pgcall_plan(&calls_plan,
 								"WITH d AS (DELETE FROM pgcall.call WHERE id IN ("
 								"  SELECT id FROM pgcall.call WHERE status = 'ended' "
 								"   AND ended_at < pg_catalog.now() - pg_catalog.make_interval(days => $2) "
+								"   AND ended_at < pg_catalog.now() - pg_catalog.make_interval(secs => $3 + 86400) "
 								"   ORDER BY ended_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id) "
 								"SELECT count(*) FROM d",
-								2, types), values, NULL, false, 1);
+								3, call_types), cv, NULL, false, 1);
 		calls_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 	}
 

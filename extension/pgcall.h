@@ -84,6 +84,14 @@ extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
 /* identity.c: who is acting */
 #define PGCALL_USER_ID_MAX 255
 
+/*
+ * The call_* functions list the participants of a call with at most this
+ * many in their reply (call_get always lists them all);
+ * pgcall.call_participants pages them, at most PAGE_MAX at a time.
+ */
+#define PGCALL_JOIN_REPLY_PARTICIPANTS 50
+#define PGCALL_PARTICIPANTS_PAGE_MAX 1000
+
 extern const char *pgcall_current_user_id(void);
 extern const char *pgcall_require_user_id(void);
 extern void pgcall_check_user_id(const char *user_id, const char *what);
@@ -130,6 +138,8 @@ extern Datum pgcall_jsonb_result(StringInfo buf);
 extern char *pgcall_call_json(const char *call_id);
 extern char *pgcall_call_json_for_event(const char *call_id, bool full);
 extern char *pgcall_participant_json(const char *call_id, const char *user_id);
+extern char *pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed);
+extern char *pgcall_participants_page_json(const char *call_id, const char *after, int max);
 
 /* events.c: the event log */
 #include "nodes/pg_list.h"

@@ -436,10 +436,17 @@ CREATE TABLE pgcall.event (
     payload    text NOT NULL
 );
 
--- A user's events (events_since, row-level security): the GIN index on
--- recipients (docs/benchmarks.md compares it with reaching them through the
--- user's calls).  A call's version: event_call_idx.
-CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on);
+-- A user's events (events_since): those addressed to at most 64 people
+-- through the GIN index on recipients, the others (the changes of a large
+-- call, addressed to everyone in it) through the user's calls and
+-- event_call_idx.  An index entry per recipient would make every change of
+-- a call of N people write N entries inside the commit's serialized part
+-- (docs/benchmarks.md); a participant's rows last as long as the call, and
+-- purge() keeps a call at least as long as its events.  The 64 is
+-- PGCALL_EVENT_INDEXED_RECIPIENTS in extension/events.c.  A call's
+-- version: event_call_idx.
+CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on)
+    WHERE pg_catalog.cardinality(recipients) <= 64;
 CREATE INDEX event_call_idx ON pgcall.event (call_id, id);
 CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
 
@@ -641,7 +648,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_join(uuid, text, boolean, boolean) IS
-'Join a live call you are part of: answer it, or rejoin after leaving, declining or missing it.  Refused when the call is full or ended.  Returns {call, agora}.';
+'Join a live call you are part of: answer it, or rejoin after leaving, declining or missing it.  Refused when the call is full or ended.  Returns {call, agora}; for a call of more than 50 people, {call, agora, participant}: the call without its participants (participant_count and joined_count instead; page them with call_participants) and your own participant.';
 
 CREATE FUNCTION pgcall.call_reject(call_id uuid, reason text DEFAULT NULL)
 RETURNS jsonb
@@ -724,6 +731,15 @@ SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_get(uuid) IS
 'A call you take part in, with its participants.';
+
+CREATE FUNCTION pgcall.call_participants(call_id uuid, after text DEFAULT NULL, max integer DEFAULT 100)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'call_participants'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_participants(uuid, text, integer) IS
+'A page of the participants of a call you may read with call_get, ordered by user id: those after the user id after (from the first when null), at most max (1 to 1000, default 100; P400P otherwise).  Returns {participants, next, version}: next is the after of the next page, null on the last one; version is the call''s when the page was read.  The call_* functions that change a call leave the list out of their reply for calls of more than 50 people.';
 
 CREATE FUNCTION pgcall.call_history_delete(call_id uuid)
 RETURNS boolean
@@ -950,7 +966,7 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.purge(integer) IS
-'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago (0 keeps them; their participants and sessions go with them) and up to max_rows rate-limit windows that closed and up to max_rows webhook deliveries finished more than pgcall.webhook_retention ago.  Returns {events_deleted, calls_deleted, rate_limits_deleted, webhooks_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
+'Delete up to max_rows events older than pgcall.event_retention, up to max_rows calls ended more than pgcall.history_retention days ago and more than a day beyond pgcall.event_retention (their events are resumed through their participants; 0 keeps them; their participants and sessions go with them), up to max_rows rate-limit windows that closed and up to max_rows webhook deliveries finished more than pgcall.webhook_retention ago.  Returns {events_deleted, calls_deleted, rate_limits_deleted, webhooks_deleted, more}: call it again while more is true, one transaction each, or CALL pgcall.purge_batches().';
 
 CREATE PROCEDURE pgcall.purge_batches(max_rows integer DEFAULT 10000, max_batches integer DEFAULT 1000)
 LANGUAGE plpgsql
@@ -2556,6 +2572,7 @@ GRANT EXECUTE ON FUNCTION
     pgcall.call_media_session(uuid, integer),
     pgcall.call_signal(uuid, text, text, jsonb),
     pgcall.call_get(uuid),
+    pgcall.call_participants(uuid, text, integer),
     pgcall.call_history_delete(uuid),
     pgcall.call_active(text),
     pgcall.call_logs(integer, integer),
@@ -2573,7 +2590,7 @@ GRANT EXECUTE ON FUNCTION
     pgcall.presence_cutoff()
     TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
 
-GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.presence(text[]) TO pgcall_admin;
+GRANT EXECUTE ON FUNCTION pgcall.call_get(uuid), pgcall.call_participants(uuid, text, integer), pgcall.presence(text[]) TO pgcall_admin;
 
 GRANT EXECUTE ON FUNCTION
     pgcall.conference_create(text, text, boolean, integer, text, text[], text, text, boolean, boolean),
@@ -2617,7 +2634,7 @@ INSERT INTO pgcall.api_function (name) VALUES
     ('agora_token_inspect'),
     ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
     ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
-    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'),
+    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'), ('call_participants'),
     ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
     ('call_missed_count'), ('events_since'), ('presence'),
     ('conference_create'), ('calls_mine'), ('conferences_public'),

@@ -4,7 +4,7 @@
 // carries calls and events.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, createDatabase, startBridge, userToken } from './lib.mjs';
+import { Client, createDatabase, http, startBridge, userToken } from './lib.mjs';
 
 const DB = createDatabase('bridge_calls');
 let b;
@@ -144,4 +144,54 @@ test('one event per change reaches every recipient, and its deltas rebuild call_
   // an event at or below the version held changes nothing
   assert.equal(applyEvent(got, rung[0]), got);
   await Promise.all([host.close(), ann.close(), ben.close()]);
+});
+
+test('a call of more than 50 people: short replies over HTTP and WebSocket, call_participants pages the list', async () => {
+  const rpc = (sub, fn, body) => http(b, 'POST', `/rpc/${fn}`, { body, token: userToken(sub) });
+  const created = await rpc('lc-host', 'conference_create', { title: 'Large', is_public: true, max_participants: 100 });
+  assert.equal(created.status, 200, created.text);
+  const callId = created.json.call.id;
+  const joins = [];
+  for (let i = 1; i <= 50; i++) joins.push(await rpc(`lc-${String(i).padStart(2, '0')}`, 'call_join', { call_id: callId }));
+  assert.ok(joins.every((r) => r.status === 200), 'every join answered 200');
+  assert.equal(joins[48].json.call.participants.length, 50, 'the 50th participant still gets the list');
+  assert.equal(joins[48].json.participant, undefined);
+  const big = joins[49].json;
+  assert.equal(big.call.participants, undefined, 'the 51st does not');
+  assert.equal(big.call.participant_count, 51);
+  assert.equal(big.call.joined_count, 51);
+  assert.equal(big.participant.user_id, 'lc-50');
+  assert.equal(big.call.channel_id, `call-${callId}`);
+
+  // Over a socket: the join's short reply, the event everyone gets, and the pages.
+  const host = new Client(b, userToken('lc-host'));
+  const late = new Client(b, userToken('lc-late'));
+  await Promise.all([host.welcome(), late.welcome()]);
+  const mine = await late.ok('call_join', { call_id: callId });
+  assert.equal(mine.participant.status, 'joined');
+  assert.equal(mine.call.joined_count, 52);
+  const seen = await host.event((m) => m.event === 'participant.joined' && m.participant.user_id === 'lc-late');
+  assert.ok(seen.id > 0 && seen.call.participants === undefined);
+  const list = [];
+  let after = null;
+  let pages = 0;
+  do {
+    const page = await late.ok('call_participants', { call_id: callId, after, max: 20 });
+    list.push(...page.participants);
+    after = page.next;
+    pages++;
+  } while (after);
+  assert.equal(pages, 3, '52 people in pages of 20');
+  const whole = await late.ok('call_get', { call_id: callId });
+  const ids = (ps) => ps.map((p) => p.user_id).sort();
+  assert.deepEqual(ids(list), ids(whole.participants), 'the pages hold call_get\'s participants, once each');
+
+  // Refusals, with their HTTP statuses.
+  const bad = await rpc('lc-host', 'call_participants', { call_id: callId, max: 0 });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.code, 'P400P');
+  const outsider = await rpc('lc-nobody', 'call_participants', { call_id: callId });
+  assert.equal(outsider.status, 403);
+  assert.equal(outsider.json.code, 'P403B');
+  await Promise.all([host.close(), late.close()]);
 });

@@ -87,8 +87,10 @@ SELECT j->>'version' AS version, j->'signature' AS signature, j->'channel_matche
 SELECT j->'signature' AS signature
   FROM (SELECT pgcall.agora_token_inspect(pgcall.agora_rtm_token_006('alice'), 'alice') AS j) s;
 
--- Every token is new: a fresh salt each time.
-SELECT count(DISTINCT t) AS distinct_tokens, count(DISTINCT pgcall.agora_token_inspect(t)->'salt') AS distinct_salts
+-- Every token is new: a fresh salt each time.  Salts are uniform in
+-- 1..99999999 (Agora's range), so among 1000 two are equal about once in
+-- 200 runs: allow a few repeats (a constant salt would give 1).
+SELECT count(DISTINCT t) >= 995 AS distinct_tokens, count(DISTINCT pgcall.agora_token_inspect(t)->'salt') >= 995 AS distinct_salts
   FROM (SELECT pgcall.agora_rtc_token('room-1', 'alice') AS t FROM generate_series(1, 1000)) s;
 SELECT min((pgcall.agora_token_inspect(t)->>'salt')::bigint) >= 1 AND
        max((pgcall.agora_token_inspect(t)->>'salt')::bigint) <= 99999999 AS salts_in_agora_range

@@ -334,6 +334,21 @@ function keepCall(call) {
   return call;
 }
 
+// A call from a function's reply, with its participants: the replies about
+// calls of more than 50 people leave the list out (participant_count
+// instead), so read it page by page with call_participants.
+async function withParticipants(call) {
+  if (call.participants) return call;
+  const participants = [];
+  let after = null;
+  do {
+    const page = await app.socket.call('call_participants', { call_id: call.id, after, max: 1000 });
+    participants.push(...page.participants);
+    after = page.next;
+  } while (after);
+  return { ...call, participants };
+}
+
 // The call after event m, from the one held: whole calls replace it, deltas
 // update its own members and upsert the participant by user_id.  null when
 // m is not newer than what we hold, or we hold nothing and m is a delta.
@@ -455,7 +470,7 @@ async function startCall(invitees, media, isGroup) {
   c.id = res.call.id;
   for (const m of app.held.splice(0)) onEvent(m);  // older than anything still to come
   // after the held events, in order: it may have ended at once (busy, offline)
-  app.queue = app.queue.then(() => applyCall(res.call, true)).catch((e) => console.warn('call_start', e));
+  app.queue = app.queue.then(async () => applyCall(await withParticipants(res.call), true)).catch((e) => console.warn('call_start', e));
   await app.queue;
   if (app.call === c) await beginMedia(res.agora);
 }
@@ -499,7 +514,7 @@ $('#accept').onclick = async () => {
   renderTiles();
   try {
     const res = await app.socket.call('call_accept', { call_id: call.id, device_id: app.device });
-    applyCall(res.call, true);
+    applyCall(await withParticipants(res.call), true);
     if (config.media === 'agora' && app.call === c) await beginMedia(res.agora);
   } catch (e) {
     if (app.call === c) teardown();
@@ -625,7 +640,9 @@ function finish(call) {
   if (app.incoming?.id === call.id) hideIncoming();
   const me = app.session.user;
   const caller = call.created_by;
-  const others = call.participants.map((p) => p.user_id).filter((u) => u !== me).join(', ');
+  // a reply about a large call has no participants: use the ones held
+  const list = call.participants ?? app.calls.get(call.id)?.participants ?? [];
+  const others = list.map((p) => p.user_id).filter((u) => u !== me).join(', ');
   const iCalled = caller === me;
   const [kind, text] = {
     completed: ['completed', `Call with ${others} ended · ${clock(call.duration_seconds ?? 0)}`],
