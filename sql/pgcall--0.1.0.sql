@@ -1260,7 +1260,7 @@ BEGIN
     INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
         SELECT bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections
          WHERE bridge_presence.connections > 0
-        ON CONFLICT (user_id, bridge_id) DO UPDATE SET connections = EXCLUDED.connections;
+        ON CONFLICT ON CONSTRAINT presence_pkey DO UPDATE SET connections = EXCLUDED.connections;
     IF was IS DISTINCT FROM (SELECT s.online FROM pgcall.presence_state(bridge_presence.user_id) s) THEN
         PERFORM pgcall.presence_touch(bridge_presence.user_id);
     END IF;
