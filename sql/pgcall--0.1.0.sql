@@ -481,7 +481,9 @@ COMMENT ON TABLE pgcall.event_id_epoch IS
 CREATE TABLE pgcall.bridge (
     id        uuid PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    last_seen timestamptz NOT NULL DEFAULT pg_catalog.now()
+    last_seen timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- silent past pgcall.presence_timeout, and its users announced offline
+    lapsed    boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE pgcall.presence (
@@ -1095,17 +1097,42 @@ COMMENT ON FUNCTION pgcall.presence_cutoff() IS
 
 CREATE FUNCTION pgcall.bridge_heartbeat(bridge_id uuid)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    back boolean;
+    u text;
+BEGIN
+    SELECT b.lapsed INTO back FROM pgcall.bridge b WHERE b.id = bridge_heartbeat.bridge_id FOR UPDATE;
     INSERT INTO pgcall.bridge AS b (id) VALUES (bridge_heartbeat.bridge_id)
-        ON CONFLICT (id) DO UPDATE SET last_seen = now();
+        ON CONFLICT (id) DO UPDATE SET last_seen = now(), lapsed = false;
+    -- A bridge heard from again after it lapsed: its users are back.
+    IF back THEN
+        PERFORM pgcall.presence_touch(p.user_id)
+           FROM pgcall.presence p WHERE p.bridge_id = bridge_heartbeat.bridge_id;
+    END IF;
+    -- Bridges that fell silent: their users are offline unless on another
+    -- bridge.  Whichever live bridge gets here first announces it, once.
+    FOR u IN
+        WITH lapsed AS (
+            UPDATE pgcall.bridge b SET lapsed = true
+             WHERE NOT b.lapsed AND b.last_seen <= pgcall.presence_cutoff()
+            RETURNING b.id
+        )
+        SELECT DISTINCT p.user_id FROM pgcall.presence p JOIN lapsed l ON l.id = p.bridge_id
+    LOOP
+        IF NOT (SELECT s.online FROM pgcall.presence_state(u) s) THEN
+            PERFORM pgcall.presence_touch(u);
+        END IF;
+    END LOOP;
     DELETE FROM pgcall.bridge
      WHERE last_seen < now() - 10 * (now() - pgcall.presence_cutoff());
+END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_heartbeat(uuid) IS
-'A bridge says it is alive; bridges silent for ten presence timeouts are forgotten with their users.';
+'A bridge says it is alive; the users of bridges silent for a presence timeout are announced offline (presence.changed), and bridges silent for ten are forgotten with their users.';
 
 CREATE FUNCTION pgcall.presence_state(user_id text, OUT online boolean, OUT in_call boolean,
                                       OUT since timestamptz)

@@ -68,6 +68,20 @@ RESET pgcall.user_id;
 -- Presence events have no call, every other event has one.
 SELECT type = 'presence.changed' AS presence, bool_and(call_id IS NULL) AS no_call, count(*) > 0 AS some
   FROM pgcall.event GROUP BY 1 ORDER BY 1;
+-- A bridge that falls silent without unregistering: the next heartbeat of
+-- another bridge announces its users offline, once; it comes back, they are
+-- back online.
+SELECT pgcall.bridge_heartbeat('00000000-0000-0000-0000-0000000000b2');
+SELECT pgcall.bridge_presence('00000000-0000-0000-0000-0000000000b2', 'bob', 1);
+SELECT max(id) AS v5 FROM pgcall.event \gset
+UPDATE pgcall.bridge SET last_seen = now() - interval '1 minute' WHERE id = '00000000-0000-0000-0000-0000000000b2';
+SELECT pgcall.bridge_heartbeat('00000000-0000-0000-0000-0000000000b3');
+SELECT pgcall.bridge_heartbeat('00000000-0000-0000-0000-0000000000b3');
+SELECT * FROM pg_temp.presence_of('carol', :v5);
+SELECT max(id) AS v6 FROM pgcall.event \gset
+SELECT pgcall.bridge_heartbeat('00000000-0000-0000-0000-0000000000b2');
+SELECT * FROM pg_temp.presence_of('carol', :v6);
+
 -- A call event without a call is refused by the table.
 INSERT INTO pgcall.event (id, call_id, type, recipients, created_at, payload)
     VALUES (1, NULL, 'call.ended', '{x}', '2026-01-01 00:00:00+00', '{}');
