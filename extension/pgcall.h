@@ -29,6 +29,7 @@ extern int	pgcall_rate_limit_invites;
 extern int	pgcall_rate_limit_media;
 extern int	pgcall_rate_limit_signals;
 extern int	pgcall_rate_limit_signal_bytes;
+extern int	pgcall_rate_limit_presence;
 extern int	pgcall_max_invitees;
 extern int	pgcall_signal_max_bytes;
 extern int	pgcall_lock_timeout;

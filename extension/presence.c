@@ -21,12 +21,14 @@
 
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "calls.h"
 #include "pgcall.h"
 
 #define PRESENCE_MAX_USERS 1000
@@ -53,11 +55,15 @@ presence_event_lock(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(presence_check_ids);
+PG_FUNCTION_INFO_V1(presence_subscribe_check);
 
-/* presence_check_ids(user_ids text[]): P400W or P400I, or nothing. */
+/*
+ * presence_subscribe_check(user_ids text[]): P400W or P400I for bad
+ * user_ids; P429A past pgcall.rate_limit_presence (each subscription takes
+ * the event lock, which every event-writing commit waits for).
+ */
 Datum
-presence_check_ids(PG_FUNCTION_ARGS)
+presence_subscribe_check(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -89,6 +95,9 @@ presence_check_ids(PG_FUNCTION_ARGS)
 					 errdetail("Element %d is null.", i + 1)));
 		pgcall_check_user_id(TextDatumGetCString(elems[i]), "an element of user_ids");
 	}
+	SPI_connect();
+	pgcall_rate_limit(pgcall_require_user_id(), PGCALL_LIMIT_PRESENCE);
+	SPI_finish();
 	PG_RETURN_VOID();
 }
 

@@ -1209,13 +1209,13 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgcall.presence_touch(text, uuid, boolean) IS
 'Queue presence.changed about subject for this transaction''s commit: to every subscriber the policy allows when state (online, in_call) may have changed; with call_id, the people of that call whose view of subject (and subject''s of them) changed get it too, or {visible: false}.  Internal.';
 
-CREATE FUNCTION pgcall.presence_check_ids(user_ids text[])
+CREATE FUNCTION pgcall.presence_subscribe_check(user_ids text[])
 RETURNS void
-AS 'MODULE_PATHNAME', 'presence_check_ids'
-LANGUAGE C IMMUTABLE;
+AS 'MODULE_PATHNAME', 'presence_subscribe_check'
+LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pgcall.presence_check_ids(text[]) IS
-'Raise P400W unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id.  Internal.';
+COMMENT ON FUNCTION pgcall.presence_subscribe_check(text[]) IS
+'Raise P400W unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id; count a subscription against pgcall.rate_limit_presence (P429A).  Internal.';
 
 CREATE FUNCTION pgcall.presence_event_lock()
 RETURNS void
@@ -1240,16 +1240,20 @@ AS $$
          WHERE t.state
         UNION ALL
         -- who entered or left a call: its people who follow them ...
+        -- (through the follows, bounded by them, never through the call's
+        -- people, which a conference has thousands of)
         SELECT t.subject, s.subscriber, true
-          FROM t
-          JOIN pgcall.participant p ON p.call_id = t.call_id AND p.user_id <> t.subject
-          JOIN pgcall.presence_subscription s ON s.subject = t.subject AND s.subscriber = p.user_id
+          FROM t JOIN pgcall.presence_subscription s ON s.subject = t.subject
+         WHERE t.call_id IS NOT NULL AND s.subscriber <> t.subject
+           AND EXISTS (SELECT 1 FROM pgcall.participant p
+                        WHERE p.call_id = t.call_id AND p.user_id = s.subscriber)
         UNION ALL
         -- ... and they of its people they follow
         SELECT s.subject, t.subject, true
-          FROM t
-          JOIN pgcall.participant p ON p.call_id = t.call_id AND p.user_id <> t.subject
-          JOIN pgcall.presence_subscription s ON s.subscriber = t.subject AND s.subject = p.user_id
+          FROM t JOIN pgcall.presence_subscription s ON s.subscriber = t.subject
+         WHERE t.call_id IS NOT NULL AND s.subject <> t.subject
+           AND EXISTS (SELECT 1 FROM pgcall.participant p
+                        WHERE p.call_id = t.call_id AND p.user_id = s.subject)
     ), judged AS (
         SELECT subject, viewer, bool_or(pair_changed) AS pair_changed,
                pgcall.presence_visible(viewer, subject) AS visible
@@ -1348,7 +1352,7 @@ DECLARE
 BEGIN
     PERFORM pgcall.refuse_plain_ids('presence');
     me := pgcall.require_user_id();
-    PERFORM pgcall.presence_check_ids(user_ids);
+    PERFORM pgcall.presence_subscribe_check(user_ids);
     DELETE FROM pgcall.presence_subscription s
      WHERE s.subscriber = me AND s.subject <> ALL (presence_subscribe.user_ids);
     INSERT INTO pgcall.presence_subscription (subscriber, subject)
@@ -1368,7 +1372,7 @@ END
 $$;
 
 COMMENT ON FUNCTION pgcall.presence_subscribe(text[]) IS
-'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400W for more than 1000, P400I for a bad user id.';
+'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400W for more than 1000, P400I for a bad user id; counts against pgcall.rate_limit_presence (P429A).';
 
 -------------------------------------------------------------------------------
 -- RPC
@@ -1587,7 +1591,7 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 CREATE UNLOGGED TABLE pgcall.rate_limit (
     user_id        text NOT NULL,
     action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics', 'invite',
-                                                   'media', 'signal', 'signal_bytes')),
+                                                   'media', 'signal', 'signal_bytes', 'presence')),
     scope          text NOT NULL DEFAULT '',
     window_seconds integer NOT NULL CHECK (window_seconds > 0),
     window_start   timestamptz NOT NULL,

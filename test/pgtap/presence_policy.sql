@@ -1,7 +1,7 @@
 -- Presence follows a policy (pgcall.presence_visible): by default private,
 -- replaceable by the extension owner; the presence tables are unreadable.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
     AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
@@ -93,6 +93,7 @@ SELECT is(pg_temp.outcome('SELECT * FROM pgcall.presence_subscription'), '42501'
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_visible('alice', 'bob')$$), '42501', 'nor ask the policy');
 SELECT is(pg_temp.outcome($$SELECT * FROM pgcall.presence_state('bob')$$), '42501', 'nor read raw presence');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_touch('bob')$$), '42501', 'nor announce anyone');
+SELECT is(pg_temp.outcome('SELECT pgcall.presence_event_lock()'), '42501', 'nor take the event lock');
 RESET ROLE;
 SET LOCAL ROLE pgcall_backend;
 SELECT is(pg_temp.outcome('SELECT * FROM pgcall.presence_subscription'), '42501', 'backends neither');
@@ -123,6 +124,14 @@ SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(array_fill('x'::tex
 SELECT is(pg_temp.outcome('SELECT pgcall.presence_subscribe(NULL)'), 'P400W', 'null: P400W');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(ARRAY['bob', NULL])$$), 'P400I', 'a null id: P400I');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(ARRAY[''])$$), 'P400I', 'an empty id: P400I');
+RESET ROLE;
+-- Each subscription takes the event lock: a user may take it so often only.
+SET LOCAL pgcall.rate_limit_presence = 3;
+SELECT pg_temp.act('gil');
+SET LOCAL ROLE pgcall_user;
+SELECT pgcall.presence_subscribe(ARRAY['bob']) IS NOT NULL FROM generate_series(1, 3);
+SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(ARRAY['bob'])$$), 'P429A',
+          'past pgcall.rate_limit_presence: P429A');
 RESET ROLE;
 
 -- A replaced policy: the app's contacts table.
