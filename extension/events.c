@@ -409,29 +409,21 @@ call_snapshot(List **cache, const char *call_id, bool full, CommandId cid)
 }
 
 /*
- * The presence touches of the transaction as presence.changed events
- * (presence.c): run under the event lock, with a snapshot taken after it,
- * so that a presence_subscribe that committed before sees its subscription
- * counted, and one that commits after read this transaction's changes.
- * The writes go through insert_plan, ids through seqid, as flush_events'.
+ * The presence touches of the transaction as the arguments of
+ * pgcall.presence_fanout() and presence_followed: subjects, call ids (or
+ * NULL) and whether the subject's own state may have changed.
  */
 static void
-flush_presence(Oid seqid, SPIPlanPtr insert_plan, int ntouches, int64 *first_id, int64 *last_id)
+presence_args(int ntouches, Datum *args)
 {
-	static SPIPlanPtr fanout_plan = NULL;
-	static const Oid fanout_types[3] = {TEXTARRAYOID, UUIDARRAYOID, BOOLARRAYOID};
 	Datum	   *subjects = palloc(sizeof(Datum) * ntouches);
 	Datum	   *calls = palloc(sizeof(Datum) * ntouches);
 	bool	   *call_nulls = palloc(sizeof(bool) * ntouches);
 	Datum	   *states = palloc(sizeof(Datum) * ntouches);
 	int			dims[1] = {ntouches};
 	int			lbs[1] = {1};
-	Datum		args[3];
 	int			t = 0;
 	ListCell   *lc;
-	SPITupleTable *tt;
-	uint64		n;
-	char		at[40];
 
 	foreach(lc, queued)
 	{
@@ -449,6 +441,51 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, int ntouches, int64 *first_id,
 	args[1] = PointerGetDatum(construct_md_array(calls, call_nulls, 1, dims, lbs, UUIDOID,
 												 UUID_LEN, false, TYPALIGN_CHAR));
 	args[2] = PointerGetDatum(construct_array(states, ntouches, BOOLOID, 1, true, TYPALIGN_CHAR));
+}
+
+/*
+ * Whether anyone follows a touched subject, or a subject touched about a
+ * call follows anyone: if not, the touches make no event, and this
+ * commit needs no event lock.
+ *
+ * The caller holds ROW EXCLUSIVE on pgcall.presence_subscription, which
+ * presence_subscribe's SHARE ROW EXCLUSIVE waits for (and the other way
+ * round), and this reads with a snapshot taken after it: no subscription
+ * can appear between this look and the commit, and a subscription that
+ * committed before it is seen.
+ */
+static bool
+presence_followed(Datum *args)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTARRAYOID, UUIDARRAYOID};
+	bool		isnull;
+
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT EXISTS (SELECT 1 FROM unnest($1, $2) AS t(subject, call_id) "
+							"WHERE EXISTS (SELECT 1 FROM pgcall.presence_subscription s WHERE s.subject = t.subject) "
+							"OR (t.call_id IS NOT NULL AND EXISTS (SELECT 1 FROM pgcall.presence_subscription s "
+							"WHERE s.subscriber = t.subject)))",
+							2, types),
+				args, NULL, false, 1);
+	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
+}
+
+/*
+ * The presence touches as presence.changed events, computed under the event
+ * lock with a snapshot taken after it: of two commits that change one
+ * user's presence (on two bridges, say), the one whose event comes last
+ * read what the other did.  The writes go through insert_plan, ids
+ * through seqid, as flush_events'.
+ */
+static void
+flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, int64 *last_id)
+{
+	static SPIPlanPtr fanout_plan = NULL;
+	static const Oid fanout_types[3] = {TEXTARRAYOID, UUIDARRAYOID, BOOLARRAYOID};
+	SPITupleTable *tt;
+	uint64		n;
+	char		at[40];
 
 	/* see this transaction's writes, and everything committed before the lock */
 	CommandCounterIncrement();
@@ -506,6 +543,8 @@ flush_events(void)
 	const char *channel;
 	CommandId	cid;
 	int			ntouches = 0;
+	bool		followed = false;
+	Datum		presence[3];
 
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
@@ -583,6 +622,27 @@ flush_events(void)
 				5, insert_types);
 
 	/*
+	 * Presence: keep presence_subscribe from adding followers until this
+	 * commits, then look whether anyone follows the users touched at all.
+	 */
+	if (ntouches > 0)
+	{
+		LockRelationOid(pgcall_relid("presence_subscription"), RowExclusiveLock);
+		CommandCounterIncrement();
+		presence_args(ntouches, presence);
+		followed = presence_followed(presence);
+	}
+	if (nev == ntouches && !followed)
+	{
+		/* presence of nobody's interest only: no event, no lock */
+		SPI_finish();
+		pgcall_leave_owner(&owner);
+		PopActiveSnapshot();
+		queued = NIL;
+		return;
+	}
+
+	/*
 	 * The serialized part: from here to the end of the commit no other
 	 * event-writing transaction assigns ids.  The lock is the one NOTIFY
 	 * itself takes at commit to keep notifications in commit order (an
@@ -623,8 +683,8 @@ flush_events(void)
 		pgcall_exec(insert_plan, values, NULL, false, 0);
 		e++;
 	}
-	if (ntouches > 0)
-		flush_presence(seqid, insert_plan, ntouches, &first_id, &last_id);
+	if (followed)
+		flush_presence(seqid, insert_plan, presence, &first_id, &last_id);
 	SPI_finish();
 	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();

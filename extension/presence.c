@@ -10,20 +10,22 @@
  * into events with pgcall.presence_fanout(), one indexed query over the
  * subscriptions, the policy judging each subscriber.
  *
- * The race between a subscription and a change is closed by a lock: the
- * commit computes presence recipients while it holds the lock event-writing
- * commits take, and presence_subscribe takes the same lock before reading
- * its snapshot.  Either the change committed first (the snapshot shows it
- * and version covers its id) or the subscription did (the event reaches
- * the subscriber).
+ * The race between a subscription and a change is closed by a table lock:
+ * a commit with presence touches takes ROW EXCLUSIVE on
+ * pgcall.presence_subscription before it looks for followers (commits do
+ * not wait for each other), presence_subscribe SHARE ROW EXCLUSIVE before
+ * it reads its snapshot.  Either the change committed first (the snapshot
+ * shows it and version covers its id) or the subscription did (the commit
+ * sees it and the event reaches the subscriber).  A commit whose touched
+ * users nobody follows writes nothing and takes no event lock; the others
+ * compute their events under the event lock, so that the last event about
+ * a user read every change committed before it.
  */
 #include "postgres.h"
 
-#include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/uuid.h"
@@ -40,19 +42,6 @@ Datum
 presence_unfiltered(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(pgcall_caller_is_backend() || pgcall_caller_is_admin());
-}
-
-PG_FUNCTION_INFO_V1(presence_event_lock);
-
-/*
- * presence_event_lock(): the lock flush_events takes before it assigns
- * event ids (events.c), held to the end of the transaction.
- */
-Datum
-presence_event_lock(PG_FUNCTION_ARGS)
-{
-	LockSharedObject(DatabaseRelationId, InvalidOid, 0, AccessExclusiveLock);
-	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(presence_subscribe_check);

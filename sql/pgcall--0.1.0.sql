@@ -1122,9 +1122,7 @@ BEGIN
         )
         SELECT DISTINCT p.user_id FROM pgcall.presence p JOIN lapsed l ON l.id = p.bridge_id
     LOOP
-        IF NOT (SELECT s.online FROM pgcall.presence_state(u) s) THEN
-            PERFORM pgcall.presence_touch(u);
-        END IF;
+        PERFORM pgcall.presence_touch(u);
     END LOOP;
     DELETE FROM pgcall.bridge
      WHERE last_seen < now() - 10 * (now() - pgcall.presence_cutoff());
@@ -1217,14 +1215,6 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgcall.presence_subscribe_check(text[]) IS
 'Raise P400W unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id; count a subscription against pgcall.rate_limit_presence (P429A).  Internal.';
 
-CREATE FUNCTION pgcall.presence_event_lock()
-RETURNS void
-AS 'MODULE_PATHNAME', 'presence_event_lock'
-LANGUAGE C VOLATILE;
-
-COMMENT ON FUNCTION pgcall.presence_event_lock() IS
-'Take the lock event-writing commits take, to the end of the transaction: presence_subscribe reads its snapshot after every presence.changed committed before it and before any that could miss its subscription.  Internal.';
-
 CREATE FUNCTION pgcall.presence_fanout(subjects text[], call_ids uuid[], states boolean[])
 RETURNS TABLE (recipients text[], data text)
 LANGUAGE sql STABLE
@@ -1282,24 +1272,32 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    was boolean := (SELECT s.online FROM pgcall.presence_state(bridge_presence.user_id) s);
+    changed boolean;
 BEGIN
     INSERT INTO pgcall.bridge (id) VALUES (bridge_presence.bridge_id) ON CONFLICT DO NOTHING;
-    DELETE FROM pgcall.presence p
-     WHERE p.bridge_id = bridge_presence.bridge_id AND p.user_id = bridge_presence.user_id
-       AND bridge_presence.connections <= 0;
-    INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
-        SELECT bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections
-         WHERE bridge_presence.connections > 0
-        ON CONFLICT ON CONSTRAINT presence_pkey DO UPDATE SET connections = EXCLUDED.connections;
-    IF was IS DISTINCT FROM (SELECT s.online FROM pgcall.presence_state(bridge_presence.user_id) s) THEN
+    -- Announce the user whenever their row on this bridge comes or goes:
+    -- what they are then (online anywhere or not) is read at commit, under
+    -- the event lock, so concurrent changes on several bridges end with the
+    -- last word right.  (Comparing before and after here would read a
+    -- snapshot other bridges' commits may overtake.)
+    IF bridge_presence.connections <= 0 THEN
+        DELETE FROM pgcall.presence p
+         WHERE p.bridge_id = bridge_presence.bridge_id AND p.user_id = bridge_presence.user_id;
+        changed := FOUND;
+    ELSE
+        INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
+            VALUES (bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections)
+            ON CONFLICT ON CONSTRAINT presence_pkey DO UPDATE SET connections = EXCLUDED.connections
+            RETURNING p.xmax = 0 INTO changed;
+    END IF;
+    IF changed THEN
         PERFORM pgcall.presence_touch(bridge_presence.user_id);
     END IF;
 END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_presence(uuid, text, integer) IS
-'A bridge reports how many sockets a user has open on it now (0: none).  A user who comes online or goes offline by it is announced (presence.changed).';
+'A bridge reports how many sockets a user has open on it now (0: none).  Their first socket on it and their last one closing are announced (presence.changed, with what they are then across all bridges).';
 
 CREATE FUNCTION pgcall.bridge_unregister(bridge_id uuid)
 RETURNS void
@@ -1313,14 +1311,12 @@ BEGIN
         DELETE FROM pgcall.presence p WHERE p.bridge_id = bridge_unregister.bridge_id RETURNING p.user_id
     ) SELECT array_agg(d.user_id) INTO gone FROM d;
     DELETE FROM pgcall.bridge WHERE id = bridge_unregister.bridge_id;
-    PERFORM pgcall.presence_touch(u.user_id)
-       FROM unnest(gone) AS u(user_id)
-      WHERE NOT (SELECT s.online FROM pgcall.presence_state(u.user_id) s);
+    PERFORM pgcall.presence_touch(u.user_id) FROM unnest(gone) AS u(user_id);
 END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_unregister(uuid) IS
-'A bridge shutting down: its users are no longer online through it (those online nowhere else are announced offline).';
+'A bridge shutting down: its users are no longer online through it (and announced: presence.changed says whether they still are elsewhere).';
 
 CREATE FUNCTION pgcall.presence(user_ids text[])
 RETURNS TABLE (user_id text, online boolean, since timestamptz, in_call boolean)
@@ -1353,14 +1349,17 @@ BEGIN
     PERFORM pgcall.refuse_plain_ids('presence');
     me := pgcall.require_user_id();
     PERFORM pgcall.presence_subscribe_check(user_ids);
+    -- Wait for the commits that computed presence events without this
+    -- subscription, and keep later ones from computing theirs until it is
+    -- committed (they take ROW EXCLUSIVE; events.c): what is read below
+    -- has every event committed before it, and every later event sees the
+    -- subscription.
+    LOCK TABLE pgcall.presence_subscription IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM pgcall.presence_subscription s
      WHERE s.subscriber = me AND s.subject <> ALL (presence_subscribe.user_ids);
     INSERT INTO pgcall.presence_subscription (subscriber, subject)
         SELECT DISTINCT me, u FROM unnest(presence_subscribe.user_ids) AS u
         ON CONFLICT DO NOTHING;
-    -- Read after every presence.changed committed so far, before any later
-    -- one computes its recipients (they will include this subscription).
-    PERFORM pgcall.presence_event_lock();
     RETURN jsonb_build_object(
         'version', pgcall.bridge_event_horizon(),
         'presence', COALESCE((SELECT jsonb_agg(jsonb_build_object('user_id', p.user_id, 'online', p.online,

@@ -93,7 +93,7 @@ SELECT is(pg_temp.outcome('SELECT * FROM pgcall.presence_subscription'), '42501'
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_visible('alice', 'bob')$$), '42501', 'nor ask the policy');
 SELECT is(pg_temp.outcome($$SELECT * FROM pgcall.presence_state('bob')$$), '42501', 'nor read raw presence');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_touch('bob')$$), '42501', 'nor announce anyone');
-SELECT is(pg_temp.outcome('SELECT pgcall.presence_event_lock()'), '42501', 'nor take the event lock');
+SELECT is(pg_temp.outcome('LOCK TABLE pgcall.presence_subscription'), '42501', 'nor lock the subscriptions');
 RESET ROLE;
 SET LOCAL ROLE pgcall_backend;
 SELECT is(pg_temp.outcome('SELECT * FROM pgcall.presence_subscription'), '42501', 'backends neither');
