@@ -1244,7 +1244,7 @@ AS $$
          WHERE t.call_id IS NOT NULL AND s.subject <> t.subject
            AND EXISTS (SELECT 1 FROM pgcall.participant p
                         WHERE p.call_id = t.call_id AND p.user_id = s.subject)
-    ), judged AS (
+    ), judged AS MATERIALIZED (  -- the policy once per pair, not again in the grouping
         SELECT subject, viewer, bool_or(pair_changed) AS pair_changed,
                pgcall.presence_visible(viewer, subject) AS visible
           FROM pairs
