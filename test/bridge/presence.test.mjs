@@ -73,6 +73,11 @@ describe('presence.changed', () => {
     assert.equal(many.status, 400);
     const empty = await c.call('presence_subscribe', { user_ids: [''] });
     assert.equal(empty.error.code, 'P400I');
+    const nested = await c.call('presence_subscribe', { user_ids: [['a'], ['b']] });
+    assert.equal(nested.error.code, 'P400W', 'a two-dimensional array');
+    const scalar = await c.call('presence_subscribe', { user_ids: 'p-bob' });
+    assert.equal(scalar.type, 'error');
+    assert.equal(scalar.status, 400, 'not an array at all');
     await c.close();
   });
 });
