@@ -38,7 +38,7 @@
 	X(INVALID_PERIOD,         'P','4','0','0','T', "analytics days, group_by or time_zone is not allowed") \
 	X(INVALID_PREFERENCE,     'P','4','0','0','U', "a call preference has a value that is not allowed") \
 	X(TOO_MANY_INVITEES,      'P','4','0','0','V', "invitee list names more people than pgcall.max_invitees allows in one request") \
-	X(INVALID_USER_IDS,       'P','4','0','0','W', "presence user id list is null or names more than 1000 users") \
+	X(INVALID_USER_IDS,       'P','4','0','0','Y', "presence user id list is null or names more than 1000 users") \
 	X(NOT_AUTHENTICATED,      'P','4','0','1','A', "no current user: the request carries no user id") \
 	X(FORBIDDEN,              'P','4','0','3','A', "the current user may not act for another user") \
 	X(NOT_PARTICIPANT,        'P','4','0','3','B', "the current user is not a participant of the call") \

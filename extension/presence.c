@@ -47,7 +47,7 @@ presence_unfiltered(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(presence_subscribe_check);
 
 /*
- * presence_subscribe_check(user_ids text[]): P400W or P400I for bad
+ * presence_subscribe_check(user_ids text[]): P400Y or P400I for bad
  * user_ids; P429A past pgcall.rate_limit_presence (each subscription takes
  * the event lock, which every event-writing commit waits for).
  */

@@ -1213,7 +1213,7 @@ AS 'MODULE_PATHNAME', 'presence_subscribe_check'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.presence_subscribe_check(text[]) IS
-'Raise P400W unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id; count a subscription against pgcall.rate_limit_presence (P429A).  Internal.';
+'Raise P400Y unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id; count a subscription against pgcall.rate_limit_presence (P429A).  Internal.';
 
 CREATE FUNCTION pgcall.presence_fanout(subjects text[], call_ids uuid[], states boolean[])
 RETURNS TABLE (recipients text[], data text)
@@ -1371,7 +1371,7 @@ END
 $$;
 
 COMMENT ON FUNCTION pgcall.presence_subscribe(text[]) IS
-'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400W for more than 1000, P400I for a bad user id; counts against pgcall.rate_limit_presence (P429A).';
+'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400Y for more than 1000, P400I for a bad user id; counts against pgcall.rate_limit_presence (P429A).';
 
 -------------------------------------------------------------------------------
 -- RPC

@@ -69,12 +69,12 @@ describe('presence.changed', () => {
     await c.welcome();
     const many = await c.call('presence_subscribe', { user_ids: Array.from({ length: 1001 }, (_, i) => `u${i}`) });
     assert.equal(many.type, 'error');
-    assert.equal(many.error.code, 'P400W');
+    assert.equal(many.error.code, 'P400Y');
     assert.equal(many.status, 400);
     const empty = await c.call('presence_subscribe', { user_ids: [''] });
     assert.equal(empty.error.code, 'P400I');
     const nested = await c.call('presence_subscribe', { user_ids: [['a'], ['b']] });
-    assert.equal(nested.error.code, 'P400W', 'a two-dimensional array');
+    assert.equal(nested.error.code, 'P400Y', 'a two-dimensional array');
     const scalar = await c.call('presence_subscribe', { user_ids: 'p-bob' });
     assert.equal(scalar.type, 'error');
     assert.equal(scalar.status, 400, 'not an array at all');

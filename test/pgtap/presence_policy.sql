@@ -119,9 +119,9 @@ RESET ROLE;
 SELECT is((SELECT array_agg(subject) FROM pgcall.presence_subscription WHERE subscriber = 'alice'),
           ARRAY['carol'], 'a new subscription replaces the old');
 SET LOCAL ROLE pgcall_user;
-SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(array_fill('x'::text, ARRAY[1001]))$$), 'P400W',
-          'more than 1000 users: P400W');
-SELECT is(pg_temp.outcome('SELECT pgcall.presence_subscribe(NULL)'), 'P400W', 'null: P400W');
+SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(array_fill('x'::text, ARRAY[1001]))$$), 'P400Y',
+          'more than 1000 users: P400Y');
+SELECT is(pg_temp.outcome('SELECT pgcall.presence_subscribe(NULL)'), 'P400Y', 'null: P400Y');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(ARRAY['bob', NULL])$$), 'P400I', 'a null id: P400I');
 SELECT is(pg_temp.outcome($$SELECT pgcall.presence_subscribe(ARRAY[''])$$), 'P400I', 'an empty id: P400I');
 RESET ROLE;

@@ -30,7 +30,7 @@ export const MESSAGES = {
   P400T: 'That period, grouping or time zone is not allowed.',
   P400U: 'That call preference has a value that is not allowed.',
   P400V: 'That is more people than one call may ring at once.',
-  P400W: 'That is more people than the people list can follow at once (1,000 at most).',
+  P400Y: 'That is more people than the people list can follow at once (1,000 at most).',
   // 401 and 403: who you are and what you may do
   P401A: 'You are not signed in.',
   P403A: 'You cannot act for someone else.',
