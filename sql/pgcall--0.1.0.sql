@@ -1250,21 +1250,26 @@ AS $$
           FROM pairs
          GROUP BY subject, viewer
     )
-    SELECT array_agg(j.viewer ORDER BY j.viewer),
-           CASE WHEN j.visible
-                THEN json_build_object('user_id', j.subject, 'visible', true, 'online', st.online,
+    -- One event row per 64 recipients: a presence event is about no call,
+    -- so resuming must find it by its recipients (event_recipients_idx),
+    -- like every event addressed to few people.
+    SELECT array_agg(c.viewer ORDER BY c.viewer),
+           CASE WHEN c.visible
+                THEN json_build_object('user_id', c.subject, 'visible', true, 'online', st.online,
                                        'in_call', st.in_call, 'since', st.since)
-                ELSE json_build_object('user_id', j.subject, 'visible', false, 'online', false,
+                ELSE json_build_object('user_id', c.subject, 'visible', false, 'online', false,
                                        'in_call', false, 'since', NULL)
            END::text
-      FROM judged j
-      CROSS JOIN LATERAL pgcall.presence_state(j.subject) st
-     WHERE j.visible OR j.pair_changed
-     GROUP BY j.subject, j.visible, st.online, st.in_call, st.since
+      FROM (SELECT j.subject, j.viewer, j.visible,
+                   (row_number() OVER (PARTITION BY j.subject, j.visible ORDER BY j.viewer) - 1) / 64 AS chunk
+              FROM judged j
+             WHERE j.visible OR j.pair_changed) c
+      CROSS JOIN LATERAL pgcall.presence_state(c.subject) st
+     GROUP BY c.subject, c.visible, c.chunk, st.online, st.in_call, st.since
 $$;
 
 COMMENT ON FUNCTION pgcall.presence_fanout(text[], uuid[], boolean[]) IS
-'The presence.changed events the presence_touch calls of a transaction make: their recipients and data.  Internal: the commit runs it.';
+'The presence.changed events the presence_touch calls of a transaction make: their recipients (at most 64 per row) and data.  Internal: the commit runs it.';
 
 CREATE FUNCTION pgcall.bridge_presence(bridge_id uuid, user_id text, connections integer)
 RETURNS void

@@ -82,6 +82,19 @@ SELECT max(id) AS v6 FROM pgcall.event \gset
 SELECT pgcall.bridge_heartbeat('00000000-0000-0000-0000-0000000000b2');
 SELECT * FROM pg_temp.presence_of('carol', :v6);
 
+-- Many followers: rows of at most 64 recipients (resume finds events
+-- about no call by their recipients), each follower once.
+INSERT INTO pgcall.presence_subscription (subscriber, subject)
+    SELECT 'fan' || i, 'star' FROM generate_series(1, 100) i;
+SELECT max(id) AS v7 FROM pgcall.event \gset
+SELECT pgcall.bridge_presence('00000000-0000-0000-0000-0000000000b3', 'star', 1);
+SELECT count(*) AS event_rows, sum(cardinality(recipients)) AS deliveries,
+       max(cardinality(recipients)) AS largest, count(DISTINCT payload::jsonb -> 'data') AS payloads
+  FROM pgcall.event WHERE id > :v7;
+SET pgcall.user_id = 'fan99';
+SELECT payload::jsonb -> 'data' ->> 'user_id' AS fan99_resumes FROM pgcall.events_since(:v7);
+RESET pgcall.user_id;
+
 -- A call event without a call is refused by the table.
 INSERT INTO pgcall.event (id, call_id, type, recipients, created_at, payload)
     VALUES (1, NULL, 'call.ended', '{x}', '2026-01-01 00:00:00+00', '{}');
