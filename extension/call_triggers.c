@@ -442,6 +442,13 @@ session_close(const char *call_id, const char *user_id, Datum left_at)
 				values, NULL, false, 0);
 }
 
+/* Whether a participant status is live: being rung or in the call. */
+static bool
+is_live(const char *status)
+{
+	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
+}
+
 PG_FUNCTION_INFO_V1(participant_after);
 
 /* AFTER INSERT OR UPDATE ON pgcall.participant */
@@ -481,6 +488,16 @@ participant_after(PG_FUNCTION_ARGS)
 		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull));
 	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
 		session_close(call_id, user_id, col_datum(newtup, desc, "left_at", &isnull));
+
+	/*
+	 * Presence: joining or leaving changes in_call; being rung or in the
+	 * call, or no longer, changes whom the default policy lets see whom.
+	 */
+	if (is_live(old_status) != is_live(new_status))
+		pgcall_presence_touch(user_id, call_id,
+							  streq(old_status, "joined") != streq(new_status, "joined"));
+	else if (streq(old_status, "joined") != streq(new_status, "joined"))
+		pgcall_presence_touch(user_id, NULL, true);
 
 	initStringInfo(&data);
 	appendStringInfoChar(&data, '{');
@@ -597,6 +614,7 @@ call_after(PG_FUNCTION_ARGS)
 	char	   *new_status;
 	char	   *call_id;
 	StringInfoData data;
+	ListCell   *lc;
 
 	check_trigger(fcinfo, "call_after");
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
@@ -630,6 +648,9 @@ call_after(PG_FUNCTION_ARGS)
 		pgcall_event_queue(end_event_type(reason), call_id, call_audience(call_id), data.data,
 						   PGCALL_EVENT_FULL_CALL, NULL);
 		remember_ended(call_id);
+		/* nobody shares the call any more, nor is in it */
+		foreach(lc, call_audience(call_id))
+			pgcall_presence_touch(lfirst(lc), call_id, true);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

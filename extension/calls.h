@@ -75,6 +75,7 @@ extern bool pgcall_auto_mute_on_join(const char *user_id);
 #define PGCALL_LIMIT_MEDIA		0x20	/* a microphone, camera or screen change */
 #define PGCALL_LIMIT_SIGNAL		0x40	/* a signal, per call */
 #define PGCALL_LIMIT_SIGNAL_BYTES 0x80	/* bytes of signal payload, per call */
+#define PGCALL_LIMIT_PRESENCE	0x100	/* a presence subscription */
 
 extern void pgcall_rate_limit(const char *user_id, int actions);
 extern void pgcall_rate_limit_amount(const char *user_id, int actions, const char *call_id,

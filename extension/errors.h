@@ -40,6 +40,7 @@
 	X(TOO_MANY_INVITEES,      'P','4','0','0','V', "invitee list names more people than pgcall.max_invitees allows in one request") \
 	X(INVALID_WEBHOOK_URL,    'P','4','0','0','W', "webhook URL is not http(s), has credentials or a fragment, or points at a loopback, private, link-local or metadata address") \
 	X(INVALID_WEBHOOK,        'P','4','0','0','X', "webhook event types are unknown, or a limit or description is out of range") \
+	X(INVALID_USER_IDS,       'P','4','0','0','Y', "presence user id list is null or names more than 1000 users") \
 	X(NOT_AUTHENTICATED,      'P','4','0','1','A', "no current user: the request carries no user id") \
 	X(FORBIDDEN,              'P','4','0','3','A', "the current user may not act for another user") \
 	X(NOT_PARTICIPANT,        'P','4','0','3','B', "the current user is not a participant of the call") \

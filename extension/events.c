@@ -57,6 +57,7 @@
 #include "pgtime.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "pgcall.h"
 
@@ -92,6 +93,7 @@ static const EventType event_types[] = {
 	{"participant.removed", "everyone in the call or being rung, and the participant", "An admin removed a participant: their client must leave the call; they cannot rejoin."},
 	{"participant.media", "everyone in the call or being rung, and the participant", "A participant's microphone, camera or screen share changed."},
 	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call, and it does not change the call's version."},
+	{"presence.changed", "the subject's followers the presence policy lets see them", "A user you follow (presence_subscribe) came online, went offline, or joined or left a call: data {user_id, visible, online, in_call, since}.  Also sent when you start or stop sharing a call with them, as pgcall.presence_visible decides: visible false (online false) when you may no longer see them.  No call_id: it is about a user, not a call."},
 };
 
 /*
@@ -112,6 +114,10 @@ typedef struct QueuedEvent
 	TimestampTz at;
 	int			nrecipients;	/* sorted, distinct */
 	char	  **recipients;
+	bool		presence;		/* a presence touch: participant is the subject,
+								 * call_id the call whose sharing changed (or
+								 * NULL), recipients none yet */
+	bool		state;			/* the subject's own state may have changed */
 } QueuedEvent;
 
 static List *queued = NIL;		/* of QueuedEvent *, in TopTransactionContext */
@@ -222,8 +228,12 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	if (queued != NIL && strcmp(type, "call.incoming") == 0)
 	{
-		ev = llast(queued);
-		if (ev->subid == GetCurrentSubTransactionId() &&
+		/* the last event queued, presence touches aside */
+		ev = NULL;
+		for (int i = list_length(queued) - 1; i >= 0 && ev == NULL; i--)
+			if (!((QueuedEvent *) list_nth(queued, i))->presence)
+				ev = list_nth(queued, i);
+		if (ev != NULL && ev->subid == GetCurrentSubTransactionId() &&
 			strcmp(ev->type, type) == 0 && strcmp(ev->call_id, call_id) == 0 &&
 			strcmp(ev->data, data) == 0 && ev->with_call == with_call &&
 			ev->participant == NULL && participant == NULL)
@@ -246,6 +256,40 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 		queued = lappend(queued, ev);
 	MemoryContextSwitchTo(old);
 	pgcall_webhook_capture(type, call_id, recipients);
+}
+
+/*
+ * Queue a presence touch: subject's presence may have changed (state), or
+ * who shares a call with them (call_id).  Turned into presence.changed
+ * events at commit (presence.c), once per distinct touch.
+ */
+void
+pgcall_presence_touch(const char *subject, const char *call_id, bool state)
+{
+	MemoryContext old;
+	QueuedEvent *ev;
+	ListCell   *lc;
+
+	foreach(lc, queued)
+	{
+		ev = lfirst(lc);
+		if (ev->presence && ev->state == state && strcmp(ev->participant, subject) == 0 &&
+			(ev->call_id == NULL ? call_id == NULL
+			 : call_id != NULL && strcmp(ev->call_id, call_id) == 0) &&
+			ev->subid == GetCurrentSubTransactionId())
+			return;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	ev = palloc0(sizeof(QueuedEvent));
+	ev->subid = GetCurrentSubTransactionId();
+	ev->type = "presence.changed";
+	ev->call_id = call_id ? pstrdup(call_id) : NULL;
+	ev->participant = pstrdup(subject);
+	ev->presence = true;
+	ev->state = state;
+	ev->at = GetCurrentTimestamp();
+	queued = lappend(queued, ev);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -372,6 +416,120 @@ call_snapshot(List **cache, const char *call_id, bool full, CommandId cid)
 	return snap->json;
 }
 
+/*
+ * The presence touches of the transaction as the arguments of
+ * pgcall.presence_fanout() and presence_followed: subjects, call ids (or
+ * NULL) and whether the subject's own state may have changed.
+ */
+static void
+presence_args(int ntouches, Datum *args)
+{
+	Datum	   *subjects = palloc(sizeof(Datum) * ntouches);
+	Datum	   *calls = palloc(sizeof(Datum) * ntouches);
+	bool	   *call_nulls = palloc(sizeof(bool) * ntouches);
+	Datum	   *states = palloc(sizeof(Datum) * ntouches);
+	int			dims[1] = {ntouches};
+	int			lbs[1] = {1};
+	int			t = 0;
+	ListCell   *lc;
+
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
+		if (!ev->presence)
+			continue;
+		subjects[t] = CStringGetTextDatum(ev->participant);
+		call_nulls[t] = ev->call_id == NULL;
+		calls[t] = ev->call_id ? DirectFunctionCall1(uuid_in, CStringGetDatum(ev->call_id)) : (Datum) 0;
+		states[t] = BoolGetDatum(ev->state);
+		t++;
+	}
+	args[0] = PointerGetDatum(construct_array(subjects, ntouches, TEXTOID, -1, false, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_md_array(calls, call_nulls, 1, dims, lbs, UUIDOID,
+												 UUID_LEN, false, TYPALIGN_CHAR));
+	args[2] = PointerGetDatum(construct_array(states, ntouches, BOOLOID, 1, true, TYPALIGN_CHAR));
+}
+
+/*
+ * Whether anyone follows a touched subject, or a subject touched about a
+ * call follows anyone: if not, the touches make no event, and this
+ * commit needs no event lock.
+ *
+ * The caller holds ROW EXCLUSIVE on pgcall.presence_subscription, which
+ * presence_subscribe's SHARE ROW EXCLUSIVE waits for (and the other way
+ * round), and this reads with a snapshot taken after it: no subscription
+ * can appear between this look and the commit, and a subscription that
+ * committed before it is seen.
+ */
+static bool
+presence_followed(Datum *args)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {TEXTARRAYOID, UUIDARRAYOID};
+	bool		isnull;
+
+	pgcall_exec(pgcall_plan(&plan,
+							"SELECT EXISTS (SELECT 1 FROM unnest($1, $2) AS t(subject, call_id) "
+							"WHERE EXISTS (SELECT 1 FROM pgcall.presence_subscription s WHERE s.subject = t.subject) "
+							"OR (t.call_id IS NOT NULL AND EXISTS (SELECT 1 FROM pgcall.presence_subscription s "
+							"WHERE s.subscriber = t.subject)))",
+							2, types),
+				args, NULL, false, 1);
+	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
+}
+
+/*
+ * The presence touches as presence.changed events, computed under the event
+ * lock with a snapshot taken after it: of two commits that change one
+ * user's presence (on two bridges, say), the one whose event comes last
+ * read what the other did.  The writes go through insert_plan, ids
+ * through seqid, as flush_events'.
+ */
+static void
+flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, int64 *last_id)
+{
+	static SPIPlanPtr fanout_plan = NULL;
+	static const Oid fanout_types[3] = {TEXTARRAYOID, UUIDARRAYOID, BOOLARRAYOID};
+	SPITupleTable *tt;
+	uint64		n;
+	char		at[40];
+
+	/* see this transaction's writes, and everything committed before the lock */
+	CommandCounterIncrement();
+	n = pgcall_exec(pgcall_plan(&fanout_plan,
+								"SELECT recipients, data FROM pgcall.presence_fanout($1, $2, $3)",
+								3, fanout_types),
+					args, NULL, false, 0);
+	tt = SPI_tuptable;
+	pgcall_format_timestamp(GetCurrentTimestamp(), at, sizeof(at));
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		Datum		recipients = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
+		char	   *data = TextDatumGetCString(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull));
+		int64		id = pgcall_event_id_next(seqid);
+		StringInfoData payload;
+		Datum		values[5];
+
+		initStringInfo(&payload);
+		appendStringInfo(&payload,
+						 "{\"type\":\"event\",\"id\":" INT64_FORMAT ",\"version\":" INT64_FORMAT
+						 ",\"event\":\"presence.changed\",\"at\":\"%s\",\"data\":%s}",
+						 id, id, at, data);
+		if (*first_id == 0)
+			*first_id = id;
+		*last_id = id;
+		values[0] = Int64GetDatum(id);
+		values[1] = (Datum) 0;
+		values[2] = CStringGetTextDatum("presence.changed");
+		values[3] = recipients;
+		values[4] = CStringGetTextDatum(payload.data);
+		pgcall_exec(insert_plan, values, " n   ", false, 0);
+	}
+	SPI_freetuptable(tt);
+}
+
 static void
 flush_events(void)
 {
@@ -392,6 +550,9 @@ flush_events(void)
 	PgcallOwner owner;
 	const char *channel;
 	CommandId	cid;
+	int			ntouches = 0;
+	bool		followed = false;
+	Datum		presence[3];
 
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
@@ -428,7 +589,14 @@ flush_events(void)
 	{
 		QueuedEvent *ev = lfirst(lc);
 		char		at[40];
-		Datum	   *users = palloc(sizeof(Datum) * ev->nrecipients);
+		Datum	   *users;
+
+		if (ev->presence)
+		{
+			ntouches++;
+			continue;
+		}
+		users = palloc(sizeof(Datum) * ev->nrecipients);
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
 		resetStringInfo(&buf);
@@ -462,6 +630,27 @@ flush_events(void)
 				5, insert_types);
 
 	/*
+	 * Presence: keep presence_subscribe from adding followers until this
+	 * commits, then look whether anyone follows the users touched at all.
+	 */
+	if (ntouches > 0)
+	{
+		LockRelationOid(pgcall_relid("presence_subscription"), RowExclusiveLock);
+		CommandCounterIncrement();
+		presence_args(ntouches, presence);
+		followed = presence_followed(presence);
+	}
+	if (nev == ntouches && !followed)
+	{
+		/* presence of nobody's interest only: no event, no lock */
+		SPI_finish();
+		pgcall_leave_owner(&owner);
+		PopActiveSnapshot();
+		queued = NIL;
+		return;
+	}
+
+	/*
 	 * The serialized part: from here to the end of the commit no other
 	 * event-writing transaction assigns ids.  The lock is the one NOTIFY
 	 * itself takes at commit to keep notifications in commit order (an
@@ -475,12 +664,15 @@ flush_events(void)
 	foreach(lc, queued)
 	{
 		QueuedEvent *ev = lfirst(lc);
-		int64		id = pgcall_event_id_next(seqid);
+		int64		id;
 		char		head[80];
 		int			hlen;
 		text	   *t;
 		Datum		values[5];
 
+		if (ev->presence)
+			continue;
+		id = pgcall_event_id_next(seqid);
 		if (first_id == 0)
 			first_id = id;
 		last_id = id;
@@ -499,12 +691,17 @@ flush_events(void)
 		pgcall_exec(insert_plan, values, NULL, false, 0);
 		e++;
 	}
+	if (followed)
+		flush_presence(seqid, insert_plan, presence, &first_id, &last_id);
 	SPI_finish();
 	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();
 
-	snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
-	Async_Notify(channel, range);
+	if (first_id != 0)
+	{
+		snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
+		Async_Notify(channel, range);
+	}
 	queued = NIL;
 }
 

@@ -38,6 +38,7 @@ int			pgcall_rate_limit_invites = 100;
 int			pgcall_rate_limit_media = 60;
 int			pgcall_rate_limit_signals = 600;
 int			pgcall_rate_limit_signal_bytes = 1024 * 1024;
+int			pgcall_rate_limit_presence = 60;
 int			pgcall_max_invitees = 50;
 int			pgcall_signal_max_bytes = 16 * 1024;
 int			pgcall_lock_timeout = 2000;
@@ -261,6 +262,15 @@ pgcall_init_gucs(void)
 							1024 * 1024, 0, 1024 * 1024 * 1024,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.rate_limit_presence",
+							"Presence subscriptions (presence_subscribe) a user may make per minute; 0 means no limit.  Each takes the event lock for its snapshot.",
+							NULL,
+							&pgcall_rate_limit_presence,
+							60, 0, 1000000,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pgcall.max_invitees",

@@ -29,6 +29,7 @@ extern int	pgcall_rate_limit_invites;
 extern int	pgcall_rate_limit_media;
 extern int	pgcall_rate_limit_signals;
 extern int	pgcall_rate_limit_signal_bytes;
+extern int	pgcall_rate_limit_presence;
 extern int	pgcall_max_invitees;
 extern int	pgcall_signal_max_bytes;
 extern int	pgcall_lock_timeout;
@@ -156,6 +157,7 @@ typedef enum PgcallEventCall
 extern void pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 							   const char *data, PgcallEventCall with_call,
 							   const char *participant);
+extern void pgcall_presence_touch(const char *subject, const char *call_id, bool state);
 extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);

@@ -81,6 +81,8 @@ static const RateLimit limits[] = {
 	"pgcall.rate_limit_signals", "signals in one call", "minute", false, true},
 	{PGCALL_LIMIT_SIGNAL_BYTES, "signal_bytes", &pgcall_rate_limit_signal_bytes, 60,
 	"pgcall.rate_limit_signal_bytes", "bytes of signal payload in one call", "minute", true, true},
+	{PGCALL_LIMIT_PRESENCE, "presence", &pgcall_rate_limit_presence, 60,
+	"pgcall.rate_limit_presence", "presence subscriptions", "minute", false, false},
 };
 
 static void

@@ -100,7 +100,10 @@ SELECT format('| %s | %s | %s | %s |', code, http_status, name, description)
 -- The event catalog, with an example of each event from a scripted run.
 \o /dev/null
 SET pgcall.ring_timeout = 60;
+SELECT pgcall.bridge_heartbeat('00000000-0000-4000-8000-0000000000b1');
+SELECT pgcall.bridge_presence('00000000-0000-4000-8000-0000000000b1', 'bob', 1);
 SET pgcall.user_id = 'alice';
+SELECT pgcall.presence_subscribe(ARRAY['bob']);
 SELECT pgcall.call_start(ARRAY['bob'], 'video')->'call'->>'id' AS c1 \gset
 SET pgcall.user_id = 'bob';
 SELECT pgcall.call_set_status(:'c1', 'ringing');
@@ -143,7 +146,8 @@ SELECT E'# pgcall events\n\n'
     || E'that reconnects with the last id it saw gets everything after it (`docs/protocol.md`),\n'
     || E'and `pgcall.events_since(after)` does the same over SQL.\n\n'
     || E'Every payload has `type` ("event"), `id`, `version` (the same number), `event` (the\n'
-    || E'type below), `call_id`, `at` (when it was queued, UTC) and `data` (what changed).  It\n'
+    || E'type below), `call_id` (all but `presence.changed`, which is about a user), `at` (when\n'
+    || E'it was queued, UTC) and `data` (what changed).  It\n'
     || E'carries a delta, not the whole call: except for `call.signal`, `call` is the call''s\n'
     || E'own members as committed, without `participants`, and the `participant.*` events add\n'
     || E'`participant`, the participant that changed, as it is in the call''s `participants`\n'
@@ -158,6 +162,10 @@ SELECT E'# pgcall events\n\n'
     || E'members, upsert `participant`; a whole call replaces everything) and stores its id as\n'
     || E'the version.  A client that gets a delta for a call it does not hold calls `call_get`.\n'
     || E'Events of one call come in id order, so applied in order they rebuild the call.\n\n'
+    || E'**Presence.**  `presence_subscribe(user_ids)` returns a snapshot with a `version`;\n'
+    || E'`presence.changed` events with a larger id follow for the users followed, as far as\n'
+    || E'the presence policy (`pgcall.presence_visible`) lets the follower see them: keep, per\n'
+    || E'user, the id the shown presence is as of, and apply what is newer (docs/presence.md).\n\n'
     || E'| event | sent to | meaning |\n|---|---|---|';
 SELECT format('| `%s` | %s | %s |', type, recipients, description) FROM pgcall.event_types();
 SELECT format(E'\n## %s\n\n%s\n\n```json\n%s\n```', t.type, t.description,

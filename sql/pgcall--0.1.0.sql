@@ -391,6 +391,9 @@ COMMENT ON FUNCTION pgcall.rings_until(text, timestamptz) IS
 
 CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline));
 CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
+-- The calls a user is live in (being rung or in them): the presence policy.
+CREATE INDEX participant_live_idx ON pgcall.participant (user_id)
+    WHERE status IN ('invited', 'ringing', 'joined');
 
 -- Participants change status several times in a minute: vacuum them early,
 -- so the indexes above do not fill with dead entries.
@@ -429,11 +432,13 @@ CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
 
 CREATE TABLE pgcall.event (
     id         bigint PRIMARY KEY,
-    call_id    uuid NOT NULL,
+    call_id    uuid,
     type       text NOT NULL,
     recipients text[] NOT NULL CHECK (pg_catalog.cardinality(recipients) > 0),
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    payload    text NOT NULL
+    payload    text NOT NULL,
+    -- every event is about a call but presence.changed, which is about a user
+    CHECK ((call_id IS NULL) = (type = 'presence.changed'))
 );
 
 -- A user's events (events_since): those addressed to at most 64 people
@@ -484,7 +489,9 @@ COMMENT ON TABLE pgcall.event_id_epoch IS
 CREATE TABLE pgcall.bridge (
     id        uuid PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    last_seen timestamptz NOT NULL DEFAULT pg_catalog.now()
+    last_seen timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- silent past pgcall.presence_timeout, and its users announced offline
+    lapsed    boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE pgcall.presence (
@@ -497,6 +504,18 @@ CREATE TABLE pgcall.presence (
 
 COMMENT ON TABLE pgcall.presence IS
 'Who has a WebSocket open, per bridge.  Rows of a bridge whose heartbeat is older than pgcall.presence_timeout do not count.';
+
+CREATE TABLE pgcall.presence_subscription (
+    subscriber text NOT NULL,
+    subject    text NOT NULL,
+    PRIMARY KEY (subscriber, subject)
+);
+
+-- Who hears of a subject's presence: presence.changed fans out from here.
+CREATE INDEX presence_subscription_subject_idx ON pgcall.presence_subscription (subject, subscriber);
+
+COMMENT ON TABLE pgcall.presence_subscription IS
+'Whose presence each user asked to follow (pgcall.presence_subscribe, at most 1000 each).  A subscriber hears of a subject only while pgcall.presence_visible(subscriber, subject) allows it.  Readable by no application role.';
 
 -------------------------------------------------------------------------------
 -- Profiles
@@ -1095,67 +1114,286 @@ COMMENT ON FUNCTION pgcall.presence_cutoff() IS
 
 CREATE FUNCTION pgcall.bridge_heartbeat(bridge_id uuid)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    back boolean;
+    u text;
+BEGIN
+    SELECT b.lapsed INTO back FROM pgcall.bridge b WHERE b.id = bridge_heartbeat.bridge_id FOR UPDATE;
     INSERT INTO pgcall.bridge AS b (id) VALUES (bridge_heartbeat.bridge_id)
-        ON CONFLICT (id) DO UPDATE SET last_seen = now();
+        ON CONFLICT (id) DO UPDATE SET last_seen = now(), lapsed = false;
+    -- A bridge heard from again after it lapsed: its users are back.
+    IF back THEN
+        PERFORM pgcall.presence_touch(p.user_id)
+           FROM pgcall.presence p WHERE p.bridge_id = bridge_heartbeat.bridge_id;
+    END IF;
+    -- Bridges that fell silent: their users are offline unless on another
+    -- bridge.  Whichever live bridge gets here first announces it, once.
+    FOR u IN
+        WITH lapsed AS (
+            UPDATE pgcall.bridge b SET lapsed = true
+             WHERE NOT b.lapsed AND b.last_seen <= pgcall.presence_cutoff()
+            RETURNING b.id
+        )
+        SELECT DISTINCT p.user_id FROM pgcall.presence p JOIN lapsed l ON l.id = p.bridge_id
+    LOOP
+        PERFORM pgcall.presence_touch(u);
+    END LOOP;
     DELETE FROM pgcall.bridge
      WHERE last_seen < now() - 10 * (now() - pgcall.presence_cutoff());
+END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_heartbeat(uuid) IS
-'A bridge says it is alive; bridges silent for ten presence timeouts are forgotten with their users.';
+'A bridge says it is alive; the users of bridges silent for a presence timeout are announced offline (presence.changed), and bridges silent for ten are forgotten with their users.';
+
+CREATE FUNCTION pgcall.presence_state(user_id text, OUT online boolean, OUT in_call boolean,
+                                      OUT since timestamptz)
+RETURNS record
+LANGUAGE sql STABLE
+AS $$
+    SELECT pr.since IS NOT NULL,
+           EXISTS (SELECT 1 FROM pgcall.participant p
+                     JOIN pgcall.call c ON c.id = p.call_id
+                    WHERE p.user_id = presence_state.user_id AND p.status = 'joined'
+                      AND c.status <> 'ended'),
+           pr.since
+      FROM (SELECT min(p.since) AS since
+              FROM pgcall.presence p
+              JOIN pgcall.bridge b ON b.id = p.bridge_id
+             WHERE p.user_id = presence_state.user_id
+               AND b.last_seen > pgcall.presence_cutoff()) pr
+$$;
+
+COMMENT ON FUNCTION pgcall.presence_state(text) IS
+'A user''s presence as it is: online (a socket open on a live bridge), in_call (joined to a live call) and since (when the user came online; null when offline).  Internal: no policy check.';
+
+-- The presence policy.  Replace it (as the extension owner, a superuser) to
+-- change who may see whom, e.g. everyone:
+--   CREATE OR REPLACE FUNCTION pgcall.presence_visible(viewer text, subject text)
+--   RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT true $$;
+-- It runs as the extension owner inside pgcall's own functions, with their
+-- pinned search_path: schema-qualify every table it reads.
+CREATE FUNCTION pgcall.presence_visible(viewer text, subject text)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT presence_visible.viewer = presence_visible.subject
+        -- a live call both are in, being rung or joined
+        OR EXISTS (SELECT 1
+                     FROM pgcall.participant a
+                     JOIN pgcall.call c ON c.id = a.call_id
+                     JOIN pgcall.participant b ON b.call_id = a.call_id
+                    WHERE a.user_id = presence_visible.viewer
+                      AND a.status IN ('invited', 'ringing', 'joined')
+                      AND c.status <> 'ended'
+                      AND b.user_id = presence_visible.subject
+                      AND b.status IN ('invited', 'ringing', 'joined'))
+        -- live calls of one room (chat room, conversation)
+        OR EXISTS (SELECT 1
+                     FROM pgcall.participant a
+                     JOIN pgcall.call ca ON ca.id = a.call_id
+                     JOIN pgcall.call cb ON cb.room_id = ca.room_id
+                     JOIN pgcall.participant b ON b.call_id = cb.id
+                    WHERE a.user_id = presence_visible.viewer
+                      AND a.status IN ('invited', 'ringing', 'joined')
+                      AND ca.status <> 'ended' AND ca.room_id IS NOT NULL
+                      AND cb.status <> 'ended'
+                      AND b.user_id = presence_visible.subject
+                      AND b.status IN ('invited', 'ringing', 'joined'))
+$$;
+
+COMMENT ON FUNCTION pgcall.presence_visible(text, text) IS
+'The presence policy: whether viewer may see subject''s presence.  By default only themselves and people they share a live call with (both invited, ringing or joined), or a room of live calls.  Replace it with CREATE OR REPLACE FUNCTION as the extension owner (docs/presence.md); run that again after restoring a dump.  Executable by no application role.';
+
+CREATE FUNCTION pgcall.presence_unfiltered()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'presence_unfiltered'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION pgcall.presence_unfiltered() IS
+'Whether the caller sees every user''s presence regardless of the policy: superusers and members of pgcall_backend or pgcall_admin.';
+
+CREATE FUNCTION pgcall.presence_touch(subject text, call_id uuid DEFAULT NULL, state boolean DEFAULT true)
+RETURNS void
+AS 'MODULE_PATHNAME', 'presence_touch'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.presence_touch(text, uuid, boolean) IS
+'Queue presence.changed about subject for this transaction''s commit: to every subscriber the policy allows when state (online, in_call) may have changed; with call_id, the people of that call whose view of subject (and subject''s of them) changed get it too, or {visible: false}.  Internal.';
+
+CREATE FUNCTION pgcall.presence_subscribe_check(user_ids text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'presence_subscribe_check'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pgcall.presence_subscribe_check(text[]) IS
+'Raise P400Y unless user_ids is an array of at most 1000 elements, P400I for an element that is no valid user id; count a subscription against pgcall.rate_limit_presence (P429A).  Internal.';
+
+CREATE FUNCTION pgcall.presence_fanout(subjects text[], call_ids uuid[], states boolean[])
+RETURNS TABLE (recipients text[], data text)
+LANGUAGE sql STABLE
+AS $$
+    WITH t AS (
+        SELECT DISTINCT x.subject, x.call_id, x.state
+          FROM unnest(presence_fanout.subjects, presence_fanout.call_ids, presence_fanout.states)
+               AS x(subject, call_id, state)
+    ), pairs AS (
+        -- whose state may have changed: all their subscribers
+        SELECT t.subject, s.subscriber AS viewer, false AS pair_changed
+          FROM t JOIN pgcall.presence_subscription s ON s.subject = t.subject
+         WHERE t.state
+        UNION ALL
+        -- who entered or left a call: its people who follow them ...
+        -- (through the follows, bounded by them, never through the call's
+        -- people, which a conference has thousands of)
+        SELECT t.subject, s.subscriber, true
+          FROM t JOIN pgcall.presence_subscription s ON s.subject = t.subject
+         WHERE t.call_id IS NOT NULL AND s.subscriber <> t.subject
+           AND EXISTS (SELECT 1 FROM pgcall.participant p
+                        WHERE p.call_id = t.call_id AND p.user_id = s.subscriber)
+        UNION ALL
+        -- ... and they of its people they follow
+        SELECT s.subject, t.subject, true
+          FROM t JOIN pgcall.presence_subscription s ON s.subscriber = t.subject
+         WHERE t.call_id IS NOT NULL AND s.subject <> t.subject
+           AND EXISTS (SELECT 1 FROM pgcall.participant p
+                        WHERE p.call_id = t.call_id AND p.user_id = s.subject)
+    ), judged AS MATERIALIZED (  -- the policy once per pair, not again in the grouping
+        SELECT subject, viewer, bool_or(pair_changed) AS pair_changed,
+               pgcall.presence_visible(viewer, subject) AS visible
+          FROM pairs
+         GROUP BY subject, viewer
+    )
+    -- One event row per 64 recipients: a presence event is about no call,
+    -- so resuming must find it by its recipients (event_recipients_idx),
+    -- like every event addressed to few people.
+    SELECT array_agg(c.viewer ORDER BY c.viewer),
+           CASE WHEN c.visible
+                THEN json_build_object('user_id', c.subject, 'visible', true, 'online', st.online,
+                                       'in_call', st.in_call, 'since', st.since)
+                ELSE json_build_object('user_id', c.subject, 'visible', false, 'online', false,
+                                       'in_call', false, 'since', NULL)
+           END::text
+      FROM (SELECT j.subject, j.viewer, j.visible,
+                   (row_number() OVER (PARTITION BY j.subject, j.visible ORDER BY j.viewer) - 1) / 64 AS chunk
+              FROM judged j
+             WHERE j.visible OR j.pair_changed) c
+      CROSS JOIN LATERAL pgcall.presence_state(c.subject) st
+     GROUP BY c.subject, c.visible, c.chunk, st.online, st.in_call, st.since
+$$;
+
+COMMENT ON FUNCTION pgcall.presence_fanout(text[], uuid[], boolean[]) IS
+'The presence.changed events the presence_touch calls of a transaction make: their recipients (at most 64 per row) and data.  Internal: the commit runs it.';
 
 CREATE FUNCTION pgcall.bridge_presence(bridge_id uuid, user_id text, connections integer)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    changed boolean;
+BEGIN
     INSERT INTO pgcall.bridge (id) VALUES (bridge_presence.bridge_id) ON CONFLICT DO NOTHING;
-    DELETE FROM pgcall.presence p
-     WHERE p.bridge_id = bridge_presence.bridge_id AND p.user_id = bridge_presence.user_id
-       AND bridge_presence.connections <= 0;
-    INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
-        SELECT bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections
-         WHERE bridge_presence.connections > 0
-        ON CONFLICT (user_id, bridge_id) DO UPDATE SET connections = EXCLUDED.connections;
+    -- Announce the user whenever their row on this bridge comes or goes:
+    -- what they are then (online anywhere or not) is read at commit, under
+    -- the event lock, so concurrent changes on several bridges end with the
+    -- last word right.  (Comparing before and after here would read a
+    -- snapshot other bridges' commits may overtake.)
+    IF bridge_presence.connections <= 0 THEN
+        DELETE FROM pgcall.presence p
+         WHERE p.bridge_id = bridge_presence.bridge_id AND p.user_id = bridge_presence.user_id;
+        changed := FOUND;
+    ELSE
+        INSERT INTO pgcall.presence AS p (bridge_id, user_id, connections)
+            VALUES (bridge_presence.bridge_id, bridge_presence.user_id, bridge_presence.connections)
+            ON CONFLICT ON CONSTRAINT presence_pkey DO UPDATE SET connections = EXCLUDED.connections
+            RETURNING p.xmax = 0 INTO changed;
+    END IF;
+    IF changed THEN
+        PERFORM pgcall.presence_touch(bridge_presence.user_id);
+    END IF;
+END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_presence(uuid, text, integer) IS
-'A bridge reports how many sockets a user has open on it now (0: none).';
+'A bridge reports how many sockets a user has open on it now (0: none).  Their first socket on it and their last one closing are announced (presence.changed, with what they are then across all bridges).';
 
 CREATE FUNCTION pgcall.bridge_unregister(bridge_id uuid)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    DELETE FROM pgcall.bridge WHERE id = bridge_unregister.bridge_id
+DECLARE
+    gone text[];
+BEGIN
+    WITH d AS (
+        DELETE FROM pgcall.presence p WHERE p.bridge_id = bridge_unregister.bridge_id RETURNING p.user_id
+    ) SELECT array_agg(d.user_id) INTO gone FROM d;
+    DELETE FROM pgcall.bridge WHERE id = bridge_unregister.bridge_id;
+    PERFORM pgcall.presence_touch(u.user_id) FROM unnest(gone) AS u(user_id);
+END
 $$;
 
 COMMENT ON FUNCTION pgcall.bridge_unregister(uuid) IS
-'A bridge shutting down: its users are no longer online through it.';
+'A bridge shutting down: its users are no longer online through it (and announced: presence.changed says whether they still are elsewhere).';
 
 CREATE FUNCTION pgcall.presence(user_ids text[])
-RETURNS TABLE (user_id text, online boolean, since timestamptz)
+RETURNS TABLE (user_id text, online boolean, since timestamptz, in_call boolean)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pgcall.refuse_plain_ids('presence');
-    SELECT u.user_id, pr.since IS NOT NULL, pr.since
-      FROM unnest(presence.user_ids) AS u(user_id)
-      LEFT JOIN LATERAL (
-          SELECT min(p.since) AS since
-            FROM pgcall.presence p
-            JOIN pgcall.bridge b ON b.id = p.bridge_id
-           WHERE p.user_id = u.user_id
-             AND b.last_seen > pgcall.presence_cutoff()
-          HAVING count(*) > 0) pr ON true
+    -- Someone the policy hides reads as an unknown user who is offline.
+    SELECT u.user_id, COALESCE(st.online, false), st.since, COALESCE(st.in_call, false)
+      FROM (SELECT pgcall.presence_unfiltered() AS unfiltered OFFSET 0) who
+      CROSS JOIN LATERAL (SELECT CASE WHEN NOT who.unfiltered THEN pgcall.require_user_id() END AS viewer
+                          OFFSET 0) me
+      CROSS JOIN unnest(presence.user_ids) AS u(user_id)
+      LEFT JOIN LATERAL pgcall.presence_state(u.user_id) st
+             ON who.unfiltered OR pgcall.presence_visible(me.viewer, u.user_id)
      WHERE cardinality(presence.user_ids) <= 1000
 $$;
 
 COMMENT ON FUNCTION pgcall.presence(text[]) IS
-'Which of these users (at most 1000) have a socket open on a live bridge, and since when.  Refused to administrators (P403G) while pgcall.pseudonymize is on.';
+'Which of these users (at most 1000) have a socket open on a live bridge and since when, and which are in a live call, as far as pgcall.presence_visible lets you see them: anyone else reads as offline.  Backends and administrators see everyone.  Refused to administrators (P403G) while pgcall.pseudonymize is on.';
+
+CREATE FUNCTION pgcall.presence_subscribe(user_ids text[])
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text;
+BEGIN
+    PERFORM pgcall.refuse_plain_ids('presence');
+    me := pgcall.require_user_id();
+    PERFORM pgcall.presence_subscribe_check(user_ids);
+    -- Wait for the commits that computed presence events without this
+    -- subscription, and keep later ones from computing theirs until it is
+    -- committed (they take ROW EXCLUSIVE; events.c): what is read below
+    -- has every event committed before it, and every later event sees the
+    -- subscription.
+    LOCK TABLE pgcall.presence_subscription IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM pgcall.presence_subscription s
+     WHERE s.subscriber = me AND s.subject <> ALL (presence_subscribe.user_ids);
+    INSERT INTO pgcall.presence_subscription (subscriber, subject)
+        SELECT DISTINCT me, u FROM unnest(presence_subscribe.user_ids) AS u
+        ON CONFLICT DO NOTHING;
+    RETURN jsonb_build_object(
+        'version', pgcall.bridge_event_horizon(),
+        'presence', COALESCE((SELECT jsonb_agg(jsonb_build_object('user_id', p.user_id, 'online', p.online,
+                                                                  'in_call', p.in_call, 'since', p.since)
+                                               ORDER BY p.user_id)
+                                FROM (SELECT DISTINCT * FROM pgcall.presence(presence_subscribe.user_ids)) p),
+                             '[]'::jsonb));
+END
+$$;
+
+COMMENT ON FUNCTION pgcall.presence_subscribe(text[]) IS
+'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400Y for more than 1000, P400I for a bad user id; counts against pgcall.rate_limit_presence (P429A).';
 
 -------------------------------------------------------------------------------
 -- RPC
@@ -1376,7 +1614,7 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 CREATE UNLOGGED TABLE pgcall.rate_limit (
     user_id        text NOT NULL,
     action         text NOT NULL CHECK (action IN ('call', 'join', 'token', 'analytics', 'invite',
-                                                   'media', 'signal', 'signal_bytes')),
+                                                   'media', 'signal', 'signal_bytes', 'presence')),
     scope          text NOT NULL DEFAULT '',
     window_seconds integer NOT NULL CHECK (window_seconds > 0),
     window_start   timestamptz NOT NULL,
@@ -1770,6 +2008,7 @@ ALTER TABLE pgcall.event ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.event_purged ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.bridge ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.presence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgcall.presence_subscription ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pgcall.profile ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY call_participant_read ON pgcall.call FOR SELECT
@@ -2579,7 +2818,8 @@ GRANT EXECUTE ON FUNCTION
     pgcall.call_history(text, text, boolean, integer, integer),
     pgcall.call_missed_count(timestamptz),
     pgcall.events_since(bigint, integer),
-    pgcall.presence(text[])
+    pgcall.presence(text[]),
+    pgcall.presence_subscribe(text[])
     TO pgcall_user, pgcall_backend;
 
 GRANT EXECUTE ON FUNCTION
@@ -2636,7 +2876,7 @@ INSERT INTO pgcall.api_function (name) VALUES
     ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
     ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'), ('call_participants'),
     ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
-    ('call_missed_count'), ('events_since'), ('presence'),
+    ('call_missed_count'), ('events_since'), ('presence'), ('presence_subscribe'),
     ('conference_create'), ('calls_mine'), ('conferences_public'),
     ('preferences_get'), ('preferences_set'), ('pseudonym'),
     ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),

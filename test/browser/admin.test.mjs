@@ -17,6 +17,8 @@ import { ARTIFACTS_DIR, ROOT, createDatabase, psql, startBridge } from '../bridg
 
 const require = createRequire(import.meta.url);
 const DB = createDatabase('browser_admin');
+// the demo's presence policy, as script/run sets it: everyone sees everyone
+psql(DB, fs.readFileSync(path.join(ROOT, 'script/demo-presence-everyone.sql'), 'utf8'));
 const CHROMIUM = process.env.PGCALL_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 30000;
 const shots = path.join(ARTIFACTS_DIR, 'screenshots');

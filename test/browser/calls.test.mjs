@@ -17,6 +17,8 @@ import { chromium } from 'playwright-core';
 import { ARTIFACTS_DIR, ROOT, createDatabase, freePort, psql, startBridge } from '../bridge/lib.mjs';
 
 const DB = createDatabase('browser_calls');
+// the demo's presence policy, as script/run sets it: everyone sees everyone
+psql(DB, fs.readFileSync(path.join(ROOT, 'script/demo-presence-everyone.sql'), 'utf8'));
 const CHROMIUM = process.env.PGCALL_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 30000;  // upper bound of any one wait
 const shots = path.join(ARTIFACTS_DIR, 'screenshots');

@@ -72,5 +72,22 @@ SELECT 'a call''s version is its last event', count(*)
  WHERE (pgcall.call_json(c.id)::jsonb ->> 'version')::bigint
        IS DISTINCT FROM (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = c.id)
 UNION ALL
+SELECT 'each follower''s last presence.changed about a user is what presence() shows them now', count(*)
+  FROM pgcall.presence_subscription f
+  LEFT JOIN LATERAL (
+      SELECT e.payload::jsonb -> 'data' AS d
+        FROM pgcall.event e
+       WHERE e.type = 'presence.changed' AND e.recipients @> ARRAY[f.subscriber]
+         AND e.payload::jsonb -> 'data' ->> 'user_id' = f.subject
+       ORDER BY e.id DESC LIMIT 1) last ON true
+  CROSS JOIN LATERAL pgcall.presence_state(f.subject) st
+ WHERE (COALESCE((last.d ->> 'online')::boolean, false), COALESCE((last.d ->> 'in_call')::boolean, false))
+       IS DISTINCT FROM
+       (CASE WHEN pgcall.presence_visible(f.subscriber, f.subject) THEN st.online ELSE false END,
+        CASE WHEN pgcall.presence_visible(f.subscriber, f.subject) THEN st.in_call ELSE false END)
+UNION ALL
+SELECT 'the run exercised presence events', (count(*) = 0)::int
+  FROM pgcall.event WHERE type = 'presence.changed'
+UNION ALL
 SELECT 'the run exercised answered, rejected, cancelled, missed and busy calls', 5 - count(DISTINCT end_reason)
   FROM pgcall.call WHERE end_reason IN ('completed', 'rejected', 'cancelled', 'missed', 'busy');

@@ -9,6 +9,12 @@
 CREATE TABLE conc_outcome (kind text, outcome text, n bigint NOT NULL DEFAULT 0, PRIMARY KEY (kind, outcome));
 CREATE TABLE seen (id bigint PRIMARY KEY);
 CREATE TABLE conc_done (done boolean NOT NULL);
+-- Everyone follows everyone's presence; the default policy decides who
+-- hears what, as calls start and end.
+INSERT INTO pgcall.presence_subscription (subscriber, subject)
+    SELECT 'u' || a, 'u' || b FROM generate_series(1, 20) a, generate_series(1, 20) b;
+SELECT pgcall.bridge_heartbeat('00000000-0000-4000-8000-0000000000b1');
+SELECT pgcall.bridge_heartbeat('00000000-0000-4000-8000-0000000000b2');
 INSERT INTO conc_done VALUES (false);
 
 CREATE FUNCTION conc_action(actor integer, action integer, other integer) RETURNS void
@@ -76,6 +82,12 @@ BEGIN
               WHERE p.call_id = target AND p.user_id <> me AND p.status IN ('invited', 'ringing', 'joined')
               LIMIT 1;
         END IF;
+    WHEN 9 THEN
+        -- a socket opens or closes on one of two bridges
+        what := 'presence';
+        PERFORM pgcall.bridge_presence(CASE WHEN other % 2 = 0 THEN '00000000-0000-4000-8000-0000000000b1'::uuid
+                                            ELSE '00000000-0000-4000-8000-0000000000b2'::uuid END,
+                                       me, (other / 2) % 2);
     ELSE
         what := 'expire';
         PERFORM pgcall.call_expire();

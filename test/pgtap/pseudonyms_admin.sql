@@ -70,7 +70,8 @@ SELECT pg_temp.act('alice');
 SELECT is((SELECT online FROM pgcall.presence(ARRAY['bob'])), true, 'on: a backend still asks presence by user id');
 RESET ROLE;
 SET LOCAL ROLE pgcall_user;
-SELECT is((SELECT online FROM pgcall.presence(ARRAY['bob'])), true, 'and so does a user');
+SELECT is((SELECT online FROM pgcall.presence(ARRAY['bob'])), false,
+          'a user asks too, and the presence policy hides bob (removed, he shares no call with alice)');
 SELECT is((SELECT display_name FROM pgcall.user_profile WHERE user_id = 'bob'), 'Bob', 'and reads profiles');
 RESET ROLE;
 

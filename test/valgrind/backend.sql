@@ -62,3 +62,26 @@ COMMIT;
 
 SELECT count(*) > 0 AS events FROM pgcall.event;
 
+
+-- Presence events: a follower, a socket, a call (touches flushed at commit).
+BEGIN;
+
+SELECT set_config('pgcall.user_id', 'ann', true);
+
+SELECT pgcall.presence_subscribe(ARRAY['ben', 'cy']) IS NOT NULL AS subscribed;
+
+COMMIT;
+
+SELECT pgcall.bridge_heartbeat('00000000-0000-4000-8000-0000000000b1');
+
+SELECT pgcall.bridge_presence('00000000-0000-4000-8000-0000000000b1', 'ben', 1);
+
+BEGIN;
+
+SELECT set_config('pgcall.user_id', 'ann', true);
+
+SELECT (pgcall.call_start(ARRAY['ben', 'cy'])->'call'->>'id') IS NOT NULL AS started;
+
+COMMIT;
+
+SELECT count(*) > 0 AS presence_events FROM pgcall.event WHERE type = 'presence.changed';

@@ -33,6 +33,8 @@ const app = {
   device: crypto.randomUUID(),  // this tab, for "answered on another device"
   people: [],         // user ids in the people list
   online: new Map(),  // user id -> boolean
+  inCall: new Map(),  // user id -> boolean
+  presenceAt: new Map(),  // user id -> event id its presence is as of
   incoming: null,     // the call ringing here (dialog shown)
   call: null,         // the call this tab takes part in, see startCall/accept
   held: [],           // events that came before call_start's reply named the call
@@ -193,6 +195,9 @@ async function resync() {
 
 // -------------------------------------------------------------- people
 
+// Presence comes as presence.changed events for the people we follow
+// (presence_subscribe); a slow re-read covers a bridge that died without
+// saying so, which no event announces.
 function loadPeople() {
   fetch('/demo/users').then((r) => (r.ok ? r.json() : [])).catch(() => []).then((users) => {
     for (const u of users) addPerson(u);
@@ -205,6 +210,7 @@ function addPerson(user) {
   if (user === app.session.user || app.people.includes(user)) return;
   app.people.push(user);
   renderPeople();
+  refreshPresence();
 }
 
 function renderPeople() {
@@ -227,20 +233,35 @@ function renderPeople() {
   }));
 }
 
-// Online or offline, in words as well as the dot's colour.
+// Online, offline or in a call, in words as well as the dot's colour.
 function showOnline(li) {
   const on = app.online.get(li.dataset.user) ?? false;
+  const words = on ? (app.inCall.get(li.dataset.user) ? 'in a call' : 'online') : 'offline';
   li.dataset.online = String(on);
-  li.querySelector('.dot').title = on ? 'online' : 'offline';
-  li.querySelector('.presence').textContent = on ? 'online' : 'offline';
+  li.querySelector('.dot').title = words;
+  li.querySelector('.presence').textContent = words;
 }
 
+// p as of event id `at`, unless what we show is newer.
+function setPresence(p, at) {
+  if ((app.presenceAt.get(p.user_id) ?? -1) > at) return;
+  app.presenceAt.set(p.user_id, at);
+  app.online.set(p.user_id, p.online);
+  app.inCall.set(p.user_id, p.in_call);
+  const li = document.querySelector(`#people-list li[data-user="${CSS.escape(p.user_id)}"]`);
+  if (li) showOnline(li);
+}
+
+// Follow the people list: a snapshot now, presence.changed events after it
+// (those up to its version are already in the snapshot).
 async function refreshPresence() {
-  if (app.socket?.state !== 'open' || app.people.length === 0) return;
+  if (app.socket?.state !== 'open' || app.presencePending) return;
+  app.presencePending = true;
+  await null;  // people added in one go: one subscription
+  app.presencePending = false;
   try {
-    const rows = await app.socket.call('presence', { user_ids: app.people });
-    for (const r of rows) app.online.set(r.user_id, r.online);
-    for (const li of document.querySelectorAll('#people-list li')) showOnline(li);
+    const snap = await app.socket.call('presence_subscribe', { user_ids: app.people });
+    for (const p of snap.presence) setPresence(p, snap.version);
   } catch (e) {
     console.warn('presence', e);
   }
@@ -318,6 +339,10 @@ function historyItem(c) {
 // wait for call_get).  The events that come before call_start's reply named
 // our new call are held, and queued once it did.
 function onEvent(m) {
+  if (m.event === 'presence.changed') {  // about a user, not a call
+    setPresence(m.data, m.id);
+    return;
+  }
   if (app.call && !app.call.id && m.event !== 'call.incoming') {
     app.held.push(m);
     return;

@@ -12,8 +12,10 @@ const defaults = {
   // Seconds an outgoing call rings before the database ends it as missed;
   // null: the database's pgcall.ring_timeout (90 s by default).
   ringTimeout: null,
-  // How often the people list asks who is online, ms.
-  presenceEveryMs: 4000,
+  // How often the people list reads presence afresh, ms.  Changes come as
+  // presence.changed events; this only covers a bridge that died without
+  // saying so (no event announces that).
+  presenceEveryMs: 60000,
 };
 
 const q = new URLSearchParams(location.search);

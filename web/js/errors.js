@@ -32,6 +32,7 @@ export const MESSAGES = {
   P400V: 'That is more people than one call may ring at once.',
   P400W: 'That webhook address cannot be used: it must be http(s), without credentials, and not a private or local address.',
   P400X: 'Those webhook settings are not valid: check the event types and limits.',
+  P400Y: 'That is more people than the people list can follow at once (1,000 at most).',
   // 401 and 403: who you are and what you may do
   P401A: 'You are not signed in.',
   P403A: 'You cannot act for someone else.',
