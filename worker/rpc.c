@@ -211,7 +211,15 @@ reply_from_job(struct reply *r, const struct job *job, int rpc_stmt, bool authen
 	/* pgcall.rpc says the range (offset, page, total) when it can */
 	if (PQnfields(res) >= 4 && !PQgetisnull(res, 0, 3))
 	{
+		long long	first,
+					last,
+					all;
+
 		snprintf(r->content_range, sizeof(r->content_range), "%s", PQgetvalue(res, 0, 3));
+		/* a known total the range does not cover is PostgREST's 206 */
+		if (sscanf(r->content_range, "%lld-%lld/%lld", &first, &last, &all) == 3 &&
+			(first > 0 || last + 1 < all))
+			r->status = 206;
 		return;
 	}
 	if (count_exact)

@@ -47,6 +47,23 @@ describe('results', () => {
   test('Prefer: count=exact puts the total in Content-Range', async () => {
     const r = await http(b, 'POST', '/rpc/numbers', { body: { n: 4 }, headers: { ...T, Prefer: 'count=exact' } });
     assert.equal(r.headers.get('content-range'), '0-3/4');
+    assert.equal(r.status, 200);
+  });
+
+  test('a Range that leaves rows out, with a known total, is 206 Partial Content (as PostgREST)', async () => {
+    const part = await http(b, 'POST', '/rpc/numbers', {
+      body: { n: 5 }, headers: { ...T, Prefer: 'count=exact', Range: '1-2' },
+    });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), '1-2/5');
+    assert.equal(part.json.length, 2);
+    const all = await http(b, 'POST', '/rpc/numbers', {
+      body: { n: 5 }, headers: { ...T, Prefer: 'count=exact', Range: '0-9' },
+    });
+    assert.equal(all.status, 200);
+    assert.equal(all.headers.get('content-range'), '0-4/5');
+    const unknown = await http(b, 'POST', '/rpc/numbers', { body: { n: 5 }, headers: { ...T, Range: '1-2' } });
+    assert.equal(unknown.status, 200, 'without a count the total is unknown: 200');
   });
 
   test('void is 204 without a body', async () => {
