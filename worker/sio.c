@@ -131,6 +131,16 @@ sio_parse(const char *s, size_t n, struct sio_packet *p, const char **err)
 					return fail(err, "the event name must be a string");
 				if (p->name.n - 2 > SIO_MAX_EVENT)
 					return fail(err, "the event name is too long");
+				{
+					/* the name goes to the database as a C string */
+					char	   *nm = json_string_dup(&p->name);
+					bool		clean = nm && nm[0] && text_clean(nm, strlen(nm)) &&
+						!memmem(p->name.p, p->name.n, "\\u0000", 6);
+
+					free(nm);
+					if (!clean)
+						return fail(err, "the event name must be non-empty text without control characters");
+				}
 				for (size_t r = 0; r < sizeof(reserved_events) / sizeof(reserved_events[0]); r++)
 					if (json_key_is(&p->name, reserved_events[r]))
 						return fail(err, "the event name is reserved by Socket.IO");

@@ -389,6 +389,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	bargv[n++] = "1";
 	bargv[n++] = "--ws-timeout";
 	bargv[n++] = "2";
+	bargv[n++] = "--socketio-dialect";
+	bargv[n++] = "seed003";
+	bargv[n++] = "--socketio-ping-interval";
+	bargv[n++] = "1000";
+	bargv[n++] = "--socketio-ping-timeout";
+	bargv[n++] = "1000";
+	bargv[n++] = "--socketio-connect-timeout";
+	bargv[n++] = "2000";
 	bargv[n++] = "--log-level";
 	bargv[n++] = getenv("FUZZ_BRIDGE_VERBOSE") ? "info" : "error";
 	bargv[n] = NULL;
