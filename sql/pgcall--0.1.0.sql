@@ -2232,7 +2232,7 @@ GRANT EXECUTE ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean), pgcall.dia
     TO pgcall_user, pgcall_backend, pgcall_admin;
 
 -- Seed 003 (MongoDB + WebRTC peer-to-peer, Socket.IO default namespace):
--- docs/migrating/003-webrtc-socketio.md.  The callee must be online
+-- docs/migrating/seed003.md.  The callee must be online
 -- (require_online), as that backend answered userNotAvailable.
 INSERT INTO pgcall.dialect (name, namespace, error_event, error_payload, description) VALUES
     ('seed003', '/', 'callError', '{"error": "$.error.message"}',
