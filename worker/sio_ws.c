@@ -237,8 +237,6 @@ connect_done(struct job *job)
 		reply_from_job(&r, job, 1, true, false, false);
 		connect_error(s, x->nsp, msg ? msg : job->fail_msg ? job->fail_msg : "Could not connect to the database",
 					  &r);
-		if (!job->err)
-			B.m.ws_closed_auth++;
 		reply_clear(&r);
 		return;
 	}
@@ -320,7 +318,6 @@ on_connect(struct session *s, const struct sio_packet *p)
 		if (r.body && json_member(r.body, r.len, "message", &m) && m.type == J_STRING)
 			msg = json_string_dup(&m);
 		connect_error(s, nsp, msg ? msg : "The JWT was refused", &r);
-		B.m.ws_closed_auth++;
 		free(msg);
 		free(token);
 		reply_clear(&r);

@@ -331,7 +331,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char dir[] = "/tmp/fuzz_bridge.XXXXXX";
 	static char secret_path[sizeof(dir) + 16];
 	static char port_s[16];
-	static char *bargv[32];
+	static char *bargv[48];
 	static const char secret[] = "fuzz-bridge-secret-0123456789abcdef0123456789";
 	const char *e;
 	FILE	   *f;
