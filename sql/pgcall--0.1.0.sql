@@ -2016,6 +2016,20 @@ $$;
 COMMENT ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean) IS
 'Whether every path in a dialect template is usable: a valid SQL/JSON path inbound; outbound only $.event or $.me followed by .member and [index] steps (what the bridge evaluates).';
 
+CREATE FUNCTION pgcall.dialect_when_ok("when" jsonb)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.jsonb_typeof("when") = 'object'
+       AND pgcall.dialect_template_ok("when", true)
+       AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_object_keys("when") k
+                        WHERE k !~ '^\$\.(event|me)(\.[A-Za-z0-9_]{1,63}|\[[0-9]{1,6}\])*$')
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_when_ok(jsonb) IS
+'Whether a dialect_emit condition is usable: an object whose keys are outbound paths and whose values are outbound paths or literals.';
+
 CREATE TABLE pgcall.dialect (
     name          text PRIMARY KEY CHECK (name ~ '^[a-z0-9_-]{1,32}$'),
     namespace     text NOT NULL DEFAULT '/' CHECK (namespace ~ '^/[A-Za-z0-9_/-]{0,63}$'),
@@ -2049,8 +2063,7 @@ CREATE TABLE pgcall.dialect_emit (
     dialect       text NOT NULL REFERENCES pgcall.dialect ON DELETE CASCADE,
     pgcall_event  text NOT NULL,
     seq           integer NOT NULL DEFAULT 1,
-    "when"        jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof("when") = 'object'
-                                                     AND pgcall.dialect_template_ok("when", true)),
+    "when"        jsonb NOT NULL DEFAULT '{}' CHECK (pgcall.dialect_when_ok("when")),
     event         text NOT NULL CHECK (event ~ '^[A-Za-z0-9_.:-]{1,64}$'),
     payload       jsonb CHECK (pgcall.dialect_template_ok(payload, true)),
     PRIMARY KEY (dialect, pgcall_event, seq)
@@ -2225,9 +2238,11 @@ CREATE POLICY dialect_emit_read ON pgcall.dialect_emit FOR SELECT USING (true);
 CREATE POLICY dialect_error_read ON pgcall.dialect_error FOR SELECT USING (true);
 GRANT SELECT ON pgcall.dialect, pgcall.dialect_event, pgcall.dialect_emit, pgcall.dialect_error
     TO pgcall_user, pgcall_backend, pgcall_admin;
-REVOKE EXECUTE ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean), pgcall.dialect_fill(jsonb, jsonb),
+REVOKE EXECUTE ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean), pgcall.dialect_when_ok(jsonb),
+    pgcall.dialect_fill(jsonb, jsonb),
     pgcall.dialect_rules(text, text), pgcall.dialect_call(text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean), pgcall.dialect_fill(jsonb, jsonb),
+GRANT EXECUTE ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean), pgcall.dialect_when_ok(jsonb),
+    pgcall.dialect_fill(jsonb, jsonb),
     pgcall.dialect_rules(text, text), pgcall.dialect_call(text, text, jsonb)
     TO pgcall_user, pgcall_backend, pgcall_admin;
 
