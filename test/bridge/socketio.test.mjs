@@ -378,6 +378,32 @@ describe('Engine.IO and Socket.IO attacked', () => {
     alice.close();
   });
 
+  test('a token that expires closes the socket (1008 token expired)', async () => {
+    const r = new Raw();
+    r.ws.on('message', (d) => { if (d.toString() === '2') r.ws.send('3'); });
+    await r.connect(sign({ sub: 'shortlived', role: 'pgcall_user', exp: Math.floor(Date.now() / 1000) + 2 }));
+    const c = await r.closed;
+    assert.equal(c.code, 1008);
+    assert.equal(c.reason, 'token expired');
+  });
+
+  test('events for a user reach every Socket.IO socket of that user, mapped, and only them', async () => {
+    const a1 = client('multi-a');
+    const a2 = client('multi-a');
+    const bob = client('multi-b');
+    await Promise.all([connected(a1), connected(a2), connected(bob)]);
+    await online('multi-a', 'multi-b');
+    const init = await bob.emitWithAck('initiateCall', { receiverId: 'multi-a', callType: 'audio' });
+    const [i1, i2] = await Promise.all([next(a1, 'incomingCall'), next(a2, 'incomingCall')]);
+    assert.equal(i1.callId, init.callId);
+    assert.deepEqual(i1, i2);
+    // the caller gets no incomingCall of its own call
+    bob.emit('endCall', { callId: init.callId });
+    await next(bob, 'callEnded');
+    assert.equal(bob.seen.filter(([n]) => n === 'incomingCall').length, 0);
+    for (const s of [a1, a2, bob]) s.close();
+  });
+
   test('the bridge is still healthy and counts what it refused', async () => {
     const m = await metrics(b);
     assert.ok(m['pgcall_bridge_ws_calls_total{outcome="error"}'] >= 40, 'refused and failed events are counted');
