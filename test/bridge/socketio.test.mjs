@@ -201,14 +201,30 @@ describe('namespace CONNECT', () => {
     s.close();
   });
 
+  test('a bridge configured with a dialect the database does not have: connect_error says so', async () => {
+    const odd = await startBridge(DB, { args: ['--socketio-dialect', 'nope'] });
+    try {
+      const s = io(odd.url, { auth: { token: userToken('alice') }, transports: ['websocket'], reconnection: false, forceNew: true });
+      const e = await connectError(s);
+      assert.equal(e.message, 'unknown dialect "nope"');
+      assert.equal(e.data.code, '22023');
+      assert.ok(e.data.hint);
+      s.close();
+    } finally {
+      await odd.stop();
+    }
+  });
+
   test('a bridge without a dialect does not serve /socket.io/', async () => {
     const plain = await startBridge(DB);
     try {
       const s = io(plain.url, { auth: { token: userToken('alice') }, transports: ['websocket'], reconnection: false, forceNew: true });
       await connectError(s);
       s.close();
-      const r = await fetch(`${plain.url}/socket.io/?EIO=4&transport=websocket`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } }).catch(() => null);
-      assert.ok(r === null || r.status === 404 || r.status === 426);
+      const e = await new Raw('EIO=4&transport=websocket', plain.port).opened.then(() => null, (err) => err);
+      assert.equal(e.status, 404);
+      assert.equal(e.body.message, 'Socket.IO is not served by this bridge');
+      assert.match(e.body.hint, /--socketio-dialect/);
     } finally {
       await plain.stop();
     }
@@ -218,8 +234,8 @@ describe('namespace CONNECT', () => {
 // ------------------------------------------------------------ raw frames
 
 class Raw {
-  constructor(query = 'EIO=4&transport=websocket') {
-    this.ws = new WebSocket(`ws://127.0.0.1:${b.port}/socket.io/?${query}`);
+  constructor(query = 'EIO=4&transport=websocket', port = b.port) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?${query}`);
     this.frames = [];
     this.ws.on('message', (d) => this.frames.push(d.toString()));
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
