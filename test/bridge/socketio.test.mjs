@@ -289,6 +289,20 @@ describe('Engine.IO and Socket.IO attacked', () => {
     }
   });
 
+  test('HTTP long-polling (socket.io-client\'s default first transport) is refused with 400 and a hint', async () => {
+    const r = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(r.status, 400);
+    const j = await r.json();
+    assert.equal(j.message, 'Transport unknown');
+    assert.match(j.hint, /transports: \["websocket"\]/);
+    const post = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=x`, { method: 'POST', body: '40' });
+    assert.equal(post.status, 400);
+    // an unchanged client (polling first) gets connect_error, not a hang
+    const s = io(b.url, { auth: { token: userToken('alice') }, reconnection: false, forceNew: true });
+    await connectError(s);
+    s.close();
+  });
+
   test('the server pings; a client that answers stays, one that does not is cut', async () => {
     const good = new Raw();
     await good.connect();
