@@ -16,6 +16,21 @@ static const char *const reserved_events[] = {
 	"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"
 };
 
+/* A JSON string literal (validated) holds an escaped NUL, \u0000. */
+static bool
+escapes_nul(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+	{
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++;					/* skip the escaped character */
+	}
+	return false;
+}
+
 static int
 fail(const char **err, const char *msg)
 {
@@ -135,7 +150,7 @@ sio_parse(const char *s, size_t n, struct sio_packet *p, const char **err)
 					/* the name goes to the database as a C string */
 					char	   *nm = json_string_dup(&p->name);
 					bool		clean = nm && nm[0] && text_clean(nm, strlen(nm)) &&
-						!memmem(p->name.p, p->name.n, "\\u0000", 6);
+						!escapes_nul(p->name.p, p->name.n);
 
 					free(nm);
 					if (!clean)

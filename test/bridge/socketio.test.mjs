@@ -169,6 +169,9 @@ describe('seed 003 flow with socket.io-client', () => {
     // a signal to someone outside the call is refused by the database
     alice.emit('sendOffer', { to: 'bob', offer: { type: 'offer', sdp: 'x' }, callId: '00000000-0000-4000-8000-000000000000' });
     assert.deepEqual(await next(alice, 'callError'), { error: 'Call not found' });
+    // a backslash then "u0000" is text, not a NUL: an (unknown) event, not a malformed packet
+    alice.emit('a\\u0000', {});
+    assert.deepEqual(await next(alice, 'callError'), { error: 'Unknown event "a\\u0000"' });
     alice.emit('noSuchEvent', {});
     assert.deepEqual(await next(alice, 'callError'), { error: 'Unknown event "noSuchEvent"' });
     alice.close();
