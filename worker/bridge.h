@@ -65,6 +65,10 @@ struct config
 	const char *web_root;		/* static files for "/", or NULL */
 	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
 	const char *demo_admins;	/* comma-separated demo administrators, or NULL */
+	const char *sio_dialect;	/* Socket.IO dialect at /socket.io/, or NULL */
+	int			sio_ping_ms;
+	int			sio_ping_timeout_ms;
+	int			sio_connect_timeout_ms;
 	const char *tls_cert;
 	const char *tls_key;
 	const char *bridge_id;		/* uuid; random when not given */
@@ -116,6 +120,8 @@ enum sql_id
 	SQL_WEBHOOK_CLAIM,			/* bridge id, max deliveries */
 	SQL_WEBHOOK_REPORT,			/* bridge id, results (JSON array) */
 	SQL_WEBHOOK_ENABLED,
+	SQL_SIO_CONNECT,			/* dialect, namespace: user id and outbound rules */
+	SQL_SIO_CALL,				/* dialect, event, payload: what to send back */
 	SQL__COUNT
 };
 

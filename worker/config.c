@@ -95,6 +95,15 @@ static const struct opt opts[] = {
 	{"demo-admins", O_STR, F(demo_admins), NULL, 0, 0,
 	"comma-separated demo administrators: POST /demo/token with \"role\": \"pgcall_admin\" signs in as "
 	"one of them, for web/admin.html (demo and tests only; off by default)"},
+	{"socketio-dialect", O_STR, F(sio_dialect), NULL, 0, 0,
+	"dialect (a row of pgcall.dialect) served to Socket.IO clients at /socket.io/ (default: none, "
+	"/socket.io/ answers 404)"},
+	{"socketio-ping-interval", O_INT, F(sio_ping_ms), "25000", 100, 3600000,
+	"ms between Engine.IO pings the bridge sends to a Socket.IO client"},
+	{"socketio-ping-timeout", O_INT, F(sio_ping_timeout_ms), "20000", 100, 3600000,
+	"ms a Socket.IO client has to answer a ping before it is cut"},
+	{"socketio-connect-timeout", O_INT, F(sio_connect_timeout_ms), "45000", 100, 3600000,
+	"ms a Socket.IO client has from the upgrade to a namespace CONNECT that succeeds"},
 	{"tls-cert", O_STR, F(tls_cert), NULL, 0, 0, "PEM certificate: serve HTTPS/WSS"},
 	{"tls-key", O_STR, F(tls_key), NULL, 0, 0, "PEM private key for --tls-cert"},
 	{"bridge-id", O_STR, F(bridge_id), NULL, 0, 0, "UUID naming this bridge (default: random)"},

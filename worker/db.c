@@ -67,6 +67,10 @@ static const struct sqldef
 	[SQL_SET_ROLE] = {NULL,
 		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
 	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
+	[SQL_SIO_CONNECT] = {"pgcall_sio_connect",
+		"SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text", true},
+	[SQL_SIO_CALL] = {"pgcall_sio_call",
+		"SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text", true},
 	/* prepared: planning its subqueries on every request cost more than the rest */
 	[SQL_WEBHOOK_CLAIM] = {"pgcall_webhook_claim",
 		"SELECT id, attempt, url, delivery_id, event_type, body, signature, timeout_ms, response_max,"

@@ -807,6 +807,13 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		http_reply_error(r, 426, "PGRST426", "Upgrade to a WebSocket to use /ws", NULL);
 		return 0;
 	}
+	else if (B.cfg.sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
+	{
+		/* Engine.IO's HTTP long-polling transport (sio_ws.c serves WebSocket only) */
+		http_reply_error(r, 400, "PGRST100", "Transport unknown",
+						 "HTTP long-polling is not served: connect with transports: [\"websocket\"].");
+		return 0;
+	}
 	else if (B.cfg.web_root && r->get && r->content_length == 0)
 	{
 		int			n = static_serve(wsi, path);

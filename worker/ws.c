@@ -26,65 +26,7 @@
 
 #include "json.h"
 #include "jwt.h"
-
-#define USER_BUCKETS 4096
-
-enum ss_state
-{
-	SS_AUTH, SS_RESUMING, SS_LIVE, SS_CLOSING
-};
-
-struct wsmsg
-{
-	lws_dll2_t	list;
-	int64_t		id;				/* event id, or 0 */
-	size_t		len;
-	unsigned char data[];		/* LWS_PRE + len */
-};
-
-struct user
-{
-	struct user *next;			/* hash chain */
-	lws_dll2_owner_t sessions;
-	int			count;			/* authenticated sockets here */
-	int			reported;		/* what the database last acknowledged; -1 unknown */
-	int			sending;
-	bool		job_pending;
-	char		id[];
-};
-
-struct session
-{
-	struct lws *wsi;
-	enum ss_state state;
-	struct user *user;
-	lws_dll2_t	user_link;
-	lws_dll2_t	all_link;
-	struct identity id;
-	char	   *headers_json;
-	lws_dll2_owner_t sendq;
-	size_t		queued;
-	lws_dll2_owner_t resume_buf;
-	size_t		resume_bytes;
-	bool		resume_overflow;
-	bool		resume_waiting;	/* next page when the queue drains */
-	struct job *resume_job;
-	char	   *resume_id;		/* raw id of the resume message, or NULL */
-	int64_t		last_sent;
-	int64_t		connect_after;	/* ?after= at connect, -1 none */
-	char	   *rx;
-	size_t		rx_len;
-	size_t		rx_cap;
-	lws_dll2_owner_t jobs;
-	int			calls;
-	uint16_t	close_code;
-	char		close_reason[96];
-	uint64_t	wire_min;		/* bytes the client must have sent, all frames masked */
-	bool		in_frame;		/* the last RECEIVE left part of its frame */
-	bool		mask_check;
-	bool		registered;
-	lws_sorted_usec_list_t sul_resume;
-};
+#include "ws.h"
 
 static struct user *users[USER_BUCKETS];
 static int	nusers;
@@ -258,7 +200,7 @@ msg_new(const char *data, size_t len, int64_t id)
 	return m;
 }
 
-static void
+void
 session_close(struct session *s, uint16_t code, const char *reason)
 {
 	if (s->state == SS_CLOSING)
@@ -284,7 +226,7 @@ session_drop_slow(struct session *s)
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static void
+void
 ws_send(struct session *s, const char *data, size_t len)
 {
 	struct wsmsg *m;
@@ -307,7 +249,7 @@ ws_send(struct session *s, const char *data, size_t len)
 	lws_callback_on_writable(s->wsi);
 }
 
-static void
+void
 ws_send_jb(struct session *s, struct jbuf *b)
 {
 	if (b->oom)
@@ -344,6 +286,16 @@ send_error(struct session *s, const char *rawid, int status, const char *code, c
 
 /* -------------------------------------------------------------- events */
 
+/* One event to one socket, in its protocol. */
+static void
+deliver(struct session *s, const char *payload, size_t len)
+{
+	if (s->sio)
+		sio_deliver(s, payload, len);
+	else
+		ws_send(s, payload, len);
+}
+
 void
 ws_deliver_event(const char *user_id, int64_t id, const char *payload, size_t len)
 {
@@ -362,7 +314,7 @@ ws_deliver_event(const char *user_id, int64_t id, const char *payload, size_t le
 		{
 			s->last_sent = id;
 			B.m.events_delivered++;
-			ws_send(s, payload, len);
+			deliver(s, payload, len);
 		}
 		else if (s->state == SS_RESUMING && !s->resume_overflow)
 		{
@@ -400,7 +352,7 @@ go_live(struct session *s)
 		{
 			s->last_sent = m->id;
 			B.m.events_delivered++;
-			ws_send(s, (const char *) m->data + LWS_PRE, m->len);
+			deliver(s, (const char *) m->data + LWS_PRE, m->len);
 		}
 		free(m);
 	}
@@ -464,7 +416,7 @@ resume_done(struct job *job)
 		}
 		s->last_sent = id;
 		B.m.events_resumed++;
-		ws_send(s, PQgetvalue(res, i, 1), len);
+		deliver(s, PQgetvalue(res, i, 1), len);
 	}
 	if (s->state != SS_RESUMING)
 		return;
@@ -495,7 +447,7 @@ timeout_text(void)
 }
 
 /* A job that runs as the socket's user: identity first, then sql. */
-static struct job *
+struct job *
 session_job(struct session *s, job_done_fn done, const char *method, const char *path)
 {
 	const char *idv[6] = {s->id.role, s->id.claims, s->headers_json ? s->headers_json : "{}",
@@ -772,27 +724,16 @@ upgrade_after(struct lws *wsi, int64_t *after)
 	return rc;
 }
 
-/* Who the upgrade is for; on failure r holds the refusal. */
-static int
-upgrade_identity(struct lws *wsi, struct identity *id, struct reply *r, bool *token_seen)
+/* Who a socket's token names; on failure r holds the refusal. */
+int
+session_identity(struct identity *id, const char *tok, size_t len, struct reply *r)
 {
-	char	   *tok = upgrade_token(wsi);
-
-	*token_seen = tok != NULL;
-	if (!tok)
+	if (identity_from_bearer(id, tok, len, r))
 	{
-		reply_error(r, 401, "PGRST302", "A WebSocket needs a JWT",
-					NULL, "Pass it as ?token= or in an Authorization: Bearer header.");
-		return -1;
-	}
-	if (identity_from_bearer(id, tok, strlen(tok), r))
-	{
-		free(tok);
 		if (!r->status)
 			reply_error(r, 500, "PGRST000", "out of memory", NULL, NULL);
 		return -1;
 	}
-	free(tok);
 	if (!id->authenticated)
 	{
 		/* rpc.c runs a token without a role claim as nobody: no socket for nobody */
@@ -808,6 +749,25 @@ upgrade_identity(struct lws *wsi, struct identity *id, struct reply *r, bool *to
 		return -1;
 	}
 	return 0;
+}
+
+/* Who the upgrade is for; on failure r holds the refusal. */
+static int
+upgrade_identity(struct lws *wsi, struct identity *id, struct reply *r, bool *token_seen)
+{
+	char	   *tok = upgrade_token(wsi);
+	int			rc;
+
+	*token_seen = tok != NULL;
+	if (!tok)
+	{
+		reply_error(r, 401, "PGRST302", "A WebSocket needs a JWT",
+					NULL, "Pass it as ?token= or in an Authorization: Bearer header.");
+		return -1;
+	}
+	rc = session_identity(id, tok, strlen(tok), r);
+	free(tok);
+	return rc;
 }
 
 int
@@ -826,6 +786,12 @@ ws_confirm_upgrade(struct lws *wsi, const char *in)
 	{
 		reply_error(&r, 503, "PGRST503", "The bridge is shutting down", NULL, "Connect to another bridge.");
 		rc = http_write_now(wsi, 503, &r, false);
+	}
+	else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && sio_path_is(uri))
+	{
+		/* Socket.IO: the token comes with the namespace CONNECT */
+		if (sio_confirm_upgrade(wsi, &r))
+			rc = http_write_now(wsi, r.status, &r, false);
 	}
 	else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0)
 	{
@@ -858,6 +824,23 @@ welcome(struct session *s)
 	jb_strz(&b, s->user->id);
 	jb_printf(&b, ",\"bridge\":\"%s\",\"last_event_id\":%lld}", B.id, (long long) events_cursor());
 	ws_send_jb(s, &b);
+}
+
+/* The database accepted the socket's identity: count it as uid's. */
+bool
+session_register(struct session *s, const char *uid)
+{
+	s->user = user_get(uid);
+	if (!s->user)
+	{
+		session_close(s, 1011, "out of memory");
+		return false;
+	}
+	lws_dll2_add_tail(&s->user_link, &s->user->sessions);
+	s->user->count++;
+	s->registered = true;
+	presence_touch(s->user);
+	return true;
 }
 
 static void
@@ -893,16 +876,8 @@ auth_done(struct job *job)
 		return;
 	}
 	uid = PQgetvalue(res, 0, 0);
-	s->user = user_get(uid);
-	if (!s->user)
-	{
-		session_close(s, 1011, "out of memory");
+	if (!session_register(s, uid))
 		return;
-	}
-	lws_dll2_add_tail(&s->user_link, &s->user->sessions);
-	s->user->count++;
-	s->registered = true;
-	presence_touch(s->user);
 	welcome(s);
 	if (s->connect_after >= 0)
 		start_resume(s, s->connect_after);
@@ -929,6 +904,16 @@ on_established(struct session *s, struct lws *wsi)
 	s->mask_check = wire_received(wsi, &s->wire_min);
 	lws_dll2_add_tail(&s->all_link, &all_sessions);
 	B.m.ws_accepted++;
+	{
+		char		uri[64];
+
+		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && sio_path_is(uri))
+		{
+			s->headers_json = http_headers_json(wsi);
+			sio_established(s);
+			return 0;
+		}
+	}
 	if (upgrade_identity(wsi, &s->id, &r, &seen))
 	{
 		reply_clear(&r);
@@ -969,6 +954,8 @@ on_closed(struct session *s)
 	if (!s->wsi)
 		return;
 	lws_sul_cancel(&s->sul_resume);
+	if (s->sio)
+		sio_closed(s);
 	while (s->jobs.count)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&s->jobs), struct job, owner_link);
@@ -1067,7 +1054,8 @@ on_receive(struct session *s, struct lws *wsi, const char *in, size_t len)
 						 (unsigned char *) "message too large", 17);
 		return -1;
 	}
-	if (s->rx_len + len > s->rx_cap)
+	/* an empty message still needs a buffer to terminate (rx is NULL when idle) */
+	if (!s->rx || s->rx_len + len > s->rx_cap)
 	{
 		size_t		cap = s->rx_cap ? s->rx_cap : 1024;
 		char	   *p;
@@ -1087,7 +1075,10 @@ on_receive(struct session *s, struct lws *wsi, const char *in, size_t len)
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 	s->rx[s->rx_len] = '\0';
-	on_message(s, s->rx, s->rx_len);
+	if (s->sio)
+		sio_on_message(s, s->rx, s->rx_len);
+	else
+		on_message(s, s->rx, s->rx_len);
 	/* idle sockets keep no receive buffer */
 	free(s->rx);
 	s->rx = NULL;

@@ -317,3 +317,19 @@ describe('slow consumers', () => {
     } finally { await small.stop(); }
   });
 });
+
+describe('empty messages', () => {
+  // An empty text frame once dereferenced the idle socket's NULL receive
+  // buffer and killed the bridge.
+  test('an empty text frame is an error message, and the bridge lives on', async () => {
+    const c = new Client(b, userToken('empty-frame'));
+    await c.welcome();
+    c.ws.send('');
+    const m = await c.next((x) => x.type === 'error', 'error for an empty message');
+    assert.equal(m.status, 400);
+    assert.equal(m.error.code, 'PGRST100');
+    assert.equal((await fetch(`${b.url}/health`)).status, 200);
+    assert.deepEqual(await c.ok('current_user_id'), 'empty-frame');
+    c.close();
+  });
+});

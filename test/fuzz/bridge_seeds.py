@@ -53,6 +53,9 @@ def upgrade(path="/ws", token=TOKEN, query=True):
             "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, q, auth)).encode()
 
 
+SIO = "/socket.io/?EIO=4&transport=websocket"
+
+
 def post(path, body, extra=""):
     return ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             "Content-Length: %d\r\n%s\r\n" % (path, len(body), extra)).encode() + body
@@ -97,6 +100,17 @@ seeds = {
     "ws-call-profile": b"\x05" + upgrade() + b"\xfe" + frame(
         b'{"type":"call","id":7,"fn":"echo","schema":"bridge_test","args":{"body":{"k":[1,"x"]}}}'),
     "ws-resume": b"\x05" + upgrade(query=True) + b"\xfe" + frame(b'{"type":"resume","after":0}'),
+    # Socket.IO (seed 003's dialect) at /socket.io/
+    "sio-flow": b"\x05" + upgrade(path=SIO, token=None) + b"\xfe" + frame(
+        b'40{"token":"' + TOKEN.encode() + b'"}') + b"\xfe" + frame(
+        b'42["initiateCall",{"receiverId":"b","callType":"video"}]') + b"\xfe" + frame(
+        b'4217["acceptCall",{"callId":"00000000-0000-4000-8000-000000000000"}]') + b"\xfe" + frame(
+        b'42["sendOffer",{"to":"b","offer":{"type":"offer","sdp":"v=0"},"callId":"x"}]') + b"\xfe" + frame(b"3"),
+    "sio-no-auth": b"\x05" + upgrade(path=SIO, token=None) + b"\xfe" + frame(b"40") + b"\xfe" + frame(b"2probe"),
+    "sio-event-first": b"\x01" + upgrade(path=SIO, token=None) + b"\xfe" + frame(b'42["endCall",{}]'),
+    "sio-binary": b"\x01" + upgrade(path=SIO, token=None) + b"\xfe" + frame(b'451-["x",{"_placeholder":true,"num":0}]'),
+    "sio-eio3": b"\x00" + upgrade(path="/socket.io/?EIO=3&transport=websocket", token=None),
+    "sio-polling": b"\x00GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
     "ws-no-token": b"\x00" + upgrade(token=None),
     "ws-bad-token": b"\x00" + upgrade(token=BAD_TOKEN),
     "ws-wrong-path": b"\x00" + upgrade(path="/nows"),

@@ -331,7 +331,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char dir[] = "/tmp/fuzz_bridge.XXXXXX";
 	static char secret_path[sizeof(dir) + 16];
 	static char port_s[16];
-	static char *bargv[32];
+	static char *bargv[48];
 	static const char secret[] = "fuzz-bridge-secret-0123456789abcdef0123456789";
 	const char *e;
 	FILE	   *f;
@@ -389,6 +389,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	bargv[n++] = "1";
 	bargv[n++] = "--ws-timeout";
 	bargv[n++] = "2";
+	bargv[n++] = "--socketio-dialect";
+	bargv[n++] = "seed003";
+	bargv[n++] = "--socketio-ping-interval";
+	bargv[n++] = "1000";
+	bargv[n++] = "--socketio-ping-timeout";
+	bargv[n++] = "1000";
+	bargv[n++] = "--socketio-connect-timeout";
+	bargv[n++] = "2000";
 	bargv[n++] = "--log-level";
 	bargv[n++] = getenv("FUZZ_BRIDGE_VERBOSE") ? "info" : "error";
 	bargv[n] = NULL;

@@ -1,0 +1,596 @@
+/*
+ * sio_ws.c: Socket.IO v4 (Engine.IO 4) over WebSocket at /socket.io/, for
+ * the dialect the bridge serves (--socketio-dialect).
+ *
+ * A Socket.IO socket is a ws.c session (same identity, presence, send queue
+ * and event delivery) that speaks Engine.IO packets instead of pgcall's
+ * messages.  After the upgrade the bridge sends the open packet and pings
+ * every --socketio-ping-interval; the client joins the dialect's namespace
+ * with a CONNECT whose auth object carries the JWT ({"token": "..."}).  The
+ * database checks both (pgcall.current_user_id(), pgcall.dialect_rules()),
+ * and from then on:
+ *
+ *  - each EVENT runs pgcall.dialect_call() as the socket's user, which
+ *    answers with the events (and the ack) to send back;
+ *  - each pgcall event for the user goes through the dialect's outbound
+ *    rules (sio_map(), rules as pgcall.dialect_rules() gave them) and is
+ *    emitted in the seed's name and shape, or not at all.
+ *
+ * Not served: HTTP long-polling (a client must use transports:
+ * ["websocket"]), binary packets, more than one namespace per connection,
+ * connection state recovery.
+ */
+#include "ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "jwt.h"
+#include "sio.h"
+
+struct sio
+{
+	struct session *s;
+	char		sid[24];
+	char		nsp[SIO_MAX_NSP + 1];	/* the namespace joined or being joined */
+	bool		connected;
+	bool		connecting;
+	bool		pong_wait;
+	int			refusals;		/* CONNECT_ERRORs sent */
+	lws_sorted_usec_list_t sul_ping;
+	lws_sorted_usec_list_t sul_connect;
+};
+
+#define SIO_MAX_REFUSALS 5
+
+/* The outbound rules of the dialect, as the last CONNECT read them. */
+static char *rules;
+static size_t rules_len;
+
+bool
+sio_path_is(const char *uri)
+{
+	return strcmp(uri, "/socket.io/") == 0 || strcmp(uri, "/socket.io") == 0;
+}
+
+int
+sio_confirm_upgrade(struct lws *wsi, struct reply *r)
+{
+	char	   *buf;
+	const char *v;
+	int			rc = 0;
+
+	if (!B.cfg.sio_dialect)
+	{
+		reply_error(r, 404, "PGRST404", "Socket.IO is not served by this bridge", NULL,
+					"Start it with --socketio-dialect naming a row of pgcall.dialect.");
+		return -1;
+	}
+	/* lws copies each argument into the buffer while looking: fit a token */
+	if (!(buf = malloc(JWT_MAX_LEN + 16)))
+	{
+		reply_error(r, 500, "PGRST000", "out of memory", NULL, NULL);
+		return -1;
+	}
+	v = lws_get_urlarg_by_name(wsi, "EIO=", buf, JWT_MAX_LEN + 16);
+	if (!v || strcmp(v, "4") != 0)
+	{
+		reply_error(r, 400, "PGRST100", "Unsupported protocol version", NULL,
+					"Only Engine.IO 4 (EIO=4, socket.io-client 3 and 4) is served.");
+		rc = -1;
+	}
+	else if (!(v = lws_get_urlarg_by_name(wsi, "transport=", buf, JWT_MAX_LEN + 16)) ||
+			 strcmp(v, "websocket") != 0)
+	{
+		reply_error(r, 400, "PGRST100", "Transport unknown", NULL,
+					"Only transport=websocket is served: connect with transports: [\"websocket\"].");
+		rc = -1;
+	}
+	else if (lws_get_urlarg_by_name(wsi, "sid=", buf, JWT_MAX_LEN + 16))
+	{
+		reply_error(r, 400, "PGRST100", "Session ID unknown", NULL,
+					"HTTP long-polling is not served, so there is no session to upgrade.");
+		rc = -1;
+	}
+	free(buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void
+send_text(struct session *s, const char *text)
+{
+	ws_send(s, text, strlen(text));
+}
+
+/* 44[nsp,]{"message": ..., "data": <PostgREST error body>} */
+static void
+connect_error(struct session *s, const char *nsp, const char *message, const struct reply *r)
+{
+	struct sio *x = s->sio;
+	struct jbuf b;
+
+	jb_init(&b);
+	sio_put_head(&b, SIO_CONNECT_ERROR, nsp, -1);
+	jb_puts(&b, "{\"message\":");
+	jb_strz(&b, message);
+	if (r && r->body)
+	{
+		jb_puts(&b, ",\"data\":");
+		jb_put(&b, r->body, r->len);
+	}
+	jb_puts(&b, "}");
+	ws_send_jb(s, &b);
+	if (++x->refusals >= SIO_MAX_REFUSALS)
+		session_close(s, 1008, "too many refused CONNECTs");
+}
+
+static void
+connect_refused(struct session *s, const char *nsp, int status, const char *code,
+				const char *message, const char *hint)
+{
+	struct reply r = {0};
+
+	reply_error(&r, status, code, message, NULL, hint);
+	connect_error(s, nsp, message, &r);
+	reply_clear(&r);
+}
+
+/* ------------------------------------------------------------- timers */
+
+static void
+sul_ping_cb(lws_sorted_usec_list_t *sul)
+{
+	struct sio *x = lws_container_of(sul, struct sio, sul_ping);
+	struct session *s = x->s;
+
+	if (s->state == SS_CLOSING)
+		return;
+	if (x->pong_wait)
+	{
+		log_debug("socket.io client of user %s missed its pong", s->user ? s->user->id : "?");
+		session_close(s, 1000, "ping timeout");
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 2);
+		return;
+	}
+	send_text(s, "2");
+	x->pong_wait = true;
+	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
+					 (lws_usec_t) B.cfg.sio_ping_timeout_ms * 1000);
+}
+
+static void
+sul_connect_cb(lws_sorted_usec_list_t *sul)
+{
+	struct sio *x = lws_container_of(sul, struct sio, sul_connect);
+
+	if (!x->connected && x->s->state != SS_CLOSING)
+		session_close(x->s, 1008, "no namespace CONNECT in time");
+}
+
+/* ------------------------------------------------------------ session */
+
+void
+sio_established(struct session *s)
+{
+	struct sio *x = calloc(1, sizeof(*x));
+	unsigned char rnd[10];
+	struct jbuf b;
+
+	if (!x || RAND_bytes(rnd, sizeof(rnd)) != 1)
+	{
+		free(x);
+		session_close(s, 1011, "out of memory");
+		return;
+	}
+	for (int i = 0; i < 10; i++)
+		sprintf(x->sid + 2 * i, "%02x", rnd[i]);
+	x->s = s;
+	s->sio = x;
+	jb_init(&b);
+	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message);
+	ws_send_jb(s, &b);
+	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) B.cfg.sio_ping_ms * 1000);
+	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+}
+
+void
+sio_closed(struct session *s)
+{
+	struct sio *x = s->sio;
+
+	lws_sul_cancel(&x->sul_ping);
+	lws_sul_cancel(&x->sul_connect);
+	free(x);
+	s->sio = NULL;
+}
+
+/* ------------------------------------------------------------ connect */
+
+static void
+connect_done(struct job *job)
+{
+	struct session *s = job->owner;
+	struct sio *x;
+	const PGresult *res = job->res[1];
+	struct jbuf b;
+	const char *text;
+	size_t		len;
+
+	if (!s)
+		return;
+	lws_dll2_remove(&job->owner_link);
+	x = s->sio;
+	x->connecting = false;
+	if (s->state != SS_AUTH)
+		return;
+	if (!job_ok(job) || !res || PQntuples(res) != 1)
+	{
+		struct reply r = {0};
+		const char *msg = job->err ? PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+		reply_from_job(&r, job, 1, true, false, false);
+		connect_error(s, x->nsp, msg ? msg : job->fail_msg ? job->fail_msg : "Could not connect to the database",
+					  &r);
+		reply_clear(&r);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0))
+	{
+		connect_refused(s, x->nsp, 401, "PGRST303", "The JWT names no user", NULL);
+		return;
+	}
+	text = PQgetvalue(res, 0, 1);
+	len = (size_t) PQgetlength(res, 0, 1);
+	if (!rules || rules_len != len || memcmp(rules, text, len) != 0)
+	{
+		char	   *copy = malloc(len + 1);
+
+		if (!copy)
+		{
+			session_close(s, 1011, "out of memory");
+			return;
+		}
+		memcpy(copy, text, len + 1);
+		free(rules);
+		rules = copy;
+		rules_len = len;
+	}
+	if (!session_register(s, PQgetvalue(res, 0, 0)))
+		return;
+	x->connected = true;
+	lws_sul_cancel(&x->sul_connect);
+	s->last_sent = events_cursor();
+	s->state = SS_LIVE;
+	if (s->id.exp)
+	{
+		int64_t		wait = s->id.exp - now_unix();
+
+		lws_set_timer_usecs(s->wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
+	}
+	jb_init(&b);
+	sio_put_head(&b, SIO_CONNECT, x->nsp, -1);
+	jb_puts(&b, "{\"sid\":");
+	jb_strz(&b, x->sid);
+	jb_puts(&b, "}");
+	ws_send_jb(s, &b);
+}
+
+static void
+on_connect(struct session *s, const struct sio_packet *p)
+{
+	struct sio *x = s->sio;
+	char		nsp[SIO_MAX_NSP + 1];
+	struct jval tok;
+	char	   *token = NULL;
+	struct reply r = {0};
+	struct job *job;
+	const char *v[2];
+
+	memcpy(nsp, p->nsp, p->nsp_len);
+	nsp[p->nsp_len] = '\0';
+	if (x->connected || x->connecting)
+	{
+		connect_refused(s, nsp, 409, "PGRST100", "This connection has joined a namespace already",
+						"Open one connection per namespace.");
+		return;
+	}
+	memcpy(x->nsp, nsp, p->nsp_len + 1);
+	if (p->data.type != J_OBJECT || !json_member(p->data.p, p->data.n, "token", &tok) ||
+		tok.type != J_STRING || !(token = json_string_dup(&tok)) || !token[0])
+	{
+		free(token);
+		connect_refused(s, nsp, 401, "PGRST302", "A Socket.IO connection needs a JWT",
+						"Pass it as auth: {token: \"...\"} to io().");
+		return;
+	}
+	identity_clear(&s->id);
+	if (session_identity(&s->id, token, strlen(token), &r))
+	{
+		struct jval m;
+		char	   *msg = NULL;
+
+		if (r.body && json_member(r.body, r.len, "message", &m) && m.type == J_STRING)
+			msg = json_string_dup(&m);
+		connect_error(s, nsp, msg ? msg : "The JWT was refused", &r);
+		free(msg);
+		free(token);
+		reply_clear(&r);
+		return;
+	}
+	free(token);
+	v[0] = B.cfg.sio_dialect;
+	v[1] = nsp;
+	job = session_job(s, connect_done, "GET", "/socket.io/");
+	if (job)
+		job->per_socket = true;
+	if (!job || job_add(job, SQL_SIO_CONNECT, 2, v) || pool_submit(job))
+	{
+		job_free(job);
+		connect_refused(s, nsp, 503, "PGRST001", "Could not connect to the database", NULL);
+		return;
+	}
+	x->connecting = true;
+	lws_dll2_add_tail(&job->owner_link, &s->jobs);
+}
+
+/* ------------------------------------------------------------- events */
+
+struct call_arg
+{
+	int64_t		ack;
+};
+
+static void
+call_done(struct job *job)
+{
+	struct session *s = job->owner;
+	const struct call_arg *a = job->arg;
+	const PGresult *res = job->res[1];
+	struct jval emits,
+				ack,
+				e;
+	struct jbuf b;
+	const char *text;
+	size_t		len;
+	enum jtype	top;
+
+	if (!s)
+		return;
+	lws_dll2_remove(&job->owner_link);
+	s->calls--;
+	if (s->state != SS_LIVE || !s->sio)
+		return;
+	if (!job_ok(job) || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		struct reply r = {0};
+
+		B.m.ws_calls_error++;
+		reply_from_job(&r, job, 1, true, false, false);
+		if (a->ack >= 0 && r.body)
+		{
+			jb_init(&b);
+			sio_put_head(&b, SIO_ACK, s->sio->nsp, a->ack);
+			jb_puts(&b, "[");
+			jb_put(&b, r.body, r.len);
+			jb_puts(&b, "]");
+			ws_send_jb(s, &b);
+		}
+		reply_clear(&r);
+		return;
+	}
+	text = PQgetvalue(res, 0, 0);
+	len = (size_t) PQgetlength(res, 0, 0);
+	if (!json_valid(text, len, &top) || top != J_OBJECT)
+		return;
+	if (json_member(text, len, "error", &e))
+		B.m.ws_calls_error++;
+	else
+		B.m.ws_calls_ok++;
+	if (json_member(text, len, "emit", &emits) && emits.type == J_ARRAY)
+	{
+		struct jiter it = {emits.p, emits.n, 0};
+		struct jval one;
+
+		while (json_next_element(&it, &one))
+		{
+			struct jiter it2 = {one.p, one.n, 0};
+			struct jval name,
+						payload;
+			char	   *nm;
+
+			if (one.type != J_ARRAY || !json_next_element(&it2, &name) || name.type != J_STRING ||
+				!(nm = json_string_dup(&name)))
+				continue;
+			if (!json_next_element(&it2, &payload))
+				payload.p = NULL, payload.n = 0;
+			jb_init(&b);
+			sio_put_event(&b, s->sio->nsp, nm, strlen(nm), payload.p, payload.n);
+			ws_send_jb(s, &b);
+			free(nm);
+		}
+	}
+	if (a->ack >= 0)
+	{
+		jb_init(&b);
+		sio_put_head(&b, SIO_ACK, s->sio->nsp, a->ack);
+		jb_puts(&b, "[");
+		if (json_member(text, len, "ack", &ack))
+			jb_put(&b, ack.p, ack.n);
+		else
+			jb_puts(&b, "null");
+		jb_puts(&b, "]");
+		ws_send_jb(s, &b);
+	}
+}
+
+static void
+ack_error(struct session *s, int64_t ack, int status, const char *code, const char *message)
+{
+	struct reply r = {0};
+	struct jbuf b;
+
+	B.m.ws_calls_error++;
+	if (ack < 0)
+		return;
+	reply_error(&r, status, code, message, NULL, NULL);
+	jb_init(&b);
+	sio_put_head(&b, SIO_ACK, s->sio->nsp, ack);
+	jb_puts(&b, "[");
+	if (r.body)
+		jb_put(&b, r.body, r.len);
+	jb_puts(&b, "]");
+	ws_send_jb(s, &b);
+	reply_clear(&r);
+}
+
+static void
+on_event(struct session *s, const struct sio_packet *p)
+{
+	char	   *name = json_string_dup(&p->name);
+	char	   *payload = NULL;
+	char	   *path = NULL;
+	struct call_arg *a = NULL;
+	struct job *job = NULL;
+	const char *v[3];
+
+	if (!name)
+		goto oom;
+	if (s->calls >= B.cfg.ws_calls)
+	{
+		ack_error(s, p->ack, 429, "PGRST429", "Too many events in flight on this socket");
+		goto out;
+	}
+	if (p->arg.type != J_NONE)
+	{
+		if (!(payload = malloc(p->arg.n + 1)))
+			goto oom;
+		memcpy(payload, p->arg.p, p->arg.n);
+		payload[p->arg.n] = '\0';
+	}
+	if (!(path = malloc(strlen(name) + 16)) || !(a = malloc(sizeof(*a))))
+		goto oom;
+	sprintf(path, "/socket.io/%s", name);
+	a->ack = p->ack;
+	v[0] = B.cfg.sio_dialect;
+	v[1] = name;
+	v[2] = payload;				/* NULL: no argument, SQL NULL */
+	job = session_job(s, call_done, "POST", path);
+	if (!job || job_add(job, SQL_SIO_CALL, 3, v))
+		goto oom;
+	job->arg = a;
+	job->free_arg = true;
+	a = NULL;
+	if (pool_submit(job))
+	{
+		job_free(job);
+		ack_error(s, p->ack, 503, pool_up_count() ? "PGRST003" : "PGRST001",
+				  pool_up_count() ? "Too many requests are waiting for a database connection"
+				  : "Could not connect to the database");
+		goto out;
+	}
+	s->calls++;
+	lws_dll2_add_tail(&job->owner_link, &s->jobs);
+	goto out;
+oom:
+	job_free(job);
+	ack_error(s, p->ack, 500, "PGRST000", "out of memory");
+out:
+	free(a);
+	free(name);
+	free(payload);
+	free(path);
+}
+
+void
+sio_on_message(struct session *s, const char *msg, size_t len)
+{
+	struct sio *x = s->sio;
+	struct sio_packet p;
+	const char *err;
+
+	B.m.ws_messages_in++;
+	if (sio_parse(msg, len, &p, &err))
+	{
+		log_debug("socket.io packet refused: %s", err);
+		session_close(s, strstr(err, "binary") ? 1003 : 1002, err);
+		return;
+	}
+	switch (p.eio)
+	{
+		case EIO_PING:
+			{
+				char		pong[8] = "3";
+
+				memcpy(pong + 1, p.text, p.text_len);
+				ws_send(s, pong, p.text_len + 1);
+			}
+			return;
+		case EIO_PONG:
+			if (x->pong_wait)
+			{
+				x->pong_wait = false;
+				lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
+								 (lws_usec_t) B.cfg.sio_ping_ms * 1000);
+			}
+			return;
+		case EIO_CLOSE:
+			session_close(s, 1000, "client closed");
+			return;
+		case EIO_UPGRADE:
+		case EIO_NOOP:
+		case EIO_OPEN:
+			return;
+		case EIO_MESSAGE:
+			break;
+	}
+	switch (p.type)
+	{
+		case SIO_CONNECT:
+			on_connect(s, &p);
+			return;
+		case SIO_DISCONNECT:
+			session_close(s, 1000, "client left the namespace");
+			return;
+		case SIO_ACK:
+			return;				/* the bridge asks for no acks */
+		case SIO_EVENT:
+			if (!x->connected || p.nsp_len != strlen(x->nsp) || memcmp(p.nsp, x->nsp, p.nsp_len) != 0)
+			{
+				session_close(s, 1008, "EVENT for a namespace not joined");
+				return;
+			}
+			on_event(s, &p);
+			return;
+		default:
+			session_close(s, 1002, "unexpected Socket.IO packet");
+			return;
+	}
+}
+
+/* ------------------------------------------------------------ delivery */
+
+static void
+emit_one(void *ctx, const char *name, size_t name_len, const char *payload, size_t payload_len)
+{
+	struct session *s = ctx;
+	struct jbuf b;
+
+	jb_init(&b);
+	sio_put_event(&b, s->sio->nsp, name, name_len, payload, payload_len);
+	ws_send_jb(s, &b);
+}
+
+void
+sio_deliver(struct session *s, const char *payload, size_t len)
+{
+	if (!s->sio->connected || !rules || !s->user)
+		return;
+	if (sio_map(rules, rules_len, payload, len, s->user->id, emit_one, s) < 0)
+		log_warn("the dialect's rules or an event could not be mapped");
+}
