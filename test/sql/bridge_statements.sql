@@ -44,6 +44,10 @@ PREPARE bridge_webhook_report AS
 SELECT pgcall.bridge_webhook_report($1::uuid, $2::jsonb);
 PREPARE bridge_webhooks_enabled AS
 SELECT pgcall.bridge_webhooks_enabled();
+PREPARE bridge_sio_connect AS
+SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text;
+PREPARE bridge_sio_call AS
+SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text;
 
 -- The reads the bridge's own connection makes, as pgcall_bridge; results
 -- depend on earlier files, so only errors are shown.
