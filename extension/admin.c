@@ -23,8 +23,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-#define REASON_MAX 200
-
 /* Raise P403F unless the session's role is pgcall_admin or a superuser. */
 void
 pgcall_require_admin(void)
@@ -46,23 +44,16 @@ pgcall_admin_user(const char *user_id)
 	return pgcall_pseudonym(user_id);
 }
 
-static char *
-req_call_id(FunctionCallInfo fcinfo, int n)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
-				 errmsg("call_id is required")));
-	return DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
-}
-
-/* Lock the call, expire it if due; P404A when there is none. */
+/*
+ * Lock the call, expire it if due; P404A when there is none.  Unlike
+ * pgcall_open_call, the administrator need not be in it.
+ */
 static void
-open_call(const char *call_id, Call *c)
+open_call_as_admin(const char *call_id, Call *c)
 {
-	if (!pgcall_call_lock(call_id, c))
-		pgcall_call_raise_not_found(psprintf("the id %s", call_id));
-	pgcall_call_expire(c);
+	if (!pgcall_lock_call(call_id, c))
+		pgcall_raise_call_not_found(psprintf("the id %s", call_id));
+	pgcall_expire_overdue(c);
 }
 
 /* "call_id", "status", "end_reason", "ended_at" and "duration_seconds" of the call. */
@@ -95,22 +86,25 @@ PG_FUNCTION_INFO_V1(admin_call_end);
 Datum
 admin_call_end(PG_FUNCTION_ARGS)
 {
-	char	   *call_id = req_call_id(fcinfo, 0);
+	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
 	StringInfoData buf;
+	Datum		result;
 
 	pgcall_require_admin();
 	SPI_connect();
-	open_call(call_id, &c);
+	open_call_as_admin(call_id, &c);
 	if (strcmp(c.status, "ended") == 0)
-		pgcall_call_raise_ended(&c);
-	pgcall_call_end(&c, "terminated", pgcall_current_user_id());
+		pgcall_raise_call_ended(&c);
+	pgcall_end_for_everyone(&c, "terminated", pgcall_current_user_id());
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	append_call_state(&buf, c.id);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
+	result = pgcall_jsonb_datum(&buf);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }
 
 /* The user id of the participant of call_id whose pseudonym is pseudonym, or NULL. */
@@ -153,15 +147,16 @@ PG_FUNCTION_INFO_V1(admin_remove_participant);
 Datum
 admin_remove_participant(PG_FUNCTION_ARGS)
 {
-	char	   *call_id = req_call_id(fcinfo, 0);
-	char	   *user_id = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *pseudonym = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
+	char	   *user_id = pgcall_arg_text(fcinfo, 1);
+	char	   *pseudonym = pgcall_arg_text(fcinfo, 2);
 	char	   *reason = PG_ARGISNULL(3) ? "removed by an administrator" : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	const char *by = pgcall_current_user_id();
 	Call		c;
 	Part		p;
 	bool		already;
 	StringInfoData buf;
+	Datum		result;
 
 	pgcall_require_admin();
 	if ((user_id == NULL) == (pseudonym == NULL))
@@ -177,21 +172,13 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 				 errhint("Pass pseudonym => the participant's pseudonym from pgcall.admin_call_details.")));
 	if (user_id)
 		pgcall_check_user_id(user_id, "user_id");
-	if (strlen(reason) > REASON_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_REASON),
-				 errmsg("reason must be at most %d bytes long", REASON_MAX)));
-	for (const char *r = reason; *r; r++)
-		if ((unsigned char) *r < 0x20 || *r == 0x7f)
-			ereport(ERROR,
-					(errcode(ERRCODE_PGCALL_INVALID_REASON),
-					 errmsg("reason must not contain control characters")));
+	pgcall_check_reason(reason, "reason");
 
 	SPI_connect();
-	open_call(call_id, &c);
+	open_call_as_admin(call_id, &c);
 	if (pseudonym)
 		user_id = user_by_pseudonym(c.id, pseudonym);
-	p = user_id ? pgcall_call_part(c.id, user_id) : (Part) {0};
+	p = user_id ? pgcall_get_part(c.id, user_id) : (Part) {0};
 	if (!p.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_PARTICIPANT_NOT_FOUND),
@@ -199,18 +186,18 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 				 errdetail("Call %s has no participant %s.", c.id,
 						   pseudonym ? pseudonym : user_id)));
 	if (strcmp(c.status, "ended") == 0)
-		pgcall_call_raise_ended(&c);
+		pgcall_raise_call_ended(&c);
 
 	already = strcmp(p.status, "removed") == 0;
 	if (!already)
 	{
 		/* The trigger tells everyone, them included: participant.removed. */
-		pgcall_call_set_part_status(c.id, user_id, "removed", reason);
+		pgcall_set_part_status(c.id, user_id, "removed", reason);
 
 		if (strcmp(c.kind, "direct") == 0)
-			pgcall_call_end(&c, "terminated", by);
+			pgcall_end_for_everyone(&c, "terminated", by);
 		else
-			pgcall_call_settle(&c, by);
+			pgcall_settle(&c, by);
 	}
 
 	initStringInfo(&buf);
@@ -219,5 +206,7 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
 	pgcall_json_member(&buf, "call_status", c.status);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
+	result = pgcall_jsonb_datum(&buf);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }

@@ -97,7 +97,7 @@ admin_call_details(PG_FUNCTION_ARGS)
 	result = run_report(pgcall_plan(&plan, "SELECT pgcall.call_details_report($1)", 1, types),
 						values, &isnull);
 	if (isnull)
-		pgcall_call_raise_not_found(psprintf("the id %s",
+		pgcall_raise_call_not_found(psprintf("the id %s",
 											 DatumGetCString(DirectFunctionCall1(uuid_out, values[0]))));
 	PG_RETURN_DATUM(result);
 }

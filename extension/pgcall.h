@@ -132,6 +132,7 @@ extern bool pgcall_transition_ok(const char *machine, const char *from, const ch
 
 extern void pgcall_json_member(StringInfo buf, const char *key, const char *value);
 extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
+extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 
 /* call_json.c: the call object */
