@@ -6,7 +6,7 @@
  * checks the role again (pgcall_require_admin), so a grant made by mistake
  * does not open them to end users.  They lock and change calls with the
  * same code as the call_* functions (calls.h).  Whatever they return shows
- * users as pgcall_admin_user does: as pseudonyms when pgcall.pseudonymize
+ * users as pgcall_user_for_admin does: as pseudonyms when pgcall.pseudonymize
  * is on.
  */
 #include "postgres.h"
@@ -37,11 +37,11 @@ pgcall_require_admin(void)
 
 /* A user as admin-facing output shows them. */
 const char *
-pgcall_admin_user(const char *user_id)
+pgcall_user_for_admin(const char *user_id)
 {
 	if (user_id == NULL || !pgcall_pseudonymize)
 		return user_id;
-	return pgcall_pseudonym(user_id);
+	return pgcall_pseudonym_of(user_id);
 }
 
 /*
@@ -77,14 +77,14 @@ append_call_state(StringInfo buf, const char *call_id)
 					 pgcall_getstr(0, 4) ? pgcall_getstr(0, 4) : "null");
 }
 
-PG_FUNCTION_INFO_V1(admin_call_end);
+PG_FUNCTION_INFO_V1(pgcall_admin_call_end);
 
 /*
  * admin_call_end(call_id uuid): end any call for everyone, as terminated.
  * Returns {call_id, status, end_reason, ended_at, duration_seconds}.
  */
 Datum
-admin_call_end(PG_FUNCTION_ARGS)
+pgcall_admin_call_end(PG_FUNCTION_ARGS)
 {
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
@@ -96,7 +96,7 @@ admin_call_end(PG_FUNCTION_ARGS)
 	open_call_as_admin(call_id, &c);
 	if (strcmp(c.status, "ended") == 0)
 		pgcall_raise_call_ended(&c);
-	pgcall_end_for_everyone(&c, "terminated", pgcall_current_user_id());
+	pgcall_end_for_everyone(&c, "terminated", pgcall_current_user());
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
@@ -124,12 +124,12 @@ user_by_pseudonym(const char *call_id, const char *pseudonym)
 	for (uint64 i = 0; i < n; i++)
 		users[i] = pgcall_getstr(i, 1);
 	for (uint64 i = 0; i < n; i++)
-		if (strcmp(pgcall_pseudonym(users[i]), pseudonym) == 0)
+		if (strcmp(pgcall_pseudonym_of(users[i]), pseudonym) == 0)
 			return users[i];
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(admin_remove_participant);
+PG_FUNCTION_INFO_V1(pgcall_admin_remove_participant);
 
 /*
  * admin_remove_participant(call_id uuid, user_id text, pseudonym text,
@@ -145,13 +145,13 @@ PG_FUNCTION_INFO_V1(admin_remove_participant);
  * Removing someone already removed changes nothing.
  */
 Datum
-admin_remove_participant(PG_FUNCTION_ARGS)
+pgcall_admin_remove_participant(PG_FUNCTION_ARGS)
 {
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *user_id = pgcall_arg_text(fcinfo, 1);
 	char	   *pseudonym = pgcall_arg_text(fcinfo, 2);
 	char	   *reason = PG_ARGISNULL(3) ? "removed by an administrator" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	const char *by = pgcall_current_user_id();
+	const char *by = pgcall_current_user();
 	Call		c;
 	Part		p;
 	bool		already;
@@ -202,7 +202,7 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	pgcall_json_member(&buf, "user_id", pgcall_admin_user(user_id));
+	pgcall_json_member(&buf, "user_id", pgcall_user_for_admin(user_id));
 	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
 	pgcall_json_member(&buf, "call_status", c.status);
 	appendStringInfoChar(&buf, '}');

@@ -34,7 +34,7 @@ static Datum
 answer(FunctionCallInfo fcinfo, bool answer_only)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *device_id = pgcall_arg_text(fcinfo, 1);
 	Call		c;
@@ -56,16 +56,16 @@ answer(FunctionCallInfo fcinfo, bool answer_only)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(call_accept);
+PG_FUNCTION_INFO_V1(pgcall_call_accept);
 
 /* call_accept(call_id uuid, device_id text, mic_muted boolean, camera_off boolean) */
 Datum
-call_accept(PG_FUNCTION_ARGS)
+pgcall_call_accept(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(answer(fcinfo, true));
 }
 
-PG_FUNCTION_INFO_V1(call_join);
+PG_FUNCTION_INFO_V1(pgcall_call_join);
 
 /*
  * call_join(call_id uuid, device_id text, mic_muted boolean, camera_off boolean)
@@ -74,21 +74,21 @@ PG_FUNCTION_INFO_V1(call_join);
  * invited a private one (pgcall_conference_admits).
  */
 Datum
-call_join(PG_FUNCTION_ARGS)
+pgcall_call_join(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(answer(fcinfo, false));
 }
 
 /* --- declining, cancelling, leaving, ending ------------------------------------- */
 
-PG_FUNCTION_INFO_V1(call_reject);
+PG_FUNCTION_INFO_V1(pgcall_call_reject);
 
 /* call_reject(call_id uuid, reason text) */
 Datum
-call_reject(PG_FUNCTION_ARGS)
+pgcall_call_reject(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *reason = pgcall_arg_text(fcinfo, 1);
 	Call		c;
@@ -121,14 +121,14 @@ call_reject(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_cancel);
+PG_FUNCTION_INFO_V1(pgcall_call_cancel);
 
 /* call_cancel(call_id uuid): the caller hangs up before anyone answered. */
 Datum
-call_cancel(PG_FUNCTION_ARGS)
+pgcall_call_cancel(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
 
@@ -152,14 +152,14 @@ call_cancel(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_leave);
+PG_FUNCTION_INFO_V1(pgcall_call_leave);
 
 /* call_leave(call_id uuid): hang up your own part of the call. */
 Datum
-call_leave(PG_FUNCTION_ARGS)
+pgcall_call_leave(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
 	Part		p;
@@ -185,7 +185,7 @@ call_leave(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_end);
+PG_FUNCTION_INFO_V1(pgcall_call_end);
 
 /*
  * call_end(call_id uuid, channel_id text, reason text)
@@ -195,10 +195,10 @@ PG_FUNCTION_INFO_V1(call_end);
  * and the callee's a decline.  reason is completed (default) or failed.
  */
 Datum
-call_end(PG_FUNCTION_ARGS)
+pgcall_call_end(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_uuid(fcinfo, 0);
 	char	   *channel_id = pgcall_arg_text(fcinfo, 1);
 	char	   *reason = pgcall_arg_text(fcinfo, 2);
@@ -260,7 +260,7 @@ call_end(PG_FUNCTION_ARGS)
 
 /* --- status and media -------------------------------------------------------- */
 
-PG_FUNCTION_INFO_V1(call_set_status);
+PG_FUNCTION_INFO_V1(pgcall_call_set_status);
 
 /*
  * call_set_status(call_id uuid, status text, reason text): the participant
@@ -269,10 +269,10 @@ PG_FUNCTION_INFO_V1(call_set_status);
  * settle an invitation from the device's side.
  */
 Datum
-call_set_status(PG_FUNCTION_ARGS)
+pgcall_call_set_status(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *status = pgcall_arg_text(fcinfo, 1);
 	char	   *reason = pgcall_arg_text(fcinfo, 2);

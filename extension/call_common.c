@@ -6,7 +6,7 @@
  * call_media.c, and conference.c and admin.c) share these rules.
  *
  * Each runs as SECURITY DEFINER with a pinned search_path, acts for
- * pgcall_require_user_id(), and works on one call at a time under a row lock
+ * pgcall_require_user(), and works on one call at a time under a row lock
  * on it (SELECT ... FOR UPDATE), taken before any participant row, so
  * concurrent answers, cancels and ends of one call serialize and never
  * deadlock.  Direct calls between the same two people also serialize on a
@@ -58,15 +58,19 @@
 /* --- reading and locking --------------------------------------------------- */
 
 /*
- * The columns read_call_row() reads.  The last one looks at the call's own
- * participants by call_id only (an aggregate with FILTER), so the planner
- * never reaches for the partial index of everyone being rung.
+ * The columns read_call_row() reads.  The last two say whether the call, or
+ * one of its invitations, reads differently than it is stored: rung past its
+ * deadline (pgcall.effective_call_status and
+ * pgcall.effective_participant_status, the one place that rule is written).
+ * The last one looks at the call's own participants by call_id only (an
+ * aggregate), so the planner never reaches for the index of everyone being
+ * rung.
  */
 #define CALL_COLUMNS \
 	"id::text, kind, media, status, end_reason, channel_id, created_by, max_participants, is_public, " \
-	"status = 'ringing' AND ring_deadline <= pg_catalog.now(), " \
-	"status <> 'ended' AND COALESCE((SELECT min(p.ring_deadline) FILTER (WHERE p.status IN ('invited', 'ringing')) " \
-	"FROM pgcall.participant p WHERE p.call_id = c.id) <= pg_catalog.now(), false)"
+	"pgcall.effective_call_status(status, ring_deadline) <> status, " \
+	"status <> 'ended' AND COALESCE((SELECT bool_or(pgcall.effective_participant_status(p.status, p.ring_deadline) <> p.status) " \
+	"FROM pgcall.participant p WHERE p.call_id = c.id), false)"
 
 static void
 read_call_row(uint64 row, Call *c)
@@ -347,8 +351,8 @@ pgcall_expire_overdue(Call *c)
 		return;
 	pgcall_exec(pgcall_plan(&plan,
 							"UPDATE pgcall.participant SET status = 'missed', reason = 'timeout' "
-							"WHERE call_id = $1::uuid AND status IN ('invited', 'ringing') "
-							"AND ring_deadline <= pg_catalog.now()",
+							"WHERE call_id = $1::uuid "
+							"AND pgcall.effective_participant_status(status, ring_deadline) <> status",
 							1, types), values, NULL, false, 0);
 	c->pending_expired = false;
 	c->ring_expired = false;
@@ -375,7 +379,7 @@ pgcall_open_call(const char *call_id, const char *me, Call *c)
 void
 pgcall_append_call_json(StringInfo buf, const char *call_id)
 {
-	char	   *json = pgcall_call_json(call_id);
+	char	   *json = pgcall_call_json_text(call_id);
 
 	appendStringInfoString(buf, json ? json : "null");
 }
@@ -391,12 +395,12 @@ pgcall_append_agora(StringInfo buf, const Call *c, const char *me, int ttl, bool
 	char	   *token;
 
 	appendStringInfoString(buf, ",\"agora\":");
-	if (!required && !pgcall_agora_configured())
+	if (!required && !pgcall_agora_is_configured())
 	{
 		appendStringInfoString(buf, "null");
 		return;
 	}
-	token = pgcall_agora_rtc_token(c->channel_id, me, true, ttl, ttl, &expires_at);
+	token = pgcall_agora_make_rtc_token(c->channel_id, me, true, ttl, ttl, &expires_at);
 	appendStringInfoString(buf, "{\"provider\":\"agora\",\"app_id\":");
 	escape_json(buf, pgcall_agora_require_app_id());
 	appendStringInfoString(buf, ",\"channel_id\":");
@@ -611,8 +615,8 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, 
 								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) "
 								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.participant p "
 								"  JOIN pgcall.call c ON c.id = p.call_id "
-								"  WHERE p.user_id = x.u AND p.status = 'joined' AND c.id <> $2 AND c.status <> 'ended' "
-								"  AND NOT (c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now()) LIMIT 1) busy ON true "
+								"  WHERE p.user_id = x.u AND p.status = 'joined' AND c.id <> $2 "
+								"  AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended' LIMIT 1) busy ON true "
 								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.presence pr "
 								"  JOIN pgcall.bridge b ON b.id = pr.bridge_id "
 								"  WHERE pr.user_id = x.u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3) "
@@ -717,7 +721,7 @@ pgcall_add_creator(const char *call_id, const char *me, const char *role,
 
 /* --- expiry ------------------------------------------------------------------------ */
 
-PG_FUNCTION_INFO_V1(call_expire);
+PG_FUNCTION_INFO_V1(pgcall_call_expire);
 
 /*
  * call_expire(): mark every invitation rung past its deadline as missed and
@@ -726,7 +730,7 @@ PG_FUNCTION_INFO_V1(call_expire);
  * number of sweepers can run at once.  Returns the number of calls touched.
  */
 Datum
-call_expire(PG_FUNCTION_ARGS)
+pgcall_call_expire(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	uint64		n;

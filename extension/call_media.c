@@ -29,7 +29,7 @@
 #include "pgcall.h"
 
 
-PG_FUNCTION_INFO_V1(call_set_media);
+PG_FUNCTION_INFO_V1(pgcall_call_set_media);
 
 /*
  * call_set_media(call_id uuid, mic_muted boolean, camera_off boolean, sharing_screen boolean)
@@ -38,12 +38,12 @@ PG_FUNCTION_INFO_V1(call_set_media);
  * writes nothing and tells nobody.
  */
 Datum
-call_set_media(PG_FUNCTION_ARGS)
+pgcall_call_set_media(PG_FUNCTION_ARGS)
 {
 	Datum		result;
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[5] = {TEXTOID, TEXTOID, BOOLOID, BOOLOID, BOOLOID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
 	Part		p;
@@ -83,14 +83,14 @@ call_set_media(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_media_session);
+PG_FUNCTION_INFO_V1(pgcall_call_media_session);
 
 /* call_media_session(call_id uuid, ttl integer): a fresh Agora token for this call. */
 Datum
-call_media_session(PG_FUNCTION_ARGS)
+pgcall_call_media_session(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	int			ttl = PG_ARGISNULL(1) ? pgcall_agora_token_ttl : PG_GETARG_INT32(1);
 	Call		c;
@@ -133,7 +133,7 @@ in_call(const char *status)
 	return pgcall_streq(status, "invited") || pgcall_streq(status, "ringing") || pgcall_streq(status, "joined");
 }
 
-PG_FUNCTION_INFO_V1(call_signal);
+PG_FUNCTION_INFO_V1(pgcall_call_signal);
 
 /*
  * call_signal(call_id uuid, to_user text, kind text, payload jsonb)
@@ -149,13 +149,13 @@ PG_FUNCTION_INFO_V1(call_signal);
  * row behind).
  */
 Datum
-call_signal(PG_FUNCTION_ARGS)
+pgcall_call_signal(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	static const char *const kinds[] = {"offer", "answer", "candidate", "end_of_candidates",
 	"renegotiate", NULL};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *to_user;
 	char	   *kind;
@@ -223,8 +223,7 @@ call_signal(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(me);
 	values[2] = CStringGetTextDatum(to_user);
 	n = pgcall_exec(pgcall_plan(&plan,
-								"SELECT CASE WHEN c.status = 'ringing' AND c.ring_deadline <= pg_catalog.now() "
-								"THEN 'ended' ELSE c.status END, c.end_reason, "
+								"SELECT pgcall.effective_call_status(c.status, c.ring_deadline), c.end_reason, "
 								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $2), "
 								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $3) "
 								"FROM pgcall.call c WHERE c.id = $1::uuid",

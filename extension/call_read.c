@@ -30,7 +30,7 @@
 
 /* --- reading one call ------------------------------------------------------------ */
 
-PG_FUNCTION_INFO_V1(call_get);
+PG_FUNCTION_INFO_V1(pgcall_call_get);
 
 /*
  * Whether me may read call_id (call_get, call_participants): one of its
@@ -82,10 +82,10 @@ check_may_read_call(const char *call_id, const char *me, const char *fn)
  * removed from it is no longer one of them.
  */
 Datum
-call_get(PG_FUNCTION_ARGS)
+pgcall_call_get(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	StringInfoData buf;
 
@@ -98,17 +98,17 @@ call_get(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_participants);
+PG_FUNCTION_INFO_V1(pgcall_call_participants);
 
 /*
  * call_participants(call_id uuid, after text, max integer): a page of the
  * participants of a call you may read with call_get, by user id.
  */
 Datum
-call_participants(PG_FUNCTION_ARGS)
+pgcall_call_participants(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *after = pgcall_arg_text(fcinfo, 1);
 	int			max = PG_ARGISNULL(2) ? 100 : PG_GETARG_INT32(2);
@@ -131,15 +131,15 @@ call_participants(PG_FUNCTION_ARGS)
 
 /* --- history ---------------------------------------------------------------------- */
 
-PG_FUNCTION_INFO_V1(call_history_delete);
+PG_FUNCTION_INFO_V1(pgcall_call_history_delete);
 
 /* call_history_delete(call_id uuid): hide a call from your own history only. */
 Datum
-call_history_delete(PG_FUNCTION_ARGS)
+pgcall_call_history_delete(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[2] = {TEXTOID, TEXTOID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Datum		values[2] = {CStringGetTextDatum(call_id), CStringGetTextDatum(me)};
 	uint64		n;

@@ -46,8 +46,8 @@ glare_call(const char *me, const char *other)
 	if (pgcall_exec(pgcall_plan(&plan,
 								"SELECT c.id::text FROM pgcall.participant p "
 								"CROSS JOIN LATERAL (SELECT c.id, c.created_at FROM pgcall.call c "
-								"  WHERE c.id = p.call_id AND c.kind = 'direct' AND c.status = 'ringing' "
-								"  AND c.created_by = $2 AND c.ring_deadline > pg_catalog.now()) c "
+								"  WHERE c.id = p.call_id AND c.kind = 'direct' AND c.created_by = $2 "
+								"  AND pgcall.effective_call_status(c.status, c.ring_deadline) = 'ringing') c "
 								"WHERE p.user_id = $1 AND p.status IN ('invited', 'ringing') "
 								"ORDER BY c.created_at LIMIT 1",
 								2, types), values, NULL, false, 1) == 0)
@@ -189,7 +189,7 @@ start_args(FunctionCallInfo fcinfo, int invitees_arg, int type_arg)
 	return a;
 }
 
-PG_FUNCTION_INFO_V1(call_start);
+PG_FUNCTION_INFO_V1(pgcall_call_start);
 
 /*
  * call_start(invitees text[], type text, room_id text, max_participants
@@ -197,10 +197,10 @@ PG_FUNCTION_INFO_V1(call_start);
  *            require_online boolean, device_id text)
  */
 Datum
-call_start(PG_FUNCTION_ARGS)
+pgcall_call_start(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	StartArgs	a = start_args(fcinfo, 0, 1);
 	Call		c;
 	bool		glare;
@@ -253,7 +253,7 @@ check_invite_total(const Call *c, int adding)
 				 errhint("Start a new call for more people, or ask an administrator to raise pgcall.max_invitees.")));
 }
 
-PG_FUNCTION_INFO_V1(call_invite);
+PG_FUNCTION_INFO_V1(pgcall_call_invite);
 
 /*
  * call_invite(call_id uuid, invitees text[], ring_timeout integer,
@@ -261,12 +261,12 @@ PG_FUNCTION_INFO_V1(call_invite);
  * Anyone in the call may invite; people already in it are refused.
  */
 Datum
-call_invite(PG_FUNCTION_ARGS)
+pgcall_call_invite(PG_FUNCTION_ARGS)
 {
 	Datum		result;
 	static SPIPlanPtr existing = NULL;
 	static const Oid types[2] = {TEXTOID, TEXTARRAYOID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	int			ring_timeout = pgcall_arg_ring_timeout(fcinfo, 2);
 	bool		require_online = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
@@ -320,7 +320,7 @@ call_invite(PG_FUNCTION_ARGS)
 
 /* --- the seed-000 session flow --------------------------------------------- */
 
-PG_FUNCTION_INFO_V1(call_session);
+PG_FUNCTION_INFO_V1(pgcall_call_session);
 
 /*
  * call_session(other_user text, type text, channel_id text)
@@ -330,10 +330,10 @@ PG_FUNCTION_INFO_V1(call_session);
  * caller, get a fresh token) and get a token.
  */
 Datum
-call_session(PG_FUNCTION_ARGS)
+pgcall_call_session(PG_FUNCTION_ARGS)
 {
 	Datum		result;
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *other;
 	char	   *channel_id = pgcall_arg_text(fcinfo, 2);
 	const char *media;
@@ -387,7 +387,7 @@ call_session(PG_FUNCTION_ARGS)
 			pgcall_raise_call_ended(&c);
 	}
 
-	token = pgcall_agora_rtc_token(c.channel_id, me, true, pgcall_agora_token_ttl,
+	token = pgcall_agora_make_rtc_token(c.channel_id, me, true, pgcall_agora_token_ttl,
 								   pgcall_agora_token_ttl, &expires_at);
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"app_id\":");

@@ -128,11 +128,11 @@ status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
 	return newtup;
 }
 
-PG_FUNCTION_INFO_V1(call_before);
+PG_FUNCTION_INFO_V1(pgcall_call_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
 Datum
-call_before(PG_FUNCTION_ARGS)
+pgcall_call_before(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	char	   *old_status;
@@ -189,11 +189,11 @@ call_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
 
-PG_FUNCTION_INFO_V1(participant_before);
+PG_FUNCTION_INFO_V1(pgcall_participant_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.participant */
 Datum
-participant_before(PG_FUNCTION_ARGS)
+pgcall_participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -333,7 +333,7 @@ participant_audience(const char *call_id, const char *subject)
 }
 
 /*
- * The call whose invitees start_call (calls.c) is inserting, in the local
+ * The call whose invitees start_call (call_start.c) is inserting, in the local
  * transaction fresh_lxid: it was created by this transaction a moment ago,
  * so its created_at is now(), the invited_at of those invitees.
  */
@@ -442,11 +442,11 @@ session_close(const char *call_id, const char *user_id, Datum left_at)
 				values, NULL, false, 0);
 }
 
-PG_FUNCTION_INFO_V1(participant_after);
+PG_FUNCTION_INFO_V1(pgcall_participant_after);
 
 /* AFTER INSERT OR UPDATE ON pgcall.participant */
 Datum
-participant_after(PG_FUNCTION_ARGS)
+pgcall_participant_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -585,11 +585,11 @@ end_event_type(const char *reason)
 	return "call.ended";
 }
 
-PG_FUNCTION_INFO_V1(call_after);
+PG_FUNCTION_INFO_V1(pgcall_call_after);
 
 /* AFTER UPDATE ON pgcall.call */
 Datum
-call_after(PG_FUNCTION_ARGS)
+pgcall_call_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -666,11 +666,11 @@ fn(PG_FUNCTION_ARGS) \
 	PG_RETURN_BOOL(text_in_list(PG_GETARG_TEXT_PP(0), list)); \
 }
 
-VALUE_CHECK(is_call_kind, "direct", "group", "conference")
-VALUE_CHECK(is_call_media, "audio", "video")
-VALUE_CHECK(is_call_status, "ringing", "active", "ended")
-VALUE_CHECK(is_call_end_reason, "completed", "cancelled", "rejected", "missed",
+VALUE_CHECK(pgcall_is_call_kind, "direct", "group", "conference")
+VALUE_CHECK(pgcall_is_call_media, "audio", "video")
+VALUE_CHECK(pgcall_is_call_status, "ringing", "active", "ended")
+VALUE_CHECK(pgcall_is_call_end_reason, "completed", "cancelled", "rejected", "missed",
 			"busy", "unavailable", "failed", "terminated")
-VALUE_CHECK(is_participant_role, "caller", "callee", "host", "member")
-VALUE_CHECK(is_participant_status, "invited", "ringing", "joined", "left",
+VALUE_CHECK(pgcall_is_participant_role, "caller", "callee", "host", "member")
+VALUE_CHECK(pgcall_is_participant_status, "invited", "ringing", "joined", "left",
 			"declined", "missed", "busy", "removed")

@@ -99,7 +99,7 @@ check_text(const char *s, const char *what, int max, bool multiline)
 					 errmsg("%s must not contain control characters", what)));
 }
 
-PG_FUNCTION_INFO_V1(conference_create);
+PG_FUNCTION_INFO_V1(pgcall_conference_create);
 
 /*
  * conference_create(title text, description text, is_public boolean,
@@ -111,11 +111,11 @@ PG_FUNCTION_INFO_V1(conference_create);
  * invitees.  Returns {call, agora} as call_start does.
  */
 Datum
-conference_create(PG_FUNCTION_ARGS)
+pgcall_conference_create(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_call = NULL;
 	static const Oid call_types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *title;
 	char	   *description = NULL;
 	bool		is_public = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
@@ -195,7 +195,7 @@ conference_create(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_status_arg);
+PG_FUNCTION_INFO_V1(pgcall_call_status_arg);
 
 /*
  * call_status_arg(status text): a call status filter given by a client,
@@ -203,7 +203,7 @@ PG_FUNCTION_INFO_V1(call_status_arg);
  * ringing, active and ended.
  */
 Datum
-call_status_arg(PG_FUNCTION_ARGS)
+pgcall_call_status_arg(PG_FUNCTION_ARGS)
 {
 	char	   *status;
 

@@ -63,7 +63,7 @@ extern void pgcall_init_bridge(void);
 
 /* admin.c: administrators */
 extern void pgcall_require_admin(void);
-extern const char *pgcall_admin_user(const char *user_id);
+extern const char *pgcall_user_for_admin(const char *user_id);
 
 /* analytics.c: what a call used, computed once when it ends */
 typedef struct CallUsage
@@ -76,7 +76,7 @@ typedef struct CallUsage
 extern CallUsage pgcall_call_usage(const char *call_id);
 
 /* pseudonym.c: keyed pseudonyms for admin-facing output */
-extern char *pgcall_pseudonym(const char *user_id);
+extern char *pgcall_pseudonym_of(const char *user_id);
 
 /* turn.c: TURN REST credentials */
 extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
@@ -92,8 +92,8 @@ extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
 #define PGCALL_JOIN_REPLY_PARTICIPANTS 50
 #define PGCALL_PARTICIPANTS_PAGE_MAX 1000
 
-extern const char *pgcall_current_user_id(void);
-extern const char *pgcall_require_user_id(void);
+extern const char *pgcall_current_user(void);
+extern const char *pgcall_require_user(void);
 extern void pgcall_check_user_id(const char *user_id, const char *what);
 extern bool pgcall_user_id_is_valid(const char *user_id, const char **reason);
 extern bool pgcall_caller_is_backend(void);
@@ -136,7 +136,7 @@ extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 
 /* call_json.c: the call object */
-extern char *pgcall_call_json(const char *call_id);
+extern char *pgcall_call_json_text(const char *call_id);
 extern char *pgcall_call_json_for_event(const char *call_id, bool full);
 extern char *pgcall_participant_json(const char *call_id, const char *user_id);
 extern char *pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed);

@@ -64,11 +64,11 @@ pgcall_transition_ok(const char *machine, const char *from, const char *to)
 	return false;
 }
 
-PG_FUNCTION_INFO_V1(state_transitions);
+PG_FUNCTION_INFO_V1(pgcall_state_transitions);
 
 /* state_transitions() RETURNS TABLE(machine, from_status, to_status, how) */
 Datum
-state_transitions(PG_FUNCTION_ARGS)
+pgcall_state_transitions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
