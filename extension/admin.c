@@ -94,9 +94,9 @@ pgcall_admin_call_end(PG_FUNCTION_ARGS)
 	pgcall_require_admin();
 	SPI_connect();
 	open_call_as_admin(call_id, &c);
-	if (strcmp(c.status, "ended") == 0)
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	pgcall_end_for_everyone(&c, "terminated", pgcall_current_user());
+	pgcall_end_for_everyone(&c, END_TERMINATED, pgcall_current_user());
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
@@ -185,17 +185,17 @@ pgcall_admin_remove_participant(PG_FUNCTION_ARGS)
 				 errmsg("participant not found"),
 				 errdetail("Call %s has no participant %s.", c.id,
 						   pseudonym ? pseudonym : user_id)));
-	if (strcmp(c.status, "ended") == 0)
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
 
-	already = strcmp(p.status, "removed") == 0;
+	already = p.status == PART_REMOVED;
 	if (!already)
 	{
 		/* The trigger tells everyone, them included: participant.removed. */
-		pgcall_set_part_status(c.id, user_id, "removed", reason);
+		pgcall_set_part_status(c.id, user_id, PART_REMOVED, reason);
 
-		if (strcmp(c.kind, "direct") == 0)
-			pgcall_end_for_everyone(&c, "terminated", by);
+		if (c.kind == CALL_DIRECT)
+			pgcall_end_for_everyone(&c, END_TERMINATED, by);
 		else
 			pgcall_settle(&c, by);
 	}
@@ -204,7 +204,7 @@ pgcall_admin_remove_participant(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, '{');
 	pgcall_json_member(&buf, "user_id", pgcall_user_for_admin(user_id));
 	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
-	pgcall_json_member(&buf, "call_status", c.status);
+	pgcall_json_member(&buf, "call_status", pgcall_call_status_name(c.status));
 	appendStringInfoChar(&buf, '}');
 	result = pgcall_jsonb_datum(&buf);
 	SPI_finish();

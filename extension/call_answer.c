@@ -97,23 +97,23 @@ pgcall_call_reject(PG_FUNCTION_ARGS)
 	pgcall_check_reason(reason, "reason");
 	SPI_connect();
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
 	if (pgcall_streq(c.created_by, me))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
 				 errmsg("you cannot decline your own call"),
 				 errhint("Use call_cancel while it rings, or call_end.")));
-	if (pgcall_streq(p.status, "joined"))
+	if (p.status == PART_JOINED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_ALREADY_ANSWERED),
 				 errmsg("call already answered"),
 				 errdetail("You joined call %s%s%s.", c.id, p.device_id ? " from device " : "",
 						   p.device_id ? p.device_id : ""),
 				 errhint("Use call_leave or call_end to hang up.")));
-	if (!pgcall_streq(p.status, "declined"))
+	if (p.status != PART_DECLINED)
 	{
-		pgcall_set_part_status(c.id, me, "declined", reason);
+		pgcall_set_part_status(c.id, me, PART_DECLINED, reason);
 		pgcall_settle(&c, me);
 	}
 	result = pgcall_call_reply(&c, me, false, NULL);
@@ -139,14 +139,14 @@ pgcall_call_cancel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_NOT_HOST),
 				 errmsg("only the caller can cancel a call"),
 				 errhint("Use call_reject to decline a call you are invited to.")));
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (pgcall_streq(c.status, "active"))
+	if (c.status == CALL_ACTIVE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_ALREADY_ANSWERED),
 				 errmsg("call already answered"),
 				 errhint("Use call_end to hang up a call in progress.")));
-	pgcall_end_for_everyone(&c, "cancelled", me);
+	pgcall_end_for_everyone(&c, END_CANCELLED, me);
 	result = pgcall_call_reply(&c, me, false, NULL);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
@@ -166,18 +166,18 @@ pgcall_call_leave(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (!pgcall_streq(p.status, "joined"))
+	if (p.status != PART_JOINED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
-				 errmsg("you are not in this call: your status is %s", p.status),
+				 errmsg("you are not in this call: your status is %s", pgcall_part_status_name(p.status)),
 				 errhint("Use call_reject to decline a call that rings.")));
-	if (pgcall_streq(c.status, "ringing") && pgcall_streq(c.created_by, me))
-		pgcall_end_for_everyone(&c, "cancelled", me);
+	if (c.status == CALL_RINGING && pgcall_streq(c.created_by, me))
+		pgcall_end_for_everyone(&c, END_CANCELLED, me);
 	else
 	{
-		pgcall_set_part_status(c.id, me, "left", NULL);
+		pgcall_set_part_status(c.id, me, PART_LEFT, NULL);
 		pgcall_settle(&c, me);
 	}
 	result = pgcall_call_reply(&c, me, false, NULL);
@@ -202,6 +202,7 @@ pgcall_call_end(PG_FUNCTION_ARGS)
 	char	   *call_id = pgcall_arg_uuid(fcinfo, 0);
 	char	   *channel_id = pgcall_arg_text(fcinfo, 1);
 	char	   *reason = pgcall_arg_text(fcinfo, 2);
+	EndReason	end_reason = END_COMPLETED;
 	Call		c;
 	Part		p;
 	StringInfoData extra;
@@ -211,7 +212,8 @@ pgcall_call_end(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
 				 errmsg("pass either call_id or channel_id"),
 				 errdetail("Exactly one of them identifies the call to end.")));
-	if (reason && !pgcall_streq(reason, "completed") && !pgcall_streq(reason, "failed"))
+	if (reason && !(pgcall_end_reason_lookup(reason, &end_reason) &&
+					(end_reason == END_COMPLETED || end_reason == END_FAILED)))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_REASON),
 				 errmsg("end reason \"%s\" is not completed or failed", reason),
@@ -229,26 +231,26 @@ pgcall_call_end(PG_FUNCTION_ARGS)
 	p = pgcall_get_part(c.id, me);
 	if (!p.found)
 		pgcall_raise_not_participant(&c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (!pgcall_streq(c.kind, "direct") && !pgcall_streq(c.created_by, me))
+	if (c.kind != CALL_DIRECT && !pgcall_streq(c.created_by, me))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_HOST),
 				 errmsg("only the host can end a group call for everyone"),
 				 errhint("Use call_leave to hang up your own part of the call.")));
 
-	if (pgcall_streq(c.status, "ringing"))
+	if (c.status == CALL_RINGING)
 	{
 		if (pgcall_streq(c.created_by, me))
-			pgcall_end_for_everyone(&c, "cancelled", me);
+			pgcall_end_for_everyone(&c, END_CANCELLED, me);
 		else
 		{
-			pgcall_set_part_status(c.id, me, "declined", NULL);
+			pgcall_set_part_status(c.id, me, PART_DECLINED, NULL);
 			pgcall_settle(&c, me);
 		}
 	}
 	else
-		pgcall_end_for_everyone(&c, reason ? reason : "completed", me);
+		pgcall_end_for_everyone(&c, end_reason, me);
 
 	initStringInfo(&extra);
 	appendStringInfo(&extra, ",\"call_id\":\"%s\",\"channel_id\":", c.id);
@@ -276,6 +278,7 @@ pgcall_call_set_status(PG_FUNCTION_ARGS)
 	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	char	   *status = pgcall_arg_text(fcinfo, 1);
 	char	   *reason = pgcall_arg_text(fcinfo, 2);
+	PartStatus	to;
 	Call		c;
 	Part		p;
 
@@ -283,36 +286,34 @@ pgcall_call_set_status(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
 				 errmsg("status is required")));
-	if (!pgcall_streq(status, "invited") && !pgcall_streq(status, "ringing") && !pgcall_streq(status, "joined") &&
-		!pgcall_streq(status, "left") && !pgcall_streq(status, "declined") && !pgcall_streq(status, "missed") &&
-		!pgcall_streq(status, "busy"))
+	if (!pgcall_part_status_lookup(status, &to) || to == PART_REMOVED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_STATUS),
 				 errmsg("participant status \"%s\" is not one of invited, ringing, joined, left, declined, missed, busy", status)));
 	pgcall_check_reason(reason, "reason");
 
 	SPI_connect();
-	if (pgcall_streq(status, "joined"))
+	if (to == PART_JOINED)
 		pgcall_rate_limit(me, PGCALL_LIMIT_JOIN);
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (pgcall_streq(status, "joined"))
+	if (to == PART_JOINED)
 	{
 		/* This API names no device: joined again is joined already. */
-		if (!pgcall_streq(p.status, "joined"))
+		if (p.status != PART_JOINED)
 			pgcall_join_call(&c, &p, me, NULL, -1, -1, false);
 	}
-	else if (pgcall_streq(status, "left") && pgcall_streq(c.status, "ringing") && pgcall_streq(c.created_by, me))
-		pgcall_end_for_everyone(&c, "cancelled", me);
-	else if (!pgcall_streq(status, p.status))
+	else if (to == PART_LEFT && c.status == CALL_RINGING && pgcall_streq(c.created_by, me))
+		pgcall_end_for_everyone(&c, END_CANCELLED, me);
+	else if (to != p.status)
 	{
-		if (pgcall_streq(c.created_by, me) && !pgcall_streq(status, "left"))
+		if (pgcall_streq(c.created_by, me) && to != PART_LEFT)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
 					 errmsg("the caller's status can only become left"),
 					 errhint("Use call_cancel or call_end to stop your own call.")));
-		pgcall_set_part_status(c.id, me, status, reason);
+		pgcall_set_part_status(c.id, me, to, reason);
 		pgcall_settle(&c, me);
 	}
 	result = pgcall_call_reply(&c, me, false, NULL);

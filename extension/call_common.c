@@ -78,10 +78,10 @@ read_call_row(uint64 row, Call *c)
 	bool		isnull;
 
 	c->id = pgcall_getstr(row, 1);
-	c->kind = pgcall_getstr(row, 2);
+	c->kind = pgcall_call_kind_of(pgcall_getstr(row, 2));
 	c->media = pgcall_getstr(row, 3);
-	c->status = pgcall_getstr(row, 4);
-	c->end_reason = pgcall_getstr(row, 5);
+	c->status = pgcall_call_status_of(pgcall_getstr(row, 4));
+	c->end_reason = pgcall_end_reason_of(pgcall_getstr(row, 5));
 	c->channel_id = pgcall_getstr(row, 6);
 	c->created_by = pgcall_getstr(row, 7);
 	c->max_participants = DatumGetInt32(pgcall_getdatum(row, 8, &isnull));
@@ -201,8 +201,8 @@ pgcall_get_part(const char *call_id, const char *user_id)
 								2, types), values, NULL, false, 1) == 1)
 	{
 		p.found = true;
-		p.status = pgcall_getstr(0, 1);
-		p.role = pgcall_getstr(0, 2);
+		p.status = pgcall_part_status_of(pgcall_getstr(0, 1));
+		p.role = pgcall_part_role_of(pgcall_getstr(0, 2));
 		p.device_id = pgcall_getstr(0, 3);
 	}
 	return p;
@@ -232,18 +232,19 @@ pgcall_raise_call_ended(const Call *c)
 	ereport(ERROR,
 			(errcode(ERRCODE_PGCALL_CALL_ENDED),
 			 errmsg("call has already ended"),
-			 errdetail("Call %s ended: %s.", c->id, c->end_reason ? c->end_reason : "unknown")));
+			 errdetail("Call %s ended: %s.", c->id, c->end_reason ? pgcall_end_reason_name(c->end_reason) : "unknown")));
 }
 
 /* --- transitions ------------------------------------------------------------ */
 
 void
-pgcall_set_part_status(const char *call_id, const char *user_id, const char *status,
-				const char *reason)
+pgcall_set_part_status(const char *call_id, const char *user_id, PartStatus status,
+					   const char *reason)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[4] = {CStringGetTextDatum(call_id), CStringGetTextDatum(user_id), CStringGetTextDatum(status), 0};
+	Datum		values[4] = {CStringGetTextDatum(call_id), CStringGetTextDatum(user_id),
+	CStringGetTextDatum(pgcall_part_status_name(status)), 0};
 	char		nulls[4] = {' ', ' ', ' ', reason ? ' ' : 'n'};
 
 	if (reason)
@@ -256,12 +257,13 @@ pgcall_set_part_status(const char *call_id, const char *user_id, const char *sta
 
 /* End the call: every participant still in it leaves, everyone rung misses it. */
 void
-pgcall_end_for_everyone(Call *c, const char *reason, const char *by)
+pgcall_end_for_everyone(Call *c, EndReason reason, const char *by)
 {
 	static SPIPlanPtr call_plan = NULL;
 	static SPIPlanPtr part_plan = NULL;
 	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[3] = {CStringGetTextDatum(c->id), CStringGetTextDatum(reason), 0};
+	Datum		values[3] = {CStringGetTextDatum(c->id),
+	CStringGetTextDatum(pgcall_end_reason_name(reason)), 0};
 	char		nulls[3] = {' ', ' ', by ? ' ' : 'n'};
 
 	if (by)
@@ -276,8 +278,8 @@ pgcall_end_for_everyone(Call *c, const char *reason, const char *by)
 							"reason = CASE status WHEN 'joined' THEN reason ELSE $2 END "
 							"WHERE call_id = $1::uuid AND status IN ('joined', 'invited', 'ringing')",
 							2, types), values, NULL, false, 0);
-	c->status = "ended";
-	c->end_reason = pstrdup(reason);
+	c->status = CALL_ENDED;
+	c->end_reason = reason;
 }
 
 /*
@@ -299,7 +301,7 @@ pgcall_settle(Call *c, const char *by)
 				unavailable,
 				invitees;
 
-	if (pgcall_streq(c->status, "ended"))
+	if (c->status == CALL_ENDED)
 		return;
 	pgcall_exec(pgcall_plan(&plan,
 							"SELECT count(*) FILTER (WHERE status IN ('invited', 'ringing')), "
@@ -319,23 +321,23 @@ pgcall_settle(Call *c, const char *by)
 	unavailable = DatumGetInt64(pgcall_getdatum(0, 6, &isnull));
 	invitees = DatumGetInt64(pgcall_getdatum(0, 7, &isnull));
 
-	if (pgcall_streq(c->status, "ringing"))
+	if (c->status == CALL_RINGING)
 	{
 		if (pending > 0 || joined_others > 0)
 			return;
 		if (declined > 0)
-			pgcall_end_for_everyone(c, "rejected", by);
+			pgcall_end_for_everyone(c, END_REJECTED, by);
 		else if (busy > 0)
-			pgcall_end_for_everyone(c, "busy", by);
+			pgcall_end_for_everyone(c, END_BUSY, by);
 		else if (unavailable > 0 && unavailable == invitees)
-			pgcall_end_for_everyone(c, "unavailable", by);
+			pgcall_end_for_everyone(c, END_UNAVAILABLE, by);
 		else
-			pgcall_end_for_everyone(c, "missed", by);
+			pgcall_end_for_everyone(c, END_MISSED, by);
 	}
-	else if (pgcall_streq(c->status, "active"))
+	else if (c->status == CALL_ACTIVE)
 	{
-		if (joined == 0 || (pgcall_streq(c->kind, "direct") && joined < 2))
-			pgcall_end_for_everyone(c, "completed", by);
+		if (joined == 0 || (c->kind == CALL_DIRECT && joined < 2))
+			pgcall_end_for_everyone(c, END_COMPLETED, by);
 	}
 }
 
@@ -429,7 +431,7 @@ pgcall_call_reply(const Call *c, const char *me, bool with_agora, const char *ex
 	char	   *json;
 
 	/* a direct call has its two people: no need to count them */
-	json = pgcall_call_json_for_reply(c->id, pgcall_streq(c->kind, "direct") ? -1 : PGCALL_JOIN_REPLY_PARTICIPANTS,
+	json = pgcall_call_json_for_reply(c->id, c->kind == CALL_DIRECT ? -1 : PGCALL_JOIN_REPLY_PARTICIPANTS,
 									  &listed);
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"call\":");
@@ -466,14 +468,14 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 
-	if (pgcall_streq(c->status, "ended"))
+	if (c->status == CALL_ENDED)
 		pgcall_raise_call_ended(c);
-	if (pgcall_streq(p->status, "removed"))
+	if (p->status == PART_REMOVED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_REMOVED),
 				 errmsg("you were removed from this call"),
 				 errdetail("A removed participant cannot rejoin call %s.", c->id)));
-	if (pgcall_streq(p->status, "joined"))
+	if (p->status == PART_JOINED)
 	{
 		if ((device_id == NULL && p->device_id == NULL) || pgcall_streq(device_id, p->device_id))
 			return;
@@ -484,10 +486,10 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 						   p->device_id ? p->device_id : "(unnamed)"),
 				 errhint("Stop ringing on this device: the call was answered elsewhere.")));
 	}
-	if (answer_only && !pgcall_streq(p->status, "invited") && !pgcall_streq(p->status, "ringing"))
+	if (answer_only && p->status != PART_INVITED && p->status != PART_RINGING)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
-				 errmsg("cannot answer: your status in this call is %s", p->status),
+				 errmsg("cannot answer: your status in this call is %s", pgcall_part_status_name(p->status)),
 				 errhint("Use call_join to join a call you left or declined while it lasts.")));
 
 	values[0] = CStringGetTextDatum(c->id);
@@ -500,13 +502,13 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 				 errmsg("call is full"),
 				 errdetail("Call %s allows %d participants at once.", c->id, c->max_participants)));
 
-	if (pgcall_streq(c->status, "ringing"))
+	if (c->status == CALL_RINGING)
 	{
 		values[1] = CStringGetTextDatum(me);
 		pgcall_exec(pgcall_plan(&answer_plan,
 								"UPDATE pgcall.call SET status = 'active', answered_by = $2 WHERE id = $1::uuid",
 								2, types), values, NULL, false, 0);
-		c->status = "active";
+		c->status = CALL_ACTIVE;
 	}
 
 	if (!p->found)
@@ -587,8 +589,8 @@ pgcall_lock_pair(const char *a, const char *b)
  * started, is inserted with them (see below).
  */
 int
-pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, int ring_timeout,
-			 bool require_online, const CallCreator *creator)
+pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int ring_timeout,
+					bool require_online, const CallCreator *creator)
 {
 	static SPIPlanPtr probe = NULL;
 	static const Oid probe_types[3] = {TEXTARRAYOID, UUIDOID, INT4OID};
@@ -633,17 +635,17 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, 
 
 		if (busy)
 		{
-			statuses[i] = CStringGetTextDatum("busy");
+			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_BUSY));
 			reasons[i] = CStringGetTextDatum("busy");
 		}
 		else if (require_online && !online)
 		{
-			statuses[i] = CStringGetTextDatum("missed");
+			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_MISSED));
 			reasons[i] = CStringGetTextDatum("unavailable");
 		}
 		else
 		{
-			statuses[i] = CStringGetTextDatum("invited");
+			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_INVITED));
 			reason_nulls[i] = true;
 			invited++;
 		}
@@ -654,7 +656,7 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, 
 	values[2] = PointerGetDatum(construct_array(statuses, (int) n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
 												   TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = CStringGetTextDatum(role);
+	values[4] = CStringGetTextDatum(pgcall_part_role_name(role));
 	values[5] = Int32GetDatum(ring_timeout);
 	if (creator == NULL)
 	{
@@ -667,13 +669,13 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, 
 	}
 
 	/*
-	 * A new call: its creator first (joined, as pgcall_call_add_creator
+	 * A new call: its creator first (joined, as pgcall_add_creator
 	 * adds them, the microphone after their auto_mute_on_join preference),
 	 * then the invitees, in one statement.  Rows and their triggers go in
 	 * that order, so call.started is still queued before call.incoming.
 	 */
 	values[6] = CStringGetTextDatum(creator->user_id);
-	values[7] = CStringGetTextDatum(creator->role);
+	values[7] = CStringGetTextDatum(pgcall_part_role_name(creator->role));
 	values[8] = creator->device_id ? CStringGetTextDatum(creator->device_id) : (Datum) 0;
 	nulls[8] = creator->device_id ? ' ' : 'n';
 	pgcall_exec(pgcall_plan(&insert_with_creator_plan,
@@ -695,8 +697,8 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role, 
  * itself, as pgcall_auto_mute_on_join would, off for users without one).
  */
 void
-pgcall_add_creator(const char *call_id, const char *me, const char *role,
-						const char *device_id, int mic_muted, int camera_off)
+pgcall_add_creator(const char *call_id, const char *me, PartRole role,
+				   const char *device_id, int mic_muted, int camera_off)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
@@ -705,7 +707,7 @@ pgcall_add_creator(const char *call_id, const char *me, const char *role,
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = CStringGetTextDatum(me);
-	values[2] = CStringGetTextDatum(role);
+	values[2] = CStringGetTextDatum(pgcall_part_role_name(role));
 	values[3] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
 	nulls[3] = device_id ? ' ' : 'n';
 	values[4] = BoolGetDatum(mic_muted > 0);

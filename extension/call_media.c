@@ -57,12 +57,12 @@ pgcall_call_set_media(PG_FUNCTION_ARGS)
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_MEDIA);
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (!pgcall_streq(p.status, "joined") && !pgcall_streq(p.status, "invited") && !pgcall_streq(p.status, "ringing"))
+	if (p.status != PART_JOINED && p.status != PART_INVITED && p.status != PART_RINGING)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
-				 errmsg("you are not in this call: your status is %s", p.status),
+				 errmsg("you are not in this call: your status is %s", pgcall_part_status_name(p.status)),
 				 errhint("Join the call first with call_join.")));
 	values[0] = CStringGetTextDatum(c.id);
 	values[1] = CStringGetTextDatum(me);
@@ -108,12 +108,12 @@ pgcall_call_media_session(PG_FUNCTION_ARGS)
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_TOKEN);
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (!pgcall_streq(p.status, "joined") && !pgcall_streq(p.status, "invited") && !pgcall_streq(p.status, "ringing"))
+	if (p.status != PART_JOINED && p.status != PART_INVITED && p.status != PART_RINGING)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
-				 errmsg("you are not in this call: your status is %s", p.status),
+				 errmsg("you are not in this call: your status is %s", pgcall_part_status_name(p.status)),
 				 errhint("Join the call with call_join before asking for a media session.")));
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"call_id\":");
@@ -128,9 +128,9 @@ pgcall_call_media_session(PG_FUNCTION_ARGS)
 /* --- signaling ------------------------------------------------------------------ */
 
 static bool
-in_call(const char *status)
+in_call(PartStatus status)
 {
-	return pgcall_streq(status, "invited") || pgcall_streq(status, "ringing") || pgcall_streq(status, "joined");
+	return status == PART_INVITED || status == PART_RINGING || status == PART_JOINED;
 }
 
 PG_FUNCTION_INFO_V1(pgcall_call_signal);
@@ -164,10 +164,10 @@ pgcall_call_signal(PG_FUNCTION_ARGS)
 	bool		known = false;
 	Datum		values[3];
 	uint64		n;
-	char	   *call_status = NULL;
+	CallStatus	call_status = CALL_STATUS_NONE;
 	char	   *end_reason = NULL;
-	char	   *my_status = NULL;
-	char	   *their_status = NULL;
+	PartStatus	my_status = PART_NONE;
+	PartStatus	their_status = PART_NONE;
 	StringInfoData data;
 
 	if (PG_ARGISNULL(1))
@@ -230,18 +230,18 @@ pgcall_call_signal(PG_FUNCTION_ARGS)
 								3, types), values, NULL, false, 1);
 	if (n == 1)
 	{
-		call_status = pgcall_getstr(0, 1);
+		call_status = pgcall_call_status_of(pgcall_getstr(0, 1));
 		end_reason = pgcall_getstr(0, 2);
-		my_status = pgcall_getstr(0, 3);
-		their_status = pgcall_getstr(0, 4);
+		my_status = pgcall_part_status_of(pgcall_getstr(0, 3));
+		their_status = pgcall_part_status_of(pgcall_getstr(0, 4));
 	}
 	if (n == 0)
 		pgcall_raise_call_not_found(psprintf("the id %s", call_id));
-	if (my_status == NULL)
+	if (my_status == PART_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
 				 errmsg("you are not a participant of this call")));
-	if (pgcall_streq(call_status, "ended"))
+	if (call_status == CALL_ENDED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_CALL_ENDED),
 				 errmsg("call has already ended"),
@@ -249,7 +249,7 @@ pgcall_call_signal(PG_FUNCTION_ARGS)
 	if (!in_call(my_status))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
-				 errmsg("you are not in this call: your status is %s", my_status)));
+				 errmsg("you are not in this call: your status is %s", pgcall_part_status_name(my_status))));
 	if (!in_call(their_status))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),

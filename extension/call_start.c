@@ -116,7 +116,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 		}
 	}
 
-	values[0] = CStringGetTextDatum(direct ? "direct" : "group");
+	values[0] = CStringGetTextDatum(pgcall_call_kind_name(direct ? CALL_DIRECT : CALL_GROUP));
 	values[1] = CStringGetTextDatum(a->media);
 	values[2] = a->room_id ? CStringGetTextDatum(a->room_id) : (Datum) 0;
 	nulls[2] = a->room_id ? ' ' : 'n';
@@ -137,10 +137,10 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
 	creator.user_id = me;
-	creator.role = direct ? "caller" : "host";
+	creator.role = direct ? ROLE_CALLER : ROLE_HOST;
 	creator.device_id = a->device_id;
 	pgcall_triggers_fresh_call(call_id);
-	invited = pgcall_invite_users(call_id, a->invitees, direct ? "callee" : "member", ring_timeout,
+	invited = pgcall_invite_users(call_id, a->invitees, direct ? ROLE_CALLEE : ROLE_MEMBER, ring_timeout,
 						   a->require_online, &creator);
 	pgcall_triggers_fresh_call(NULL);
 
@@ -161,10 +161,10 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	 */
 	memset(c, 0, sizeof(Call));
 	c->id = call_id;
-	c->kind = direct ? "direct" : "group";
+	c->kind = direct ? CALL_DIRECT : CALL_GROUP;
 	c->media = pstrdup(a->media);
-	c->status = "ringing";
-	c->end_reason = NULL;
+	c->status = CALL_RINGING;
+	c->end_reason = END_NONE;
 	c->channel_id = channel_id;
 	c->created_by = pstrdup(me);
 	c->max_participants = max;
@@ -217,7 +217,7 @@ pgcall_call_start(PG_FUNCTION_ARGS)
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_CALL | pgcall_token_limit_if_configured());
 	start_call(&a, me, &c, &glare);
-	result = pgcall_call_reply(&c, me, !pgcall_streq(c.status, "ended"),
+	result = pgcall_call_reply(&c, me, c.status != CALL_ENDED,
 								glare ? ",\"glare\":true" : ",\"glare\":false");
 	SPI_finish();
 	PG_RETURN_DATUM(result);
@@ -286,18 +286,18 @@ pgcall_call_invite(PG_FUNCTION_ARGS)
 	SPI_connect();
 	pgcall_rate_limit_amount(me, PGCALL_LIMIT_INVITE, NULL, n);
 	p = pgcall_open_call(call_id, me, &c);
-	if (pgcall_streq(c.status, "ended"))
+	if (c.status == CALL_ENDED)
 		pgcall_raise_call_ended(&c);
-	if (pgcall_streq(c.kind, "direct"))
+	if (c.kind == CALL_DIRECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
 				 errmsg("a direct call has exactly two participants"),
 				 errhint("Start a group call with everyone instead.")));
 	pgcall_conference_check_invite(&c, me);
-	if (!pgcall_streq(p.status, "joined"))
+	if (p.status != PART_JOINED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
-				 errmsg("you are not in this call: your status is %s", p.status),
+				 errmsg("you are not in this call: your status is %s", pgcall_part_status_name(p.status)),
 				 errhint("Join the call before inviting others.")));
 	values[0] = CStringGetTextDatum(c.id);
 	values[1] = PointerGetDatum(invitees);
@@ -311,7 +311,7 @@ pgcall_call_invite(PG_FUNCTION_ARGS)
 				 errhint("Someone who left or declined can rejoin with call_join.")));
 	check_invite_total(&c, n);
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_INVITE, n);
-	pgcall_invite_users(c.id, invitees, "member", ring_timeout ? ring_timeout : pgcall_ring_timeout,
+	pgcall_invite_users(c.id, invitees, ROLE_MEMBER, ring_timeout ? ring_timeout : pgcall_ring_timeout,
 				 require_online, NULL);
 	result = pgcall_call_reply(&c, me, false, NULL);
 	SPI_finish();
@@ -376,14 +376,14 @@ pgcall_call_session(PG_FUNCTION_ARGS)
 		pgcall_expire_overdue(&c);
 		p = pgcall_get_part(c.id, me);
 		o = pgcall_get_part(c.id, other);
-		if (!p.found || !o.found || !pgcall_streq(c.kind, "direct"))
+		if (!p.found || !o.found || c.kind != CALL_DIRECT)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGCALL_NOT_PARTICIPANT),
 					 errmsg("channel %s is not a call between you and %s", channel_id, other),
 					 errdetail("Only the two people in a direct call can join its channel.")));
 		if (!pgcall_streq(c.created_by, me))
 			pgcall_join_call(&c, &p, me, NULL, -1, -1, false);
-		else if (pgcall_streq(c.status, "ended"))
+		else if (c.status == CALL_ENDED)
 			pgcall_raise_call_ended(&c);
 	}
 
@@ -399,7 +399,7 @@ pgcall_call_session(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ",\"expire_at\":" INT64_FORMAT ",\"type\":\"%s\",\"account\":",
 					 expires_at, c.media);
 	escape_json(&buf, me);
-	appendStringInfo(&buf, ",\"call_id\":\"%s\",\"status\":\"%s\"", c.id, c.status);
+	appendStringInfo(&buf, ",\"call_id\":\"%s\",\"status\":\"%s\"", c.id, pgcall_call_status_name(c.status));
 	appendStringInfoString(&buf, ",\"call\":");
 	pgcall_append_call_json(&buf, c.id);
 	appendStringInfoChar(&buf, '}');

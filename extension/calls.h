@@ -28,14 +28,16 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 
+#include "pgcall.h"
+
 /* A call as the call functions read it: text columns as C strings. */
 typedef struct Call
 {
 	char	   *id;
-	char	   *kind;
+	CallKind	kind;
 	char	   *media;
-	char	   *status;
-	char	   *end_reason;
+	CallStatus	status;
+	EndReason	end_reason;		/* END_NONE until it ends */
 	char	   *channel_id;
 	char	   *created_by;
 	int			max_participants;
@@ -48,8 +50,8 @@ typedef struct Call
 typedef struct Part
 {
 	bool		found;
-	char	   *status;
-	char	   *role;
+	PartStatus	status;			/* PART_NONE when not found */
+	PartRole	role;
 	char	   *device_id;
 } Part;
 
@@ -63,7 +65,7 @@ pgcall_streq(const char *a, const char *b)
 typedef struct CallCreator
 {
 	const char *user_id;
-	const char *role;
+	PartRole	role;
 	const char *device_id;		/* or NULL */
 } CallCreator;
 
@@ -91,15 +93,15 @@ extern void pgcall_raise_call_ended(const Call *c);
 
 /* call_common.c: transitions */
 extern void pgcall_set_part_status(const char *call_id, const char *user_id,
-								   const char *status, const char *reason);
-extern void pgcall_end_for_everyone(Call *c, const char *reason, const char *by);
+								   PartStatus status, const char *reason);
+extern void pgcall_end_for_everyone(Call *c, EndReason reason, const char *by);
 extern void pgcall_settle(Call *c, const char *by);
 extern void pgcall_expire_overdue(Call *c);
 extern void pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 							 int mic_muted, int camera_off, bool answer_only);
-extern int	pgcall_invite_users(const char *call_id, ArrayType *invitees, const char *role,
+extern int	pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role,
 								int ring_timeout, bool require_online, const CallCreator *creator);
-extern void pgcall_add_creator(const char *call_id, const char *me, const char *role,
+extern void pgcall_add_creator(const char *call_id, const char *me, PartRole role,
 							   const char *device_id, int mic_muted, int camera_off);
 
 /* call_common.c: replies (SPI stays open: the entry point closes it) */

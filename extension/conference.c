@@ -35,7 +35,7 @@
 bool
 pgcall_conference_admits(const Call *c)
 {
-	if (strcmp(c->kind, "conference") != 0)
+	if (c->kind != CALL_CONFERENCE)
 		return false;
 	if (c->is_public)
 		return true;
@@ -54,7 +54,7 @@ pgcall_conference_admits(const Call *c)
 void
 pgcall_conference_check_invite(const Call *c, const char *me)
 {
-	if (strcmp(c->kind, "conference") != 0 || c->is_public || strcmp(c->created_by, me) == 0)
+	if (c->kind != CALL_CONFERENCE || c->is_public || strcmp(c->created_by, me) == 0)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_PGCALL_NOT_HOST),
@@ -180,12 +180,12 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 							7, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
 
-	pgcall_add_creator(call_id, me, "host", device_id, mic_muted, camera_off);
+	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
 	{
 		/* Who is busy shows now, even if this transaction rolls back. */
 		pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
-		pgcall_invite_users(call_id, invitees, "member", pgcall_ring_timeout, false, NULL);
+		pgcall_invite_users(call_id, invitees, ROLE_MEMBER, pgcall_ring_timeout, false, NULL);
 	}
 
 	if (!pgcall_lock_call(call_id, &c))

@@ -127,6 +127,82 @@ extern void pgcall_triggers_fresh_call(const char *call_id);
 /* state_machine.c: allowed status changes */
 extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
 
+/*
+ * state_machine.c: the values of pgcall.call and pgcall.participant as C
+ * enums, and the one table that turns each into its text and back.  The
+ * zero of each is "none": no row, or a NULL column.
+ */
+typedef enum CallKind
+{
+	CALL_KIND_NONE = 0,
+	CALL_DIRECT,
+	CALL_GROUP,
+	CALL_CONFERENCE
+} CallKind;
+
+typedef enum CallStatus
+{
+	CALL_STATUS_NONE = 0,
+	CALL_RINGING,
+	CALL_ACTIVE,
+	CALL_ENDED
+} CallStatus;
+
+typedef enum EndReason
+{
+	END_NONE = 0,
+	END_COMPLETED,
+	END_CANCELLED,
+	END_REJECTED,
+	END_MISSED,
+	END_BUSY,
+	END_UNAVAILABLE,
+	END_FAILED,
+	END_TERMINATED
+} EndReason;
+
+typedef enum PartStatus
+{
+	PART_NONE = 0,
+	PART_INVITED,
+	PART_RINGING,
+	PART_JOINED,
+	PART_LEFT,
+	PART_DECLINED,
+	PART_MISSED,
+	PART_BUSY,
+	PART_REMOVED
+} PartStatus;
+
+typedef enum PartRole
+{
+	ROLE_NONE = 0,
+	ROLE_CALLER,
+	ROLE_CALLEE,
+	ROLE_HOST,
+	ROLE_MEMBER
+} PartRole;
+
+/* The text of a value; NULL for the zero ("none"). */
+extern const char *pgcall_call_kind_name(CallKind v);
+extern const char *pgcall_call_status_name(CallStatus v);
+extern const char *pgcall_end_reason_name(EndReason v);
+extern const char *pgcall_part_status_name(PartStatus v);
+extern const char *pgcall_part_role_name(PartRole v);
+
+/*
+ * The value of a text; NULL is the zero ("none").  A text the table does
+ * not know is an internal error: the columns' CHECK constraints allow only
+ * these.  For text a client gives, see pgcall_part_status_lookup.
+ */
+extern CallKind pgcall_call_kind_of(const char *s);
+extern CallStatus pgcall_call_status_of(const char *s);
+extern EndReason pgcall_end_reason_of(const char *s);
+extern PartStatus pgcall_part_status_of(const char *s);
+extern PartRole pgcall_part_role_of(const char *s);
+extern bool pgcall_part_status_lookup(const char *s, PartStatus *v);
+extern bool pgcall_end_reason_lookup(const char *s, EndReason *v);
+
 /* json_out.c: JSON results */
 #include "lib/stringinfo.h"
 
