@@ -28,7 +28,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 /* call_accept and call_join: the same request, answer_only or not. */
 static Datum
 answer(FunctionCallInfo fcinfo, bool answer_only)
@@ -260,7 +259,7 @@ pgcall_call_end(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* --- status and media -------------------------------------------------------- */
+/* --- the participant status API ---------------------------------------------- */
 
 PG_FUNCTION_INFO_V1(pgcall_call_set_status);
 

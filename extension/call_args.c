@@ -29,7 +29,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 #define REASON_MAX 200
 
 /* --- argument checks ----------------------------------------------------- */
@@ -66,12 +65,14 @@ pgcall_check_reason(const char *reason, const char *what)
 					 errmsg("%s must not contain control characters", what)));
 }
 
+/* Argument n as a C string, or NULL. */
 char *
 pgcall_arg_text(FunctionCallInfo fcinfo, int n)
 {
 	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
+/* Argument n (a uuid) as text, or NULL. */
 char *
 pgcall_arg_uuid(FunctionCallInfo fcinfo, int n)
 {
@@ -79,6 +80,7 @@ pgcall_arg_uuid(FunctionCallInfo fcinfo, int n)
 		: DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
 }
 
+/* Argument n (a uuid, called name) as text; P400R when it is null. */
 char *
 pgcall_arg_required_uuid(FunctionCallInfo fcinfo, int n, const char *name)
 {
@@ -89,6 +91,7 @@ pgcall_arg_required_uuid(FunctionCallInfo fcinfo, int n, const char *name)
 	return pgcall_arg_uuid(fcinfo, n);
 }
 
+/* An optional id (a device, a room): NULL, or an id as user ids are. */
 void
 pgcall_check_optional_id(const char *id, const char *what)
 {
@@ -96,7 +99,7 @@ pgcall_check_optional_id(const char *id, const char *what)
 		pgcall_check_user_id(id, what);
 }
 
-
+/* Argument n (a boolean) as -1 (null), 0 or 1. */
 int
 pgcall_arg_bool(FunctionCallInfo fcinfo, int n)
 {
@@ -180,6 +183,7 @@ pgcall_check_invitees(ArrayType *arr, const char *me, int *count)
  * says that it is instead the other person's ringing call, now answered.
  */
 
+/* The ring_timeout argument n: 5 to 600 seconds, or 0 (the default) when null. */
 int
 pgcall_arg_ring_timeout(FunctionCallInfo fcinfo, int n)
 {

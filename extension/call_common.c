@@ -54,7 +54,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 /* --- reading and locking --------------------------------------------------- */
 
 /*
@@ -450,7 +449,7 @@ pgcall_call_reply(const Call *c, const char *me, bool with_agora, const char *ex
 	return pgcall_jsonb_datum(&buf);
 }
 
-/* --- answering ---------------------------------------------------------------- */
+/* --- joining (call_accept, call_join, call_set_status, glare) ---------------- */
 
 /*
  * The current user answers or (re)joins a call.  answer_only restricts it to
@@ -541,7 +540,7 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 							"WHERE call_id = $1::uuid AND user_id = $2",
 							5, types), values, nulls, false, 0);
 }
-/* --- starting ------------------------------------------------------------------ */
+/* --- the pair lock, and adding people to a call ------------------------------- */
 
 void
 pgcall_lock_pair(const char *a, const char *b)

@@ -28,7 +28,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 PG_FUNCTION_INFO_V1(pgcall_call_set_media);
 
 /*

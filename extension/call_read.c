@@ -27,7 +27,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 /* --- reading one call ------------------------------------------------------------ */
 
 PG_FUNCTION_INFO_V1(pgcall_call_get);

@@ -30,7 +30,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-
 /*
  * A ringing direct call from other to me, if there is one.  It starts from
  * my own invitations (few) and looks each call up by id, never from the
