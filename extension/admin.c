@@ -6,7 +6,7 @@
  * checks the role again (pgcall_require_admin), so a grant made by mistake
  * does not open them to end users.  They lock and change calls with the
  * same code as the call_* functions (calls.h).  Whatever they return shows
- * users as pgcall_admin_user does: as pseudonyms when pgcall.pseudonymize
+ * users as pgcall_user_for_admin does: as pseudonyms when pgcall.pseudonymize
  * is on.
  */
 #include "postgres.h"
@@ -23,8 +23,6 @@
 #include "calls.h"
 #include "pgcall.h"
 
-#define REASON_MAX 200
-
 /* Raise P403F unless the session's role is pgcall_admin or a superuser. */
 void
 pgcall_require_admin(void)
@@ -39,30 +37,23 @@ pgcall_require_admin(void)
 
 /* A user as admin-facing output shows them. */
 const char *
-pgcall_admin_user(const char *user_id)
+pgcall_user_for_admin(const char *user_id)
 {
 	if (user_id == NULL || !pgcall_pseudonymize)
 		return user_id;
-	return pgcall_pseudonym(user_id);
+	return pgcall_pseudonym_of(user_id);
 }
 
-static char *
-req_call_id(FunctionCallInfo fcinfo, int n)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_MISSING_ARGUMENT),
-				 errmsg("call_id is required")));
-	return DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
-}
-
-/* Lock the call, expire it if due; P404A when there is none. */
+/*
+ * Lock the call, expire it if due; P404A when there is none.  Unlike
+ * pgcall_open_call, the administrator need not be in it.
+ */
 static void
-open_call(const char *call_id, Call *c)
+open_call_as_admin(const char *call_id, Call *c)
 {
-	if (!pgcall_call_lock(call_id, c))
-		pgcall_call_raise_not_found(psprintf("the id %s", call_id));
-	pgcall_call_expire(c);
+	if (!pgcall_lock_call(call_id, c))
+		pgcall_raise_call_not_found(psprintf("the id %s", call_id));
+	pgcall_expire_overdue(c);
 }
 
 /* "call_id", "status", "end_reason", "ended_at" and "duration_seconds" of the call. */
@@ -86,31 +77,34 @@ append_call_state(StringInfo buf, const char *call_id)
 					 pgcall_getstr(0, 4) ? pgcall_getstr(0, 4) : "null");
 }
 
-PG_FUNCTION_INFO_V1(admin_call_end);
+PG_FUNCTION_INFO_V1(pgcall_admin_call_end);
 
 /*
  * admin_call_end(call_id uuid): end any call for everyone, as terminated.
  * Returns {call_id, status, end_reason, ended_at, duration_seconds}.
  */
 Datum
-admin_call_end(PG_FUNCTION_ARGS)
+pgcall_admin_call_end(PG_FUNCTION_ARGS)
 {
-	char	   *call_id = req_call_id(fcinfo, 0);
+	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
 	Call		c;
 	StringInfoData buf;
+	Datum		result;
 
 	pgcall_require_admin();
 	SPI_connect();
-	open_call(call_id, &c);
-	if (strcmp(c.status, "ended") == 0)
-		pgcall_call_raise_ended(&c);
-	pgcall_call_end(&c, "terminated", pgcall_current_user_id());
+	open_call_as_admin(call_id, &c);
+	if (c.status == CALL_ENDED)
+		pgcall_raise_call_ended(&c);
+	pgcall_end_for_everyone(&c, END_TERMINATED, pgcall_current_user());
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	append_call_state(&buf, c.id);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
+	result = pgcall_jsonb_datum(&buf);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }
 
 /* The user id of the participant of call_id whose pseudonym is pseudonym, or NULL. */
@@ -130,12 +124,12 @@ user_by_pseudonym(const char *call_id, const char *pseudonym)
 	for (uint64 i = 0; i < n; i++)
 		users[i] = pgcall_getstr(i, 1);
 	for (uint64 i = 0; i < n; i++)
-		if (strcmp(pgcall_pseudonym(users[i]), pseudonym) == 0)
+		if (strcmp(pgcall_pseudonym_of(users[i]), pseudonym) == 0)
 			return users[i];
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(admin_remove_participant);
+PG_FUNCTION_INFO_V1(pgcall_admin_remove_participant);
 
 /*
  * admin_remove_participant(call_id uuid, user_id text, pseudonym text,
@@ -151,17 +145,18 @@ PG_FUNCTION_INFO_V1(admin_remove_participant);
  * Removing someone already removed changes nothing.
  */
 Datum
-admin_remove_participant(PG_FUNCTION_ARGS)
+pgcall_admin_remove_participant(PG_FUNCTION_ARGS)
 {
-	char	   *call_id = req_call_id(fcinfo, 0);
-	char	   *user_id = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *pseudonym = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *call_id = pgcall_arg_required_uuid(fcinfo, 0, "call_id");
+	char	   *user_id = pgcall_arg_text(fcinfo, 1);
+	char	   *pseudonym = pgcall_arg_text(fcinfo, 2);
 	char	   *reason = PG_ARGISNULL(3) ? "removed by an administrator" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	const char *by = pgcall_current_user_id();
+	const char *by = pgcall_current_user();
 	Call		c;
 	Part		p;
 	bool		already;
 	StringInfoData buf;
+	Datum		result;
 
 	pgcall_require_admin();
 	if ((user_id == NULL) == (pseudonym == NULL))
@@ -177,47 +172,41 @@ admin_remove_participant(PG_FUNCTION_ARGS)
 				 errhint("Pass pseudonym => the participant's pseudonym from pgcall.admin_call_details.")));
 	if (user_id)
 		pgcall_check_user_id(user_id, "user_id");
-	if (strlen(reason) > REASON_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_INVALID_REASON),
-				 errmsg("reason must be at most %d bytes long", REASON_MAX)));
-	for (const char *r = reason; *r; r++)
-		if ((unsigned char) *r < 0x20 || *r == 0x7f)
-			ereport(ERROR,
-					(errcode(ERRCODE_PGCALL_INVALID_REASON),
-					 errmsg("reason must not contain control characters")));
+	pgcall_check_reason(reason, "reason");
 
 	SPI_connect();
-	open_call(call_id, &c);
+	open_call_as_admin(call_id, &c);
 	if (pseudonym)
 		user_id = user_by_pseudonym(c.id, pseudonym);
-	p = user_id ? pgcall_call_part(c.id, user_id) : (Part) {0};
+	p = user_id ? pgcall_get_part(c.id, user_id) : (Part) {0};
 	if (!p.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_PARTICIPANT_NOT_FOUND),
 				 errmsg("participant not found"),
 				 errdetail("Call %s has no participant %s.", c.id,
 						   pseudonym ? pseudonym : user_id)));
-	if (strcmp(c.status, "ended") == 0)
-		pgcall_call_raise_ended(&c);
+	if (c.status == CALL_ENDED)
+		pgcall_raise_call_ended(&c);
 
-	already = strcmp(p.status, "removed") == 0;
+	already = p.status == PART_REMOVED;
 	if (!already)
 	{
 		/* The trigger tells everyone, them included: participant.removed. */
-		pgcall_call_set_part_status(c.id, user_id, "removed", reason);
+		pgcall_set_part_status(c.id, user_id, PART_REMOVED, reason);
 
-		if (strcmp(c.kind, "direct") == 0)
-			pgcall_call_end(&c, "terminated", by);
+		if (c.kind == CALL_DIRECT)
+			pgcall_end_for_everyone(&c, END_TERMINATED, by);
 		else
-			pgcall_call_settle(&c, by);
+			pgcall_settle(&c, by);
 	}
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	pgcall_json_member(&buf, "user_id", pgcall_admin_user(user_id));
+	pgcall_json_member(&buf, "user_id", pgcall_user_for_admin(user_id));
 	appendStringInfo(&buf, ",\"already_removed\":%s", already ? "true" : "false");
-	pgcall_json_member(&buf, "call_status", c.status);
+	pgcall_json_member(&buf, "call_status", pgcall_call_status_name(c.status));
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(pgcall_jsonb_result(&buf));
+	result = pgcall_jsonb_datum(&buf);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }

@@ -6,7 +6,7 @@
  * (admin_call_details) or act on (admin_call_end, admin_remove_participant).
  * EXECUTE is granted to pgcall_admin only and the role is checked again,
  * as for every admin_* function; the report itself is the SQL function
- * pgcall.admin_calls_report, which shows users as pgcall_admin_user does.
+ * pgcall.admin_calls_report, which shows users as pgcall_user_for_admin does.
  */
 #include "postgres.h"
 
@@ -19,7 +19,7 @@
 
 #define ADMIN_CALLS_MAX 500
 
-PG_FUNCTION_INFO_V1(admin_calls);
+PG_FUNCTION_INFO_V1(pgcall_admin_calls);
 
 /*
  * admin_calls(status text, limit integer): {pseudonymous, status, calls}.
@@ -27,7 +27,7 @@ PG_FUNCTION_INFO_V1(admin_calls);
  * defaults ('live', 50).
  */
 Datum
-admin_calls(PG_FUNCTION_ARGS)
+pgcall_admin_calls(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[2] = {TEXTOID, INT4OID};

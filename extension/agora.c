@@ -91,7 +91,7 @@ certificate_is_set(PgcallSecret which)
 }
 
 bool
-pgcall_agora_configured(void)
+pgcall_agora_is_configured(void)
 {
 	return app_id_is_set() && certificate_is_set(PGCALL_SECRET_AGORA_CERTIFICATE);
 }
@@ -462,7 +462,7 @@ build_rtc_token_for_role(const char *channel, size_t channel_len, const char *us
 }
 
 char *
-pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
+pgcall_agora_make_rtc_token(const char *channel, const char *account, bool publisher,
 					   int token_ttl, int privilege_ttl, int64 *expires_at)
 {
 	char		out[AGORA_TOKEN_MAX];
@@ -478,7 +478,7 @@ pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
 }
 
 char *
-pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
+pgcall_agora_make_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 						   int token_ttl, int privilege_ttl, int64 *expires_at)
 {
 	char		out[AGORA_TOKEN_MAX];
@@ -519,7 +519,7 @@ build_rtm_token(const char *user_id, size_t user_len, Lifetime ttl_arg, int64 *e
 }
 
 char *
-pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at)
+pgcall_agora_make_rtm_token(const char *user_id, int ttl, int64 *expires_at)
 {
 	char		out[AGORA_TOKEN_MAX];
 	size_t		len;
@@ -625,40 +625,40 @@ mint_rtc_token_with_privileges(FunctionCallInfo fcinfo, bool by_uid)
 	return token_result(out, len);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token);
-PG_FUNCTION_INFO_V1(agora_rtc_token_uid);
-PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges);
-PG_FUNCTION_INFO_V1(agora_rtc_token_with_privileges_uid);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token_uid);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token_with_privileges);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token_with_privileges_uid);
 
 Datum
-agora_rtc_token(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token(fcinfo, false);
 }
 
 Datum
-agora_rtc_token_uid(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token_uid(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token(fcinfo, true);
 }
 
 Datum
-agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token_with_privileges(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token_with_privileges(fcinfo, false);
 }
 
 Datum
-agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token_with_privileges_uid(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token_with_privileges(fcinfo, true);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtm_token);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtm_token);
 
 /* agora_rtm_token(user_id, ttl) */
 Datum
-agora_rtm_token(PG_FUNCTION_ARGS)
+pgcall_agora_rtm_token(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
 	size_t		len;
@@ -715,26 +715,26 @@ mint_rtc_token_006(FunctionCallInfo fcinfo, bool by_uid)
 	return token_result(out, len);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtc_token_006);
-PG_FUNCTION_INFO_V1(agora_rtc_token_006_uid);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token_006);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtc_token_006_uid);
 
 Datum
-agora_rtc_token_006(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token_006(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token_006(fcinfo, false);
 }
 
 Datum
-agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
+pgcall_agora_rtc_token_006_uid(PG_FUNCTION_ARGS)
 {
 	return mint_rtc_token_006(fcinfo, true);
 }
 
-PG_FUNCTION_INFO_V1(agora_rtm_token_006);
+PG_FUNCTION_INFO_V1(pgcall_agora_rtm_token_006);
 
 /* agora_rtm_token_006(user_id, ttl): the user id stands in the channel's place */
 Datum
-agora_rtm_token_006(PG_FUNCTION_ARGS)
+pgcall_agora_rtm_token_006(PG_FUNCTION_ARGS)
 {
 	char		out[AGORA_TOKEN_MAX];
 	size_t		len;
@@ -755,12 +755,12 @@ agora_rtm_token_006(PG_FUNCTION_ARGS)
 	return token_result(out, len);
 }
 
-PG_FUNCTION_INFO_V1(agora_configured);
+PG_FUNCTION_INFO_V1(pgcall_agora_configured);
 
 Datum
-agora_configured(PG_FUNCTION_ARGS)
+pgcall_agora_configured(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(pgcall_agora_configured());
+	PG_RETURN_BOOL(pgcall_agora_is_configured());
 }
 
 /* ---------------------------------------------------------------------
@@ -1047,7 +1047,7 @@ trim_token(text *t, int *len)
 	return s;
 }
 
-PG_FUNCTION_INFO_V1(agora_token_inspect);
+PG_FUNCTION_INFO_V1(pgcall_agora_token_inspect);
 
 /*
  * agora_token_inspect(token, channel, account): decode a 006 or 007 token and
@@ -1056,7 +1056,7 @@ PG_FUNCTION_INFO_V1(agora_token_inspect);
  * what the token holds.
  */
 Datum
-agora_token_inspect(PG_FUNCTION_ARGS)
+pgcall_agora_token_inspect(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	AgoraDecoded *d;

@@ -25,7 +25,7 @@ extern int	pgcall_agora_token_compression;
 extern void pgcall_init_agora(void);
 
 /* Whether the app id and the primary certificate are both set. */
-extern bool pgcall_agora_configured(void);
+extern bool pgcall_agora_is_configured(void);
 
 /* The configured app id; raises P503A when Agora is not configured. */
 extern const char *pgcall_agora_require_app_id(void);
@@ -37,16 +37,16 @@ extern uint32 pgcall_agora_check_uid(int64 uid);
 
 /*
  * A 007 RTC token, as palloc'd text.  account NULL or "" is not allowed:
- * pass a uid of 0 to pgcall_agora_rtc_token_uid for "any user".
+ * pass a uid of 0 to pgcall_agora_make_rtc_token_uid for "any user".
  * token_ttl 0 means pgcall.agora_token_ttl; privilege_ttl 0 means token_ttl.
  * *expires_at (may be NULL) receives the token's expiry, unix time.
  */
-extern char *pgcall_agora_rtc_token(const char *channel, const char *account, bool publisher,
+extern char *pgcall_agora_make_rtc_token(const char *channel, const char *account, bool publisher,
 									int token_ttl, int privilege_ttl, int64 *expires_at);
-extern char *pgcall_agora_rtc_token_uid(const char *channel, int64 uid, bool publisher,
+extern char *pgcall_agora_make_rtc_token_uid(const char *channel, int64 uid, bool publisher,
 										int token_ttl, int privilege_ttl, int64 *expires_at);
 
 /* A 007 RTM token for user_id; ttl 0 means pgcall.agora_token_ttl. */
-extern char *pgcall_agora_rtm_token(const char *user_id, int ttl, int64 *expires_at);
+extern char *pgcall_agora_make_rtm_token(const char *user_id, int ttl, int64 *expires_at);
 
 #endif							/* PGCALL_AGORA_H */

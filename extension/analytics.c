@@ -72,14 +72,14 @@ run_report(SPIPlanPtr plan, Datum *values, bool *isnull)
 	return d;
 }
 
-PG_FUNCTION_INFO_V1(admin_call_details);
+PG_FUNCTION_INFO_V1(pgcall_admin_call_details);
 
 /*
  * admin_call_details(call_id uuid): a call, its participants with their
  * join and leave times and joined time, and its usage.
  */
 Datum
-admin_call_details(PG_FUNCTION_ARGS)
+pgcall_admin_call_details(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {UUIDOID};
@@ -97,7 +97,7 @@ admin_call_details(PG_FUNCTION_ARGS)
 	result = run_report(pgcall_plan(&plan, "SELECT pgcall.call_details_report($1)", 1, types),
 						values, &isnull);
 	if (isnull)
-		pgcall_call_raise_not_found(psprintf("the id %s",
+		pgcall_raise_call_not_found(psprintf("the id %s",
 											 DatumGetCString(DirectFunctionCall1(uuid_out, values[0]))));
 	PG_RETURN_DATUM(result);
 }
@@ -106,14 +106,14 @@ admin_call_details(PG_FUNCTION_ARGS)
 static const char *
 admin_key(void)
 {
-	const char *user_id = pgcall_current_user_id();
+	const char *user_id = pgcall_current_user();
 
 	if (user_id != NULL)
 		return user_id;
 	return psprintf("role:%s", GetUserNameFromId(GetOuterUserId(), false));
 }
 
-PG_FUNCTION_INFO_V1(admin_analytics);
+PG_FUNCTION_INFO_V1(pgcall_admin_analytics);
 
 /*
  * admin_analytics(days integer, group_by text, time_zone text): calls,
@@ -123,7 +123,7 @@ PG_FUNCTION_INFO_V1(admin_analytics);
  * install script for what each figure counts.
  */
 Datum
-admin_analytics(PG_FUNCTION_ARGS)
+pgcall_admin_analytics(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[3] = {INT4OID, TEXTOID, TEXTOID};
@@ -188,10 +188,10 @@ typedef struct PeakState
 	TimestampTz *ends;
 } PeakState;
 
-PG_FUNCTION_INFO_V1(peak_concurrency_step);
+PG_FUNCTION_INFO_V1(pgcall_peak_concurrency_step);
 
 Datum
-peak_concurrency_step(PG_FUNCTION_ARGS)
+pgcall_peak_concurrency_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext;
 	PeakState  *state = PG_ARGISNULL(0) ? NULL : (PeakState *) PG_GETARG_POINTER(0);
@@ -234,10 +234,10 @@ compare_timestamps(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-PG_FUNCTION_INFO_V1(peak_concurrency_final);
+PG_FUNCTION_INFO_V1(pgcall_peak_concurrency_final);
 
 Datum
-peak_concurrency_final(PG_FUNCTION_ARGS)
+pgcall_peak_concurrency_final(PG_FUNCTION_ARGS)
 {
 	PeakState  *state = PG_ARGISNULL(0) ? NULL : (PeakState *) PG_GETARG_POINTER(0);
 	int			level = 0;

@@ -40,10 +40,10 @@
 	"   'created_at', c.created_at, " \
 	"   'ring_deadline', c.ring_deadline, " \
 	"   'answered_at', c.answered_at, " \
-	"   'ended_at', COALESCE(c.ended_at, CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() " \
+	"   'ended_at', COALESCE(c.ended_at, CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) <> c.status " \
 	"                                         THEN c.ring_deadline END), " \
 	"   'duration_seconds', COALESCE(c.duration_seconds, " \
-	"                                CASE WHEN c.status = 'ringing' AND c.ring_deadline <= now() THEN 0 END) "
+	"                                CASE WHEN pgcall.effective_call_status(c.status, c.ring_deadline) <> c.status THEN 0 END) "
 
 /* One participant (p is pgcall.participant). */
 #define PARTICIPANT_OBJECT \
@@ -51,7 +51,7 @@
 	"   'user_id', p.user_id, " \
 	"   'role', p.role, " \
 	"   'status', pgcall.effective_participant_status(p.status, p.ring_deadline), " \
-	"   'reason', CASE WHEN p.status IN ('invited', 'ringing') AND p.ring_deadline <= now() " \
+	"   'reason', CASE WHEN pgcall.effective_participant_status(p.status, p.ring_deadline) <> p.status " \
 	"                  THEN 'timeout' ELSE p.reason END, " \
 	"   'invited_at', p.invited_at, " \
 	"   'joined_at', p.joined_at, " \
@@ -107,7 +107,7 @@ with_version(const char *json, const char *version)
  * decides whether they can).
  */
 char *
-pgcall_call_json(const char *call_id)
+pgcall_call_json_text(const char *call_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
@@ -144,7 +144,7 @@ pgcall_call_json_for_event(const char *call_id, bool full)
 
 /*
  * The call without its participants, for the replies about a large call
- * (call_result in calls.c): participant_count (everyone in its list, whatever their status) and
+ * (pgcall_call_reply in call_common.c): participant_count (everyone in its list, whatever their status) and
  * joined_count (in it now) instead of the list, and its version.  The list
  * is paged by pgcall.call_participants.  NULL when there is no such call.
  */
@@ -160,7 +160,7 @@ static const char *const call_summary_query =
 
 /*
  * The call object of call_id for a reply: with its participants when it has
- * at most inline_max of them (as pgcall_call_json), else without them
+ * at most inline_max of them (as pgcall_call_json_text), else without them
  * (call_summary_query); *listed says which.  Counting stops at inline_max + 1,
  * so a small call pays for no more than it lists; a negative inline_max
  * always lists them, without counting.
@@ -177,14 +177,14 @@ pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
 
 	*listed = true;
 	if (inline_max < 0)
-		return pgcall_call_json(call_id);
+		return pgcall_call_json_text(call_id);
 	pgcall_exec(pgcall_plan(&count_plan,
 							"SELECT count(*) FROM (SELECT FROM pgcall.participant p "
 							"WHERE p.call_id = $1::uuid LIMIT $2) s",
 							2, types), values, NULL, false, 1);
 	*listed = DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) <= inline_max;
 	if (*listed)
-		return pgcall_call_json(call_id);
+		return pgcall_call_json_text(call_id);
 	if (pgcall_exec(pgcall_plan(&summary_plan, call_summary_query, 1, types), values, NULL, false, 1) == 0)
 		return NULL;
 	json = pgcall_getstr(0, 1);
@@ -250,18 +250,18 @@ pgcall_participant_json(const char *call_id, const char *user_id)
 	return pgcall_getstr(0, 1);
 }
 
-PG_FUNCTION_INFO_V1(call_json);
+PG_FUNCTION_INFO_V1(pgcall_call_json);
 
 /* call_json(call_id uuid) RETURNS json */
 Datum
-call_json(PG_FUNCTION_ARGS)
+pgcall_call_json(PG_FUNCTION_ARGS)
 {
 	char	   *call_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
 	char	   *json;
 	Datum		result = (Datum) 0;
 
 	SPI_connect();
-	json = pgcall_call_json(call_id);
+	json = pgcall_call_json_text(call_id);
 	if (json)
 		result = SPI_datumTransfer(CStringGetTextDatum(json), false, -1);
 	SPI_finish();

@@ -128,11 +128,11 @@ status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
 	return newtup;
 }
 
-PG_FUNCTION_INFO_V1(call_before);
+PG_FUNCTION_INFO_V1(pgcall_call_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
 Datum
-call_before(PG_FUNCTION_ARGS)
+pgcall_call_before(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	char	   *old_status;
@@ -189,11 +189,11 @@ call_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
 
-PG_FUNCTION_INFO_V1(participant_before);
+PG_FUNCTION_INFO_V1(pgcall_participant_before);
 
 /* BEFORE INSERT OR UPDATE ON pgcall.participant */
 Datum
-participant_before(PG_FUNCTION_ARGS)
+pgcall_participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -333,7 +333,7 @@ participant_audience(const char *call_id, const char *subject)
 }
 
 /*
- * The call whose invitees start_call (calls.c) is inserting, in the local
+ * The call whose invitees start_call (call_start.c) is inserting, in the local
  * transaction fresh_lxid: it was created by this transaction a moment ago,
  * so its created_at is now(), the invited_at of those invitees.
  */
@@ -449,11 +449,11 @@ is_live(const char *status)
 	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
 }
 
-PG_FUNCTION_INFO_V1(participant_after);
+PG_FUNCTION_INFO_V1(pgcall_participant_after);
 
 /* AFTER INSERT OR UPDATE ON pgcall.participant */
 Datum
-participant_after(PG_FUNCTION_ARGS)
+pgcall_participant_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -494,10 +494,10 @@ participant_after(PG_FUNCTION_ARGS)
 	 * call, or no longer, changes whom the default policy lets see whom.
 	 */
 	if (is_live(old_status) != is_live(new_status))
-		pgcall_presence_touch(user_id, call_id,
+		pgcall_presence_changed(user_id, call_id,
 							  streq(old_status, "joined") != streq(new_status, "joined"));
 	else if (streq(old_status, "joined") != streq(new_status, "joined"))
-		pgcall_presence_touch(user_id, NULL, true);
+		pgcall_presence_changed(user_id, NULL, true);
 
 	initStringInfo(&data);
 	appendStringInfoChar(&data, '{');
@@ -602,11 +602,11 @@ end_event_type(const char *reason)
 	return "call.ended";
 }
 
-PG_FUNCTION_INFO_V1(call_after);
+PG_FUNCTION_INFO_V1(pgcall_call_after);
 
 /* AFTER UPDATE ON pgcall.call */
 Datum
-call_after(PG_FUNCTION_ARGS)
+pgcall_call_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -650,7 +650,7 @@ call_after(PG_FUNCTION_ARGS)
 		remember_ended(call_id);
 		/* nobody shares the call any more, nor is in it */
 		foreach(lc, call_audience(call_id))
-			pgcall_presence_touch(lfirst(lc), call_id, true);
+			pgcall_presence_changed(lfirst(lc), call_id, true);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -687,11 +687,11 @@ fn(PG_FUNCTION_ARGS) \
 	PG_RETURN_BOOL(text_in_list(PG_GETARG_TEXT_PP(0), list)); \
 }
 
-VALUE_CHECK(is_call_kind, "direct", "group", "conference")
-VALUE_CHECK(is_call_media, "audio", "video")
-VALUE_CHECK(is_call_status, "ringing", "active", "ended")
-VALUE_CHECK(is_call_end_reason, "completed", "cancelled", "rejected", "missed",
+VALUE_CHECK(pgcall_is_call_kind, "direct", "group", "conference")
+VALUE_CHECK(pgcall_is_call_media, "audio", "video")
+VALUE_CHECK(pgcall_is_call_status, "ringing", "active", "ended")
+VALUE_CHECK(pgcall_is_call_end_reason, "completed", "cancelled", "rejected", "missed",
 			"busy", "unavailable", "failed", "terminated")
-VALUE_CHECK(is_participant_role, "caller", "callee", "host", "member")
-VALUE_CHECK(is_participant_status, "invited", "ringing", "joined", "left",
+VALUE_CHECK(pgcall_is_participant_role, "caller", "callee", "host", "member")
+VALUE_CHECK(pgcall_is_participant_status, "invited", "ringing", "joined", "left",
 			"declined", "missed", "busy", "removed")

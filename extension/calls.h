@@ -1,10 +1,23 @@
 /*
- * calls.h: what calls.c shares with conference.c and admin.c, and the hooks
- * calls.c calls into them.
+ * calls.h: the call functions' shared parts.
  *
- * The functions work inside an SPI connection the caller opened, on a call
- * the caller locked with pgcall_call_lock (a row lock held to the end of the
- * transaction), and follow the same rules as the call_* functions.
+ * The call_* functions are split by operation, the way pgvector splits
+ * hnsw*.c:
+ *
+ *   call_args.c    reading and checking the arguments of every entry point
+ *   call_common.c  locking, reading and changing a call (below), its reply,
+ *                  and call_expire()
+ *   call_start.c   call_start, call_invite, call_session
+ *   call_answer.c  call_accept, call_join, call_reject, call_cancel,
+ *                  call_leave, call_end, call_set_status
+ *   call_media.c   call_set_media, call_media_session, call_signal
+ *   call_read.c    call_get, call_participants, call_history_delete
+ *
+ * conference.c and admin.c use the same helpers.  Each entry point opens its
+ * own SPI connection and closes it (SPI_finish) before it returns; the
+ * helpers work inside it, on a call the caller locked with pgcall_lock_call
+ * (a row lock held to the end of the transaction), and follow the rules
+ * written at the top of call_common.c.
  */
 #ifndef PGCALL_CALLS_H
 #define PGCALL_CALLS_H
@@ -12,16 +25,19 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 
-/* A call as calls.c reads it: text columns as C strings. */
+#include "pgcall.h"
+
+/* A call as the call functions read it: text columns as C strings. */
 typedef struct Call
 {
 	char	   *id;
-	char	   *kind;
+	CallKind	kind;
 	char	   *media;
-	char	   *status;
-	char	   *end_reason;
+	CallStatus	status;
+	EndReason	end_reason;		/* END_NONE until it ends */
 	char	   *channel_id;
 	char	   *created_by;
 	int			max_participants;
@@ -34,28 +50,65 @@ typedef struct Call
 typedef struct Part
 {
 	bool		found;
-	char	   *status;
-	char	   *role;
+	PartStatus	status;			/* PART_NONE when not found */
+	PartRole	role;
 	char	   *device_id;
 } Part;
 
-/* calls.c */
-extern bool pgcall_call_lock(const char *call_id, Call *c);
-extern void pgcall_call_expire(Call *c);
-extern Part pgcall_call_part(const char *call_id, const char *user_id);
-extern void pgcall_call_set_part_status(const char *call_id, const char *user_id,
-										const char *status, const char *reason);
-extern void pgcall_call_end(Call *c, const char *reason, const char *by);
-extern void pgcall_call_settle(Call *c, const char *by);
-extern void pgcall_call_raise_not_found(const char *what);
-extern void pgcall_call_raise_ended(const Call *c);
-extern const char *pgcall_call_parse_media(const char *type);
-extern char **pgcall_call_check_invitees(ArrayType *invitees, const char *me, int *count);
-extern void pgcall_call_invite_users(const char *call_id, ArrayType *invitees, const char *role);
-extern Datum pgcall_call_result(const Call *c, const char *me, bool with_agora, const char *extra);
-extern int	pgcall_call_max_participants_arg(FunctionCallInfo fcinfo, int n, int dflt);
-extern void pgcall_call_add_creator(const char *call_id, const char *me, const char *role,
-									const char *device_id, int mic_muted, int camera_off);
+static inline bool
+pgcall_streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* The one who starts a call, for pgcall_invite_users. */
+typedef struct CallCreator
+{
+	const char *user_id;
+	PartRole	role;
+	const char *device_id;		/* or NULL */
+} CallCreator;
+
+/* call_args.c: arguments (n is the argument's position) */
+extern char *pgcall_arg_text(FunctionCallInfo fcinfo, int n);
+extern char *pgcall_arg_uuid(FunctionCallInfo fcinfo, int n);
+extern char *pgcall_arg_required_uuid(FunctionCallInfo fcinfo, int n, const char *name);
+extern int	pgcall_arg_bool(FunctionCallInfo fcinfo, int n);
+extern const char *pgcall_arg_media(const char *type);
+extern int	pgcall_arg_max_participants(FunctionCallInfo fcinfo, int n, int dflt);
+extern int	pgcall_arg_ring_timeout(FunctionCallInfo fcinfo, int n);
+extern void pgcall_check_reason(const char *reason, const char *what);
+extern void pgcall_check_optional_id(const char *id, const char *what);
+extern char **pgcall_check_invitees(ArrayType *invitees, const char *me, int *count);
+
+/* call_common.c: locking and reading */
+extern bool pgcall_lock_call(const char *call_id, Call *c);
+extern bool pgcall_lock_call_by_channel(const char *channel_id, Call *c);
+extern void pgcall_lock_pair(const char *a, const char *b);
+extern Part pgcall_get_part(const char *call_id, const char *user_id);
+extern Part pgcall_open_call(const char *call_id, const char *me, Call *c);
+extern void pgcall_raise_call_not_found(const char *what);
+extern void pgcall_raise_not_participant(const Call *c);
+extern void pgcall_raise_call_ended(const Call *c);
+
+/* call_common.c: transitions */
+extern void pgcall_set_part_status(const char *call_id, const char *user_id,
+								   PartStatus status, const char *reason);
+extern void pgcall_end_for_everyone(Call *c, EndReason reason, const char *by);
+extern void pgcall_settle(Call *c, const char *by);
+extern void pgcall_expire_overdue(Call *c);
+extern void pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
+							 int mic_muted, int camera_off, bool answer_only);
+extern int	pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role,
+								int ring_timeout, bool require_online, const CallCreator *creator);
+extern void pgcall_add_creator(const char *call_id, const char *me, PartRole role,
+							   const char *device_id, int mic_muted, int camera_off);
+
+/* call_common.c: replies (SPI stays open: the entry point closes it) */
+extern void pgcall_append_call_json(StringInfo buf, const char *call_id);
+extern void pgcall_append_agora(StringInfo buf, const Call *c, const char *me, int ttl,
+								bool required);
+extern Datum pgcall_call_reply(const Call *c, const char *me, bool with_agora, const char *extra);
 
 /* conference.c: who may join a call they have no participant row in, who may invite */
 extern bool pgcall_conference_admits(const Call *c);

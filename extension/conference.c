@@ -35,7 +35,7 @@
 bool
 pgcall_conference_admits(const Call *c)
 {
-	if (strcmp(c->kind, "conference") != 0)
+	if (c->kind != CALL_CONFERENCE)
 		return false;
 	if (c->is_public)
 		return true;
@@ -54,7 +54,7 @@ pgcall_conference_admits(const Call *c)
 void
 pgcall_conference_check_invite(const Call *c, const char *me)
 {
-	if (strcmp(c->kind, "conference") != 0 || c->is_public || strcmp(c->created_by, me) == 0)
+	if (c->kind != CALL_CONFERENCE || c->is_public || strcmp(c->created_by, me) == 0)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_PGCALL_NOT_HOST),
@@ -99,7 +99,7 @@ check_text(const char *s, const char *what, int max, bool multiline)
 					 errmsg("%s must not contain control characters", what)));
 }
 
-PG_FUNCTION_INFO_V1(conference_create);
+PG_FUNCTION_INFO_V1(pgcall_conference_create);
 
 /*
  * conference_create(title text, description text, is_public boolean,
@@ -111,25 +111,26 @@ PG_FUNCTION_INFO_V1(conference_create);
  * invitees.  Returns {call, agora} as call_start does.
  */
 Datum
-conference_create(PG_FUNCTION_ARGS)
+pgcall_conference_create(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_call = NULL;
 	static const Oid call_types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	char	   *title;
 	char	   *description = NULL;
 	bool		is_public = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	int			max;
 	const char *media;
 	ArrayType  *invitees = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
-	char	   *room_id = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
-	char	   *device_id = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
-	int			mic_muted = PG_ARGISNULL(8) ? -1 : PG_GETARG_BOOL(8);
+	char	   *room_id = pgcall_arg_text(fcinfo, 6);
+	char	   *device_id = pgcall_arg_text(fcinfo, 7);
+	int			mic_muted = pgcall_arg_bool(fcinfo, 8);
 	int			camera_off = PG_ARGISNULL(9) ? 0 : PG_GETARG_BOOL(9);
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
 	Call		c;
+	Datum		result;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -147,18 +148,16 @@ conference_create(PG_FUNCTION_ARGS)
 		description = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_text(description, "description", DESCRIPTION_MAX, true);
 	}
-	max = pgcall_call_max_participants_arg(fcinfo, 3, pgcall_max_participants);
-	media = pgcall_call_parse_media(PG_ARGISNULL(4) ? "video" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	max = pgcall_arg_max_participants(fcinfo, 3, pgcall_max_participants);
+	media = pgcall_arg_media(PG_ARGISNULL(4) ? "video" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
 	{
 		int			n;
 
-		(void) pgcall_call_check_invitees(invitees, me, &n);
+		(void) pgcall_check_invitees(invitees, me, &n);
 	}
-	if (room_id)
-		pgcall_check_user_id(room_id, "room_id");
-	if (device_id)
-		pgcall_check_user_id(device_id, "device_id");
+	pgcall_check_optional_id(room_id, "room_id");
+	pgcall_check_optional_id(device_id, "device_id");
 
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_CALL | pgcall_token_limit_if_configured());
@@ -181,20 +180,22 @@ conference_create(PG_FUNCTION_ARGS)
 							7, call_types), values, nulls, false, 0);
 	call_id = pgcall_getstr(0, 1);
 
-	pgcall_call_add_creator(call_id, me, "host", device_id, mic_muted, camera_off);
+	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
 	{
 		/* Who is busy shows now, even if this transaction rolls back. */
 		pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
-		pgcall_call_invite_users(call_id, invitees, "member");
+		pgcall_invite_users(call_id, invitees, ROLE_MEMBER, pgcall_ring_timeout, false, NULL);
 	}
 
-	if (!pgcall_call_lock(call_id, &c))
+	if (!pgcall_lock_call(call_id, &c))
 		elog(ERROR, "conference %s vanished while creating it", call_id);
-	PG_RETURN_DATUM(pgcall_call_result(&c, me, true, NULL));
+	result = pgcall_call_reply(&c, me, true, NULL);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(call_status_arg);
+PG_FUNCTION_INFO_V1(pgcall_call_status_arg);
 
 /*
  * call_status_arg(status text): a call status filter given by a client,
@@ -202,7 +203,7 @@ PG_FUNCTION_INFO_V1(call_status_arg);
  * ringing, active and ended.
  */
 Datum
-call_status_arg(PG_FUNCTION_ARGS)
+pgcall_call_status_arg(PG_FUNCTION_ARGS)
 {
 	char	   *status;
 

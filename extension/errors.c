@@ -26,14 +26,14 @@ static const ErrcodeEntry errcode_entries[] = {
 	PGCALL_ERRCODE_LIST(PGCALL_ERRCODE_ENTRY)
 };
 
-PG_FUNCTION_INFO_V1(error_codes);
+PG_FUNCTION_INFO_V1(pgcall_error_codes);
 
 /*
  * error_codes() returns (code, http_status, name, description) for every
  * SQLSTATE pgcall raises.
  */
 Datum
-error_codes(PG_FUNCTION_ARGS)
+pgcall_error_codes(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 

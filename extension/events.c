@@ -264,7 +264,7 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
  * events at commit (presence.c), once per distinct touch.
  */
 void
-pgcall_presence_touch(const char *subject, const char *call_id, bool state)
+pgcall_presence_changed(const char *subject, const char *call_id, bool state)
 {
 	MemoryContext old;
 	QueuedEvent *ev;
@@ -705,11 +705,11 @@ flush_events(void)
 	queued = NIL;
 }
 
-PG_FUNCTION_INFO_V1(bridge_listen);
+PG_FUNCTION_INFO_V1(pgcall_bridge_listen);
 
 /* bridge_listen(): LISTEN to the event channel, whose name stays secret. */
 Datum
-bridge_listen(PG_FUNCTION_ARGS)
+pgcall_bridge_listen(PG_FUNCTION_ARGS)
 {
 	Async_Listen(event_channel());
 	PG_RETURN_VOID();
@@ -780,11 +780,11 @@ pgcall_init_events(void)
 	RegisterSubXactCallback(events_subxact_callback, NULL);
 }
 
-PG_FUNCTION_INFO_V1(event_types_list);
+PG_FUNCTION_INFO_V1(pgcall_event_types_list);
 
 /* event_types() RETURNS TABLE(type, recipients, description) */
 Datum
-event_types_list(PG_FUNCTION_ARGS)
+pgcall_event_types_list(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -802,7 +802,7 @@ event_types_list(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(events_since);
+PG_FUNCTION_INFO_V1(pgcall_events_since);
 
 /*
  * events_since(after bigint, max integer) RETURNS TABLE(id bigint, payload text)
@@ -812,13 +812,13 @@ PG_FUNCTION_INFO_V1(events_since);
  * the result could not be complete.
  */
 Datum
-events_since(PG_FUNCTION_ARGS)
+pgcall_events_since(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr purged_plan = NULL;
 	static SPIPlanPtr fetch_plan = NULL;
 	static const Oid fetch_types[3] = {TEXTOID, INT8OID, INT4OID};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const char *user_id = pgcall_require_user_id();
+	const char *user_id = pgcall_require_user();
 	int64		after;
 	int32		max = PG_ARGISNULL(1) ? 1000 : PG_GETARG_INT32(1);
 	int64		purged;

@@ -339,11 +339,11 @@ pgcall_init_gucs(void)
 	MarkGUCPrefixReserved("pgcall");
 }
 
-PG_FUNCTION_INFO_V1(presence_cutoff);
+PG_FUNCTION_INFO_V1(pgcall_presence_cutoff);
 
 /* presence_cutoff(): now() minus pgcall.presence_timeout. */
 Datum
-presence_cutoff(PG_FUNCTION_ARGS)
+pgcall_presence_cutoff(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TIMESTAMPTZ(GetCurrentTransactionStartTimestamp() -
 						  (TimestampTz) pgcall_presence_timeout * USECS_PER_SEC);

@@ -146,7 +146,7 @@ claims_trusted(void)
  * stays valid until the claims change.
  */
 const char *
-pgcall_current_user_id(void)
+pgcall_current_user(void)
 {
 	const char *claims;
 
@@ -181,9 +181,9 @@ pgcall_current_user_id(void)
 
 /* The current user's id; raises P401A when there is none. */
 const char *
-pgcall_require_user_id(void)
+pgcall_require_user(void)
 {
-	const char *user_id = pgcall_current_user_id();
+	const char *user_id = pgcall_current_user();
 
 	if (user_id == NULL)
 		ereport(ERROR,
@@ -227,7 +227,7 @@ pgcall_check_may_act_for(const char *user_id)
 {
 	if (pgcall_caller_is_backend())
 		return;
-	if (strcmp(pgcall_require_user_id(), user_id) != 0)
+	if (strcmp(pgcall_require_user(), user_id) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_FORBIDDEN),
 				 errmsg("cannot act for another user"),
@@ -235,22 +235,22 @@ pgcall_check_may_act_for(const char *user_id)
 				 errhint("Omit the user id, or call as a member of pgcall_backend.")));
 }
 
-PG_FUNCTION_INFO_V1(current_user_id);
+PG_FUNCTION_INFO_V1(pgcall_current_user_id);
 
 Datum
-current_user_id(PG_FUNCTION_ARGS)
+pgcall_current_user_id(PG_FUNCTION_ARGS)
 {
-	const char *user_id = pgcall_current_user_id();
+	const char *user_id = pgcall_current_user();
 
 	if (user_id == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(user_id));
 }
 
-PG_FUNCTION_INFO_V1(require_user_id);
+PG_FUNCTION_INFO_V1(pgcall_require_user_id);
 
 Datum
-require_user_id(PG_FUNCTION_ARGS)
+pgcall_require_user_id(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(pgcall_require_user_id()));
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_require_user()));
 }

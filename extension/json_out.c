@@ -46,14 +46,22 @@ pgcall_json_bool(StringInfo buf, const char *key, bool value)
 
 /*
  * The JSON text in buf as a jsonb Datum that outlives the SPI connection,
- * which this closes.
+ * which the caller then closes.
  */
 Datum
-pgcall_jsonb_result(StringInfo buf)
+pgcall_jsonb_datum(StringInfo buf)
 {
 	Datum		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
 
-	d = SPI_datumTransfer(d, false, -1);
+	return SPI_datumTransfer(d, false, -1);
+}
+
+/* pgcall_jsonb_datum, closing the SPI connection. */
+Datum
+pgcall_jsonb_result(StringInfo buf)
+{
+	Datum		d = pgcall_jsonb_datum(buf);
+
 	SPI_finish();
 	return d;
 }

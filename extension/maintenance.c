@@ -26,14 +26,14 @@
 
 #include "pgcall.h"
 
-PG_FUNCTION_INFO_V1(purge);
+PG_FUNCTION_INFO_V1(pgcall_purge);
 
 /*
  * purge(max_rows integer) RETURNS jsonb
  *     {events_deleted, calls_deleted, rate_limits_deleted, webhooks_deleted, more}
  */
 Datum
-purge(PG_FUNCTION_ARGS)
+pgcall_purge(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr events_plan = NULL;
 	static SPIPlanPtr horizon_plan = NULL;
@@ -185,7 +185,7 @@ warn_unreadable(Oid relid, FunctionCallInfo fcinfo)
 	}
 }
 
-PG_FUNCTION_INFO_V1(use_profile_source);
+PG_FUNCTION_INFO_V1(pgcall_use_profile_source);
 
 /*
  * use_profile_source(source regclass, id_column name, name_column name,
@@ -200,7 +200,7 @@ PG_FUNCTION_INFO_V1(use_profile_source);
  * naming them, with the GRANT to run (call logs fail for them until then).
  */
 Datum
-use_profile_source(PG_FUNCTION_ARGS)
+pgcall_use_profile_source(PG_FUNCTION_ARGS)
 {
 	StringInfoData sql;
 	int			rc;

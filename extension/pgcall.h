@@ -64,7 +64,7 @@ extern void pgcall_init_bridge(void);
 
 /* admin.c: administrators */
 extern void pgcall_require_admin(void);
-extern const char *pgcall_admin_user(const char *user_id);
+extern const char *pgcall_user_for_admin(const char *user_id);
 
 /* analytics.c: what a call used, computed once when it ends */
 typedef struct CallUsage
@@ -77,7 +77,7 @@ typedef struct CallUsage
 extern CallUsage pgcall_call_usage(const char *call_id);
 
 /* pseudonym.c: keyed pseudonyms for admin-facing output */
-extern char *pgcall_pseudonym(const char *user_id);
+extern char *pgcall_pseudonym_of(const char *user_id);
 
 /* turn.c: TURN REST credentials */
 extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
@@ -93,8 +93,8 @@ extern bool pgcall_turn_urls_are_valid(const char *urls, const char **reason);
 #define PGCALL_JOIN_REPLY_PARTICIPANTS 50
 #define PGCALL_PARTICIPANTS_PAGE_MAX 1000
 
-extern const char *pgcall_current_user_id(void);
-extern const char *pgcall_require_user_id(void);
+extern const char *pgcall_current_user(void);
+extern const char *pgcall_require_user(void);
 extern void pgcall_check_user_id(const char *user_id, const char *what);
 extern bool pgcall_user_id_is_valid(const char *user_id, const char **reason);
 extern bool pgcall_caller_is_backend(void);
@@ -128,15 +128,92 @@ extern void pgcall_triggers_fresh_call(const char *call_id);
 /* state_machine.c: allowed status changes */
 extern bool pgcall_transition_ok(const char *machine, const char *from, const char *to);
 
+/*
+ * state_machine.c: the values of pgcall.call and pgcall.participant as C
+ * enums, and the one table that turns each into its text and back.  The
+ * zero of each is "none": no row, or a NULL column.
+ */
+typedef enum CallKind
+{
+	CALL_KIND_NONE = 0,
+	CALL_DIRECT,
+	CALL_GROUP,
+	CALL_CONFERENCE
+} CallKind;
+
+typedef enum CallStatus
+{
+	CALL_STATUS_NONE = 0,
+	CALL_RINGING,
+	CALL_ACTIVE,
+	CALL_ENDED
+} CallStatus;
+
+typedef enum EndReason
+{
+	END_NONE = 0,
+	END_COMPLETED,
+	END_CANCELLED,
+	END_REJECTED,
+	END_MISSED,
+	END_BUSY,
+	END_UNAVAILABLE,
+	END_FAILED,
+	END_TERMINATED
+} EndReason;
+
+typedef enum PartStatus
+{
+	PART_NONE = 0,
+	PART_INVITED,
+	PART_RINGING,
+	PART_JOINED,
+	PART_LEFT,
+	PART_DECLINED,
+	PART_MISSED,
+	PART_BUSY,
+	PART_REMOVED
+} PartStatus;
+
+typedef enum PartRole
+{
+	ROLE_NONE = 0,
+	ROLE_CALLER,
+	ROLE_CALLEE,
+	ROLE_HOST,
+	ROLE_MEMBER
+} PartRole;
+
+/* The text of a value; NULL for the zero ("none"). */
+extern const char *pgcall_call_kind_name(CallKind v);
+extern const char *pgcall_call_status_name(CallStatus v);
+extern const char *pgcall_end_reason_name(EndReason v);
+extern const char *pgcall_part_status_name(PartStatus v);
+extern const char *pgcall_part_role_name(PartRole v);
+
+/*
+ * The value of a text; NULL is the zero ("none").  A text the table does
+ * not know is an internal error: the columns' CHECK constraints allow only
+ * these.  For text a client gives, see pgcall_part_status_lookup.
+ */
+extern CallKind pgcall_call_kind_of(const char *s);
+extern CallStatus pgcall_call_status_of(const char *s);
+extern EndReason pgcall_end_reason_of(const char *s);
+extern PartStatus pgcall_part_status_of(const char *s);
+extern PartRole pgcall_part_role_of(const char *s);
+extern bool pgcall_part_status_lookup(const char *s, PartStatus *v);
+extern bool pgcall_end_reason_lookup(const char *s, EndReason *v);
+
 /* json_out.c: JSON results */
 #include "lib/stringinfo.h"
 
 extern void pgcall_json_member(StringInfo buf, const char *key, const char *value);
 extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
+extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 
 /* call_json.c: the call object */
-extern char *pgcall_call_json(const char *call_id);
+extern char *pgcall_call_json_text(const char *call_id);
 extern char *pgcall_call_json_for_event(const char *call_id, bool full);
 extern char *pgcall_participant_json(const char *call_id, const char *user_id);
 extern char *pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed);
@@ -157,7 +234,7 @@ typedef enum PgcallEventCall
 extern void pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 							   const char *data, PgcallEventCall with_call,
 							   const char *participant);
-extern void pgcall_presence_touch(const char *subject, const char *call_id, bool state);
+extern void pgcall_presence_changed(const char *subject, const char *call_id, bool state);
 extern void pgcall_event_remember_call(const char *call_id, const char *json);
 extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);

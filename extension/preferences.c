@@ -4,7 +4,7 @@
  * A user without a row has the defaults below, which are the only place
  * the defaults are written down: preferences_get fills them in and
  * preferences_set starts from them.  auto_mute_on_join is applied by the
- * join path in calls.c and conference.c through pgcall_auto_mute_on_join.
+ * join path in call_common.c and conference.c through pgcall_auto_mute_on_join.
  * The masking flags and the avatar are stored for clients, which do the
  * masking themselves.
  */
@@ -71,13 +71,13 @@ pgcall_auto_mute_on_join(const char *user_id)
 	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
 }
 
-PG_FUNCTION_INFO_V1(preferences_get);
+PG_FUNCTION_INFO_V1(pgcall_preferences_get);
 
 /* preferences_get(): the current user's preferences. */
 Datum
-preferences_get(PG_FUNCTION_ARGS)
+pgcall_preferences_get(PG_FUNCTION_ARGS)
 {
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	Datum		result;
 
 	SPI_connect();
@@ -115,7 +115,7 @@ check_avatar(const char *avatar)
 					 errmsg("preferred_avatar must not contain control characters")));
 }
 
-PG_FUNCTION_INFO_V1(preferences_set);
+PG_FUNCTION_INFO_V1(pgcall_preferences_set);
 
 /*
  * preferences_set(voice_masking_enabled boolean, video_masking_enabled
@@ -127,12 +127,12 @@ PG_FUNCTION_INFO_V1(preferences_set);
  * preferences_get does.
  */
 Datum
-preferences_set(PG_FUNCTION_ARGS)
+pgcall_preferences_set(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[10] = {TEXTOID, BOOLOID, BOOLOID, BOOLOID, TEXTOID, TEXTOID,
 	BOOLOID, BOOLOID, BOOLOID, TEXTOID};
-	const char *me = pgcall_require_user_id();
+	const char *me = pgcall_require_user();
 	Datum		values[10];
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Datum		result;

@@ -35,16 +35,16 @@
 
 #define PRESENCE_MAX_USERS 1000
 
-PG_FUNCTION_INFO_V1(presence_unfiltered);
+PG_FUNCTION_INFO_V1(pgcall_presence_unfiltered);
 
 /* presence_unfiltered(): backends and administrators see everyone. */
 Datum
-presence_unfiltered(PG_FUNCTION_ARGS)
+pgcall_presence_unfiltered(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(pgcall_caller_is_backend() || pgcall_caller_is_admin());
 }
 
-PG_FUNCTION_INFO_V1(presence_subscribe_check);
+PG_FUNCTION_INFO_V1(pgcall_presence_subscribe_check);
 
 /*
  * presence_subscribe_check(user_ids text[]): P400Y or P400I for bad
@@ -52,7 +52,7 @@ PG_FUNCTION_INFO_V1(presence_subscribe_check);
  * the event lock, which every event-writing commit waits for).
  */
 Datum
-presence_subscribe_check(PG_FUNCTION_ARGS)
+pgcall_presence_subscribe_check(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -85,16 +85,16 @@ presence_subscribe_check(PG_FUNCTION_ARGS)
 		pgcall_check_user_id(TextDatumGetCString(elems[i]), "an element of user_ids");
 	}
 	SPI_connect();
-	pgcall_rate_limit(pgcall_require_user_id(), PGCALL_LIMIT_PRESENCE);
+	pgcall_rate_limit(pgcall_require_user(), PGCALL_LIMIT_PRESENCE);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(presence_touch);
+PG_FUNCTION_INFO_V1(pgcall_presence_touch);
 
 /* presence_touch(subject text, call_id uuid, state boolean) */
 Datum
-presence_touch(PG_FUNCTION_ARGS)
+pgcall_presence_touch(PG_FUNCTION_ARGS)
 {
 	const char *call_id = NULL;
 
@@ -102,7 +102,7 @@ presence_touch(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	if (!PG_ARGISNULL(1))
 		call_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
-	pgcall_presence_touch(text_to_cstring(PG_GETARG_TEXT_PP(0)), call_id,
+	pgcall_presence_changed(text_to_cstring(PG_GETARG_TEXT_PP(0)), call_id,
 						  PG_ARGISNULL(2) || PG_GETARG_BOOL(2));
 	PG_RETURN_VOID();
 }

@@ -10,7 +10,7 @@
  * everyone a new pseudonym.
  *
  * When pgcall.pseudonymize is on, every admin_* function shows pseudonyms
- * where it would show user ids (pgcall_admin_user in admin.c), accepts
+ * where it would show user ids (pgcall_user_for_admin in admin.c), accepts
  * none, and the reads that take user ids refuse administrators
  * (refuse_plain_ids).
  */
@@ -28,7 +28,7 @@
 
 /* The pseudonym of user_id, palloc'd.  Raises P503C without a key. */
 char *
-pgcall_pseudonym(const char *user_id)
+pgcall_pseudonym_of(const char *user_id)
 {
 	static const char hex[] = "0123456789abcdef";
 	char		key[PGCALL_SECRET_MAX + 1];
@@ -62,42 +62,42 @@ pgcall_pseudonym(const char *user_id)
 	return out;
 }
 
-PG_FUNCTION_INFO_V1(pseudonym);
+PG_FUNCTION_INFO_V1(pgcall_pseudonym);
 
 /* pseudonym(user_id text): the user's pseudonym. */
 Datum
-pseudonym(PG_FUNCTION_ARGS)
+pgcall_pseudonym(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	pgcall_check_user_id(user_id, "user_id");
-	PG_RETURN_TEXT_P(cstring_to_text(pgcall_pseudonym(user_id)));
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_pseudonym_of(user_id)));
 }
 
-PG_FUNCTION_INFO_V1(admin_user);
+PG_FUNCTION_INFO_V1(pgcall_admin_user);
 
 /*
  * admin_user(user_id text): how admin-facing output shows a user
- * (pgcall_admin_user in admin.c).
+ * (pgcall_user_for_admin in admin.c).
  */
 Datum
-admin_user(PG_FUNCTION_ARGS)
+pgcall_admin_user(PG_FUNCTION_ARGS)
 {
 	const char *user_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	PG_RETURN_TEXT_P(cstring_to_text(pgcall_admin_user(user_id)));
+	PG_RETURN_TEXT_P(cstring_to_text(pgcall_user_for_admin(user_id)));
 }
 
-PG_FUNCTION_INFO_V1(pseudonymous);
+PG_FUNCTION_INFO_V1(pgcall_pseudonymous);
 
 /* pseudonymous(): whether pgcall.pseudonymize is on. */
 Datum
-pseudonymous(PG_FUNCTION_ARGS)
+pgcall_pseudonymous(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(pgcall_pseudonymize);
 }
 
-PG_FUNCTION_INFO_V1(refuse_plain_ids);
+PG_FUNCTION_INFO_V1(pgcall_refuse_plain_ids);
 
 /*
  * refuse_plain_ids(what text): raise P403G when an administrator (who is
@@ -106,7 +106,7 @@ PG_FUNCTION_INFO_V1(refuse_plain_ids);
  * first.
  */
 Datum
-refuse_plain_ids(PG_FUNCTION_ARGS)
+pgcall_refuse_plain_ids(PG_FUNCTION_ARGS)
 {
 	const char *what = PG_ARGISNULL(0) ? "this" : text_to_cstring(PG_GETARG_TEXT_PP(0));
 

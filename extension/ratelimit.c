@@ -281,5 +281,5 @@ pgcall_rate_limit_probe(const char *user_id, int action, int32 amount)
 int
 pgcall_token_limit_if_configured(void)
 {
-	return pgcall_agora_configured() ? PGCALL_LIMIT_TOKEN : 0;
+	return pgcall_agora_is_configured() ? PGCALL_LIMIT_TOKEN : 0;
 }

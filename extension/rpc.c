@@ -1513,7 +1513,7 @@ text_arg_or_null(FunctionCallInfo fcinfo, int n)
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
-PG_FUNCTION_INFO_V1(rpc);
+PG_FUNCTION_INFO_V1(pgcall_rpc);
 
 /*
  * rpc(schema text, fn text, args jsonb, single boolean, query text,
@@ -1523,7 +1523,7 @@ PG_FUNCTION_INFO_V1(rpc);
  * args NULL takes the arguments from the query string, as GET does.
  */
 Datum
-rpc(PG_FUNCTION_ARGS)
+pgcall_rpc(PG_FUNCTION_ARGS)
 {
 	const char *schema;
 	const char *fn;

@@ -239,14 +239,14 @@ secret_arg(FunctionCallInfo fcinfo, char **name)
 
 static void store_secret(const char *name, char *value);
 
-PG_FUNCTION_INFO_V1(set_secret);
+PG_FUNCTION_INFO_V1(pgcall_set_secret);
 
 /*
  * set_secret(name, value): store a secret, or remove it when value is NULL.
  * Superusers only, whatever EXECUTE grants say.
  */
 Datum
-set_secret(PG_FUNCTION_ARGS)
+pgcall_set_secret(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	char	   *value = NULL;
@@ -261,7 +261,7 @@ set_secret(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(set_secret_from_file);
+PG_FUNCTION_INFO_V1(pgcall_set_secret_from_file);
 
 /*
  * set_secret_from_file(name, path): store the secret held in a file on the
@@ -271,7 +271,7 @@ PG_FUNCTION_INFO_V1(set_secret_from_file);
  * it.  Errors name the file, never its content.
  */
 Datum
-set_secret_from_file(PG_FUNCTION_ARGS)
+pgcall_set_secret_from_file(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	int			index = secret_arg(fcinfo, &name);
@@ -410,11 +410,11 @@ pgcall_secret_store(const char *name, char *value)
 	store_secret(name, value);
 }
 
-PG_FUNCTION_INFO_V1(secret_is_set);
+PG_FUNCTION_INFO_V1(pgcall_secret_is_set);
 
 /* secret_is_set(name): whether a secret has a value; reveals nothing else. */
 Datum
-secret_is_set(PG_FUNCTION_ARGS)
+pgcall_secret_is_set(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int			index = secret_index(name);
@@ -429,11 +429,11 @@ secret_is_set(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(secret_values[index] != NULL);
 }
 
-PG_FUNCTION_INFO_V1(secret_changed);
+PG_FUNCTION_INFO_V1(pgcall_secret_changed);
 
 /* Statement trigger on pgcall.secret: tell every backend to reload. */
 Datum
-secret_changed(PG_FUNCTION_ARGS)
+pgcall_secret_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 

@@ -117,7 +117,7 @@ append_url(void *arg, const char *url, size_t len, UrlKind kind)
 	appendStringInfo(buf, "%s\"%.*s\"", buf->len > 0 ? "," : "", (int) len, url);
 }
 
-PG_FUNCTION_INFO_V1(turn_credentials);
+PG_FUNCTION_INFO_V1(pgcall_turn_credentials);
 
 /*
  * turn_credentials(user_id text default null, ttl integer default null)
@@ -126,7 +126,7 @@ PG_FUNCTION_INFO_V1(turn_credentials);
  * needs pgcall_backend.
  */
 Datum
-turn_credentials(PG_FUNCTION_ARGS)
+pgcall_turn_credentials(PG_FUNCTION_ARGS)
 {
 	const char *user_id;
 	int			ttl = PG_ARGISNULL(1) ? pgcall_turn_ttl : PG_GETARG_INT32(1);
@@ -141,7 +141,7 @@ turn_credentials(PG_FUNCTION_ARGS)
 	int64		expires_at;
 
 	if (PG_ARGISNULL(0))
-		user_id = pgcall_require_user_id();
+		user_id = pgcall_require_user();
 	else
 	{
 		user_id = text_to_cstring(PG_GETARG_TEXT_PP(0));

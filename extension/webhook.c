@@ -292,11 +292,11 @@ pgcall_webhook_purge_old(int32 max_rows)
 	return DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 }
 
-PG_FUNCTION_INFO_V1(webhook_event_types);
+PG_FUNCTION_INFO_V1(pgcall_webhook_event_types);
 
 /* webhook_event_types() RETURNS TABLE(type, description) */
 Datum
-webhook_event_types(PG_FUNCTION_ARGS)
+pgcall_webhook_event_types(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -378,7 +378,7 @@ refuse_url(const char *url, const char *why, const char *hint)
 
 #define PRIVATE_HINT "Set pgcall.webhook_allow_private = on (superuser) to deliver to loopback, private and link-local addresses, e.g. in development."
 
-PG_FUNCTION_INFO_V1(webhook_url_check);
+PG_FUNCTION_INFO_V1(pgcall_webhook_url_check);
 
 /*
  * webhook_url_check(url) RETURNS text: http or https, a host, an optional
@@ -388,7 +388,7 @@ PG_FUNCTION_INFO_V1(webhook_url_check);
  * (2130706433, 0x7f.1) are refused, since resolvers read them as addresses.
  */
 Datum
-webhook_url_check(PG_FUNCTION_ARGS)
+pgcall_webhook_url_check(PG_FUNCTION_ARGS)
 {
 	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *shown;
@@ -520,7 +520,7 @@ secret_name(char *buf, size_t size, int64 endpoint_id)
 	snprintf(buf, size, "webhook:" INT64_FORMAT, endpoint_id);
 }
 
-PG_FUNCTION_INFO_V1(webhook_sign);
+PG_FUNCTION_INFO_V1(pgcall_webhook_sign);
 
 /*
  * webhook_sign(endpoint_id, t, body) RETURNS text
@@ -528,7 +528,7 @@ PG_FUNCTION_INFO_V1(webhook_sign);
  * Raises P503E when the endpoint has no secret.
  */
 Datum
-webhook_sign(PG_FUNCTION_ARGS)
+pgcall_webhook_sign(PG_FUNCTION_ARGS)
 {
 	int64		endpoint_id = PG_GETARG_INT64(0);
 	int64		t = PG_GETARG_INT64(1);
@@ -571,11 +571,11 @@ webhook_sign(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(out.data));
 }
 
-PG_FUNCTION_INFO_V1(webhook_new_secret);
+PG_FUNCTION_INFO_V1(pgcall_webhook_new_secret);
 
 /* webhook_new_secret(endpoint_id) RETURNS text: "whsec_" and 64 hex digits */
 Datum
-webhook_new_secret(PG_FUNCTION_ARGS)
+pgcall_webhook_new_secret(PG_FUNCTION_ARGS)
 {
 	int64		endpoint_id = PG_GETARG_INT64(0);
 	unsigned char raw[32];
@@ -600,10 +600,10 @@ webhook_new_secret(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(result);
 }
 
-PG_FUNCTION_INFO_V1(webhook_has_secret);
+PG_FUNCTION_INFO_V1(pgcall_webhook_has_secret);
 
 Datum
-webhook_has_secret(PG_FUNCTION_ARGS)
+pgcall_webhook_has_secret(PG_FUNCTION_ARGS)
 {
 	char		name[48];
 	char		secret[PGCALL_SECRET_MAX + 1];

@@ -67,7 +67,7 @@ GRANT SET ON PARAMETER pgcall.user_id TO pgcall_backend;
 CREATE FUNCTION pgcall.error_codes(
     OUT code text, OUT http_status integer, OUT name text, OUT description text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'error_codes'
+AS 'MODULE_PATHNAME', 'pgcall_error_codes'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.error_codes() IS
@@ -98,7 +98,7 @@ ALTER TABLE pgcall.secret FORCE ROW LEVEL SECURITY;
 
 CREATE FUNCTION pgcall.secret_changed()
 RETURNS trigger
-AS 'MODULE_PATHNAME', 'secret_changed'
+AS 'MODULE_PATHNAME', 'pgcall_secret_changed'
 LANGUAGE C;
 
 COMMENT ON FUNCTION pgcall.secret_changed() IS
@@ -110,7 +110,7 @@ CREATE TRIGGER secret_changed
 
 CREATE FUNCTION pgcall.set_secret(name text, value text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'set_secret'
+AS 'MODULE_PATHNAME', 'pgcall_set_secret'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.set_secret(text, text) IS
@@ -118,7 +118,7 @@ COMMENT ON FUNCTION pgcall.set_secret(text, text) IS
 
 CREATE FUNCTION pgcall.set_secret_from_file(name text, path text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'set_secret_from_file'
+AS 'MODULE_PATHNAME', 'pgcall_set_secret_from_file'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.set_secret_from_file(text, text) IS
@@ -126,7 +126,7 @@ COMMENT ON FUNCTION pgcall.set_secret_from_file(text, text) IS
 
 CREATE FUNCTION pgcall.secret_is_set(name text)
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'secret_is_set'
+AS 'MODULE_PATHNAME', 'pgcall_secret_is_set'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.secret_is_set(text) IS
@@ -138,12 +138,12 @@ COMMENT ON FUNCTION pgcall.secret_is_set(text) IS
 
 CREATE FUNCTION pgcall.current_user_id()
 RETURNS text
-AS 'MODULE_PATHNAME', 'current_user_id'
+AS 'MODULE_PATHNAME', 'pgcall_current_user_id'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 CREATE FUNCTION pgcall.require_user_id()
 RETURNS text
-AS 'MODULE_PATHNAME', 'require_user_id'
+AS 'MODULE_PATHNAME', 'pgcall_require_user_id'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.require_user_id() IS
@@ -158,7 +158,7 @@ COMMENT ON FUNCTION pgcall.current_user_id() IS
 
 CREATE FUNCTION pgcall.turn_credentials(user_id text DEFAULT NULL, ttl integer DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'turn_credentials'
+AS 'MODULE_PATHNAME', 'pgcall_turn_credentials'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.turn_credentials(text, integer) IS
@@ -179,7 +179,7 @@ CREATE FUNCTION pgcall.agora_rtc_token(
     channel text, account text, role text DEFAULT 'publisher',
     token_ttl integer DEFAULT NULL, privilege_ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token(text, text, text, integer, integer) IS
@@ -189,7 +189,7 @@ CREATE FUNCTION pgcall.agora_rtc_token(
     channel text, uid bigint, role text DEFAULT 'publisher',
     token_ttl integer DEFAULT NULL, privilege_ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token_uid'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token_uid'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token(text, bigint, text, integer, integer) IS
@@ -200,7 +200,7 @@ CREATE FUNCTION pgcall.agora_rtc_token_with_privileges(
     join_ttl integer DEFAULT NULL, audio_ttl integer DEFAULT NULL,
     video_ttl integer DEFAULT NULL, data_ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token_with_privileges'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token_with_privileges'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token_with_privileges(text, text, integer, integer, integer, integer, integer) IS
@@ -211,7 +211,7 @@ CREATE FUNCTION pgcall.agora_rtc_token_with_privileges(
     join_ttl integer DEFAULT NULL, audio_ttl integer DEFAULT NULL,
     video_ttl integer DEFAULT NULL, data_ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token_with_privileges_uid'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token_with_privileges_uid'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token_with_privileges(text, bigint, integer, integer, integer, integer, integer) IS
@@ -219,7 +219,7 @@ COMMENT ON FUNCTION pgcall.agora_rtc_token_with_privileges(text, bigint, integer
 
 CREATE FUNCTION pgcall.agora_rtm_token(user_id text, ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtm_token'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtm_token'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtm_token(text, integer) IS
@@ -228,7 +228,7 @@ COMMENT ON FUNCTION pgcall.agora_rtm_token(text, integer) IS
 CREATE FUNCTION pgcall.agora_rtc_token_006(
     channel text, account text, role text DEFAULT 'publisher', ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token_006'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token_006'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, text, text, integer) IS
@@ -237,7 +237,7 @@ COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, text, text, integer) IS
 CREATE FUNCTION pgcall.agora_rtc_token_006(
     channel text, uid bigint, role text DEFAULT 'publisher', ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtc_token_006_uid'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtc_token_006_uid'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, bigint, text, integer) IS
@@ -245,7 +245,7 @@ COMMENT ON FUNCTION pgcall.agora_rtc_token_006(text, bigint, text, integer) IS
 
 CREATE FUNCTION pgcall.agora_rtm_token_006(user_id text, ttl integer DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'agora_rtm_token_006'
+AS 'MODULE_PATHNAME', 'pgcall_agora_rtm_token_006'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_rtm_token_006(text, integer) IS
@@ -254,7 +254,7 @@ COMMENT ON FUNCTION pgcall.agora_rtm_token_006(text, integer) IS
 CREATE FUNCTION pgcall.agora_token_inspect(
     token text, channel text DEFAULT NULL, account text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'agora_token_inspect'
+AS 'MODULE_PATHNAME', 'pgcall_agora_token_inspect'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.agora_token_inspect(text, text, text) IS
@@ -262,7 +262,7 @@ COMMENT ON FUNCTION pgcall.agora_token_inspect(text, text, text) IS
 
 CREATE FUNCTION pgcall.agora_configured()
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'agora_configured'
+AS 'MODULE_PATHNAME', 'pgcall_agora_configured'
 LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION pgcall.agora_configured() IS
@@ -295,17 +295,17 @@ GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_anon, pgcall_user,
 -- call of a C function on the column, which PostgreSQL reads and plans
 -- faster in each statement that writes the table (call_triggers.c).
 CREATE FUNCTION pgcall.is_call_kind(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION pgcall.is_call_media(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_call_media' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_call_media' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION pgcall.is_call_status(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_call_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_call_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION pgcall.is_call_end_reason(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION pgcall.is_participant_role(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION pgcall.is_participant_status(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'is_participant_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'pgcall_is_participant_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.is_call_kind(text) IS
 'Check of pgcall.call.kind: direct, group or conference.';
@@ -532,6 +532,11 @@ COMMENT ON TABLE pgcall.profile IS
 
 -------------------------------------------------------------------------------
 -- Call state: reads never show ringing past the deadline
+--
+-- The one place the rule is written: a call or an invitation rung past its
+-- deadline reads as ended (missed) even before call_expire() records it.
+-- Every query, here and in the C files, asks these two functions (and
+-- pgcall.rings_until above, which says which statuses ring).
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION pgcall.effective_call_status(status text, ring_deadline timestamptz)
@@ -549,7 +554,7 @@ CREATE FUNCTION pgcall.effective_participant_status(status text, ring_deadline t
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN status IN ('invited', 'ringing') AND ring_deadline <= pg_catalog.now()
+    SELECT CASE WHEN pgcall.rings_until(status, ring_deadline) <= pg_catalog.now()
                 THEN 'missed' ELSE status END
 $$;
 
@@ -559,7 +564,7 @@ COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
 CREATE FUNCTION pgcall.state_transitions(
     OUT machine text, OUT from_status text, OUT to_status text, OUT how text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'state_transitions'
+AS 'MODULE_PATHNAME', 'pgcall_state_transitions'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.state_transitions() IS
@@ -567,7 +572,7 @@ COMMENT ON FUNCTION pgcall.state_transitions() IS
 
 CREATE FUNCTION pgcall.call_json(call_id uuid)
 RETURNS json
-AS 'MODULE_PATHNAME', 'call_json'
+AS 'MODULE_PATHNAME', 'pgcall_call_json'
 LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp;
 
@@ -579,16 +584,16 @@ COMMENT ON FUNCTION pgcall.call_json(uuid) IS
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION pgcall.call_before() RETURNS trigger
-AS 'MODULE_PATHNAME', 'call_before' LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION pgcall.call_after() RETURNS trigger
-AS 'MODULE_PATHNAME', 'call_after' LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgcall_call_after' LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION pgcall.participant_before() RETURNS trigger
-AS 'MODULE_PATHNAME', 'participant_before' LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgcall_participant_before' LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION pgcall.participant_after() RETURNS trigger
-AS 'MODULE_PATHNAME', 'participant_after' LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgcall_participant_after' LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.call_before() IS 'Trigger: call state machine, answered_at, ended_at, duration.';
@@ -623,7 +628,7 @@ CREATE FUNCTION pgcall.call_start(
     require_online boolean DEFAULT false,
     device_id text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_start'
+AS 'MODULE_PATHNAME', 'pgcall_call_start'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -633,7 +638,7 @@ COMMENT ON FUNCTION pgcall.call_start(text[], text, text, integer, integer, bool
 CREATE FUNCTION pgcall.call_invite(call_id uuid, invitees text[], ring_timeout integer DEFAULT NULL,
                                    require_online boolean DEFAULT false)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_invite'
+AS 'MODULE_PATHNAME', 'pgcall_call_invite'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -642,7 +647,7 @@ COMMENT ON FUNCTION pgcall.call_invite(uuid, text[], integer, boolean) IS
 
 CREATE FUNCTION pgcall.call_session(other_user text, type text DEFAULT 'audio', channel_id text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_session'
+AS 'MODULE_PATHNAME', 'pgcall_call_session'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -652,7 +657,7 @@ COMMENT ON FUNCTION pgcall.call_session(text, text, text) IS
 CREATE FUNCTION pgcall.call_accept(call_id uuid, device_id text DEFAULT NULL,
                                    mic_muted boolean DEFAULT NULL, camera_off boolean DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_accept'
+AS 'MODULE_PATHNAME', 'pgcall_call_accept'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -662,7 +667,7 @@ COMMENT ON FUNCTION pgcall.call_accept(uuid, text, boolean, boolean) IS
 CREATE FUNCTION pgcall.call_join(call_id uuid, device_id text DEFAULT NULL,
                                  mic_muted boolean DEFAULT NULL, camera_off boolean DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_join'
+AS 'MODULE_PATHNAME', 'pgcall_call_join'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -671,7 +676,7 @@ COMMENT ON FUNCTION pgcall.call_join(uuid, text, boolean, boolean) IS
 
 CREATE FUNCTION pgcall.call_reject(call_id uuid, reason text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_reject'
+AS 'MODULE_PATHNAME', 'pgcall_call_reject'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -680,7 +685,7 @@ COMMENT ON FUNCTION pgcall.call_reject(uuid, text) IS
 
 CREATE FUNCTION pgcall.call_cancel(call_id uuid)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_cancel'
+AS 'MODULE_PATHNAME', 'pgcall_call_cancel'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -689,7 +694,7 @@ COMMENT ON FUNCTION pgcall.call_cancel(uuid) IS
 
 CREATE FUNCTION pgcall.call_leave(call_id uuid)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_leave'
+AS 'MODULE_PATHNAME', 'pgcall_call_leave'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -698,7 +703,7 @@ COMMENT ON FUNCTION pgcall.call_leave(uuid) IS
 
 CREATE FUNCTION pgcall.call_end(call_id uuid DEFAULT NULL, channel_id text DEFAULT NULL, reason text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_end'
+AS 'MODULE_PATHNAME', 'pgcall_call_end'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -707,7 +712,7 @@ COMMENT ON FUNCTION pgcall.call_end(uuid, text, text) IS
 
 CREATE FUNCTION pgcall.call_set_status(call_id uuid, status text, reason text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_set_status'
+AS 'MODULE_PATHNAME', 'pgcall_call_set_status'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -717,7 +722,7 @@ COMMENT ON FUNCTION pgcall.call_set_status(uuid, text, text) IS
 CREATE FUNCTION pgcall.call_set_media(call_id uuid, mic_muted boolean DEFAULT NULL,
                                       camera_off boolean DEFAULT NULL, sharing_screen boolean DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_set_media'
+AS 'MODULE_PATHNAME', 'pgcall_call_set_media'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -726,7 +731,7 @@ COMMENT ON FUNCTION pgcall.call_set_media(uuid, boolean, boolean, boolean) IS
 
 CREATE FUNCTION pgcall.call_media_session(call_id uuid, ttl integer DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_media_session'
+AS 'MODULE_PATHNAME', 'pgcall_call_media_session'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -735,7 +740,7 @@ COMMENT ON FUNCTION pgcall.call_media_session(uuid, integer) IS
 
 CREATE FUNCTION pgcall.call_signal(call_id uuid, to_user text, kind text, payload jsonb DEFAULT NULL)
 RETURNS void
-AS 'MODULE_PATHNAME', 'call_signal'
+AS 'MODULE_PATHNAME', 'pgcall_call_signal'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -744,7 +749,7 @@ COMMENT ON FUNCTION pgcall.call_signal(uuid, text, text, jsonb) IS
 
 CREATE FUNCTION pgcall.call_get(call_id uuid)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_get'
+AS 'MODULE_PATHNAME', 'pgcall_call_get'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -753,7 +758,7 @@ COMMENT ON FUNCTION pgcall.call_get(uuid) IS
 
 CREATE FUNCTION pgcall.call_participants(call_id uuid, after text DEFAULT NULL, max integer DEFAULT 100)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'call_participants'
+AS 'MODULE_PATHNAME', 'pgcall_call_participants'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -762,7 +767,7 @@ COMMENT ON FUNCTION pgcall.call_participants(uuid, text, integer) IS
 
 CREATE FUNCTION pgcall.call_history_delete(call_id uuid)
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'call_history_delete'
+AS 'MODULE_PATHNAME', 'pgcall_call_history_delete'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -771,7 +776,7 @@ COMMENT ON FUNCTION pgcall.call_history_delete(uuid) IS
 
 CREATE FUNCTION pgcall.call_expire()
 RETURNS integer
-AS 'MODULE_PATHNAME', 'call_expire'
+AS 'MODULE_PATHNAME', 'pgcall_call_expire'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -980,7 +985,7 @@ COMMENT ON FUNCTION pgcall.call_missed_count(timestamptz) IS
 
 CREATE FUNCTION pgcall.purge(max_rows integer DEFAULT 10000)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'purge'
+AS 'MODULE_PATHNAME', 'pgcall_purge'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1008,7 +1013,7 @@ COMMENT ON PROCEDURE pgcall.purge_batches(integer, integer) IS
 CREATE FUNCTION pgcall.use_profile_source(source regclass, id_column name DEFAULT NULL,
                                           name_column name DEFAULT NULL, avatar_column name DEFAULT NULL)
 RETURNS void
-AS 'MODULE_PATHNAME', 'use_profile_source'
+AS 'MODULE_PATHNAME', 'pgcall_use_profile_source'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
@@ -1021,7 +1026,7 @@ COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
 
 CREATE FUNCTION pgcall.event_types(OUT type text, OUT recipients text, OUT description text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'event_types_list'
+AS 'MODULE_PATHNAME', 'pgcall_event_types_list'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.event_types() IS
@@ -1030,7 +1035,7 @@ COMMENT ON FUNCTION pgcall.event_types() IS
 CREATE FUNCTION pgcall.events_since(after bigint, max integer DEFAULT 1000,
                                     OUT id bigint, OUT payload text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'events_since'
+AS 'MODULE_PATHNAME', 'pgcall_events_since'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1068,7 +1073,7 @@ COMMENT ON TABLE pgcall.event_channel IS
 
 CREATE FUNCTION pgcall.bridge_listen()
 RETURNS void
-AS 'MODULE_PATHNAME', 'bridge_listen'
+AS 'MODULE_PATHNAME', 'pgcall_bridge_listen'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1106,7 +1111,7 @@ COMMENT ON FUNCTION pgcall.bridge_event_horizon() IS
 
 CREATE FUNCTION pgcall.presence_cutoff()
 RETURNS timestamptz
-AS 'MODULE_PATHNAME', 'presence_cutoff'
+AS 'MODULE_PATHNAME', 'pgcall_presence_cutoff'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.presence_cutoff() IS
@@ -1210,7 +1215,7 @@ COMMENT ON FUNCTION pgcall.presence_visible(text, text) IS
 
 CREATE FUNCTION pgcall.presence_unfiltered()
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'presence_unfiltered'
+AS 'MODULE_PATHNAME', 'pgcall_presence_unfiltered'
 LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION pgcall.presence_unfiltered() IS
@@ -1218,7 +1223,7 @@ COMMENT ON FUNCTION pgcall.presence_unfiltered() IS
 
 CREATE FUNCTION pgcall.presence_touch(subject text, call_id uuid DEFAULT NULL, state boolean DEFAULT true)
 RETURNS void
-AS 'MODULE_PATHNAME', 'presence_touch'
+AS 'MODULE_PATHNAME', 'pgcall_presence_touch'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.presence_touch(text, uuid, boolean) IS
@@ -1226,7 +1231,7 @@ COMMENT ON FUNCTION pgcall.presence_touch(text, uuid, boolean) IS
 
 CREATE FUNCTION pgcall.presence_subscribe_check(user_ids text[])
 RETURNS void
-AS 'MODULE_PATHNAME', 'presence_subscribe_check'
+AS 'MODULE_PATHNAME', 'pgcall_presence_subscribe_check'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.presence_subscribe_check(text[]) IS
@@ -1405,7 +1410,7 @@ CREATE FUNCTION pgcall.rpc(
     range text DEFAULT NULL,
     OUT kind text, OUT body text, OUT rows bigint, OUT content_range text)
 RETURNS record
-AS 'MODULE_PATHNAME', 'rpc'
+AS 'MODULE_PATHNAME', 'pgcall_rpc'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pgcall.rpc(text, text, jsonb, boolean, text, text, text, text) IS
@@ -1451,7 +1456,7 @@ CREATE FUNCTION pgcall.conference_create(
     mic_muted boolean DEFAULT NULL,
     camera_off boolean DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'conference_create'
+AS 'MODULE_PATHNAME', 'pgcall_conference_create'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1460,7 +1465,7 @@ COMMENT ON FUNCTION pgcall.conference_create(text, text, boolean, integer, text,
 
 CREATE FUNCTION pgcall.call_status_arg(status text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'call_status_arg'
+AS 'MODULE_PATHNAME', 'pgcall_call_status_arg'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.call_status_arg(text) IS
@@ -1574,7 +1579,7 @@ CREATE POLICY preference_own_read ON pgcall.preference FOR SELECT
 
 CREATE FUNCTION pgcall.preferences_get()
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'preferences_get'
+AS 'MODULE_PATHNAME', 'pgcall_preferences_get'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1588,7 +1593,7 @@ CREATE FUNCTION pgcall.preferences_set(
     video_quality text DEFAULT NULL,
     preferred_avatar text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'preferences_set'
+AS 'MODULE_PATHNAME', 'pgcall_preferences_set'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1639,7 +1644,7 @@ ALTER TABLE pgcall.rate_limit ENABLE ROW LEVEL SECURITY;
 
 CREATE FUNCTION pgcall.pseudonym(user_id text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'pseudonym'
+AS 'MODULE_PATHNAME', 'pgcall_pseudonym'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.pseudonym(text) IS
@@ -1647,7 +1652,7 @@ COMMENT ON FUNCTION pgcall.pseudonym(text) IS
 
 CREATE FUNCTION pgcall.pseudonymous()
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'pseudonymous'
+AS 'MODULE_PATHNAME', 'pgcall_pseudonymous'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.pseudonymous() IS
@@ -1655,7 +1660,7 @@ COMMENT ON FUNCTION pgcall.pseudonymous() IS
 
 CREATE FUNCTION pgcall.refuse_plain_ids(what text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'refuse_plain_ids'
+AS 'MODULE_PATHNAME', 'pgcall_refuse_plain_ids'
 LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION pgcall.refuse_plain_ids(text) IS
@@ -1663,7 +1668,7 @@ COMMENT ON FUNCTION pgcall.refuse_plain_ids(text) IS
 
 CREATE FUNCTION pgcall.admin_user(user_id text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'admin_user'
+AS 'MODULE_PATHNAME', 'pgcall_admin_user'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.admin_user(text) IS
@@ -1710,12 +1715,12 @@ CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
 
 CREATE FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'peak_concurrency_step'
+AS 'MODULE_PATHNAME', 'pgcall_peak_concurrency_step'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION pgcall.peak_concurrency_final(internal)
 RETURNS integer
-AS 'MODULE_PATHNAME', 'peak_concurrency_final'
+AS 'MODULE_PATHNAME', 'pgcall_peak_concurrency_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz) IS
@@ -1959,7 +1964,7 @@ COMMENT ON FUNCTION pgcall.analytics_report(integer, text, text) IS
 
 CREATE FUNCTION pgcall.admin_call_end(call_id uuid)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'admin_call_end'
+AS 'MODULE_PATHNAME', 'pgcall_admin_call_end'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1969,7 +1974,7 @@ COMMENT ON FUNCTION pgcall.admin_call_end(uuid) IS
 CREATE FUNCTION pgcall.admin_remove_participant(call_id uuid, user_id text DEFAULT NULL,
                                                 pseudonym text DEFAULT NULL, reason text DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'admin_remove_participant'
+AS 'MODULE_PATHNAME', 'pgcall_admin_remove_participant'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1978,7 +1983,7 @@ COMMENT ON FUNCTION pgcall.admin_remove_participant(uuid, text, text, text) IS
 
 CREATE FUNCTION pgcall.admin_call_details(call_id uuid)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'admin_call_details'
+AS 'MODULE_PATHNAME', 'pgcall_admin_call_details'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -1988,7 +1993,7 @@ COMMENT ON FUNCTION pgcall.admin_call_details(uuid) IS
 CREATE FUNCTION pgcall.admin_analytics(days integer DEFAULT 30, group_by text DEFAULT 'day',
                                        time_zone text DEFAULT 'UTC')
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'admin_analytics'
+AS 'MODULE_PATHNAME', 'pgcall_admin_analytics'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
@@ -2065,7 +2070,7 @@ GRANT INSERT, UPDATE, DELETE ON pgcall.profile TO pgcall_backend;
 
 CREATE FUNCTION pgcall.webhook_event_types(OUT type text, OUT description text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'webhook_event_types'
+AS 'MODULE_PATHNAME', 'pgcall_webhook_event_types'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION pgcall.webhook_event_types() IS
@@ -2073,7 +2078,7 @@ COMMENT ON FUNCTION pgcall.webhook_event_types() IS
 
 CREATE FUNCTION pgcall.webhook_url_check(url text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'webhook_url_check'
+AS 'MODULE_PATHNAME', 'pgcall_webhook_url_check'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.webhook_url_check(text) IS
@@ -2172,7 +2177,7 @@ REVOKE ALL ON pgcall.webhook_endpoint, pgcall.webhook_delivery, pgcall.webhook_a
 -- sign anything): the bridge gets signatures from bridge_webhook_claim.
 CREATE FUNCTION pgcall.webhook_sign(endpoint_id bigint, t bigint, body text)
 RETURNS text
-AS 'MODULE_PATHNAME', 'webhook_sign'
+AS 'MODULE_PATHNAME', 'pgcall_webhook_sign'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.webhook_sign(bigint, bigint, text) IS
@@ -2180,7 +2185,7 @@ COMMENT ON FUNCTION pgcall.webhook_sign(bigint, bigint, text) IS
 
 CREATE FUNCTION pgcall.webhook_has_secret(endpoint_id bigint)
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'webhook_has_secret'
+AS 'MODULE_PATHNAME', 'pgcall_webhook_has_secret'
 LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.webhook_has_secret(bigint) IS
@@ -2190,7 +2195,7 @@ COMMENT ON FUNCTION pgcall.webhook_has_secret(bigint) IS
 -- and returned once.  Owner only, like webhook_sign.
 CREATE FUNCTION pgcall.webhook_new_secret(endpoint_id bigint)
 RETURNS text
-AS 'MODULE_PATHNAME', 'webhook_new_secret'
+AS 'MODULE_PATHNAME', 'pgcall_webhook_new_secret'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION pgcall.webhook_new_secret(bigint) IS
@@ -2959,7 +2964,7 @@ COMMENT ON FUNCTION pgcall.admin_calls_report(text, integer) IS
 
 CREATE FUNCTION pgcall.admin_calls(status text DEFAULT 'live', "limit" integer DEFAULT 50)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'admin_calls'
+AS 'MODULE_PATHNAME', 'pgcall_admin_calls'
 LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
