@@ -530,6 +530,7 @@ CREATE TABLE pgcall.participant_disconnect (
 
 -- The user's rows when they come back (pgcall.participant_connection).
 CREATE INDEX participant_disconnect_user_idx ON pgcall.participant_disconnect (user_id);
+ALTER TABLE pgcall.participant_disconnect ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE pgcall.participant_disconnect IS
 'Joined participants whose last socket went away (since): pgcall.participant_disconnect_sweep() announces them (participant.disconnected, announced) past pgcall.disconnect_grace and makes them leave past pgcall.disconnect_leave_after; their coming back deletes the row (participant.reconnected once announced).  Readable by no application role.';
