@@ -18,8 +18,8 @@
  *     with reason disconnected, and the call settles as after call_leave
  *     (a direct call ends; a caller away while it still rings cancels it).
  *
- * Online and offline are what pgcall.presence_state() says, read again by
- * each step, so a record that a race between two bridges left behind (a
+ * Online and offline are what pgcall.presence_state() says (ONLINE below),
+ * read again by each step, so a record that a race between two bridges left behind (a
  * user gone from one while arriving on another) is dropped by the next
  * sweep instead of acted on.  A participant who joined again after going
  * away (over HTTP, with no socket) starts afresh: the record is dropped.
@@ -36,6 +36,16 @@
 
 #include "calls.h"
 #include "pgcall.h"
+
+/*
+ * Whether the user (an SQL expression) has a socket on a live bridge: what
+ * pgcall.presence_state() says of online, written out so that the plans
+ * here keep it (a call of the SQL function would be planned again on every
+ * use, which made a presence update several times slower).
+ */
+#define ONLINE(user) \
+	"EXISTS (SELECT 1 FROM pgcall.presence pr JOIN pgcall.bridge b ON b.id = pr.bridge_id " \
+	"WHERE pr.user_id = " user " AND b.last_seen > pgcall.presence_cutoff())"
 
 static bool
 streq(const char *a, const char *b)
@@ -122,7 +132,7 @@ participant_connection(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	pgcall_exec(pgcall_plan(&online_plan,
-							"SELECT online FROM pgcall.presence_state($1)", 1, types),
+							"SELECT " ONLINE("$1"), 1, types),
 				values, NULL, false, 1);
 	if (!DatumGetBool(pgcall_getdatum(0, 1, &isnull)))
 		pgcall_exec(pgcall_plan(&away_plan,
@@ -171,7 +181,7 @@ leave_call(Call *c)
 								"AND d.since <= pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
 								"AND p.call_id = d.call_id AND p.user_id = d.user_id "
 								"AND p.status = 'joined' AND p.current_join = d.joined_at "
-								"AND NOT (pgcall.presence_state(d.user_id)).online "
+								"AND NOT " ONLINE("d.user_id") " "
 								"RETURNING d.user_id",
 								2, types),
 					values, NULL, false, 0);
@@ -221,7 +231,7 @@ participant_disconnect_sweep(PG_FUNCTION_ARGS)
 								"WHERE p.call_id = d.call_id AND p.user_id = d.user_id AND c.id = d.call_id "
 								"AND (c.status = 'ended' OR p.status <> 'joined' "
 								"     OR p.current_join IS DISTINCT FROM d.joined_at "
-								"     OR (pgcall.presence_state(d.user_id)).online) "
+								"     OR " ONLINE("d.user_id") ") "
 								"RETURNING d.call_id::text, d.user_id, d.since, d.announced "
 								"AND c.status <> 'ended' AND p.status = 'joined' AND p.current_join = d.joined_at",
 								0, NULL),
@@ -243,7 +253,7 @@ participant_disconnect_sweep(PG_FUNCTION_ARGS)
 								"AND d.since <= pg_catalog.now() - pg_catalog.make_interval(secs => $1) "
 								"AND p.call_id = d.call_id AND p.user_id = d.user_id AND p.status = 'joined' "
 								"AND p.current_join = d.joined_at AND c.id = d.call_id AND c.status <> 'ended' "
-								"AND NOT (pgcall.presence_state(d.user_id)).online "
+								"AND NOT " ONLINE("d.user_id") " "
 								"RETURNING d.call_id::text, d.user_id, d.since",
 								1, types),
 					values, NULL, false, 0);
