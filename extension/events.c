@@ -92,6 +92,8 @@ static const EventType event_types[] = {
 	{"participant.busy", "everyone in the call or being rung, and the participant", "A participant was in another call."},
 	{"participant.removed", "everyone in the call or being rung, and the participant", "An admin removed a participant: their client must leave the call; they cannot rejoin."},
 	{"participant.media", "everyone in the call or being rung, and the participant", "A participant's microphone, camera or screen share changed."},
+	{"participant.disconnected", "everyone else in the call or being rung", "A joined participant's sockets all went away pgcall.disconnect_grace ago and they are not back: they may be gone (data.since: when).  Past pgcall.disconnect_leave_after they leave (participant.left, reason disconnected; a direct call then ends)."},
+	{"participant.reconnected", "everyone else in the call or being rung", "A participant announced by participant.disconnected has a socket again (data.since: when they went away)."},
 	{"call.signal", "the participant it is addressed to", "A WebRTC message (offer, answer, candidate, end_of_candidates, renegotiate) from another participant; no call, and it does not change the call's version."},
 	{"presence.changed", "the subject's followers the presence policy lets see them", "A user you follow (presence_subscribe) came online, went offline, or joined or left a call: data {user_id, visible, online, in_call, since}.  Also sent when you start or stop sharing a call with them, as pgcall.presence_visible decides: visible false (online false) when you may no longer see them.  No call_id: it is about a user, not a call."},
 };

@@ -28,6 +28,8 @@ char	   *pgcall_user_id = NULL;
 int			pgcall_ring_timeout = 90;
 int			pgcall_max_participants = 50;
 int			pgcall_presence_timeout = 30;
+int			pgcall_disconnect_grace = 5;
+int			pgcall_disconnect_leave_after = 60;
 int			pgcall_event_retention = 3 * 86400;
 int			pgcall_history_retention = 90;
 int			pgcall_rate_limit_tokens = 60;
@@ -170,6 +172,24 @@ pgcall_init_gucs(void)
 							NULL,
 							&pgcall_presence_timeout,
 							30, 5, 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.disconnect_grace",
+							"How long a joined participant's sockets may all be gone before the others get participant.disconnected.",
+							"Someone back within it (a reload, a network change) produces no event.",
+							&pgcall_disconnect_grace,
+							5, 0, 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgcall.disconnect_leave_after",
+							"How long a joined participant's sockets may all be gone before they leave the call (reason disconnected); 0: never.",
+							NULL,
+							&pgcall_disconnect_leave_after,
+							60, 0, 86400,
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

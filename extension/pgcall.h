@@ -19,6 +19,8 @@ extern char *pgcall_user_id;
 extern int	pgcall_ring_timeout;
 extern int	pgcall_max_participants;
 extern int	pgcall_presence_timeout;
+extern int	pgcall_disconnect_grace;
+extern int	pgcall_disconnect_leave_after;
 extern int	pgcall_event_retention;
 extern int	pgcall_history_retention;
 extern int	pgcall_rate_limit_tokens;

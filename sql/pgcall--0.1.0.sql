@@ -517,6 +517,24 @@ CREATE INDEX presence_subscription_subject_idx ON pgcall.presence_subscription (
 COMMENT ON TABLE pgcall.presence_subscription IS
 'Whose presence each user asked to follow (pgcall.presence_subscribe, at most 1000 each).  A subscriber hears of a subject only while pgcall.presence_visible(subscriber, subject) allows it.  Readable by no application role.';
 
+CREATE TABLE pgcall.participant_disconnect (
+    call_id   uuid NOT NULL,
+    user_id   text NOT NULL,
+    since     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the participant's current_join then: joining again starts afresh
+    joined_at timestamptz NOT NULL,
+    announced boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (call_id, user_id),
+    FOREIGN KEY (call_id, user_id) REFERENCES pgcall.participant (call_id, user_id) ON DELETE CASCADE
+);
+
+-- The user's rows when they come back (pgcall.participant_connection).
+CREATE INDEX participant_disconnect_user_idx ON pgcall.participant_disconnect (user_id);
+ALTER TABLE pgcall.participant_disconnect ENABLE ROW LEVEL SECURITY;
+
+COMMENT ON TABLE pgcall.participant_disconnect IS
+'Joined participants whose last socket went away (since): pgcall.participant_disconnect_sweep() announces them (participant.disconnected, announced) past pgcall.disconnect_grace and makes them leave past pgcall.disconnect_leave_after; their coming back deletes the row (participant.reconnected once announced).  Readable by no application role.';
+
 -------------------------------------------------------------------------------
 -- Profiles
 -------------------------------------------------------------------------------
@@ -1131,7 +1149,7 @@ BEGIN
         ON CONFLICT (id) DO UPDATE SET last_seen = now(), lapsed = false;
     -- A bridge heard from again after it lapsed: its users are back.
     IF back THEN
-        PERFORM pgcall.presence_touch(p.user_id)
+        PERFORM pgcall.presence_touch(p.user_id), pgcall.participant_connection(p.user_id)
            FROM pgcall.presence p WHERE p.bridge_id = bridge_heartbeat.bridge_id;
     END IF;
     -- Bridges that fell silent: their users are offline unless on another
@@ -1145,6 +1163,7 @@ BEGIN
         SELECT DISTINCT p.user_id FROM pgcall.presence p JOIN lapsed l ON l.id = p.bridge_id
     LOOP
         PERFORM pgcall.presence_touch(u);
+        PERFORM pgcall.participant_connection(u);
     END LOOP;
     DELETE FROM pgcall.bridge
      WHERE last_seen < now() - 10 * (now() - pgcall.presence_cutoff());
@@ -1293,6 +1312,23 @@ $$;
 COMMENT ON FUNCTION pgcall.presence_fanout(text[], uuid[], boolean[]) IS
 'The presence.changed events the presence_touch calls of a transaction make: their recipients (at most 64 per row) and data.  Internal: the commit runs it.';
 
+CREATE FUNCTION pgcall.participant_connection(user_id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'participant_connection'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION pgcall.participant_connection(text) IS
+'A user''s sockets came or went: offline now (no socket on a live bridge), their joined participations in live calls are recorded as disconnected (pgcall.participant_disconnect); online, those records go, with participant.reconnected where participant.disconnected went out.  Internal: the bridge functions call it.';
+
+CREATE FUNCTION pgcall.participant_disconnect_sweep()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'participant_disconnect_sweep'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.participant_disconnect_sweep() IS
+'Act on participants whose last socket went away: participant.disconnected to the others once they stayed away pgcall.disconnect_grace, and past pgcall.disconnect_leave_after (unless 0) they leave with reason disconnected (a direct call then ends; a caller away while it rings cancels it).  Drops the records of those back online (participant.reconnected if announced) or no longer in the call.  Safe to run from several sessions at once; the bridge runs it every second.  Returns the number of participants acted on.';
+
 CREATE FUNCTION pgcall.bridge_presence(bridge_id uuid, user_id text, connections integer)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1319,6 +1355,7 @@ BEGIN
     END IF;
     IF changed THEN
         PERFORM pgcall.presence_touch(bridge_presence.user_id);
+        PERFORM pgcall.participant_connection(bridge_presence.user_id);
     END IF;
 END
 $$;
@@ -1338,7 +1375,8 @@ BEGIN
         DELETE FROM pgcall.presence p WHERE p.bridge_id = bridge_unregister.bridge_id RETURNING p.user_id
     ) SELECT array_agg(d.user_id) INTO gone FROM d;
     DELETE FROM pgcall.bridge WHERE id = bridge_unregister.bridge_id;
-    PERFORM pgcall.presence_touch(u.user_id) FROM unnest(gone) AS u(user_id);
+    PERFORM pgcall.presence_touch(u.user_id), pgcall.participant_connection(u.user_id)
+       FROM unnest(gone) AS u(user_id);
 END
 $$;
 
@@ -2861,7 +2899,8 @@ GRANT EXECUTE ON FUNCTION
     pgcall.bridge_heartbeat(uuid),
     pgcall.bridge_presence(uuid, text, integer),
     pgcall.bridge_unregister(uuid),
-    pgcall.call_expire()
+    pgcall.call_expire(),
+    pgcall.participant_disconnect_sweep()
     TO pgcall_bridge;
 GRANT EXECUTE ON FUNCTION pgcall.purge(integer) TO pgcall_bridge, pgcall_admin;
 GRANT EXECUTE ON PROCEDURE pgcall.purge_batches(integer, integer) TO pgcall_bridge, pgcall_admin;

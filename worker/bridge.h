@@ -112,6 +112,7 @@ enum sql_id
 	SQL_PRESENCE,				/* bridge id, user id, connections */
 	SQL_UNREGISTER,				/* bridge id */
 	SQL_EXPIRE,
+	SQL_DISCONNECT,
 	SQL_PURGE,					/* max rows */
 	SQL_HEALTH,
 	SQL_SET_ROLE,				/* role (system connections) */
@@ -344,6 +345,8 @@ struct metrics
 	uint64_t	db_reconnects;
 	uint64_t	expire_runs;
 	uint64_t	expire_errors;
+	uint64_t	disconnect_runs;
+	uint64_t	disconnect_errors;
 	uint64_t	purge_runs;
 	uint64_t	purge_errors;
 	uint64_t	heartbeat_errors;

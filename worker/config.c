@@ -77,7 +77,7 @@ static const struct opt opts[] = {
 	{"ws-calls", O_INT, F(ws_calls), "16", 1, 10000, "calls in flight per socket before 429"},
 	{"heartbeat", O_INT, F(heartbeat_ms), "5000", 100, 600000, "ms between presence heartbeats"},
 	{"expire-interval", O_INT, F(expire_ms), "1000", 0, 3600000,
-	"ms between call_expire() sweeps (0: off)"},
+	"ms between call_expire() and participant_disconnect_sweep() sweeps (0: off)"},
 	{"purge-interval", O_INT, F(purge_ms), "300000", 0, 86400000,
 	"ms between pgcall.purge() runs, which delete expired events and history (0: off)"},
 	{"purge-batch", O_INT, F(purge_batch), "10000", 1, 1000000,

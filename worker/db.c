@@ -60,6 +60,7 @@ static const struct sqldef
 		"SELECT pgcall.bridge_presence($1::uuid, $2::text, $3::integer)", true},
 	[SQL_UNREGISTER] = {"pgcall_unregister", "SELECT pgcall.bridge_unregister($1::uuid)", true},
 	[SQL_EXPIRE] = {"pgcall_expire", "SELECT pgcall.call_expire()", true},
+	[SQL_DISCONNECT] = {"pgcall_disconnect", "SELECT pgcall.participant_disconnect_sweep()", true},
 	[SQL_PURGE] = {"pgcall_purge", "SELECT (pgcall.purge($1::integer)->>'more')::boolean", true},
 	[SQL_HEALTH] = {"pgcall_health",
 		"SELECT pgcall.agora_configured(),"

@@ -87,7 +87,8 @@ sul_heartbeat_cb(lws_sorted_usec_list_t *sul)
 
 /*
  * Sweeps: database maintenance the bridge runs on a timer on its system
- * connection, one at a time each (call_expire() every second, purge() every
+ * connection, one at a time each (call_expire() and
+ * participant_disconnect_sweep() every second, purge() every
  * few minutes).  A failure is logged once per distinct message, not on every
  * run; a purge that says more rows are due runs again at once.
  */
@@ -109,6 +110,10 @@ static char purge_batch[16];
 
 static struct sweep sweep_expire = {.name = "call_expire()", .sql = SQL_EXPIRE,
 	.interval_ms = &B.cfg.expire_ms, .runs = &B.m.expire_runs, .errors = &B.m.expire_errors};
+/* participants whose sockets all went away: on call_expire()'s period */
+static struct sweep sweep_disconnect = {.name = "participant_disconnect_sweep()",
+	.sql = SQL_DISCONNECT, .interval_ms = &B.cfg.expire_ms,
+	.runs = &B.m.disconnect_runs, .errors = &B.m.disconnect_errors};
 static struct sweep sweep_purge = {.name = "purge()", .sql = SQL_PURGE,
 	.interval_ms = &B.cfg.purge_ms, .param = purge_batch,
 	.runs = &B.m.purge_runs, .errors = &B.m.purge_errors};
@@ -174,7 +179,7 @@ sys_ready(struct pgconn *c)
 {
 	(void) c;
 	heartbeat_pending = false;
-	sweep_expire.pending = sweep_purge.pending = false;
+	sweep_expire.pending = sweep_disconnect.pending = sweep_purge.pending = false;
 	heartbeat();
 	ws_presence_resync();
 }
@@ -184,7 +189,7 @@ sys_down(struct pgconn *c)
 {
 	(void) c;
 	heartbeat_pending = false;
-	sweep_expire.pending = sweep_purge.pending = false;
+	sweep_expire.pending = sweep_disconnect.pending = sweep_purge.pending = false;
 }
 
 /* A commit with events may have written webhook deliveries too. */
@@ -488,6 +493,7 @@ main(int argc, char **argv)
 	lws_sul_schedule(B.ctx, 0, &sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) B.cfg.heartbeat_ms * 1000);
 	snprintf(purge_batch, sizeof(purge_batch), "%d", B.cfg.purge_batch);
 	sweep_start(&sweep_expire);
+	sweep_start(&sweep_disconnect);
 	sweep_start(&sweep_purge);
 	webhook_start();
 

@@ -114,6 +114,10 @@ metrics_render(size_t *len)
 	counter(&b, "pgcall_bridge_call_expire_runs_total", "call_expire() sweeps run.", m->expire_runs);
 	counter(&b, "pgcall_bridge_call_expire_errors_total", "call_expire() sweeps that failed.",
 			m->expire_errors);
+	counter(&b, "pgcall_bridge_disconnect_sweep_runs_total",
+			"participant_disconnect_sweep() sweeps run.", m->disconnect_runs);
+	counter(&b, "pgcall_bridge_disconnect_sweep_errors_total",
+			"participant_disconnect_sweep() sweeps that failed.", m->disconnect_errors);
 	counter(&b, "pgcall_bridge_purge_runs_total", "pgcall.purge() runs.", m->purge_runs);
 	counter(&b, "pgcall_bridge_purge_errors_total", "pgcall.purge() runs that failed.",
 			m->purge_errors);

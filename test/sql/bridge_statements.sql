@@ -28,6 +28,8 @@ PREPARE bridge_unregister AS
 SELECT pgcall.bridge_unregister($1::uuid);
 PREPARE bridge_expire AS
 SELECT pgcall.call_expire();
+PREPARE bridge_disconnect AS
+SELECT pgcall.participant_disconnect_sweep();
 PREPARE bridge_purge AS
 SELECT (pgcall.purge($1::integer)->>'more')::boolean;
 PREPARE bridge_health AS
@@ -60,6 +62,7 @@ EXECUTE bridge_heartbeat('00000000-0000-4000-8000-00000000b001');
 EXECUTE bridge_presence('00000000-0000-4000-8000-00000000b001', 'contract-user', 1);
 EXECUTE bridge_presence('00000000-0000-4000-8000-00000000b001', 'contract-user', 0);
 EXECUTE bridge_unregister('00000000-0000-4000-8000-00000000b001');
+EXECUTE bridge_disconnect;
 EXECUTE bridge_reset_check;
 EXECUTE bridge_listen;
 EXECUTE bridge_webhooks_enabled;
