@@ -115,11 +115,11 @@ since_text(uint64 row, int col)
 	return buf;
 }
 
-PG_FUNCTION_INFO_V1(participant_connection);
+PG_FUNCTION_INFO_V1(pgcall_participant_connection);
 
 /* participant_connection(user_id text): see the top of the file. */
 Datum
-participant_connection(PG_FUNCTION_ARGS)
+pgcall_participant_connection(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr online_plan = NULL;
 	static SPIPlanPtr away_plan = NULL;
@@ -172,8 +172,8 @@ leave_call(Call *c)
 	uint64		n;
 	char	  **users;
 
-	pgcall_call_expire(c);
-	if (streq(c->status, "ended"))
+	pgcall_expire_overdue(c);
+	if (c->status == CALL_ENDED)
 		return 0;
 	n = pgcall_exec(pgcall_plan(&plan,
 								"DELETE FROM pgcall.participant_disconnect d USING pgcall.participant p "
@@ -188,25 +188,25 @@ leave_call(Call *c)
 	users = palloc(sizeof(char *) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 		users[i] = pgcall_getstr(i, 1);
-	for (uint64 i = 0; i < n && !streq(c->status, "ended"); i++)
+	for (uint64 i = 0; i < n && c->status != CALL_ENDED; i++)
 	{
 		/* as call_leave: the caller hanging up while it rings cancels it */
-		if (streq(c->status, "ringing") && streq(c->created_by, users[i]))
-			pgcall_call_end(c, "cancelled", users[i]);
+		if (c->status == CALL_RINGING && streq(c->created_by, users[i]))
+			pgcall_end_for_everyone(c, END_CANCELLED, users[i]);
 		else
 		{
-			pgcall_call_set_part_status(c->id, users[i], "left", "disconnected");
-			pgcall_call_settle(c, users[i]);
+			pgcall_set_part_status(c->id, users[i], PART_LEFT, "disconnected");
+			pgcall_settle(c, users[i]);
 		}
 	}
 	return (int) n;
 }
 
-PG_FUNCTION_INFO_V1(participant_disconnect_sweep);
+PG_FUNCTION_INFO_V1(pgcall_participant_disconnect_sweep);
 
 /* participant_disconnect_sweep(): see the top of the file. */
 Datum
-participant_disconnect_sweep(PG_FUNCTION_ARGS)
+pgcall_participant_disconnect_sweep(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr stale_plan = NULL;
 	static SPIPlanPtr announce_plan = NULL;
@@ -288,7 +288,7 @@ participant_disconnect_sweep(PG_FUNCTION_ARGS)
 			Call		c;
 
 			/* locked above: this reads the row, waiting for nobody */
-			if (pgcall_call_lock(call_ids[i], &c))
+			if (pgcall_lock_call(call_ids[i], &c))
 				acted += leave_call(&c);
 		}
 	}

@@ -1314,7 +1314,7 @@ COMMENT ON FUNCTION pgcall.presence_fanout(text[], uuid[], boolean[]) IS
 
 CREATE FUNCTION pgcall.participant_connection(user_id text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'participant_connection'
+AS 'MODULE_PATHNAME', 'pgcall_participant_connection'
 LANGUAGE C VOLATILE STRICT;
 
 COMMENT ON FUNCTION pgcall.participant_connection(text) IS
@@ -1322,7 +1322,7 @@ COMMENT ON FUNCTION pgcall.participant_connection(text) IS
 
 CREATE FUNCTION pgcall.participant_disconnect_sweep()
 RETURNS integer
-AS 'MODULE_PATHNAME', 'participant_disconnect_sweep'
+AS 'MODULE_PATHNAME', 'pgcall_participant_disconnect_sweep'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
