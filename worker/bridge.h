@@ -251,6 +251,7 @@ struct reply
 	char		content_range[64];
 	char	   *extra_headers;	/* "name: value\r\n"... from PGRST errors */
 	bool		www_authenticate;
+	int			retry_after;	/* 429: seconds the database said to wait, 0 unknown */
 };
 
 void		reply_clear(struct reply *r);

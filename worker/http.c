@@ -941,6 +941,33 @@ fix_reason_phrase(int status, unsigned char *start, unsigned char **pp, unsigned
 	return 0;
 }
 
+/*
+ * Retry-After on a 429: the seconds the database said (a rate limit's
+ * window, reply_error()), or 1 when it said none.  A PGRST error that set
+ * its own Retry-After keeps it.
+ */
+static int
+http_retry_after(const struct reply *r, unsigned char **p, unsigned char *end, struct lws *wsi)
+{
+	char		v[16];
+
+	if (r->status != 429)
+		return 0;
+	for (const char *line = r->extra_headers; line && *line;)
+	{
+		const char *eol = strstr(line, "\r\n");
+
+		if (strncasecmp(line, "retry-after:", 12) == 0)
+			return 0;
+		if (!eol)
+			break;
+		line = eol + 2;
+	}
+	snprintf(v, sizeof(v), "%d", r->retry_after > 0 ? r->retry_after : 1);
+	return lws_add_http_header_by_name(wsi, (const unsigned char *) "retry-after:",
+									   (const unsigned char *) v, (int) strlen(v), p, end);
+}
+
 /* The reply's status line and headers at *pp, up to the blank line. */
 static int
 build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned char *end)
@@ -965,6 +992,8 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
 									 (unsigned char *) rp->content_range,
 									 (int) strlen(rp->content_range), &p, end))
+		return -1;
+	if (http_retry_after(rp, &p, end, wsi))
 		return -1;
 	if (rp->extra_headers)
 	{
@@ -1327,6 +1356,8 @@ http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_se
 										 (const unsigned char *) v, (int) strlen(v), &p, end))
 			return 1;
 	}
+	if (status == r->status && http_retry_after(r, &p, end, wsi))
+		return 1;
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
 									 &p, end) ||
 		lws_finalize_http_header(wsi, &p, end))
