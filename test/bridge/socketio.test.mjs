@@ -13,6 +13,7 @@ let b;
 
 before(async () => {
   psql(DB, `ALTER DATABASE bridge_socketio SET pgcall.rate_limit_calls = 0`);
+  psql(DB, `INSERT INTO pgcall.profile VALUES ('alice', 'Alice', 'https://img.example/alice.png')`);
   b = await startBridge(DB, {
     args: ['--socketio-dialect', 'seed003', '--socketio-ping-interval', '300',
       '--socketio-ping-timeout', '300', '--socketio-connect-timeout', '2000',
@@ -85,7 +86,8 @@ describe('seed 003 flow with socket.io-client', () => {
     assert.deepEqual(keys(inc), ['callId', 'callType', 'caller', 'callerId']);
     assert.deepEqual({ callId: inc.callId, callerId: inc.callerId, callType: inc.callType },
       { callId, callerId: 'alice', callType: 'video' });
-    assert.equal(typeof inc.caller, 'object');
+    // the caller's name and avatar, from the profile source
+    assert.deepEqual(inc.caller, { id: 'alice', name: 'Alice', avatar: 'https://img.example/alice.png' });
 
     bob.emit('acceptCall', { callId });
     assert.deepEqual(await next(bob, 'callAcceptedConfirm'), { callId });
@@ -430,6 +432,7 @@ describe('Engine.IO and Socket.IO attacked', () => {
     const [i1, i2] = await Promise.all([next(a1, 'incomingCall'), next(a2, 'incomingCall')]);
     assert.equal(i1.callId, init.callId);
     assert.deepEqual(i1, i2);
+    assert.equal(i1.caller, null, 'a caller without a profile: null');
     // the caller gets no incomingCall of its own call
     bob.emit('endCall', { callId: init.callId });
     await next(bob, 'callEnded');
