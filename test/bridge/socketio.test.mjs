@@ -59,10 +59,12 @@ function connectError(socket) {
 }
 
 async function online(...users) {
-  await waitFor(() => {
-    const r = asUser(DB, 'observer', `SELECT bool_and(online) FROM pgcall.presence(ARRAY[${users.map((u) => `'${u}'`).join(',')}])`);
+  // each as themselves: the default presence policy shows others only to
+  // people they share a live call with
+  await waitFor(() => users.every((u) => {
+    const r = asUser(DB, u, `SELECT bool_and(online) FROM pgcall.presence(ARRAY['${u}'])`);
     return r.split('\n').pop() === 't';
-  }, `${users} online`);
+  }), `${users} online`);
 }
 
 const keys = (o) => Object.keys(o).sort();
