@@ -279,6 +279,7 @@ void		ws_close_all(void);
 void		ws_presence_resync(void);
 int			ws_session_count(void);
 int			ws_user_count(void);
+int			sio_poll_count(bool waiting);	/* long-polling sessions, or their waiting GETs */
 int			static_serve(struct lws *wsi, const char *path);
 
 /* listen.c: the listening socket and each connection's first request head */

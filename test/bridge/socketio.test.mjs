@@ -17,16 +17,19 @@ before(async () => {
   b = await startBridge(DB, {
     args: ['--socketio-dialect', 'seed003', '--socketio-ping-interval', '300',
       '--socketio-ping-timeout', '300', '--socketio-connect-timeout', '2000',
-      '--max-message', '4096', '--ws-calls', '2'],
+      '--max-message', '4096', '--max-body', '8192', '--ws-calls', '2'],
   });
 });
 after(async () => { await b.stop(); });
 
-// A seed 003 client: the seed's io() call, with the bridge's URL.  The one
-// other change: transports: ['websocket'] (the bridge serves no polling).
+// A seed 003 client: the seed's io() call, io(SOCKET_URL, { auth: { token } }),
+// with the bridge's URL: socket.io-client's default transports, HTTP
+// long-polling then the upgrade to WebSocket.  The harness adds forceNew
+// (many users in one process would otherwise share one connection) and no
+// reconnection (a test sees every failure).
 function client(sub, opts = {}) {
   const socket = io(b.url, {
-    auth: { token: userToken(sub) }, transports: ['websocket'], reconnection: false, forceNew: true, ...opts,
+    auth: { token: userToken(sub) }, reconnection: false, forceNew: true, ...opts,
   });
   socket.seen = [];
   socket.onAny((name, ...args) => socket.seen.push([name, ...args]));
@@ -120,13 +123,17 @@ describe('seed 003 flow with socket.io-client', () => {
     // nothing else reached the clients: no pgcall event leaks unmapped
     assert.deepEqual(alice.seen.map(([n]) => n), []);
     assert.deepEqual(bob.seen.map(([n]) => n), []);
+    // they started on long-polling and upgraded to WebSocket on the way
+    for (const c of [alice, bob]) {
+      await waitFor(() => c.io.engine.transport.name === 'websocket', 'the upgrade');
+    }
     alice.close();
     bob.close();
   });
 
-  test('reject: the callee confirms, the caller learns callRejected', async () => {
-    const alice = client('alice');
-    const bob = client('bob');
+  test('reject, on long-polling only (transports: [\'polling\']): the callee confirms, the caller learns callRejected', async () => {
+    const alice = client('alice', { transports: ['polling'] });
+    const bob = client('bob', { transports: ['polling'] });
     await Promise.all([connected(alice), connected(bob)]);
     await online('alice', 'bob');
     const init = await alice.emitWithAck('initiateCall', { receiverId: 'bob', callType: 'audio' });
@@ -140,6 +147,7 @@ describe('seed 003 flow with socket.io-client', () => {
     // again: the call is over
     bob.emit('acceptCall', { callId });
     assert.deepEqual(await next(bob, 'callError'), { error: 'Call already processed' });
+    assert.equal(alice.io.engine.transport.name, 'polling');
     alice.close();
     bob.close();
   });
@@ -296,19 +304,107 @@ describe('Engine.IO and Socket.IO attacked', () => {
     }
   });
 
-  test('HTTP long-polling (socket.io-client\'s default first transport) is refused with 400 and a hint', async () => {
-    const r = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling`);
-    assert.equal(r.status, 400);
-    const j = await r.json();
-    assert.equal(j.message, 'Transport unknown');
-    assert.match(j.hint, /transports: \["websocket"\]/);
-    const post = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=x`, { method: 'POST', body: '40' });
-    assert.equal(post.status, 400);
-    // an unchanged client (polling first) gets connect_error, not a hang
-    const s = io(b.url, { auth: { token: userToken('alice') }, reconnection: false, forceNew: true });
-    await connectError(s);
-    s.close();
+  // HTTP long-polling by hand (Engine.IO 4): handshake, POST, long-poll GET.
+  const poll = (q = '', init = {}) => fetch(`${b.url}/socket.io/?EIO=4&transport=polling${q}`, init);
+  async function handshake() {
+    const r = await poll();
+    assert.equal(r.status, 200);
+    const t = await r.text();
+    assert.equal(t[0], '0');
+    const open = JSON.parse(t.slice(1));
+    assert.deepEqual(open.upgrades, ['websocket']);
+    return open.sid;
+  }
+
+  test('long-polling: unknown sids, methods and versions get Engine.IO\'s error JSON', async () => {
+    for (const [q, init, status, code, message] of [
+      ['&sid=nope', {}, 400, 1, 'Session ID unknown'],
+      ['&sid=nope', { method: 'POST', body: '40' }, 400, 1, 'Session ID unknown'],
+      ['&sid=' + 'a'.repeat(500), {}, 400, 1, 'Session ID unknown'],
+      ['', { method: 'POST', body: '40' }, 400, 2, 'Bad handshake method'],
+    ]) {
+      const r = await poll(q, init);
+      assert.equal(r.status, status, q);
+      assert.deepEqual(await r.json(), { code, message }, q);
+    }
+    const v3 = await fetch(`${b.url}/socket.io/?EIO=3&transport=polling`);
+    assert.deepEqual([v3.status, await v3.json()], [400, { code: 5, message: 'Unsupported protocol version' }]);
+    const other = await fetch(`${b.url}/socket.io/?EIO=4&transport=flashsocket`);
+    assert.deepEqual([other.status, await other.json()], [400, { code: 0, message: 'Transport unknown' }]);
+    // a WebSocket upgrade naming an unknown sid
+    const e = await new Raw('EIO=4&transport=websocket&sid=nope').opened.then(() => null, (err) => err);
+    assert.equal(e.status, 400);
+    assert.equal(e.body.message, 'Session ID unknown');
   });
+
+  test('long-polling: the sid is the CONNECT\'s identity; a GET waits for packets (at most a ping interval)', async () => {
+    const sid = await handshake();
+    const posted = await poll(`&sid=${sid}`, { method: 'POST', body: `40{"token":"${userToken('pollster')}"}` });
+    assert.equal(posted.status, 200);
+    assert.equal(await posted.text(), 'ok');
+    assert.equal(await (await poll(`&sid=${sid}`)).text(), `40{"sid":"${sid}"}`);
+    // nothing to send: the GET is held until the server's ping
+    const held = await (await poll(`&sid=${sid}`)).text();
+    assert.equal(held, '2');
+    // the pong and an event with an ack in one POST, \x1e between
+    const two = await poll(`&sid=${sid}`, { method: 'POST', body: '3\x1e420["noSuchEvent",{}]' });
+    assert.equal(await two.text(), 'ok');
+    const got = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+    const err = { error: 'Unknown event "noSuchEvent"' };
+    assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('42')).slice(2)), ['callError', err]);
+    assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('430')).slice(3)), [err], 'the ack');
+    await poll(`&sid=${sid}`, { method: 'POST', body: '1' });
+    const after = await poll(`&sid=${sid}`);
+    assert.equal(after.status, 400, 'a closed session is gone');
+  });
+
+  test('long-polling: two GETs at once close the session, as Engine.IO does', async () => {
+    const sid = await handshake();
+    const first = poll(`&sid=${sid}`);
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting >= 1, 'the GET waiting');
+    const second = await poll(`&sid=${sid}`);
+    assert.deepEqual([second.status, await second.json()], [400, { code: 3, message: 'Bad request' }]);
+    assert.equal(await (await first).text(), '1', 'the waiting GET gets the close packet');
+    await waitFor(async () => (await poll(`&sid=${sid}`)).status === 400, 'the session gone');
+  });
+
+  test('long-polling: a POST over maxPayload is 413 and closes the session; binary packets close it', async () => {
+    const sid = await handshake();
+    const big = await poll(`&sid=${sid}`, { method: 'POST', body: '4' + 'x'.repeat(5000) });
+    assert.equal(big.status, 413);
+    await waitFor(async () => (await poll(`&sid=${sid}`)).status === 400, 'the session gone');
+    const huge = await poll(`&sid=${sid}`, { method: 'POST', body: 'x'.repeat(10000) });
+    assert.equal(huge.status, 413, 'past --max-body, before any session is looked at');
+    const sid2 = await handshake();
+    assert.equal((await poll(`&sid=${sid2}`, { method: 'POST', body: 'b4AAAA' })).status, 200);
+    await waitFor(async () => (await poll(`&sid=${sid2}`)).status === 400, 'the session gone');
+  });
+
+  test('long-polling: many sids, none answered, all expire after a missed pong', async () => {
+    const sids = await Promise.all(Array.from({ length: 200 }, () => handshake()));
+    assert.equal(new Set(sids).size, 200);
+    // nobody polls or pongs: ping interval + ping timeout later they are gone
+    await waitFor(async () => {
+      const rs = await Promise.all(sids.slice(0, 20).map((sid) => poll(`&sid=${sid}`)));
+      return rs.every((r) => r.status === 400);
+    }, 'the sids expired');
+    const h = await fetch(`${b.url}/health`);
+    assert.equal(h.status, 200);
+  });
+
+  test('long-polling: a GET left waiting when its client goes away does not hold the session', async () => {
+    const sid = await handshake();
+    const ac = new AbortController();
+    const held = poll(`&sid=${sid}`, { signal: ac.signal }).catch(() => 'aborted');
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting === 1, 'the GET waiting');
+    ac.abort();
+    assert.equal(await held, 'aborted');
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting === 0, 'the bridge sees it gone');
+    // the next GET is served (the abandoned one no longer counts as waiting)
+    const next = await poll(`&sid=${sid}`);
+    assert.equal(next.status, 200);
+  });
+
 
   test('the server pings; a client that answers stays, one that does not is cut', async () => {
     const good = new Raw();
