@@ -979,6 +979,8 @@ session_detached_free(struct session *s)
 {
 	session_cleanup(s);
 	free(s);
+	if (B.draining)
+		bridge_check_drained();
 }
 
 /*

@@ -342,14 +342,24 @@ describe('Engine.IO and Socket.IO attacked', () => {
     const posted = await poll(`&sid=${sid}`, { method: 'POST', body: `40{"token":"${userToken('pollster')}"}` });
     assert.equal(posted.status, 200);
     assert.equal(await posted.text(), 'ok');
-    assert.equal(await (await poll(`&sid=${sid}`)).text(), `40{"sid":"${sid}"}`);
+    const joined = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+    assert.equal(joined[0], `40{"sid":"${sid}"}`);
+    if (joined.includes('2')) await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
     // nothing to send: the GET is held until the server's ping
     const held = await (await poll(`&sid=${sid}`)).text();
     assert.equal(held, '2');
+    await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
     // the pong and an event with an ack in one POST, \x1e between
     const two = await poll(`&sid=${sid}`, { method: 'POST', body: '3\x1e420["noSuchEvent",{}]' });
     assert.equal(await two.text(), 'ok');
-    const got = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+    // poll (answering pings) until the reply and the ack came
+    const got = [];
+    await waitFor(async () => {
+      const packets = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+      got.push(...packets);
+      if (packets.includes('2')) await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
+      return got.some((p) => p.startsWith('42')) && got.some((p) => p.startsWith('430'));
+    }, 'the reply and the ack');
     const err = { error: 'Unknown event "noSuchEvent"' };
     assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('42')).slice(2)), ['callError', err]);
     assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('430')).slice(3)), [err], 'the ack');
@@ -390,6 +400,24 @@ describe('Engine.IO and Socket.IO attacked', () => {
     }, 'the sids expired');
     const h = await fetch(`${b.url}/health`);
     assert.equal(h.status, 200);
+  });
+
+  test('long-polling: SIGTERM closes polling sessions (the waiting GET gets 1) and the drain does not wait for them', async () => {
+    const own = await startBridge(DB, { args: ['--socketio-dialect', 'seed003', '--shutdown-grace', '600000'] });
+    const p = (q) => fetch(`${own.url}/socket.io/?EIO=4&transport=polling${q}`);
+    const sid = JSON.parse((await (await p('')).text()).slice(1)).sid;
+    const idle = JSON.parse((await (await p('')).text()).slice(1)).sid;
+    assert.notEqual(sid, idle);
+    const held = p(`&sid=${sid}`).then((r) => r.text());
+    await waitFor(async () => (await metrics(own)).pgcall_bridge_socketio_polls_waiting === 1, 'the GET waiting');
+    own.proc.kill('SIGTERM');
+    try {
+      await waitFor(() => own.proc.exitCode !== null, 'the bridge drained (not the 10-minute grace)');
+    } finally {
+      await own.stop('SIGKILL');
+    }
+    assert.equal(await held, '1');
+    assert.doesNotMatch(own.log(), /shutdown grace ended/);
   });
 
   test('long-polling: a GET left waiting when its client goes away does not hold the session', async () => {
