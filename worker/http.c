@@ -200,6 +200,12 @@ sio_dispatch(struct http_req *r)
 {
 	r->state = RS_DB;
 	r->sio_held = true;
+	/* in flight until written: SIGTERM's drain waits for the last packets */
+	if (!r->inflight)
+	{
+		r->inflight = true;
+		B.http_inflight++;
+	}
 	sio_poll_request(r, r->wsi, r->get, r->body, r->body_len);
 	if (r->sio_held && r->rx_held)
 	{
