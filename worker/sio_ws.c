@@ -99,8 +99,9 @@ poll_upgradable(const char *sid)
 
 /*
  * The value of query argument name ("sid=") in buf, "" when it does not
- * fit, NULL when absent.  (lws_get_urlarg_by_name() of lws 4.1 misses
- * arguments with small buffers.)
+ * fit, NULL when absent.  (lws_get_urlarg_by_name() of lws 4.1.6 answered
+ * NULL for "EIO=" with a 32-byte buffer on a plain HTTP GET; this one
+ * copies each argument whole and says which did not fit.)
  */
 static const char *
 urlarg(struct lws *wsi, const char *name, char *buf, int len)
