@@ -26,6 +26,8 @@
 #include "lib/stringinfo.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/uuid.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
@@ -449,6 +451,104 @@ is_live(const char *status)
 	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
 }
 
+static void
+json_text_or_null(StringInfo buf, const char *v)
+{
+	if (v)
+		escape_json(buf, v);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * The caller of a call as call.incoming shows it: {"id", "name", "avatar"}
+ * from pgcall.user_profile (the profile source) for the call's creator,
+ * appended to buf under "caller"; null when the source has no row for
+ * them.  Read with the privileges of the function that rings (the
+ * extension's owner), as webhook payloads read it: the caller's own name
+ * and avatar go to the people they ring.  In a subtransaction: a source
+ * that fails to read (42xxx: privileges; 22xxx: its values) gives null and
+ * a WARNING rather than failing the call.
+ */
+static void
+append_caller(StringInfo buf, const char *call_id)
+{
+	MemoryContext mcx = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *volatile id = NULL;
+	char	   *volatile name = NULL;
+	char	   *volatile avatar = NULL;
+	volatile bool found = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(mcx);
+	PG_TRY();
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(call_id)};
+		int			rc;
+
+		rc = SPI_execute_with_args("SELECT up.user_id, up.display_name, up.avatar_url "
+								   "FROM pgcall.call c JOIN pgcall.user_profile up "
+								   "ON up.user_id = c.created_by WHERE c.id = $1::uuid LIMIT 1",
+								   1, types, values, NULL, false, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			HeapTuple	t = SPI_tuptable->vals[0];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			char	   *v;
+
+			found = true;
+			if ((v = SPI_getvalue(t, d, 1)) != NULL)
+				id = MemoryContextStrdup(mcx, v);
+			if ((v = SPI_getvalue(t, d, 2)) != NULL)
+				name = MemoryContextStrdup(mcx, v);
+			if ((v = SPI_getvalue(t, d, 3)) != NULL)
+				avatar = MemoryContextStrdup(mcx, v);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(mcx);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(mcx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(mcx);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("call.incoming names no caller: the profile source failed: %s", edata->message),
+				 errhint("Check the source given to pgcall.use_profile_source().")));
+		FreeErrorData(edata);
+		found = false;
+	}
+	PG_END_TRY();
+
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	appendStringInfoString(buf, "\"caller\":");
+	if (!found)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	appendStringInfoString(buf, "{\"id\":");
+	json_text_or_null(buf, id);
+	appendStringInfoString(buf, ",\"name\":");
+	json_text_or_null(buf, name);
+	appendStringInfoString(buf, ",\"avatar\":");
+	json_text_or_null(buf, avatar);
+	appendStringInfoChar(buf, '}');
+}
+
 PG_FUNCTION_INFO_V1(pgcall_participant_after);
 
 /* AFTER INSERT OR UPDATE ON pgcall.participant */
@@ -514,6 +614,7 @@ pgcall_participant_after(PG_FUNCTION_ARGS)
 			initStringInfo(&incoming);
 			appendStringInfoChar(&incoming, '{');
 			pgcall_json_member(&incoming, "status", new_status);
+			append_caller(&incoming, call_id);
 			appendStringInfoChar(&incoming, '}');
 			pgcall_event_queue("call.incoming", call_id, list_make1(user_id), incoming.data,
 							   PGCALL_EVENT_FULL_CALL, NULL);

@@ -75,7 +75,7 @@ typedef struct EventType
 
 static const EventType event_types[] = {
 	{"call.started", "the caller", "A call you started exists and rings the others; data: your participant.  Carries the whole call, participants included."},
-	{"call.incoming", "the invitees", "Someone calls you: ring.  One event for everyone invited with the same status at once; data.status is theirs (your participant is in call.participants); call.created_by is the caller.  Carries the whole call, participants included."},
+	{"call.incoming", "the invitees", "Someone calls you: ring.  One event for everyone invited with the same status at once; data.status is theirs (your participant is in call.participants); call.created_by is the caller, and data.caller their {id, name, avatar} from the profile source (pgcall.user_profile), or null when it has no row for them.  Carries the whole call, participants included."},
 	{"call.accepted", "every participant", "Someone answered; the call is active.  data.by: who."},
 	{"call.ended", "every participant", "The call ended after it was answered (reason completed, failed or terminated).  data: reason, by, duration_seconds.  Carries the whole call: ending it closes every participant without events of their own."},
 	{"call.cancelled", "every participant", "The caller hung up before anyone answered.  Carries the whole call."},

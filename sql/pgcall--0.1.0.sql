@@ -3312,7 +3312,7 @@ INSERT INTO pgcall.dialect_event (dialect, event, fn, args, required, reply_even
 INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, "when", event, payload) VALUES
     ('seed003', 'call.incoming', 1, '{}', 'incomingCall',
      '{"callId": "$.event.call_id", "callerId": "$.event.call.created_by", "callType": "$.event.call.media",
-       "caller": {"_id": "$.event.call.created_by"}}'),
+       "caller": "$.event.data.caller"}'),
     ('seed003', 'call.accepted', 1, '{"$.event.call.created_by": "$.me"}', 'callAccepted',
      '{"callId": "$.event.call_id", "receiverId": "$.event.data.by"}'),
     ('seed003', 'call.rejected', 1, '{"$.event.call.created_by": "$.me"}', 'callRejected',

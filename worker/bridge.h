@@ -252,6 +252,7 @@ struct reply
 	char		content_range[64];
 	char	   *extra_headers;	/* "name: value\r\n"... from PGRST errors */
 	bool		www_authenticate;
+	int			retry_after;	/* 429: seconds the database said to wait, 0 unknown */
 };
 
 void		reply_clear(struct reply *r);
@@ -279,6 +280,7 @@ void		ws_close_all(void);
 void		ws_presence_resync(void);
 int			ws_session_count(void);
 int			ws_user_count(void);
+int			sio_poll_count(bool waiting);	/* long-polling sessions, or their waiting GETs */
 int			static_serve(struct lws *wsi, const char *path);
 
 /* listen.c: the listening socket and each connection's first request head */

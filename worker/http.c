@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "json.h"
+#include "ws.h"
 
 #define BODY_CHUNK 65536
 #define MAX_URI 4096			/* path and query string */
@@ -38,7 +39,7 @@ enum req_state
 
 enum route
 {
-	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH, ROUTE_DEMO
+	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH, ROUTE_DEMO, ROUTE_SIO
 };
 
 struct http_req
@@ -60,6 +61,7 @@ struct http_req
 	bool		error_pending;	/* reply set before the body arrived */
 	bool		rx_held;		/* reading paused until the reply is ready */
 	bool		lws_zero_body;	/* lws will still call BODY_COMPLETION (POST, length 0) */
+	bool		sio_held;		/* a Socket.IO long-poll GET waiting for packets */
 	struct identity id;
 	char	   *headers_json;
 	char	   *args_json;
@@ -97,6 +99,11 @@ http_req_end(struct http_req *r)
 {
 	lws_sul_cancel(&r->sul_timeout);
 	r->rx_held = false;			/* the connection is closing or reset */
+	if (r->sio_held)
+	{
+		r->sio_held = false;
+		sio_poll_abandon(r);
+	}
 	if (r->job)
 	{
 		job_orphan(r->job);
@@ -164,6 +171,47 @@ http_reply(struct http_req *r)
 	}
 	r->state = RS_HEADERS;
 	lws_callback_on_writable(r->wsi);
+}
+
+/*
+ * Socket.IO's long-polling (sio_ws.c) answers a request: body (malloc'd,
+ * taken) as content_type.  A GET it held is no longer held.
+ */
+void
+http_sio_answer(struct http_req *r, int status, const char *content_type, char *body, size_t len)
+{
+	r->sio_held = false;
+	free(r->reply.body);
+	r->reply.body = body;
+	r->reply.len = body ? len : 0;
+	r->reply.status = status;
+	r->reply.content_type = content_type;
+	http_reply(r);
+}
+
+/*
+ * sio_ws.c answers at once or holds this GET until it has packets for it.
+ * A held GET reads on (see http_hold_rx()): its client's going away must
+ * be seen, and anything it sends meanwhile is a pipelined request, which
+ * closes the connection (http_pipelined()); the session stays.
+ */
+static void
+sio_dispatch(struct http_req *r)
+{
+	r->state = RS_DB;
+	r->sio_held = true;
+	/* in flight until written: SIGTERM's drain waits for the last packets */
+	if (!r->inflight)
+	{
+		r->inflight = true;
+		B.http_inflight++;
+	}
+	sio_poll_request(r, r->wsi, r->get, r->body, r->body_len);
+	if (r->sio_held && r->rx_held)
+	{
+		r->rx_held = false;
+		lws_rx_flow_control(r->wsi, 1);
+	}
 }
 
 static void
@@ -809,10 +857,15 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	}
 	else if (B.cfg.sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
 	{
-		/* Engine.IO's HTTP long-polling transport (sio_ws.c serves WebSocket only) */
-		http_reply_error(r, 400, "PGRST100", "Transport unknown",
-						 "HTTP long-polling is not served: connect with transports: [\"websocket\"].");
-		return 0;
+		/* Engine.IO's HTTP long-polling transport (sio_ws.c) */
+		if (!method || (strcmp(method, "POST") != 0 && !r->get) || r->head)
+		{
+			r->close_after = r->content_length > 0;
+			http_reply_error(r, 400, "PGRST100", "Bad handshake method",
+							 "Engine.IO's polling transport takes GET and POST.");
+			return 0;
+		}
+		r->route = ROUTE_SIO;
 	}
 	else if (B.cfg.web_root && r->get && r->content_length == 0)
 	{
@@ -882,6 +935,8 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		demo_token(&r->reply, NULL, 0);
 		http_reply(r);
 	}
+	else if (r->route == ROUTE_SIO)
+		sio_dispatch(r);
 	else
 		start_rpc(r);
 	return 0;
@@ -941,6 +996,33 @@ fix_reason_phrase(int status, unsigned char *start, unsigned char **pp, unsigned
 	return 0;
 }
 
+/*
+ * Retry-After on a 429: the seconds the database said (a rate limit's
+ * window, reply_error()), or 1 when it said none.  A PGRST error that set
+ * its own Retry-After keeps it.
+ */
+static int
+http_retry_after(const struct reply *r, unsigned char **p, unsigned char *end, struct lws *wsi)
+{
+	char		v[16];
+
+	if (r->status != 429)
+		return 0;
+	for (const char *line = r->extra_headers; line && *line;)
+	{
+		const char *eol = strstr(line, "\r\n");
+
+		if (strncasecmp(line, "retry-after:", 12) == 0)
+			return 0;
+		if (!eol)
+			break;
+		line = eol + 2;
+	}
+	snprintf(v, sizeof(v), "%d", r->retry_after > 0 ? r->retry_after : 1);
+	return lws_add_http_header_by_name(wsi, (const unsigned char *) "retry-after:",
+									   (const unsigned char *) v, (int) strlen(v), p, end);
+}
+
 /* The reply's status line and headers at *pp, up to the blank line. */
 static int
 build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned char *end)
@@ -965,6 +1047,8 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
 									 (unsigned char *) rp->content_range,
 									 (int) strlen(rp->content_range), &p, end))
+		return -1;
+	if (http_retry_after(rp, &p, end, wsi))
 		return -1;
 	if (rp->extra_headers)
 	{
@@ -1211,6 +1295,8 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				demo_token(&r->reply, r->body, r->body_len);
 				http_reply(r);
 			}
+			else if (r->route == ROUTE_SIO)
+				sio_dispatch(r);
 			else
 			{
 				if (r->body)
@@ -1327,6 +1413,8 @@ http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_se
 										 (const unsigned char *) v, (int) strlen(v), &p, end))
 			return 1;
 	}
+	if (status == r->status && http_retry_after(r, &p, end, wsi))
+		return 1;
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
 									 &p, end) ||
 		lws_finalize_http_header(wsi, &p, end))

@@ -83,6 +83,10 @@ metrics_render(size_t *len)
 			m->listener_reconnects);
 	gauge(&b, "pgcall_bridge_websockets", "Open WebSocket connections.", ws_session_count());
 	gauge(&b, "pgcall_bridge_users", "Users with sockets on this bridge.", ws_user_count());
+	gauge(&b, "pgcall_bridge_socketio_polling", "Socket.IO sessions on HTTP long-polling.",
+		  sio_poll_count(false));
+	gauge(&b, "pgcall_bridge_socketio_polls_waiting", "Long-poll GETs waiting for packets.",
+		  sio_poll_count(true));
 	counter(&b, "pgcall_bridge_websockets_accepted_total", "WebSocket upgrades accepted.", m->ws_accepted);
 	counter(&b, "pgcall_bridge_websockets_refused_total", "WebSocket upgrades refused.", m->ws_refused);
 	jb_puts(&b, "# HELP pgcall_bridge_websockets_closed_total WebSockets closed by the bridge, by reason.\n"

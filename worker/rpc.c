@@ -42,6 +42,24 @@ reply_json(struct reply *r, int status, struct jbuf *b)
 	r->status = status;
 	r->content_type = "application/json; charset=utf-8";
 	r->www_authenticate = status == 401;
+	r->retry_after = 0;
+}
+
+/*
+ * The seconds a rate-limit error says to wait: its hint starts "Wait <n>
+ * seconds" (ratelimit.c, raise_limited()).  0 when it does not.
+ */
+static int
+hint_wait(const char *hint)
+{
+	long		n = 0;
+
+	if (!hint || strncmp(hint, "Wait ", 5) != 0 || hint[5] < '0' || hint[5] > '9')
+		return 0;
+	for (hint += 5; *hint >= '0' && *hint <= '9'; hint++)
+		if ((n = n * 10 + (*hint - '0')) > 86400 * 366)
+			return 0;
+	return strncmp(hint, " second", 7) == 0 ? (int) n : 0;
 }
 
 void
@@ -61,6 +79,7 @@ reply_error(struct reply *r, int status, const char *code, const char *message,
 	jb_strz(&b, hint);
 	jb_puts(&b, "}");
 	reply_json(r, status, &b);
+	r->retry_after = status == 429 ? hint_wait(hint) : 0;
 }
 
 static bool

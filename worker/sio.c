@@ -176,12 +176,12 @@ sio_parse(const char *s, size_t n, struct sio_packet *p, const char **err)
 
 void
 sio_put_open(struct jbuf *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
-			 size_t max_payload)
+			 size_t max_payload, bool upgradable)
 {
 	jb_puts(b, "0{\"sid\":");
 	jb_strz(b, sid);
-	jb_printf(b, ",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":%d,\"maxPayload\":%zu}",
-			  ping_interval_ms, ping_timeout_ms, max_payload);
+	jb_printf(b, ",\"upgrades\":%s,\"pingInterval\":%d,\"pingTimeout\":%d,\"maxPayload\":%zu}",
+			  upgradable ? "[\"websocket\"]" : "[]", ping_interval_ms, ping_timeout_ms, max_payload);
 }
 
 void

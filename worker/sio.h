@@ -63,7 +63,7 @@ int			sio_parse(const char *s, size_t n, struct sio_packet *p, const char **err)
 
 /* Writers: whole Engine.IO packets into b (appended). */
 void		sio_put_open(struct jbuf *b, const char *sid, int ping_interval_ms,
-						 int ping_timeout_ms, size_t max_payload);
+						 int ping_timeout_ms, size_t max_payload, bool upgradable);
 /* 4<type>[<nsp>,][<ack>]  (the JSON goes after, with jb_put) */
 void		sio_put_head(struct jbuf *b, enum sio_type type, const char *nsp, int64_t ack);
 /* 42[nsp,]["name",<data>]; data is JSON text, or NULL for no argument */

@@ -16,8 +16,19 @@
  *    rules (sio_map(), rules as pgcall.dialect_rules() gave them) and is
  *    emitted in the seed's name and shape, or not at all.
  *
- * Not served: HTTP long-polling (a client must use transports:
- * ["websocket"]), binary packets, more than one namespace per connection,
+ * HTTP long-polling (socket.io-client's default start) is served too: a
+ * GET without sid opens a session that no connection owns (ws.c's
+ * session_detached()), whose packets wait in its send queue for the next
+ * GET; POSTs carry the client's packets (separated by \x1e).  A GET waits
+ * until there is something to send, which the ping timer guarantees every
+ * ping interval; a second GET while one waits closes the session, as
+ * Engine.IO does.  The upgrade: a WebSocket with the sid probes (2probe /
+ * 3probe, the waiting GET gets a noop), and its upgrade packet (5) moves the
+ * session onto it (session_adopt()).  A session ends when it is closed,
+ * misses its pong, or overflows --send-queue; an unknown sid is refused
+ * with Engine.IO's error JSON.
+ *
+ * Not served: binary packets, more than one namespace per connection,
  * connection state recovery.
  */
 #include "ws.h"
@@ -42,13 +53,81 @@ struct sio
 	int			refusals;		/* CONNECT_ERRORs sent */
 	lws_sorted_usec_list_t sul_ping;
 	lws_sorted_usec_list_t sul_connect;
+	/* long-polling */
+	bool		polling;		/* s is a detached session in polls */
+	bool		probing;		/* s is a WebSocket probing probe_of's upgrade */
+	struct http_req *get;		/* the GET waiting for packets, or NULL */
+	struct session *prober;		/* the WebSocket probing this session's upgrade */
+	struct session *probe_of;	/* the polling session this WebSocket probes */
+	lws_dll2_t	poll_link;
+	lws_sorted_usec_list_t sul_release;
 };
 
 #define SIO_MAX_REFUSALS 5
+#define SIO_MAX_POLLING 10000	/* long-polling sessions at once */
+
+/* The long-polling sessions, by sid. */
+static lws_dll2_owner_t polls;
+
+static const char text_plain[] = "text/plain; charset=UTF-8";
 
 /* The outbound rules of the dialect, as the last CONNECT read them. */
 static char *rules;
 static size_t rules_len;
+
+static struct session *
+poll_find(const char *sid)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&polls))
+	{
+		struct sio *x = lws_container_of(d, struct sio, poll_link);
+
+		if (strcmp(x->sid, sid) == 0)
+			return x->s;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
+}
+
+static bool
+poll_upgradable(const char *sid)
+{
+	struct session *h = poll_find(sid);
+
+	return h && h->state != SS_CLOSING && !h->sio->prober;
+}
+
+/*
+ * The value of query argument name ("sid=") in buf, "" when it does not
+ * fit, NULL when absent.  (lws_get_urlarg_by_name() of lws 4.1.6 answered
+ * NULL for "EIO=" with a 32-byte buffer on a plain HTTP GET; this one
+ * copies each argument whole and says which did not fit.)
+ */
+static const char *
+urlarg(struct lws *wsi, const char *name, char *buf, int len)
+{
+	size_t		nl = strlen(name);
+
+	for (int i = 0; i < 64; i++)
+	{
+		int			l = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+		char	   *f;
+		bool		match;
+
+		if (l <= 0)
+			return NULL;
+		if (!(f = malloc((size_t) l + 1)))
+			return NULL;
+		match = lws_hdr_copy_fragment(wsi, f, l + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0 &&
+			strncmp(f, name, nl) == 0;
+		if (match)
+			snprintf(buf, (size_t) len, "%s", (size_t) l - nl < (size_t) len ? f + nl : "");
+		free(f);
+		if (match)
+			return buf;
+	}
+	return NULL;
+}
 
 bool
 sio_path_is(const char *uri)
@@ -86,13 +165,14 @@ sio_confirm_upgrade(struct lws *wsi, struct reply *r)
 			 strcmp(v, "websocket") != 0)
 	{
 		reply_error(r, 400, "PGRST100", "Transport unknown", NULL,
-					"Only transport=websocket is served: connect with transports: [\"websocket\"].");
+					"A WebSocket upgrade says transport=websocket; long-polling is plain GET and POST.");
 		rc = -1;
 	}
-	else if (lws_get_urlarg_by_name(wsi, "sid=", buf, JWT_MAX_LEN + 16))
+	else if ((v = lws_get_urlarg_by_name(wsi, "sid=", buf, JWT_MAX_LEN + 16)) &&
+			 !poll_upgradable(v))
 	{
 		reply_error(r, 400, "PGRST100", "Session ID unknown", NULL,
-					"HTTP long-polling is not served, so there is no session to upgrade.");
+					"A sid names a long-polling session of this bridge, open and not upgrading.");
 		rc = -1;
 	}
 	free(buf);
@@ -154,7 +234,14 @@ sul_ping_cb(lws_sorted_usec_list_t *sul)
 	{
 		log_debug("socket.io client of user %s missed its pong", s->user ? s->user->id : "?");
 		session_close(s, 1000, "ping timeout");
-		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 2);
+		if (s->wsi)
+			lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 2);
+		return;
+	}
+	/* a WebSocket has the lws timer for this; long-polling checks here */
+	if (!s->wsi && s->id.exp && now_unix() >= s->id.exp)
+	{
+		session_close(s, 1008, "token expired");
 		return;
 	}
 	send_text(s, "2");
@@ -169,13 +256,22 @@ sul_connect_cb(lws_sorted_usec_list_t *sul)
 	struct sio *x = lws_container_of(sul, struct sio, sul_connect);
 
 	if (!x->connected && x->s->state != SS_CLOSING)
-		session_close(x->s, 1008, "no namespace CONNECT in time");
+		session_close(x->s, 1008, x->probing ? "no upgrade in time" : "no namespace CONNECT in time");
+}
+
+static void
+sul_release_cb(lws_sorted_usec_list_t *sul)
+{
+	struct sio *x = lws_container_of(sul, struct sio, sul_release);
+
+	session_detached_free(x->s);
 }
 
 /* ------------------------------------------------------------ session */
 
-void
-sio_established(struct session *s)
+/* A new Engine.IO session on s: its sid, the open packet, the timers. */
+static bool
+sio_start(struct session *s, bool polling)
 {
 	struct sio *x = calloc(1, sizeof(*x));
 	unsigned char rnd[10];
@@ -184,19 +280,62 @@ sio_established(struct session *s)
 	if (!x || RAND_bytes(rnd, sizeof(rnd)) != 1)
 	{
 		free(x);
-		session_close(s, 1011, "out of memory");
-		return;
+		return false;
 	}
 	for (int i = 0; i < 10; i++)
 		sprintf(x->sid + 2 * i, "%02x", rnd[i]);
 	x->s = s;
 	s->sio = x;
 	jb_init(&b);
-	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message);
+	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message,
+				 polling);
 	ws_send_jb(s, &b);
 	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) B.cfg.sio_ping_ms * 1000);
 	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
 					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+	return true;
+}
+
+void
+sio_established(struct session *s)
+{
+	char		sid[32];
+	struct session *h;
+	struct sio *x;
+
+	const char *a = urlarg(s->wsi, "sid=", sid, sizeof(sid));
+
+	if (!a)
+	{
+		if (!sio_start(s, false))
+			session_close(s, 1011, "out of memory");
+		return;
+	}
+	/* a WebSocket that upgrades a long-polling session: the probe first */
+	if (!(x = calloc(1, sizeof(*x))))
+	{
+		session_close(s, 1011, "out of memory");
+		return;
+	}
+	x->s = s;
+	x->probing = true;
+	s->sio = x;
+	h = poll_find(a);
+	if (!h || h->state == SS_CLOSING || h->sio->prober)
+	{
+		session_close(s, 1008, "Session ID unknown");
+		return;
+	}
+	x->probe_of = h;
+	h->sio->prober = s;
+	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+}
+
+static void
+answer_text(struct http_req *r, int status, const char *content_type, const char *text)
+{
+	http_sio_answer(r, status, content_type, strdup(text), strlen(text));
 }
 
 void
@@ -206,6 +345,17 @@ sio_closed(struct session *s)
 
 	lws_sul_cancel(&x->sul_ping);
 	lws_sul_cancel(&x->sul_connect);
+	lws_sul_cancel(&x->sul_release);
+	lws_dll2_remove(&x->poll_link);
+	if (x->get)
+		answer_text(x->get, 200, text_plain, "1");
+	if (x->prober)
+	{
+		x->prober->sio->probe_of = NULL;
+		session_close(x->prober, 1000, "the long-polling session closed");
+	}
+	if (x->probe_of)
+		x->probe_of->sio->prober = NULL;
 	free(x);
 	s->sio = NULL;
 }
@@ -267,7 +417,7 @@ connect_done(struct job *job)
 	lws_sul_cancel(&x->sul_connect);
 	s->last_sent = events_cursor();
 	s->state = SS_LIVE;
-	if (s->id.exp)
+	if (s->id.exp && s->wsi)
 	{
 		int64_t		wait = s->id.exp - now_unix();
 
@@ -507,6 +657,55 @@ out:
 	free(path);
 }
 
+/* The probing WebSocket takes over its polling session (upgrade packet). */
+static void
+upgrade(struct session *s)
+{
+	struct sio *x = s->sio;
+	struct session *h = x->probe_of;
+	struct sio *hx = h->sio;
+
+	lws_dll2_remove(&hx->poll_link);
+	hx->polling = false;
+	hx->prober = NULL;
+	if (hx->get)
+	{
+		answer_text(hx->get, 200, text_plain, "6");
+		hx->get = NULL;
+	}
+	lws_sul_cancel(&x->sul_connect);
+	free(x);
+	session_adopt(s, h);
+	s->sio = hx;
+	hx->s = s;
+	h->sio = NULL;
+	session_detached_free(h);
+	if (s->id.exp)
+	{
+		int64_t		wait = s->id.exp - now_unix();
+
+		lws_set_timer_usecs(s->wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
+	}
+}
+
+static void
+probe_message(struct session *s, const struct sio_packet *p)
+{
+	struct session *h = s->sio->probe_of;
+
+	if (!h || h->state == SS_CLOSING)
+		session_close(s, 1008, "Session ID unknown");
+	else if (p->eio == EIO_PING && p->text_len == 5 && memcmp(p->text, "probe", 5) == 0)
+	{
+		send_text(s, "3probe");
+		send_text(h, "6");		/* the waiting GET returns; the client pauses polling */
+	}
+	else if (p->eio == EIO_UPGRADE)
+		upgrade(s);
+	else
+		session_close(s, 1002, "expected the probe, then the upgrade packet");
+}
+
 void
 sio_on_message(struct session *s, const char *msg, size_t len)
 {
@@ -519,6 +718,11 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 	{
 		log_debug("socket.io packet refused: %s", err);
 		session_close(s, strstr(err, "binary") ? 1003 : 1002, err);
+		return;
+	}
+	if (x->probing)
+	{
+		probe_message(s, &p);
 		return;
 	}
 	switch (p.eio)
@@ -593,4 +797,200 @@ sio_deliver(struct session *s, const char *payload, size_t len)
 		return;
 	if (sio_map(rules, rules_len, payload, len, s->user->id, emit_one, s) < 0)
 		log_warn("the dialect's rules or an event could not be mapped");
+}
+
+/* ------------------------------------------------------- long-polling */
+
+static void
+answer_error(struct http_req *r, int status, int code, const char *message)
+{
+	struct jbuf b;
+	size_t		len;
+	char	   *body;
+
+	jb_init(&b);
+	jb_printf(&b, "{\"code\":%d,\"message\":", code);
+	jb_strz(&b, message);
+	jb_puts(&b, "}");
+	body = jb_take(&b, &len);
+	http_sio_answer(r, status, "application/json", body, body ? len : 0);
+}
+
+/* Everything queued for x's session to its waiting GET, \x1e between. */
+static void
+poll_flush(struct sio *x)
+{
+	struct session *s = x->s;
+	struct jbuf b;
+	size_t		len;
+	char	   *body;
+	struct http_req *r = x->get;
+
+	jb_init(&b);
+	while (s->sendq.count)
+	{
+		struct wsmsg *m = lws_container_of(lws_dll2_get_head(&s->sendq), struct wsmsg, list);
+
+		if (b.len)
+			jb_puts(&b, "\x1e");
+		jb_put(&b, (const char *) m->data + LWS_PRE, m->len);
+		lws_dll2_remove(&m->list);
+		s->queued -= m->len;
+		free(m);
+		B.m.ws_messages_out++;
+	}
+	if (s->state == SS_CLOSING)
+		jb_puts(&b, b.len ? "\x1e" "1" : "1");
+	x->get = NULL;
+	body = jb_take(&b, &len);
+	if (!body)
+		answer_error(r, 500, 3, "out of memory");
+	else
+		http_sio_answer(r, 200, text_plain, body, len);
+}
+
+void
+sio_poll_wake(struct session *s)
+{
+	struct sio *x = s->sio;
+
+	if (!x || !x->polling)
+		return;
+	if (x->get && (s->sendq.count || s->state == SS_CLOSING))
+		poll_flush(x);
+	if (s->state == SS_CLOSING)
+		lws_sul_schedule(B.ctx, 0, &x->sul_release, sul_release_cb, 1);
+}
+
+int
+sio_poll_count(bool waiting)
+{
+	int			n = 0;
+
+	if (!waiting)
+		return (int) polls.count;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&polls))
+	{
+		if (lws_container_of(d, struct sio, poll_link)->get)
+			n++;
+	}
+	lws_end_foreach_dll(d);
+	return n;
+}
+
+void
+sio_poll_abandon(struct http_req *r)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&polls))
+	{
+		struct sio *x = lws_container_of(d, struct sio, poll_link);
+
+		if (x->get == r)
+		{
+			x->get = NULL;
+			return;
+		}
+	}
+	lws_end_foreach_dll(d);
+}
+
+static void
+poll_open(struct http_req *r, struct lws *wsi)
+{
+	struct session *s;
+	struct sio *x;
+
+	if (polls.count >= SIO_MAX_POLLING)
+	{
+		answer_error(r, 503, 3, "Too many long-polling sessions: retry later or use transports: [\"websocket\"]");
+		return;
+	}
+	if (!(s = session_detached()))
+	{
+		answer_error(r, 500, 3, "out of memory");
+		return;
+	}
+	s->headers_json = http_headers_json(wsi);
+	if (!sio_start(s, true))
+	{
+		session_detached_free(s);
+		answer_error(r, 500, 3, "out of memory");
+		return;
+	}
+	x = s->sio;
+	x->polling = true;
+	lws_dll2_add_tail(&x->poll_link, &polls);
+	x->get = r;
+	poll_flush(x);
+}
+
+static void
+poll_post(struct http_req *r, struct session *s, const char *body, size_t len)
+{
+	size_t		at = 0;
+
+	if (len > B.cfg.max_message)
+	{
+		answer_error(r, 413, 3, "Payload too large");
+		session_close(s, 1009, "payload too large");
+		return;
+	}
+	if (!body || len == 0)
+	{
+		answer_error(r, 400, 3, "Bad request");
+		session_close(s, 1002, "empty payload");
+		return;
+	}
+	while (at <= len && s->state != SS_CLOSING)
+	{
+		const char *p = body + at;
+		const char *sep = memchr(p, '\x1e', len - at);
+		size_t		n = sep ? (size_t) (sep - p) : len - at;
+
+		if (n > 0 && p[0] == 'b')
+		{
+			session_close(s, 1003, "binary packets are not served");
+			break;
+		}
+		sio_on_message(s, p, n);
+		at += n + 1;
+	}
+	answer_text(r, 200, "text/html", "ok");
+}
+
+void
+sio_poll_request(struct http_req *r, struct lws *wsi, bool get, const char *body, size_t len)
+{
+	char		v[32];
+	struct session *s;
+
+	const char *a;
+
+	if (!(a = urlarg(wsi, "EIO=", v, sizeof(v))) || strcmp(a, "4") != 0)
+		answer_error(r, 400, 5, "Unsupported protocol version");
+	else if (!(a = urlarg(wsi, "transport=", v, sizeof(v))) || strcmp(a, "polling") != 0)
+		answer_error(r, 400, 0, "Transport unknown");
+	else if (!(a = urlarg(wsi, "sid=", v, sizeof(v))))
+	{
+		if (get)
+			poll_open(r, wsi);
+		else
+			answer_error(r, 400, 2, "Bad handshake method");
+	}
+	else if (!(s = poll_find(a)))
+		answer_error(r, 400, 1, "Session ID unknown");
+	else if (!get)
+		poll_post(r, s, body, len);
+	else if (s->sio->get)
+	{
+		/* Engine.IO: overlapping polls close the session */
+		answer_error(r, 400, 3, "Bad request");
+		session_close(s, 1002, "two long-poll GETs at once");
+	}
+	else
+	{
+		s->sio->get = r;
+		if (s->sendq.count || s->state == SS_CLOSING)
+			poll_flush(s->sio);
+	}
 }

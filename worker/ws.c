@@ -208,7 +208,10 @@ session_close(struct session *s, uint16_t code, const char *reason)
 	s->state = SS_CLOSING;
 	s->close_code = code;
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
-	lws_callback_on_writable(s->wsi);
+	if (s->wsi)
+		lws_callback_on_writable(s->wsi);
+	else
+		sio_poll_wake(s);
 }
 
 /* Queue overflow: drop the socket; the client reconnects and resumes. */
@@ -222,7 +225,7 @@ session_drop_slow(struct session *s)
 	s->queued = 0;
 	session_close(s, 1013, "too slow: reconnect and resume");
 	/* a client that does not read never gets WRITEABLE: cut it now */
-	if (lws_send_pipe_choked(s->wsi))
+	if (s->wsi && lws_send_pipe_choked(s->wsi))
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -246,7 +249,10 @@ ws_send(struct session *s, const char *data, size_t len)
 	}
 	lws_dll2_add_tail(&m->list, &s->sendq);
 	s->queued += len;
-	lws_callback_on_writable(s->wsi);
+	if (s->wsi)
+		lws_callback_on_writable(s->wsi);
+	else
+		sio_poll_wake(s);			/* a Socket.IO long-polling session */
 }
 
 void
@@ -948,11 +954,93 @@ on_established(struct session *s, struct lws *wsi)
 	return 0;
 }
 
+/*
+ * A session with no connection of its own: Socket.IO's HTTP long-polling
+ * (sio_ws.c), whose packets wait in sendq for the next GET.
+ */
+struct session *
+session_detached(void)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->state = SS_AUTH;
+	s->connect_after = -1;
+	lws_dll2_add_tail(&s->all_link, &all_sessions);
+	B.m.ws_accepted++;
+	return s;
+}
+
+static void session_cleanup(struct session *s);
+
+void
+session_detached_free(struct session *s)
+{
+	session_cleanup(s);
+	free(s);
+	if (B.draining)
+		bridge_check_drained();
+}
+
+/*
+ * A polling session moves onto the WebSocket that upgraded it: to's
+ * identity, user, jobs, queued packets and Socket.IO state become from's,
+ * and from is left empty for session_detached_free().
+ */
+void
+session_adopt(struct session *to, struct session *from)
+{
+	to->state = from->state;
+	to->id = from->id;
+	memset(&from->id, 0, sizeof(from->id));
+	to->last_sent = from->last_sent;
+	to->calls = from->calls;
+	from->calls = 0;
+	if (from->registered)
+	{
+		to->user = from->user;
+		lws_dll2_remove(&from->user_link);
+		lws_dll2_add_tail(&to->user_link, &to->user->sessions);
+		to->registered = true;
+		from->registered = false;
+		from->user = NULL;
+	}
+	while (from->jobs.count)
+	{
+		struct job *j = lws_container_of(lws_dll2_get_head(&from->jobs), struct job, owner_link);
+
+		lws_dll2_remove(&j->owner_link);
+		j->owner = to;
+		lws_dll2_add_tail(&j->owner_link, &to->jobs);
+	}
+	while (from->sendq.count)
+	{
+		struct wsmsg *m = lws_container_of(lws_dll2_get_head(&from->sendq), struct wsmsg, list);
+
+		lws_dll2_remove(&m->list);
+		lws_dll2_add_tail(&m->list, &to->sendq);
+		to->queued += m->len;
+	}
+	from->queued = 0;
+	if (to->sendq.count)
+		lws_callback_on_writable(to->wsi);
+}
+
 static void
 on_closed(struct session *s)
 {
 	if (!s->wsi)
 		return;
+	session_cleanup(s);
+	s->wsi = NULL;
+	if (B.draining)
+		bridge_check_drained();
+}
+
+static void
+session_cleanup(struct session *s)
+{
 	lws_sul_cancel(&s->sul_resume);
 	if (s->sio)
 		sio_closed(s);
@@ -979,9 +1067,9 @@ on_closed(struct session *s)
 	free(s->headers_json);
 	free(s->rx);
 	free(s->resume_id);
-	s->wsi = NULL;
-	if (B.draining)
-		bridge_check_drained();
+	s->headers_json = NULL;
+	s->rx = NULL;
+	s->resume_id = NULL;
 }
 
 /* Bytes the kernel has received from the client on this connection. */

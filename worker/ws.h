@@ -76,6 +76,9 @@ void		session_close(struct session *s, uint16_t code, const char *reason);
 struct job *session_job(struct session *s, job_done_fn done, const char *method, const char *path);
 int			session_identity(struct identity *id, const char *tok, size_t len, struct reply *r);
 bool		session_register(struct session *s, const char *uid);
+struct session *session_detached(void);
+void		session_detached_free(struct session *s);
+void		session_adopt(struct session *to, struct session *from);
 
 /* sio_ws.c */
 bool		sio_path_is(const char *uri);
@@ -84,5 +87,14 @@ void		sio_established(struct session *s);
 void		sio_on_message(struct session *s, const char *msg, size_t len);
 void		sio_deliver(struct session *s, const char *payload, size_t len);
 void		sio_closed(struct session *s);
+void		sio_poll_wake(struct session *s);
+
+/* sio_ws.c: Engine.IO's HTTP long-polling, and http.c's side of it */
+struct http_req;
+void		sio_poll_request(struct http_req *r, struct lws *wsi, bool get,
+							 const char *body, size_t len);
+void		sio_poll_abandon(struct http_req *r);
+void		http_sio_answer(struct http_req *r, int status, const char *content_type,
+							char *body, size_t len);
 
 #endif							/* PGCALL_WS_H */

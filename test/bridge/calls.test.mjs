@@ -4,7 +4,7 @@
 // carries calls and events.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, createDatabase, http, startBridge, userToken } from './lib.mjs';
+import { Client, createDatabase, http, psql, startBridge, userToken } from './lib.mjs';
 
 const DB = createDatabase('bridge_calls');
 let b;
@@ -194,4 +194,25 @@ test('a call of more than 50 people: short replies over HTTP and WebSocket, call
   assert.equal(outsider.status, 403);
   assert.equal(outsider.json.code, 'P403B');
   await Promise.all([host.close(), late.close()]);
+});
+
+test('a rate limit is 429 with Retry-After, the seconds the database says to wait', async () => {
+  const RL = createDatabase('bridge_calls_rl');
+  psql(RL, `ALTER DATABASE bridge_calls_rl SET pgcall.rate_limit_calls = 1`);
+  const rb = await startBridge(RL);
+  try {
+    const rpc = (sub, fn, body) => http(rb, 'POST', `/rpc/${fn}`, { body, token: userToken(sub) });
+    const first = await rpc('rl-alice', 'call_start', { invitees: ['rl-bob'], type: 'audio' });
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    assert.equal(first.headers.get('retry-after'), null);
+    const second = await rpc('rl-alice', 'call_start', { invitees: ['rl-carol'], type: 'audio' });
+    assert.equal(second.status, 429);
+    assert.equal(second.json.code, 'P429A');
+    assert.deepEqual(Object.keys(second.json).sort(), ['code', 'details', 'hint', 'message']);
+    const wait = Number(/^Wait (\d+) seconds/.exec(second.json.hint)[1]);
+    assert.ok(wait > 3000 && wait <= 3600, `an hour's window: ${wait}`);
+    assert.equal(second.headers.get('retry-after'), String(wait));
+  } finally {
+    await rb.stop();
+  }
 });

@@ -181,6 +181,25 @@ describe('errors', () => {
     });
   }
 
+  test('every 429 carries Retry-After: the hint\'s seconds, 1 when it gives none, a PGRST error\'s own', async () => {
+    const bare = await raise('P429A');
+    assert.equal(bare.headers.get('retry-after'), '1');
+    const told = await http(b, 'POST', '/rpc/raise', { body: { code: 'P429B', hint: 'Wait 42 seconds.  Or not.' }, headers: T });
+    assert.equal(told.status, 429);
+    assert.equal(told.headers.get('retry-after'), '42');
+    assert.equal(told.json.hint, 'Wait 42 seconds.  Or not.');
+    for (const hint of ['Wait 99999999999999999999 seconds.', 'Wait -3 seconds.', 'Wait 5 minutes.', 'wait 7 seconds']) {
+      const odd = await http(b, 'POST', '/rpc/raise', { body: { code: 'P429A', hint }, headers: T });
+      assert.equal(odd.headers.get('retry-after'), '1', hint);
+    }
+    const own = await http(b, 'POST', '/rpc/pgrst', { body: { body: { code: 'X' }, status: 429, headers: { 'Retry-After': '77' } }, headers: T });
+    assert.equal(own.status, 429);
+    assert.equal(own.headers.get('retry-after'), '77');
+    const none = await http(b, 'POST', '/rpc/pgrst', { body: { body: { code: 'X' }, status: 429 }, headers: T });
+    assert.equal(none.headers.get('retry-after'), '1');
+    assert.equal((await raise('P409C')).headers.get('retry-after'), null);
+  });
+
   test('42501 is 401 without a JWT and 403 with one', async () => {
     const anon = await http(b, 'POST', '/rpc/admin_only', { body: {}, headers: T });
     assert.equal(anon.status, 401);

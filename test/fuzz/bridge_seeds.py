@@ -111,6 +111,10 @@ seeds = {
     "sio-binary": b"\x01" + upgrade(path=SIO, token=None) + b"\xfe" + frame(b'451-["x",{"_placeholder":true,"num":0}]'),
     "sio-eio3": b"\x00" + upgrade(path="/socket.io/?EIO=3&transport=websocket", token=None),
     "sio-polling": b"\x00GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+    "sio-polling-post": b"\x00POST /socket.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: 10\r\n\r\n40{}\x1e2\x1e3\x1e1",
+    "sio-polling-pipelined": b"\x04GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+                             b"GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\n\r\n",
     "ws-no-token": b"\x00" + upgrade(token=None),
     "ws-bad-token": b"\x00" + upgrade(token=BAD_TOKEN),
     "ws-wrong-path": b"\x00" + upgrade(path="/nows"),

@@ -160,3 +160,34 @@ SELECT pgcall.call_start(ARRAY['snap5'])->'call' AS snap_reply \gset
 SELECT payload::jsonb->'call' = :'snap_reply'::jsonb - 'version' AS reply_is_snapshot
   FROM pg_temp.event_to WHERE user_id = 'snap5' AND type = 'call.incoming' AND call_id = (:'snap_reply'::jsonb->>'id')::uuid;
 RESET pgcall.user_id;
+
+-- call.incoming names the caller from the profile source: {id, name,
+-- avatar}, null without a profile; one event still for invitees rung alike.
+INSERT INTO pgcall.profile VALUES ('prof-alice', 'Alice "A" Liddell', 'https://img.example/a.png'),
+                                  ('prof-noavatar', 'No Avatar', NULL);
+SET pgcall.user_id = 'prof-alice';
+SELECT pgcall.call_start(ARRAY['prof-bob', 'prof-carol'])->'call'->>'id' AS prof_call \gset
+SELECT recipients, payload::jsonb->'data' AS data FROM pgcall.event
+ WHERE call_id = :'prof_call' AND type = 'call.incoming';
+SET pgcall.user_id = 'prof-noavatar';
+SELECT pgcall.call_start(ARRAY['prof-dave'])->'call'->>'id' AS prof_call \gset
+SELECT payload::jsonb->'data'->'caller' AS caller_without_avatar FROM pgcall.event
+ WHERE call_id = :'prof_call' AND type = 'call.incoming';
+SET pgcall.user_id = 'prof-nobody';
+SELECT pgcall.call_start(ARRAY['prof-erin'])->'call'->>'id' AS prof_call \gset
+SELECT payload::jsonb->'data' AS no_profile FROM pgcall.event
+ WHERE call_id = :'prof_call' AND type = 'call.incoming';
+-- a profile source that fails to read gives null and a WARNING, not a failed call
+CREATE TABLE public.prof_users (id text, name text, pic text);
+INSERT INTO public.prof_users VALUES ('prof-bad', 'Bad', '');
+CREATE VIEW public.prof_bad AS SELECT id, name, (1 / length(pic))::text AS pic FROM public.prof_users;
+GRANT SELECT ON public.prof_bad TO pgcall_user, pgcall_backend;
+SELECT pgcall.use_profile_source('public.prof_bad', 'id', 'name', 'pic');
+SET pgcall.user_id = 'prof-bad';
+SELECT pgcall.call_start(ARRAY['prof-fay'])->'call'->>'status' AS still_rings;
+SELECT payload::jsonb->'data' AS failing_source FROM pgcall.event
+ WHERE 'prof-fay' = ANY (recipients) AND type = 'call.incoming';
+SELECT pgcall.use_profile_source(NULL);
+DROP VIEW public.prof_bad;
+DROP TABLE public.prof_users;
+RESET pgcall.user_id;
