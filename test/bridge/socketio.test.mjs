@@ -13,19 +13,23 @@ let b;
 
 before(async () => {
   psql(DB, `ALTER DATABASE bridge_socketio SET pgcall.rate_limit_calls = 0`);
+  psql(DB, `INSERT INTO pgcall.profile VALUES ('alice', 'Alice', 'https://img.example/alice.png')`);
   b = await startBridge(DB, {
     args: ['--socketio-dialect', 'seed003', '--socketio-ping-interval', '300',
       '--socketio-ping-timeout', '300', '--socketio-connect-timeout', '2000',
-      '--max-message', '4096', '--ws-calls', '2'],
+      '--max-message', '4096', '--max-body', '8192', '--ws-calls', '2'],
   });
 });
 after(async () => { await b.stop(); });
 
-// A seed 003 client: the seed's io() call, with the bridge's URL.  The one
-// other change: transports: ['websocket'] (the bridge serves no polling).
+// A seed 003 client: the seed's io() call, io(SOCKET_URL, { auth: { token } }),
+// with the bridge's URL: socket.io-client's default transports, HTTP
+// long-polling then the upgrade to WebSocket.  The harness adds forceNew
+// (many users in one process would otherwise share one connection) and no
+// reconnection (a test sees every failure).
 function client(sub, opts = {}) {
   const socket = io(b.url, {
-    auth: { token: userToken(sub) }, transports: ['websocket'], reconnection: false, forceNew: true, ...opts,
+    auth: { token: userToken(sub) }, reconnection: false, forceNew: true, ...opts,
   });
   socket.seen = [];
   socket.onAny((name, ...args) => socket.seen.push([name, ...args]));
@@ -58,12 +62,12 @@ function connectError(socket) {
 }
 
 async function online(...users) {
-  await waitFor(() => {
-    // as the database owner: presence() hides users from people who share
-    // no call with them (the private default policy)
-    const r = psql(DB, `SELECT count(DISTINCT user_id) FROM pgcall.presence WHERE connections > 0 AND user_id IN (${users.map((u) => `'${u}'`).join(',')})`);
-    return Number(r.split('\n').pop()) === users.length;
-  }, `${users} online`);
+  // each as themselves: the default presence policy shows others only to
+  // people they share a live call with
+  await waitFor(() => users.every((u) => {
+    const r = asUser(DB, u, `SELECT bool_and(online) FROM pgcall.presence(ARRAY['${u}'])`);
+    return r.split('\n').pop() === 't';
+  }), `${users} online`);
 }
 
 const keys = (o) => Object.keys(o).sort();
@@ -87,7 +91,8 @@ describe('seed 003 flow with socket.io-client', () => {
     assert.deepEqual(keys(inc), ['callId', 'callType', 'caller', 'callerId']);
     assert.deepEqual({ callId: inc.callId, callerId: inc.callerId, callType: inc.callType },
       { callId, callerId: 'alice', callType: 'video' });
-    assert.equal(typeof inc.caller, 'object');
+    // the caller's name and avatar, from the profile source
+    assert.deepEqual(inc.caller, { id: 'alice', name: 'Alice', avatar: 'https://img.example/alice.png' });
 
     bob.emit('acceptCall', { callId });
     assert.deepEqual(await next(bob, 'callAcceptedConfirm'), { callId });
@@ -118,13 +123,17 @@ describe('seed 003 flow with socket.io-client', () => {
     // nothing else reached the clients: no pgcall event leaks unmapped
     assert.deepEqual(alice.seen.map(([n]) => n), []);
     assert.deepEqual(bob.seen.map(([n]) => n), []);
+    // they started on long-polling and upgraded to WebSocket on the way
+    for (const c of [alice, bob]) {
+      await waitFor(() => c.io.engine.transport.name === 'websocket', 'the upgrade');
+    }
     alice.close();
     bob.close();
   });
 
-  test('reject: the callee confirms, the caller learns callRejected', async () => {
-    const alice = client('alice');
-    const bob = client('bob');
+  test('reject, on long-polling only (transports: [\'polling\']): the callee confirms, the caller learns callRejected', async () => {
+    const alice = client('alice', { transports: ['polling'] });
+    const bob = client('bob', { transports: ['polling'] });
     await Promise.all([connected(alice), connected(bob)]);
     await online('alice', 'bob');
     const init = await alice.emitWithAck('initiateCall', { receiverId: 'bob', callType: 'audio' });
@@ -138,6 +147,7 @@ describe('seed 003 flow with socket.io-client', () => {
     // again: the call is over
     bob.emit('acceptCall', { callId });
     assert.deepEqual(await next(bob, 'callError'), { error: 'Call already processed' });
+    assert.equal(alice.io.engine.transport.name, 'polling');
     alice.close();
     bob.close();
   });
@@ -294,19 +304,135 @@ describe('Engine.IO and Socket.IO attacked', () => {
     }
   });
 
-  test('HTTP long-polling (socket.io-client\'s default first transport) is refused with 400 and a hint', async () => {
-    const r = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling`);
-    assert.equal(r.status, 400);
-    const j = await r.json();
-    assert.equal(j.message, 'Transport unknown');
-    assert.match(j.hint, /transports: \["websocket"\]/);
-    const post = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=x`, { method: 'POST', body: '40' });
-    assert.equal(post.status, 400);
-    // an unchanged client (polling first) gets connect_error, not a hang
-    const s = io(b.url, { auth: { token: userToken('alice') }, reconnection: false, forceNew: true });
-    await connectError(s);
-    s.close();
+  // HTTP long-polling by hand (Engine.IO 4): handshake, POST, long-poll GET.
+  const poll = (q = '', init = {}) => fetch(`${b.url}/socket.io/?EIO=4&transport=polling${q}`, init);
+  async function handshake() {
+    const r = await poll();
+    assert.equal(r.status, 200);
+    const t = await r.text();
+    assert.equal(t[0], '0');
+    const open = JSON.parse(t.slice(1));
+    assert.deepEqual(open.upgrades, ['websocket']);
+    return open.sid;
+  }
+
+  test('long-polling: unknown sids, methods and versions get Engine.IO\'s error JSON', async () => {
+    for (const [q, init, status, code, message] of [
+      ['&sid=nope', {}, 400, 1, 'Session ID unknown'],
+      ['&sid=nope', { method: 'POST', body: '40' }, 400, 1, 'Session ID unknown'],
+      ['&sid=' + 'a'.repeat(500), {}, 400, 1, 'Session ID unknown'],
+      ['', { method: 'POST', body: '40' }, 400, 2, 'Bad handshake method'],
+    ]) {
+      const r = await poll(q, init);
+      assert.equal(r.status, status, q);
+      assert.deepEqual(await r.json(), { code, message }, q);
+    }
+    const v3 = await fetch(`${b.url}/socket.io/?EIO=3&transport=polling`);
+    assert.deepEqual([v3.status, await v3.json()], [400, { code: 5, message: 'Unsupported protocol version' }]);
+    const other = await fetch(`${b.url}/socket.io/?EIO=4&transport=flashsocket`);
+    assert.deepEqual([other.status, await other.json()], [400, { code: 0, message: 'Transport unknown' }]);
+    // a WebSocket upgrade naming an unknown sid
+    const e = await new Raw('EIO=4&transport=websocket&sid=nope').opened.then(() => null, (err) => err);
+    assert.equal(e.status, 400);
+    assert.equal(e.body.message, 'Session ID unknown');
   });
+
+  test('long-polling: the sid is the CONNECT\'s identity; a GET waits for packets (at most a ping interval)', async () => {
+    const sid = await handshake();
+    const posted = await poll(`&sid=${sid}`, { method: 'POST', body: `40{"token":"${userToken('pollster')}"}` });
+    assert.equal(posted.status, 200);
+    assert.equal(await posted.text(), 'ok');
+    const joined = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+    assert.equal(joined[0], `40{"sid":"${sid}"}`);
+    if (joined.includes('2')) await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
+    // nothing to send: the GET is held until the server's ping
+    const held = await (await poll(`&sid=${sid}`)).text();
+    assert.equal(held, '2');
+    await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
+    // the pong and an event with an ack in one POST, \x1e between
+    const two = await poll(`&sid=${sid}`, { method: 'POST', body: '3\x1e420["noSuchEvent",{}]' });
+    assert.equal(await two.text(), 'ok');
+    // poll (answering pings) until the reply and the ack came
+    const got = [];
+    await waitFor(async () => {
+      const packets = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
+      got.push(...packets);
+      if (packets.includes('2')) await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
+      return got.some((p) => p.startsWith('42')) && got.some((p) => p.startsWith('430'));
+    }, 'the reply and the ack');
+    const err = { error: 'Unknown event "noSuchEvent"' };
+    assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('42')).slice(2)), ['callError', err]);
+    assert.deepEqual(JSON.parse(got.find((p) => p.startsWith('430')).slice(3)), [err], 'the ack');
+    await poll(`&sid=${sid}`, { method: 'POST', body: '1' });
+    const after = await poll(`&sid=${sid}`);
+    assert.equal(after.status, 400, 'a closed session is gone');
+  });
+
+  test('long-polling: two GETs at once close the session, as Engine.IO does', async () => {
+    const sid = await handshake();
+    const first = poll(`&sid=${sid}`);
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting >= 1, 'the GET waiting');
+    const second = await poll(`&sid=${sid}`);
+    assert.deepEqual([second.status, await second.json()], [400, { code: 3, message: 'Bad request' }]);
+    assert.equal(await (await first).text(), '1', 'the waiting GET gets the close packet');
+    await waitFor(async () => (await poll(`&sid=${sid}`)).status === 400, 'the session gone');
+  });
+
+  test('long-polling: a POST over maxPayload is 413 and closes the session; binary packets close it', async () => {
+    const sid = await handshake();
+    const big = await poll(`&sid=${sid}`, { method: 'POST', body: '4' + 'x'.repeat(5000) });
+    assert.equal(big.status, 413);
+    await waitFor(async () => (await poll(`&sid=${sid}`)).status === 400, 'the session gone');
+    const huge = await poll(`&sid=${sid}`, { method: 'POST', body: 'x'.repeat(10000) });
+    assert.equal(huge.status, 413, 'past --max-body, before any session is looked at');
+    const sid2 = await handshake();
+    assert.equal((await poll(`&sid=${sid2}`, { method: 'POST', body: 'b4AAAA' })).status, 200);
+    await waitFor(async () => (await poll(`&sid=${sid2}`)).status === 400, 'the session gone');
+  });
+
+  test('long-polling: many sids, none answered, all expire after a missed pong', async () => {
+    const sids = await Promise.all(Array.from({ length: 200 }, () => handshake()));
+    assert.equal(new Set(sids).size, 200);
+    // nobody polls or pongs: ping interval + ping timeout later they are gone
+    await waitFor(async () => {
+      const rs = await Promise.all(sids.slice(0, 20).map((sid) => poll(`&sid=${sid}`)));
+      return rs.every((r) => r.status === 400);
+    }, 'the sids expired');
+    const h = await fetch(`${b.url}/health`);
+    assert.equal(h.status, 200);
+  });
+
+  test('long-polling: SIGTERM closes polling sessions (the waiting GET gets 1) and the drain does not wait for them', async () => {
+    const own = await startBridge(DB, { args: ['--socketio-dialect', 'seed003', '--shutdown-grace', '600000'] });
+    const p = (q) => fetch(`${own.url}/socket.io/?EIO=4&transport=polling${q}`);
+    const sid = JSON.parse((await (await p('')).text()).slice(1)).sid;
+    const idle = JSON.parse((await (await p('')).text()).slice(1)).sid;
+    assert.notEqual(sid, idle);
+    const held = p(`&sid=${sid}`).then((r) => r.text());
+    await waitFor(async () => (await metrics(own)).pgcall_bridge_socketio_polls_waiting === 1, 'the GET waiting');
+    own.proc.kill('SIGTERM');
+    try {
+      await waitFor(() => own.proc.exitCode !== null, 'the bridge drained (not the 10-minute grace)');
+    } finally {
+      await own.stop('SIGKILL');
+    }
+    assert.equal(await held, '1');
+    assert.doesNotMatch(own.log(), /shutdown grace ended/);
+  });
+
+  test('long-polling: a GET left waiting when its client goes away does not hold the session', async () => {
+    const sid = await handshake();
+    const ac = new AbortController();
+    const held = poll(`&sid=${sid}`, { signal: ac.signal }).catch(() => 'aborted');
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting === 1, 'the GET waiting');
+    ac.abort();
+    assert.equal(await held, 'aborted');
+    await waitFor(async () => (await metrics(b)).pgcall_bridge_socketio_polls_waiting === 0, 'the bridge sees it gone');
+    // the next GET is served (the abandoned one no longer counts as waiting)
+    const next = await poll(`&sid=${sid}`);
+    assert.equal(next.status, 200);
+  });
+
 
   test('the server pings; a client that answers stays, one that does not is cut', async () => {
     const good = new Raw();
@@ -432,6 +558,7 @@ describe('Engine.IO and Socket.IO attacked', () => {
     const [i1, i2] = await Promise.all([next(a1, 'incomingCall'), next(a2, 'incomingCall')]);
     assert.equal(i1.callId, init.callId);
     assert.deepEqual(i1, i2);
+    assert.equal(i1.caller, null, 'a caller without a profile: null');
     // the caller gets no incomingCall of its own call
     bob.emit('endCall', { callId: init.callId });
     await next(bob, 'callEnded');
