@@ -254,16 +254,32 @@ function setPresence(p, at) {
 
 // Follow the people list: a snapshot now, presence.changed events after it
 // (those up to its version are already in the snapshot).
+// One subscription at a time: each replaces the last, and two in flight may
+// commit in either order (pooled connections), so a later list could be
+// replaced by an earlier one.  A request made meanwhile runs once after it.
 async function refreshPresence() {
-  if (app.socket?.state !== 'open' || app.presencePending) return;
+  if (app.socket?.state !== 'open') return;
+  if (app.presencePending) {
+    app.presenceAgain = true;
+    return;
+  }
   app.presencePending = true;
   await null;  // people added in one go: one subscription
-  app.presencePending = false;
   try {
-    const snap = await app.socket.call('presence_subscribe', { user_ids: app.people });
-    for (const p of snap.presence) setPresence(p, snap.version);
+    do {
+      app.presenceAgain = false;
+      const snap = await app.socket.call('presence_subscribe', { user_ids: [...app.people] });
+      for (const p of snap.presence) setPresence(p, snap.version);
+    } while (app.presenceAgain && app.socket?.state === 'open');
   } catch (e) {
     console.warn('presence', e);
+  } finally {
+    app.presencePending = false;
+    // asked for again while a failed one was out (a reconnect): once more
+    if (app.presenceAgain) {
+      app.presenceAgain = false;
+      setTimeout(refreshPresence, 1000);
+    }
   }
 }
 
