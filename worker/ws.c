@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>		/* SIOCINQ */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "json.h"
@@ -894,6 +896,8 @@ auth_done(struct job *job)
 	}
 }
 
+static bool wire_consumed(struct lws *wsi, uint64_t *n);
+
 static int
 on_established(struct session *s, struct lws *wsi)
 {
@@ -907,7 +911,7 @@ on_established(struct session *s, struct lws *wsi)
 	s->wsi = wsi;
 	s->state = SS_AUTH;
 	s->connect_after = -1;
-	s->mask_check = wire_received(wsi, &s->wire_min);
+	s->mask_check = wire_consumed(wsi, &s->wire_min);
 	lws_dll2_add_tail(&s->all_link, &all_sessions);
 	B.m.ws_accepted++;
 	{
@@ -1088,12 +1092,33 @@ wire_received(struct lws *wsi, uint64_t *n)
 }
 
 /*
+ * Bytes the bridge has read from this connection so far: what the kernel
+ * received less what still waits in its queue.  At the upgrade this is the
+ * request head only, even when the client, having seen the 101, has already
+ * sent its first frame.  The count is taken before the queue is read, so a
+ * frame landing in between makes the result smaller, never larger.
+ */
+static bool
+wire_consumed(struct lws *wsi, uint64_t *n)
+{
+	int			fd = lws_get_socket_fd(wsi);
+	int			queued = 0;
+	uint64_t	got;
+
+	if (!wire_received(wsi, &got) || ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0 ||
+		(uint64_t) queued > got)
+		return false;
+	*n = got - (uint64_t) queued;
+	return true;
+}
+
+/*
  * RFC 6455 5.1: a server must close the connection when a client frame is
  * not masked.  lws 4.1 unmasks what is masked and passes the rest without
  * telling, so the bridge counts instead: a masked frame of n payload bytes
  * takes at least n + 6 bytes on the wire (n + 8 above 125, n + 14 above
  * 65535), and an unmasked one 4 fewer.  Counting from what the kernel had
- * received at the upgrade, a client that has sent less than that minimum
+ * read at the upgrade, a client that has sent less than that minimum
  * cannot have masked every frame.  Pings and pongs lws answers itself only
  * add bytes, so a masking client is never closed by mistake.  (A client
  * that sends frames before the 101 breaks RFC 6455 4.1 and is counted as

@@ -472,6 +472,41 @@ describe('malformed input', () => {
     }
   });
 
+  // A frame can reach the kernel between the 101 and the bridge's upgrade
+  // callback: the masking check must count it as a frame, not as part of the
+  // request head (it closed such sockets 1002 now and then), and must still
+  // catch an unmasked one sent at that instant.
+  test('a frame sent the instant the 101 arrives: masked is answered, unmasked closed 1002 (200 sockets)', async () => {
+    const frame = (text, masked) => {
+      const data = Buffer.from(text);
+      if (!masked) return Buffer.concat([Buffer.from([0x81, data.length]), data]);
+      const key = crypto.randomBytes(4);
+      return Buffer.concat([Buffer.from([0x81, 0x80 | data.length]), key, data.map((c, i) => c ^ key[i % 4])]);
+    };
+    const one = (masked) => new Promise((resolve) => {
+      const s = net.connect(b.port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      let sent = false;
+      s.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (!sent && got.includes('\r\n\r\n')) {
+          sent = true;
+          s.write(frame('{"type":"ping","id":7}', masked));
+        }
+        if (got.includes('"pong"')) { s.destroy(); resolve('pong'); }
+        const i = got.lastIndexOf(0x88);
+        if (i > 0 && got.length >= i + 4) { s.destroy(); resolve(`closed ${got.readUInt16BE(i + 2)}`); }
+      });
+      s.on('close', () => resolve('gone'));
+      s.on('error', () => resolve('error'));
+      s.on('connect', () => s.write(upgrade(`token=${userToken('mask-race')}`)));
+    });
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.all(Array.from({ length: 50 }, (_, i) => one(i % 5 !== 0)));
+      got.forEach((g, i) => assert.equal(g, i % 5 !== 0 ? 'pong' : 'closed 1002', `round ${round} socket ${i}`));
+    }
+  });
+
   test('a token without exp is refused with 401', async () => {
     const r = await http(b, 'POST', '/rpc/whoami', { body: {}, headers: T, token: sign({ sub: 'forever', role: 'pgcall_user' }) });
     assert.equal(r.status, 401);
