@@ -10,6 +10,9 @@
 #                        pg_prove; PGTAP=no leaves it out)
 #   make dist            the PGXN release archive pgcall-<version>.zip (git archive)
 #   make man             packaging/pgcall-bridge.1 from the bridge's option table
+#   make sql             the update scripts sql/pgcall--A--B.sql from their
+#                        parts in sql/update/A--B/ (committed, like the manual
+#                        page; 93-upgrade checks they are current)
 #
 # The everyday entry points are script/run and script/test, which build,
 # install into a private copy of PostgreSQL under .run/ and drive these targets.
@@ -58,7 +61,7 @@ endif
 # they came from the environment (dpkg-buildflags) make would pass them on,
 # so the bridge gets BRIDGE_CFLAGS and BRIDGE_LDFLAGS instead.
 BRIDGE_CFLAGS ?= -O2 -g
-.PHONY: bridge install-bridge clean-bridge man dist
+.PHONY: bridge install-bridge clean-bridge man dist sql
 all: bridge
 bridge:
 	unset CPPFLAGS; $(MAKE) -C worker PG_CONFIG=$(PG_CONFIG) CFLAGS='$(BRIDGE_CFLAGS)' \
@@ -77,6 +80,12 @@ clean-bridge:
 
 man: bridge
 	script/manpage worker/pgcall-bridge >packaging/pgcall-bridge.1
+
+# An update script is its parts in name order (docs/releasing.md).
+UPDATE_DIRS    = $(sort $(wildcard sql/update/*--*))
+sql:
+	for d in $(UPDATE_DIRS); do cat $$d/*.sql >sql/$(EXTENSION)--$${d##*/}.sql.tmp && \
+		mv sql/$(EXTENSION)--$${d##*/}.sql.tmp sql/$(EXTENSION)--$${d##*/}.sql || exit 1; done
 
 # PGXN wants a zip whose single top directory is <name>-<version>.
 dist:

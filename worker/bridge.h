@@ -26,7 +26,7 @@
 
 #include "wire.h"
 
-#define BRIDGE_VERSION "0.1.0"
+#define BRIDGE_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------ config */
 

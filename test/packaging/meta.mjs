@@ -47,8 +47,22 @@ check('the release version is the control file\'s default_version',
   meta.version === control.default_version, `${meta.version} vs ${control.default_version}`);
 check('provides.pgcall.version is the control file\'s default_version',
   ext?.version === control.default_version, `${ext?.version} vs ${control.default_version}`);
-check('provides.pgcall.file is the install script of that version',
-  ext?.file === `sql/pgcall--${control.default_version}.sql` && fs.existsSync(path.join(root, ext.file)), ext?.file);
+// The install script of that version, or (while it has none) the install
+// script it is reached from by update scripts.
+const reaches = (file) => {
+  const m = /^sql\/pgcall--([0-9.]+)\.sql$/.exec(file ?? '');
+  if (!m || !fs.existsSync(path.join(root, file))) return false;
+  for (let v = m[1], seen = 0; seen < 50; seen++) {
+    if (v === control.default_version) return true;
+    const next = fs.readdirSync(path.join(root, 'sql'))
+      .map((f) => new RegExp(`^pgcall--${v.replace(/\./g, '\\.')}--([0-9.]+)\\.sql$`).exec(f)).find(Boolean);
+    if (!next) return false;
+    v = next[1];
+  }
+  return false;
+};
+check('provides.pgcall.file is the install script of that version or one that updates to it',
+  reaches(ext?.file), ext?.file);
 check('provides.pgcall.docfile exists', !ext?.docfile || fs.existsSync(path.join(root, ext.docfile)), ext?.docfile);
 check('provides.pgcall.abstract is set', typeof ext?.abstract === 'string' && ext.abstract.length > 0);
 for (const [name, p] of Object.entries(meta.provides ?? {})) {
