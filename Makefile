@@ -10,8 +10,11 @@
 #                        pg_prove; PGTAP=no leaves it out)
 #   make dist            the PGXN release archive pgcall-<version>.zip (git archive)
 #   make man             packaging/pgcall-bridge.1 from the bridge's option table
-#   make sql             the update scripts sql/pgcall--A--B.sql from their
-#                        parts in sql/update/A--B/ (committed, like the manual
+#   make sql             the install script of the version in development,
+#                        sql/pgcall--B.sql, from the schema's source files
+#                        sql/schema/*.sql, and the update scripts
+#                        sql/pgcall--A--B.sql from their parts in
+#                        sql/update/A--B/ (all committed, like the manual
 #                        page; 93-upgrade checks they are current)
 #
 # The everyday entry points are script/run and script/test, which build,
@@ -81,11 +84,18 @@ clean-bridge:
 man: bridge
 	script/manpage worker/pgcall-bridge >packaging/pgcall-bridge.1
 
-# An update script is its parts in name order (docs/releasing.md).
+# An update script is its parts in name order; the install script of the
+# version in development is the schema's source files in name order
+# (docs/releasing.md).  A released install script is never made again.
 UPDATE_DIRS    = $(sort $(wildcard sql/update/*--*))
+SCHEMA_FILES   = $(sort $(wildcard sql/schema/*.sql))
 sql:
 	for d in $(UPDATE_DIRS); do cat $$d/*.sql >sql/$(EXTENSION)--$${d##*/}.sql.tmp && \
 		mv sql/$(EXTENSION)--$${d##*/}.sql.tmp sql/$(EXTENSION)--$${d##*/}.sql || exit 1; done
+	@if grep -q ' sql/$(EXTENSION)--$(EXTVERSION).sql$$' sql/released.sha256; then \
+		echo "sql/$(EXTENSION)--$(EXTVERSION).sql is released and never changes: move default_version on first (docs/releasing.md)" >&2; exit 1; fi
+	cat $(SCHEMA_FILES) >sql/$(EXTENSION)--$(EXTVERSION).sql.tmp && \
+		mv sql/$(EXTENSION)--$(EXTVERSION).sql.tmp sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # PGXN wants a zip whose single top directory is <name>-<version>.
 dist:

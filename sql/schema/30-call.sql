@@ -1,0 +1,303 @@
+-- Calls
+--
+-- A call is direct (two people), group (invitees, optional room) or
+-- conference (open to join).  Its status is ringing until someone answers,
+-- then active, then ended with an end_reason.  Each person in it has a
+-- participant row whose status follows the state machine in
+-- docs/state-machine.md; each stretch of time a participant is joined is a
+-- participant_session row.  Only pgcall's SECURITY DEFINER functions write
+-- these tables; row-level security decides what each user reads.
+CREATE FUNCTION pgcall.is_call_kind(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_call_kind(text) IS
+'Check of pgcall.call.kind: direct, group or conference.';
+
+CREATE FUNCTION pgcall.is_call_media(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_call_media' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_call_media(text) IS
+'Check of pgcall.call.media: audio or video.';
+
+CREATE FUNCTION pgcall.is_call_status(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_call_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_call_status(text) IS
+'Check of pgcall.call.status: ringing, active or ended.';
+
+CREATE FUNCTION pgcall.is_call_end_reason(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_call_end_reason(text) IS
+'Check of pgcall.call.end_reason: completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.';
+
+CREATE FUNCTION pgcall.is_participant_role(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_participant_role(text) IS
+'Check of pgcall.participant.role: caller, callee, host or member.';
+
+CREATE FUNCTION pgcall.is_participant_status(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_is_participant_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.is_participant_status(text) IS
+'Check of pgcall.participant.status: invited, ringing, joined, left, declined, missed, busy or removed.';
+
+CREATE TABLE pgcall.call (
+    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    kind             text NOT NULL CONSTRAINT call_kind_check CHECK (pgcall.is_call_kind(kind)),
+    media            text NOT NULL CONSTRAINT call_media_check CHECK (pgcall.is_call_media(media)),
+    channel_id       text NOT NULL UNIQUE,
+    room_id          text,
+    created_by       text NOT NULL,
+    title            text,
+    description      text,
+    is_public        boolean NOT NULL DEFAULT false,
+    max_participants integer NOT NULL CHECK (max_participants BETWEEN 2 AND 10000),
+    status           text NOT NULL CONSTRAINT call_status_check CHECK (pgcall.is_call_status(status)),
+    end_reason       text CONSTRAINT call_end_reason_check CHECK (pgcall.is_call_end_reason(end_reason)),
+    answered_by      text,
+    ended_by         text,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    ring_deadline    timestamptz,
+    answered_at      timestamptz,
+    ended_at         timestamptz,
+    duration_seconds integer,
+    CHECK ((status = 'ended') = (end_reason IS NOT NULL)),
+    CHECK ((status = 'ended') = (ended_at IS NOT NULL)),
+    CHECK (status <> 'ringing' OR ring_deadline IS NOT NULL)
+);
+
+CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
+
+CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
+
+COMMENT ON TABLE pgcall.call IS
+'One row per call.  Written only by pgcall functions; users read the calls they take part in.';
+
+CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
+    WHERE kind = 'conference' AND is_public AND status <> 'ended';
+
+ALTER TABLE pgcall.call
+    ADD COLUMN participant_count   integer,
+    ADD COLUMN peak_participants   integer,
+    ADD COLUMN participant_seconds double precision;
+
+COMMENT ON COLUMN pgcall.call.participant_count IS
+'People who were in the call at some time; set when it ends.';
+
+COMMENT ON COLUMN pgcall.call.peak_participants IS
+'Most people in the call at once; set when it ends.';
+
+COMMENT ON COLUMN pgcall.call.participant_seconds IS
+'Everyone''s time in the call added up, in seconds; set when it ends.';
+
+-- Indexes for purge and the reports.  All but call_live_idx hold ended
+-- calls only, so a call gets its entries once, when it ends.
+CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
+
+-- Everything analytics_report reads per ended call, for an index-only scan.
+CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
+    INCLUDE (ended_at, answered_at, duration_seconds, media,
+             participant_count, peak_participants, participant_seconds, id)
+    WHERE status = 'ended';
+
+-- Ended calls that were going on at a given instant (the start of a report's
+-- range).  GREATEST: a transaction that began before the call was created
+-- may end it, with an ended_at before created_at.
+CREATE INDEX call_span_idx ON pgcall.call
+    USING gist (tstzrange(created_at, GREATEST(created_at, ended_at))) WHERE status = 'ended';
+
+CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
+
+ALTER TABLE pgcall.call ENABLE ROW LEVEL SECURITY;
+
+-- When a participant's invitation stops ringing, or NULL when it does not
+-- ring.  call_expire() finds overdue invitations through an index on this
+-- expression; unlike a partial index on the status, the planner cannot
+-- reach for it in queries that merely filter on status.
+CREATE FUNCTION pgcall.rings_until(status text, ring_deadline timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN status IN ('invited', 'ringing') THEN ring_deadline END
+$$;
+
+COMMENT ON FUNCTION pgcall.rings_until(text, timestamptz) IS
+'The ring deadline of an invitation still ringing (invited or ringing), else NULL.';
+
+CREATE TABLE pgcall.participant (
+    call_id        uuid NOT NULL REFERENCES pgcall.call (id) ON DELETE CASCADE,
+    user_id        text NOT NULL,
+    role           text NOT NULL CONSTRAINT participant_role_check CHECK (pgcall.is_participant_role(role)),
+    status         text NOT NULL CONSTRAINT participant_status_check CHECK (pgcall.is_participant_status(status)),
+    reason         text,
+    invited_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    ring_deadline  timestamptz,
+    joined_at      timestamptz,
+    left_at        timestamptz,
+    current_join   timestamptz,
+    joined_time    interval NOT NULL DEFAULT '0',
+    joined_seconds integer GENERATED ALWAYS AS (pg_catalog.floor(EXTRACT(epoch FROM joined_time))::integer) STORED,
+    device_id      text,
+    mic_muted      boolean NOT NULL DEFAULT false,
+    camera_off     boolean NOT NULL DEFAULT false,
+    sharing_screen boolean NOT NULL DEFAULT false,
+    hidden         boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (call_id, user_id),
+    CHECK ((status = 'joined') = (current_join IS NOT NULL)),
+    CHECK (status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL)
+);
+
+CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
+
+CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline));
+
+CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
+
+-- The calls a user is live in (being rung or in them): the presence policy.
+CREATE INDEX participant_live_idx ON pgcall.participant (user_id)
+    WHERE status IN ('invited', 'ringing', 'joined');
+
+-- Participants change status several times in a minute: vacuum them early,
+-- so the indexes above do not fill with dead entries.
+ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
+                                    autovacuum_analyze_scale_factor = 0.02);
+
+COMMENT ON TABLE pgcall.participant IS
+'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
+
+ALTER TABLE pgcall.participant ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE pgcall.participant_session (
+    call_id   uuid NOT NULL,
+    user_id   text NOT NULL,
+    joined_at timestamptz NOT NULL,
+    left_at   timestamptz,
+    PRIMARY KEY (call_id, user_id, joined_at),
+    FOREIGN KEY (call_id, user_id) REFERENCES pgcall.participant (call_id, user_id) ON DELETE CASCADE,
+    CHECK (left_at IS NULL OR left_at >= joined_at)
+);
+
+COMMENT ON TABLE pgcall.participant_session IS
+'Each stretch of time a participant was joined: re-joins add rows.  Durations and peak concurrency come from here.';
+
+ALTER TABLE pgcall.participant_session ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION pgcall.effective_call_status(status text, ring_deadline timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN status = 'ringing' AND ring_deadline <= pg_catalog.now()
+                THEN 'ended' ELSE status END
+$$;
+
+COMMENT ON FUNCTION pgcall.effective_call_status(text, timestamptz) IS
+'A call''s status as of now: a call still marked ringing after its deadline has ended (missed), even before call_expire() records it.';
+
+GRANT EXECUTE ON FUNCTION pgcall.effective_call_status(text, timestamptz) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+CREATE FUNCTION pgcall.effective_participant_status(status text, ring_deadline timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN pgcall.rings_until(status, ring_deadline) <= pg_catalog.now()
+                THEN 'missed' ELSE status END
+$$;
+
+COMMENT ON FUNCTION pgcall.effective_participant_status(text, timestamptz) IS
+'A participant''s status as of now: an invitation rung past its deadline is missed.';
+
+GRANT EXECUTE ON FUNCTION pgcall.effective_participant_status(text, timestamptz) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+CREATE FUNCTION pgcall.state_transitions(
+    OUT machine text, OUT from_status text, OUT to_status text, OUT how text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgcall_state_transitions'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.state_transitions() IS
+'The call and participant state machines: every status change the triggers allow, and what causes it.  docs/state-machine.svg is drawn from this.';
+
+CREATE FUNCTION pgcall.call_json(call_id uuid)
+RETURNS json
+AS 'MODULE_PATHNAME', 'pgcall_call_json'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_json(uuid) IS
+'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';
+
+GRANT EXECUTE ON FUNCTION pgcall.call_json(uuid) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+CREATE FUNCTION pgcall.call_before() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_before() IS 'Trigger: call state machine, answered_at, ended_at, duration.';
+
+CREATE FUNCTION pgcall.call_after() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgcall_call_after' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.call_after() IS 'Trigger: call.accepted and call end events.';
+
+CREATE FUNCTION pgcall.participant_before() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgcall_participant_before' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.participant_before() IS 'Trigger: participant state machine, join and leave times, answered time.';
+
+CREATE FUNCTION pgcall.participant_after() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgcall_participant_after' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.participant_after() IS 'Trigger: participant sessions and participant events.';
+
+CREATE TRIGGER call_before BEFORE INSERT OR UPDATE ON pgcall.call
+    FOR EACH ROW EXECUTE FUNCTION pgcall.call_before();
+
+CREATE TRIGGER call_after AFTER UPDATE OF status ON pgcall.call
+    FOR EACH ROW EXECUTE FUNCTION pgcall.call_after();
+
+CREATE TRIGGER participant_before BEFORE INSERT OR UPDATE ON pgcall.participant
+    FOR EACH ROW EXECUTE FUNCTION pgcall.participant_before();
+
+CREATE TRIGGER participant_after AFTER INSERT OR UPDATE OF status, mic_muted, camera_off, sharing_screen
+    ON pgcall.participant
+    FOR EACH ROW EXECUTE FUNCTION pgcall.participant_after();
+
+CREATE FUNCTION pgcall.is_participant(call_id uuid)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pgcall.refuse_plain_ids('who takes part in a call');
+    SELECT EXISTS (SELECT 1 FROM pgcall.participant p
+                    WHERE p.call_id = is_participant.call_id
+                      AND p.user_id = pgcall.current_user_id()
+                      AND p.status <> 'removed')
+$$;
+
+COMMENT ON FUNCTION pgcall.is_participant(uuid) IS
+'Whether the current user takes part in the call (someone removed from it no longer does).  Used by row-level security policies.  Refused to administrators (P403G) while pgcall.pseudonymize is on: they could name any user as the current one.';
+
+GRANT EXECUTE ON FUNCTION pgcall.is_participant(uuid) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+CREATE POLICY call_participant_read ON pgcall.call FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(id));
+
+CREATE POLICY call_admin_read ON pgcall.call FOR SELECT
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
+
+CREATE POLICY participant_participant_read ON pgcall.participant FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
+
+CREATE POLICY participant_admin_read ON pgcall.participant FOR SELECT
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());
+
+CREATE POLICY session_participant_read ON pgcall.participant_session FOR SELECT
+    TO pgcall_user, pgcall_backend USING (pgcall.is_participant(call_id));
+
+CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
+    TO pgcall_admin USING (NOT pgcall.pseudonymous());

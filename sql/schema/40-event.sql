@@ -1,0 +1,153 @@
+CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
+
+CREATE TABLE pgcall.event (
+    id         bigint PRIMARY KEY,
+    call_id    uuid,
+    type       text NOT NULL,
+    recipients text[] NOT NULL CHECK (pg_catalog.cardinality(recipients) > 0),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    payload    text NOT NULL,
+    -- every event is about a call but presence.changed, which is about a user
+    CHECK ((call_id IS NULL) = (type = 'presence.changed'))
+);
+
+-- A user's events (events_since): those addressed to at most 64 people
+-- through the GIN index on recipients, the others (the changes of a large
+-- call, addressed to everyone in it) through the user's calls and
+-- event_call_idx.  An index entry per recipient would make every change of
+-- a call of N people write N entries inside the commit's serialized part
+-- (docs/benchmarks.md); a participant's rows last as long as the call, and
+-- purge() keeps a call at least as long as its events.  The 64 is
+-- PGCALL_EVENT_INDEXED_RECIPIENTS in extension/events.c.  A call's
+-- version: event_call_idx.
+CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = on)
+    WHERE pg_catalog.cardinality(recipients) <= 64;
+
+CREATE INDEX event_call_idx ON pgcall.event (call_id, id);
+
+CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
+
+COMMENT ON TABLE pgcall.event IS
+'Event log: one row per event, addressed to recipients (user ids, distinct).  payload is the JSON message the bridge sends to each of them as is: the change (data, the call''s own members, the participant that changed) and the call''s version after it (the id).';
+
+ALTER TABLE pgcall.event ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY event_own_read ON pgcall.event FOR SELECT
+    TO pgcall_user, pgcall_backend USING (recipients @> ARRAY[pgcall.current_user_id()]);
+
+CREATE POLICY event_bridge_read ON pgcall.event FOR SELECT
+    TO pgcall_bridge USING (true);
+
+GRANT SELECT ON pgcall.event TO pgcall_bridge;
+
+CREATE TABLE pgcall.event_purged (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    through_id bigint NOT NULL
+);
+
+INSERT INTO pgcall.event_purged VALUES (true, 0);
+
+COMMENT ON TABLE pgcall.event_purged IS
+'The largest event id purged so far: resuming from an older id cannot be complete.';
+
+ALTER TABLE pgcall.event_purged ENABLE ROW LEVEL SECURITY;
+
+-- Event ids are epoch * 2^40 + n, the epoch being the WAL timeline minus one
+-- plus this offset, so that a promoted standby, which may lack the old
+-- primary's last events, still gives out ids above all of them (see
+-- extension/event_ids.c).  The offset is raised only when the timeline went
+-- down under existing ids (pg_upgrade starts the new cluster on timeline 1).
+CREATE TABLE pgcall.event_id_epoch (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    timeline_offset integer NOT NULL CHECK (timeline_offset BETWEEN 0 AND 8191)
+);
+
+INSERT INTO pgcall.event_id_epoch VALUES (true, 0);
+
+ALTER TABLE pgcall.event_id_epoch ENABLE ROW LEVEL SECURITY;
+
+COMMENT ON TABLE pgcall.event_id_epoch IS
+'Added to the WAL timeline to make the high bits of event ids (epoch * 2^40): written by pgcall when the timeline went down under existing ids.';
+
+-- The NOTIFY channel of events has a random name, readable by no role:
+-- LISTEN needs no privilege, so a known name would let any login watch the
+-- rate of calls.  The bridge listens through pgcall.bridge_listen().
+CREATE TABLE pgcall.event_channel (
+    name text NOT NULL CHECK (name ~ '^pgcall_events_[0-9a-f]{32}$')
+);
+
+CREATE UNIQUE INDEX event_channel_one_row ON pgcall.event_channel ((true));
+
+INSERT INTO pgcall.event_channel (name)
+    VALUES ('pgcall_events_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''));
+
+REVOKE ALL ON pgcall.event_channel FROM PUBLIC;
+
+ALTER TABLE pgcall.event_channel ENABLE ROW LEVEL SECURITY;
+
+COMMENT ON TABLE pgcall.event_channel IS
+'The name of the NOTIFY channel that announces new events: random per installation and readable by superusers only.  pgcall.bridge_listen() subscribes a session to it.';
+
+CREATE FUNCTION pgcall.event_types(OUT type text, OUT recipients text, OUT description text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgcall_event_types_list'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgcall.event_types() IS
+'Every event type pgcall sends, who receives it and when: the event catalog (docs/events.md has an example of each).';
+
+CREATE FUNCTION pgcall.events_since(after bigint, max integer DEFAULT 1000,
+                                    OUT id bigint, OUT payload text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgcall_events_since'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.events_since(bigint, integer) IS
+'Your events with an id above after, oldest first (at most max, up to 10000): what a client missed while disconnected.  Raises P410A when some of them were already purged.';
+
+GRANT EXECUTE ON FUNCTION pgcall.events_since(bigint, integer) TO pgcall_user, pgcall_backend;
+
+CREATE FUNCTION pgcall.bridge_listen()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgcall_bridge_listen'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.bridge_listen() IS
+'LISTEN to the event channel (whose name only this function knows), as of the end of the transaction.  For the bridge''s listener connection.';
+
+GRANT EXECUTE ON FUNCTION pgcall.bridge_listen() TO pgcall_bridge;
+
+-- The bridge reads the event table directly (a policy lets pgcall_bridge see
+-- every row), so these two are plain SQL that the planner inlines into the
+-- bridge's prepared statement: no function call, no re-planning per fetch.
+CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000,
+                                     OUT id bigint, OUT recipients text, OUT payload text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+AS $$
+    SELECT e.id, pg_catalog.array_to_json(e.recipients)::text, e.payload
+      FROM pgcall.event e
+     WHERE e.id > bridge_events.after
+     ORDER BY e.id
+     LIMIT LEAST(GREATEST(bridge_events.max, 1), 10000)
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_events(bigint, integer) IS
+'Every event above an id, oldest first, with its recipients as a JSON array of user ids, for the bridge to fan out to each of their sockets.  Ids are commit-ordered: after the last id fetched, nothing is ever skipped.';
+
+GRANT EXECUTE ON FUNCTION pgcall.bridge_events(bigint, integer) TO pgcall_bridge;
+
+CREATE FUNCTION pgcall.bridge_event_horizon()
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(max(id), (SELECT through_id FROM pgcall.event_purged)) FROM pgcall.event
+$$;
+
+COMMENT ON FUNCTION pgcall.bridge_event_horizon() IS
+'The largest event id committed so far: a starting bridge fetches only events after it.';
+
+GRANT EXECUTE ON FUNCTION pgcall.bridge_event_horizon() TO pgcall_bridge;
