@@ -11,6 +11,33 @@
 
 \echo Use "CREATE EXTENSION pgcall" to load this file. \quit
 
+-------------------------------------------------------------------------------
+-- Schema and roles
+--
+-- The control file names no schema: this script creates pgcall itself, so the
+-- schema is a member of the extension, owned by the installing superuser, and
+-- dropped with it.  A schema named pgcall that already exists is refused:
+-- whoever created it could rename it later and plant objects under the names
+-- pgcall's C code and SECURITY DEFINER functions use (CVE-2023-39417 class).
+--
+-- Roles are global to the cluster, so an install in a second database finds
+-- them already there.  Grant them to your own roles (or name them in the
+-- "role" claim of your JWTs):
+--   pgcall_anon     requests without a JWT: nothing beyond health checks
+--   pgcall_user     an end user, identified by the JWT sub claim
+--   pgcall_backend  a trusted backend: may act for any user
+--                   (SET LOCAL pgcall.user_id) and mint raw tokens
+--   pgcall_admin    operators: analytics and moderation across all calls
+--   pgcall_authn    authenticators (the bridge's login, PostgREST's
+--                   authenticator): only sessions of members of this role
+--                   are trusted when they set request.jwt.claims
+--   pgcall_bridge   the bridge's own statements: the event stream, presence,
+--                   webhooks and the sweeps (granted to the bridge's login)
+--
+-- Nothing in schema pgcall is executable by PUBLIC but what 99-public.sql
+-- grants: every function here is followed by its grants to these roles.
+-------------------------------------------------------------------------------
+
 DO $schema$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'pgcall') THEN
@@ -23,14 +50,14 @@ END
 $schema$;
 
 CREATE SCHEMA pgcall;
-
 REVOKE ALL ON SCHEMA pgcall FROM PUBLIC;
 
 DO $roles$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['pgcall_anon', 'pgcall_user', 'pgcall_backend', 'pgcall_admin', 'pgcall_authn'] LOOP
+    FOREACH r IN ARRAY ARRAY['pgcall_anon', 'pgcall_user', 'pgcall_backend', 'pgcall_admin', 'pgcall_authn',
+                             'pgcall_bridge'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -38,19 +65,21 @@ BEGIN
 END
 $roles$;
 
-DO $bridge_role$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcall_bridge') THEN
-        CREATE ROLE pgcall_bridge NOLOGIN;
-    END IF;
-END
-$bridge_role$;
-
-GRANT USAGE ON SCHEMA pgcall TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
-
-GRANT USAGE ON SCHEMA pgcall TO pgcall_bridge;
-
+GRANT USAGE ON SCHEMA pgcall TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
 GRANT SET ON PARAMETER pgcall.user_id TO pgcall_backend;
+-------------------------------------------------------------------------------
+-- Errors, identity, pseudonyms
+--
+-- Every error pgcall raises has its own SQLSTATE (pgcall.error_codes()).  The
+-- current user is the one the JWT or SET LOCAL pgcall.user_id names.
+--
+-- With pgcall.pseudonymize on, the admin_* functions show each user as a
+-- keyed pseudonym (HMAC-SHA256 with the pseudonym_key secret): stable, the
+-- same in every report, and not reversible without the key.  Administrators
+-- then read calls only through those functions: the tables' admin policies
+-- let them read nothing.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.error_codes(
     OUT code text, OUT http_status integer, OUT name text, OUT description text)
 RETURNS SETOF record
@@ -115,6 +144,14 @@ LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION pgcall.admin_user(text) IS
 'How admin-facing output shows a user: the pseudonym when pgcall.pseudonymize is on, else the user id.  Internal.';
+-------------------------------------------------------------------------------
+-- Secrets
+--
+-- The Agora certificates, the TURN secret, the JWT secret, the pseudonym key
+-- and the webhooks' signing secrets: readable by no application role, written
+-- and checked through these functions only.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.secret (
     name       text PRIMARY KEY
                CHECK (name IN ('agora_app_certificate', 'agora_app_certificate_secondary', 'turn_secret',
@@ -174,6 +211,17 @@ COMMENT ON FUNCTION pgcall.secret_is_set(text) IS
 'Whether the named secret has a value.  Reveals nothing about the value.';
 
 GRANT EXECUTE ON FUNCTION pgcall.secret_is_set(text) TO pgcall_backend, pgcall_admin;
+-------------------------------------------------------------------------------
+-- Tokens: TURN credentials and Agora
+--
+-- Agora builders mint a token for any channel and any user, so they are for
+-- trusted backends (pgcall_backend), never for end users.  Lifetimes are in
+-- seconds, 60 to 86400 (Agora caps tokens at 24 hours): a NULL token
+-- lifetime means pgcall.agora_token_ttl, a NULL privilege lifetime means the
+-- token's.  Errors: P400A..P400G for bad arguments, P503A when the app id or
+-- the app certificate is not set (see pgcall.error_codes()).
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.turn_credentials(user_id text DEFAULT NULL, ttl integer DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgcall_turn_credentials'
@@ -294,15 +342,21 @@ COMMENT ON FUNCTION pgcall.agora_configured() IS
 
 GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
 GRANT EXECUTE ON FUNCTION pgcall.agora_configured() TO pgcall_bridge;
--- Calls
+-------------------------------------------------------------------------------
+-- Calls, participants, sessions
 --
 -- A call is direct (two people), group (invitees, optional room) or
 -- conference (open to join).  Its status is ringing until someone answers,
 -- then active, then ended with an end_reason.  Each person in it has a
--- participant row whose status follows the state machine in
--- docs/state-machine.md; each stretch of time a participant is joined is a
--- participant_session row.  Only pgcall's SECURITY DEFINER functions write
--- these tables; row-level security decides what each user reads.
+-- participant row whose status follows the state machine
+-- (pgcall.state_transitions()); each stretch of time a participant is joined
+-- is a participant_session row.  Only pgcall's SECURITY DEFINER functions
+-- write these tables; row-level security decides what each user reads.
+-------------------------------------------------------------------------------
+
+-- The value checks of the two tables below: "column IN (<list>)", as one
+-- call of a C function on the column, which PostgreSQL reads and plans
+-- faster in each statement that writes the table (call_triggers.c).
 CREATE FUNCTION pgcall.is_call_kind(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgcall_is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -326,6 +380,14 @@ AS 'MODULE_PATHNAME', 'pgcall_is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PA
 
 COMMENT ON FUNCTION pgcall.is_call_end_reason(text) IS
 'Check of pgcall.call.end_reason: completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.';
+
+-- ----------------------------------------------------------------------------
+-- Row-level security: a user reads the calls they take part in; admins read
+-- everything, but calls and their participants only while pgcall.pseudonymize
+-- is off; nobody writes but pgcall's functions.  No end-user or admin role
+-- reads these tables directly (the functions of 32-call-api.sql and
+-- 36-history.sql do): the policies stay as a second line should someone
+-- grant more.
 
 CREATE FUNCTION pgcall.is_participant_role(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgcall_is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -359,53 +421,45 @@ CREATE TABLE pgcall.call (
     answered_at      timestamptz,
     ended_at         timestamptz,
     duration_seconds integer,
+    -- the call's usage (70-admin.sql), stored by its trigger when it ends
+    participant_count   integer,
+    peak_participants   integer,
+    participant_seconds double precision,
     CHECK ((status = 'ended') = (end_reason IS NOT NULL)),
     CHECK ((status = 'ended') = (ended_at IS NOT NULL)),
     CHECK (status <> 'ringing' OR ring_deadline IS NOT NULL)
 );
 
-CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
-
-CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
-
 COMMENT ON TABLE pgcall.call IS
 'One row per call.  Written only by pgcall functions; users read the calls they take part in.';
 
-CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
-    WHERE kind = 'conference' AND is_public AND status <> 'ended';
-
-ALTER TABLE pgcall.call
-    ADD COLUMN participant_count   integer,
-    ADD COLUMN peak_participants   integer,
-    ADD COLUMN participant_seconds double precision;
-
 COMMENT ON COLUMN pgcall.call.participant_count IS
 'People who were in the call at some time; set when it ends.';
-
 COMMENT ON COLUMN pgcall.call.peak_participants IS
 'Most people in the call at once; set when it ends.';
-
 COMMENT ON COLUMN pgcall.call.participant_seconds IS
 'Everyone''s time in the call added up, in seconds; set when it ends.';
+
+CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
+CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
+-- Public conferences still going on (conferences_public).
+CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
+    WHERE kind = 'conference' AND is_public AND status <> 'ended';
 
 -- Indexes for purge and the reports.  All but call_live_idx hold ended
 -- calls only, so a call gets its entries once, when it ends.
 CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
-
 -- Everything analytics_report reads per ended call, for an index-only scan.
 CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
     INCLUDE (ended_at, answered_at, duration_seconds, media,
              participant_count, peak_participants, participant_seconds, id)
     WHERE status = 'ended';
-
 -- Ended calls that were going on at a given instant (the start of a report's
 -- range).  GREATEST: a transaction that began before the call was created
 -- may end it, with an ended_at before created_at.
 CREATE INDEX call_span_idx ON pgcall.call
     USING gist (tstzrange(created_at, GREATEST(created_at, ended_at))) WHERE status = 'ended';
-
 CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
-
 ALTER TABLE pgcall.call ENABLE ROW LEVEL SECURITY;
 
 -- When a participant's invitation stops ringing, or NULL when it does not
@@ -443,7 +497,10 @@ CREATE TABLE pgcall.participant (
     PRIMARY KEY (call_id, user_id),
     CHECK ((status = 'joined') = (current_join IS NOT NULL)),
     CHECK (status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL)
-);
+)
+-- Participants change status several times in a minute: vacuum them early,
+-- so their indexes do not fill with dead entries.
+WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 
 CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
 
@@ -454,11 +511,6 @@ CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status
 -- The calls a user is live in (being rung or in them): the presence policy.
 CREATE INDEX participant_live_idx ON pgcall.participant (user_id)
     WHERE status IN ('invited', 'ringing', 'joined');
-
--- Participants change status several times in a minute: vacuum them early,
--- so the indexes above do not fill with dead entries.
-ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
-                                    autovacuum_analyze_scale_factor = 0.02);
 
 COMMENT ON TABLE pgcall.participant IS
 'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
@@ -479,6 +531,14 @@ COMMENT ON TABLE pgcall.participant_session IS
 'Each stretch of time a participant was joined: re-joins add rows.  Durations and peak concurrency come from here.';
 
 ALTER TABLE pgcall.participant_session ENABLE ROW LEVEL SECURITY;
+
+-- ----------------------------------------------------------------------------
+-- Call state: reads never show ringing past the deadline
+--
+-- The one place the rule is written: a call or an invitation rung past its
+-- deadline reads as ended (missed) even before call_expire() records it.
+-- Every query, here and in the C files, asks these two functions (and
+-- pgcall.rings_until above, which says which statuses ring).
 
 CREATE FUNCTION pgcall.effective_call_status(status text, ring_deadline timestamptz)
 RETURNS text
@@ -525,6 +585,9 @@ COMMENT ON FUNCTION pgcall.call_json(uuid) IS
 'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';
 
 GRANT EXECUTE ON FUNCTION pgcall.call_json(uuid) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+-- ----------------------------------------------------------------------------
+-- Triggers: the state machine, and the events of each change
 
 CREATE FUNCTION pgcall.call_before() RETURNS trigger
 AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C
@@ -597,6 +660,13 @@ CREATE POLICY session_participant_read ON pgcall.participant_session FOR SELECT
 
 CREATE POLICY session_admin_read ON pgcall.participant_session FOR SELECT
     TO pgcall_admin USING (NOT pgcall.pseudonymous());
+-------------------------------------------------------------------------------
+-- Call functions
+--
+-- SECURITY DEFINER: they write tables no application role can write, for
+-- the user pgcall.current_user_id() names, after checking that user may.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.call_start(
     invitees text[],
     type text DEFAULT 'audio',
@@ -797,6 +867,16 @@ COMMENT ON FUNCTION pgcall.call_expire() IS
 'Mark invitations rung past their deadline as missed and end the calls that leaves empty.  Safe to run from several sessions at once; the bridge runs it every second.  Returns the number of calls touched.';
 
 GRANT EXECUTE ON FUNCTION pgcall.call_expire() TO pgcall_bridge;
+-------------------------------------------------------------------------------
+-- Conferences
+--
+-- A conference is a call with a title that people join rather than answer:
+-- it starts active with its host in it, anyone may join a public one, only
+-- those invited a private one (call_join checks both).  From then on it
+-- follows the group call rules: capacity (max_participants joined at once),
+-- leave, removal, and it ends when the last person leaves or the host ends it.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.conference_create(
     title text,
     description text DEFAULT NULL,
@@ -911,6 +991,14 @@ COMMENT ON FUNCTION pgcall.conferences_public(integer) IS
 'Live public conferences anyone may join, newest first (at most limit, up to 100): [{id, type, title, description, room_id, created_by, max_participants, created_at, joined_count}].  Join one with call_join.';
 
 GRANT EXECUTE ON FUNCTION pgcall.conferences_public(integer) TO pgcall_user, pgcall_backend;
+-------------------------------------------------------------------------------
+-- Profiles and call history
+--
+-- Display names and avatars come from pgcall.user_profile: pgcall.profile
+-- unless use_profile_source() points it at your own users table.  Profiles
+-- are public to pgcall's roles.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.profile (
     user_id      text PRIMARY KEY,
     display_name text,
@@ -953,6 +1041,14 @@ SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
 'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  The view is security_invoker: each reader needs SELECT on those columns and sees only the rows its row-level security allows (a WARNING names the pgcall roles that lack the privilege).  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
+
+-- ----------------------------------------------------------------------------
+-- Reads
+--
+-- End-user roles have no SELECT on the call tables: a policy's predicate
+-- runs after leakproof ones, so EXPLAIN (ANALYZE) over a base table tells
+-- through "Rows Removed by Filter" and buffer counts what the policy hides.
+-- These functions read as their owner and name the current user themselves.
 
 CREATE FUNCTION pgcall.call_active(room_id text)
 RETURNS jsonb
@@ -1125,6 +1221,19 @@ COMMENT ON FUNCTION pgcall.call_missed_count(timestamptz) IS
 'How many incoming calls you missed (since a time, if given): the missed-calls badge.';
 
 GRANT EXECUTE ON FUNCTION pgcall.call_missed_count(timestamptz) TO pgcall_user, pgcall_backend;
+-------------------------------------------------------------------------------
+-- Events
+--
+-- Triggers queue events in memory; at commit pgcall takes an exclusive lock,
+-- gives them ids from event_id_seq and writes one row per event, addressed
+-- to its recipients, then sends one NOTIFY on the event channel
+-- (pgcall.event_channel).  Ids are therefore assigned in commit order: a
+-- reader that has seen id N has seen every event with a smaller id that will
+-- ever exist, and resumes with "id > N".  An event's id is also its call's
+-- version: call_get returns the largest one the call has.  Clients read their
+-- own events (events_since); the bridge reads all of them (bridge_*).
+-------------------------------------------------------------------------------
+
 CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
 
 CREATE TABLE pgcall.event (
@@ -1278,6 +1387,16 @@ COMMENT ON FUNCTION pgcall.bridge_event_horizon() IS
 'The largest event id committed so far: a starting bridge fetches only events after it.';
 
 GRANT EXECUTE ON FUNCTION pgcall.bridge_event_horizon() TO pgcall_bridge;
+-------------------------------------------------------------------------------
+-- Bridges and presence
+--
+-- Each bridge registers and beats (pgcall.bridge), reports who has a socket
+-- open (pgcall.presence), and sweeps participants whose last socket went
+-- away.  Users follow the presence of others (presence_subscribe) as far as
+-- pgcall.presence_visible allows.  The bridge_* functions are granted to
+-- pgcall_bridge only.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.bridge (
     id        uuid PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -1669,6 +1788,14 @@ COMMENT ON FUNCTION pgcall.presence_subscribe(text[]) IS
 'Follow the presence of these users (at most 1000; they replace whom you followed before, an empty array follows nobody): returns {version, presence: [{user_id, online, in_call, since}]}, the snapshot as presence() shows it, then presence.changed events tell what changes, as the policy lets you see it.  Apply the events with an id above version; resume like every other event.  P400Y for more than 1000, P400I for a bad user id; counts against pgcall.rate_limit_presence (P429A).';
 
 GRANT EXECUTE ON FUNCTION pgcall.presence_subscribe(text[]) TO pgcall_user, pgcall_backend;
+-------------------------------------------------------------------------------
+-- Preferences
+--
+-- One row per user who changed a preference; users without one have the
+-- defaults (preferences.c).  auto_mute_on_join mutes the microphone whenever
+-- the user joins a call without saying otherwise.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.preference (
     user_id               text PRIMARY KEY,
     voice_masking_enabled boolean NOT NULL,
@@ -1714,6 +1841,20 @@ COMMENT ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text
 'Change your call preferences: only those given change; an empty preferred_avatar removes it.  video_quality is hd or sd (P400U otherwise), preferred_avatar at most 1024 bytes.  Returns them all, as preferences_get does.';
 
 GRANT EXECUTE ON FUNCTION pgcall.preferences_set(boolean, boolean, boolean, text, text) TO pgcall_user, pgcall_backend;
+-------------------------------------------------------------------------------
+-- Rate limits and retention
+--
+-- One row per user, action and scope: the start of the current window and
+-- the requests (or amount) counted in it (ratelimit.c).  Limits are the
+-- settings pgcall.rate_limit_calls and rate_limit_invites (people invited
+-- with call_invite) per hour; rate_limit_joins, rate_limit_tokens,
+-- rate_limit_analytics, rate_limit_media (call_set_media) per minute; and,
+-- per user and call (scope is the call's id), rate_limit_signals and
+-- rate_limit_signal_bytes per minute.  0 turns one off.  A request over a
+-- limit fails with P429A (HTTP 429) saying when to retry.  purge() deletes
+-- the rows whose window closed, with old calls and events.
+-------------------------------------------------------------------------------
+
 -- Unlogged: counting writes no WAL, and a crash, which empties the table,
 -- only gives everyone a fresh window.
 CREATE UNLOGGED TABLE pgcall.rate_limit (
@@ -1762,6 +1903,19 @@ COMMENT ON PROCEDURE pgcall.purge_batches(integer, integer) IS
 'Run pgcall.purge(max_rows) until nothing is left to purge (at most max_batches times), committing after each batch so no lock is held for long: what pg_cron schedules, e.g. SELECT cron.schedule(''pgcall-purge'', ''*/10 * * * *'', ''CALL pgcall.purge_batches()'').  Call it outside a transaction block.';
 
 GRANT EXECUTE ON PROCEDURE pgcall.purge_batches(integer, integer) TO pgcall_bridge, pgcall_admin;
+-------------------------------------------------------------------------------
+-- Usage, analytics and administration
+--
+-- What a call used comes from its participant sessions: how many people
+-- were in it, the most that were in it at once (exactly, from overlapping
+-- intervals; a stretch is [joined_at, left_at), so someone leaving as
+-- another joins does not overlap them), and everyone's joined time added
+-- up.  Audio minutes are joined time in audio calls, video minutes joined
+-- time in video calls.  When a call ends, its trigger stores its usage in
+-- the columns participant_count, peak_participants and participant_seconds
+-- of pgcall.call, so reports read one row per call.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'pgcall_peak_concurrency_step'
@@ -2004,6 +2158,13 @@ $$;
 COMMENT ON FUNCTION pgcall.analytics_report(integer, text, text) IS
 'The report behind admin_analytics.  Internal: no access check and no argument check.';
 
+-- ----------------------------------------------------------------------------
+-- Administration
+--
+-- For members of pgcall_admin only: EXECUTE is granted to nobody else, and
+-- each function checks the role again (P403F).  What they return shows
+-- users as pgcall.admin_user does.
+
 CREATE FUNCTION pgcall.admin_call_end(call_id uuid)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgcall_admin_call_end'
@@ -2049,6 +2210,12 @@ COMMENT ON FUNCTION pgcall.admin_analytics(integer, text, text) IS
 'Calling analytics over the last days days (1 to 3660, today included), with days, weeks and months as time_zone (default UTC) has them, grouped by day, week or month: {days, group_by, time_zone, from, to, stats: [{period, starts_at, ends_at, calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}], summary: {calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}}.  calls and participants count the calls started in a period (all kinds and outcomes) and the people who were in them; avg_duration averages the answered, ended ones (seconds, null if none); audio and video minutes are joined time in audio and video calls, counted in the period it was spent in; peak_participants is the most people in one call at once during the period.  Counts against pgcall.rate_limit_analytics; P400T for bad arguments.';
 
 GRANT EXECUTE ON FUNCTION pgcall.admin_analytics(integer, text, text) TO pgcall_admin;
+
+-- ----------------------------------------------------------------------------
+-- The admin dashboard's call lists (web/admin.html)
+--
+-- Administrators find calls here, then read one with admin_call_details and
+-- act on it with admin_call_end and admin_remove_participant.
 
 CREATE FUNCTION pgcall.admin_calls_report(status text, lim integer)
 RETURNS jsonb
@@ -2112,6 +2279,21 @@ COMMENT ON FUNCTION pgcall.admin_calls(text, integer) IS
 'Calls for administrators to pick from: status ''live'' (ringing or active, newest first) or ''ended'' (most recently ended first), at most limit (1 to 500, default 50): {pseudonymous, status, calls: [{id, kind, type, title, room_id, created_by, status, end_reason, created_at, answered_at, ended_at, participants: [{user_id, role, status}]}]}.  Users show as pseudonyms while pgcall.pseudonymize is on.  P400M for another status, P400P for a limit out of range.';
 
 GRANT EXECUTE ON FUNCTION pgcall.admin_calls(text, integer) TO pgcall_admin;
+-------------------------------------------------------------------------------
+-- Webhooks
+--
+-- Tell an application's backend what happened, reliably, so it can act where
+-- pgcall cannot (a VoIP push to a phone that is asleep).  An endpoint is a URL
+-- with the event types it wants; its signing secret lives in pgcall.secret
+-- as webhook:<id>.  At commit, the transaction that changed a call writes one
+-- delivery per (event, endpoint) into the outbox webhook_delivery
+-- (webhook.c), so a webhook goes out if and only if the change committed.
+-- Bridges claim due deliveries (FOR UPDATE SKIP LOCKED, with a lease), POST
+-- them signed, and report each attempt; failures retry with exponential
+-- back-off and jitter until pgcall.webhook_max_attempts, then the delivery
+-- is dead until replayed.  docs/webhooks.md has the receiver's side.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.webhook_event_types(OUT type text, OUT description text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgcall_webhook_event_types'
@@ -2171,20 +2353,17 @@ CREATE TABLE pgcall.webhook_delivery (
     finished_at     timestamptz,
     CHECK ((status = 'delivering') = (lease_until IS NOT NULL)),
     CHECK ((status IN ('delivered', 'dead')) = (finished_at IS NOT NULL))
-);
+)
+-- Deliveries change state on every attempt: vacuum them early.
+WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 
 -- Due work: pending rows whose time came and delivering rows whose lease
 -- ran out (a delivering row's next_attempt_at is its lease's end).
 CREATE INDEX webhook_delivery_due_idx ON pgcall.webhook_delivery (endpoint_id, next_attempt_at)
     WHERE status IN ('pending', 'delivering');
-
 CREATE INDEX webhook_delivery_finished_idx ON pgcall.webhook_delivery (finished_at)
     WHERE finished_at IS NOT NULL;
-
 CREATE INDEX webhook_delivery_call_idx ON pgcall.webhook_delivery (call_id);
-
-ALTER TABLE pgcall.webhook_delivery SET (autovacuum_vacuum_scale_factor = 0.02,
-                                         autovacuum_analyze_scale_factor = 0.02);
 
 COMMENT ON TABLE pgcall.webhook_delivery IS
 'The webhook outbox: one row per event and endpoint, written in the transaction of the change.  delivery_id is the idempotency id (body.id and the Pgcall-Delivery header), the same on every attempt.  status: pending, delivering (leased by a bridge until lease_until), delivered or dead (attempt_limit reached; pgcall.webhook_replay() sends it again).';
@@ -2841,6 +3020,13 @@ COMMENT ON FUNCTION pgcall.bridge_webhook_report(uuid, jsonb) IS
 'A bridge reports attempts: 2xx delivers, anything else retries after pgcall.webhook_backoff_base * 2^(attempt-1) (at most webhook_backoff_max), half of it random, until pgcall.webhook_max_attempts makes the delivery dead.';
 
 GRANT EXECUTE ON FUNCTION pgcall.bridge_webhook_report(uuid, jsonb) TO pgcall_bridge;
+-------------------------------------------------------------------------------
+-- The HTTP and WebSocket API
+--
+-- pgcall.rpc runs a function the way PostgREST resolves /rpc/<fn>; in schema
+-- pgcall it reaches only the functions listed in pgcall.api_function.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.rpc(
     schema text, fn text, args jsonb DEFAULT '{}', single boolean DEFAULT false,
     query text DEFAULT NULL, prefer text DEFAULT NULL, accept text DEFAULT NULL,
@@ -2867,49 +3053,53 @@ COMMENT ON TABLE pgcall.api_function IS
 'The functions of schema pgcall reachable through pgcall.rpc (POST /rpc/<name>, WebSocket calls).  EXECUTE grants still decide who may call each.';
 
 ALTER TABLE pgcall.api_function ENABLE ROW LEVEL SECURITY;
-
 CREATE POLICY api_function_read ON pgcall.api_function FOR SELECT USING (true);
+GRANT SELECT ON pgcall.api_function TO PUBLIC;
 
 INSERT INTO pgcall.api_function (name) VALUES
+    -- Errors, identity, tokens
+    ('error_codes'), ('state_transitions'), ('event_types'), ('current_user_id'),
+    ('secret_is_set'), ('turn_credentials'), ('agora_configured'), ('agora_rtc_token'),
+    ('agora_rtc_token_with_privileges'), ('agora_rtm_token'), ('agora_rtc_token_006'),
+    ('agora_rtm_token_006'), ('agora_token_inspect'), ('pseudonym'),
+    -- Calls (32-call-api.sql, 34-conference.sql, 36-history.sql)
+    ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
+    ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
+    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'),
+    ('call_participants'), ('call_history_delete'), ('call_active'), ('call_logs'),
+    ('call_history'), ('call_missed_count'), ('conference_create'), ('calls_mine'),
+    ('conferences_public'),
+    -- Events, presence, preferences
+    ('events_since'), ('presence'), ('presence_subscribe'), ('preferences_get'),
+    ('preferences_set'),
+    -- Administration (70-admin.sql)
+    ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),
+    ('admin_analytics'), ('admin_calls'),
+    -- Webhooks (80-webhook.sql)
     ('webhook_event_types'), ('webhook_endpoint_create'), ('webhook_endpoint_update'),
     ('webhook_endpoint_rotate_secret'), ('webhook_endpoint_delete'), ('webhook_endpoints'),
     ('webhook_deliveries'), ('webhook_attempts'), ('webhook_body'), ('webhook_replay'),
     ('webhook_replay_dead'), ('webhook_purge');
+-------------------------------------------------------------------------------
+-- Dialects: the socket APIs of existing backends, as data
+--
+-- A dialect lets a client written for another calling backend talk to
+-- pgcall over Socket.IO with nothing changed but the URL.  It is rows, not
+-- code: pgcall.dialect_event maps the client's events onto pgcall functions
+-- (run by pgcall.dialect_call, as the socket's user, through pgcall.rpc),
+-- pgcall.dialect_emit maps pgcall's events onto the client's (applied by the
+-- bridge's generic mapper, rules from pgcall.dialect_rules), and
+-- pgcall.dialect_error words errors the way the client expects.
+--
+-- Templates are JSON in which a string starting with "$." (or "$[") is an
+-- SQL/JSON path into a context and is replaced by what it names; a member
+-- whose path names nothing is left out (an argument then takes its
+-- default).  Inbound the context is {in: <the event's payload>, me: <user
+-- id>}, then out: <the function's result>, or error: {code, message}.
+-- Outbound it is {event: <pgcall event>, me: <user id>}, and the paths are
+-- the subset the bridge evaluates: member and [index] steps only.
+-------------------------------------------------------------------------------
 
-INSERT INTO pgcall.api_function (name) VALUES
-    ('error_codes'), ('state_transitions'), ('event_types'),
-    ('current_user_id'), ('secret_is_set'), ('turn_credentials'),
-    ('agora_configured'), ('agora_rtc_token'), ('agora_rtc_token_with_privileges'),
-    ('agora_rtm_token'), ('agora_rtc_token_006'), ('agora_rtm_token_006'),
-    ('agora_token_inspect'),
-    ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
-    ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
-    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'), ('call_participants'),
-    ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
-    ('call_missed_count'), ('events_since'), ('presence'), ('presence_subscribe'),
-    ('conference_create'), ('calls_mine'), ('conferences_public'),
-    ('preferences_get'), ('preferences_set'), ('pseudonym'),
-    ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),
-    ('admin_analytics');
-
-INSERT INTO pgcall.api_function (name) VALUES ('admin_calls');
-
-GRANT SELECT ON pgcall.api_function TO PUBLIC;
-
-DO $api$
-DECLARE
-    missing text;
-BEGIN
-    SELECT string_agg(a.name, ', ') INTO missing
-      FROM pgcall.api_function a
-     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
-                        WHERE p.pronamespace = 'pgcall'::regnamespace AND p.proname = a.name
-                          AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'pgcall.api_function names functions that do not exist: %', missing;
-    END IF;
-END
-$api$;
 CREATE FUNCTION pgcall.dialect_template_ok(template jsonb, outbound boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE
@@ -3232,9 +3422,32 @@ COMMENT ON FUNCTION pgcall.dialect_call(text, text, jsonb) IS
 'Run a dialect''s client event as the current user: {emit: [[event, payload]...], ack: payload} for the bridge to send back, or, when it fails, the dialect''s error event (with error: {code, message}).  Everything the function does is rolled back on failure.  The bridge calls it for each Socket.IO EVENT of a dialect socket.';
 
 GRANT EXECUTE ON FUNCTION pgcall.dialect_call(text, text, jsonb) TO pgcall_user, pgcall_backend, pgcall_admin;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
+-------------------------------------------------------------------------------
+-- What PUBLIC may run
+--
+-- Last, once every function exists: PostgreSQL lets PUBLIC execute a new
+-- function, pgcall lets it execute nothing but these four, which describe
+-- the API.  Each other function's grants follow it in its own file.
+-------------------------------------------------------------------------------
 
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
 REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types(),
     pgcall.rings_until(text, timestamptz) TO PUBLIC;
+
+-- Every name in the list is a function.
+DO $api$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(a.name, ', ') INTO missing
+      FROM pgcall.api_function a
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+                        WHERE p.pronamespace = 'pgcall'::regnamespace AND p.proname = a.name
+                          AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'pgcall.api_function names functions that do not exist: %', missing;
+    END IF;
+END
+$api$;

@@ -68,8 +68,8 @@ policy() {
 	if [ "$1" = everyone ]; then
 		psql -d presence -q -f "$ROOT/script/demo-presence-everyone.sql"
 	else
-		# the default, as the install script has it
-		sed -n '/^CREATE FUNCTION pgcall.presence_visible/,/^\$\$;/p' "$ROOT/sql/pgcall--0.1.0.sql" |
+		# the default, as the schema (sql/schema) has it
+		sed -n '/^CREATE FUNCTION pgcall.presence_visible/,/^\$\$;/p' "$ROOT"/sql/schema/*.sql |
 			sed 's/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/' | psql -d presence -q -v ON_ERROR_STOP=1
 	fi
 }

@@ -1,3 +1,16 @@
+-------------------------------------------------------------------------------
+-- Errors, identity, pseudonyms
+--
+-- Every error pgcall raises has its own SQLSTATE (pgcall.error_codes()).  The
+-- current user is the one the JWT or SET LOCAL pgcall.user_id names.
+--
+-- With pgcall.pseudonymize on, the admin_* functions show each user as a
+-- keyed pseudonym (HMAC-SHA256 with the pseudonym_key secret): stable, the
+-- same in every report, and not reversible without the key.  Administrators
+-- then read calls only through those functions: the tables' admin policies
+-- let them read nothing.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.error_codes(
     OUT code text, OUT http_status integer, OUT name text, OUT description text)
 RETURNS SETOF record

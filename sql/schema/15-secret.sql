@@ -1,3 +1,11 @@
+-------------------------------------------------------------------------------
+-- Secrets
+--
+-- The Agora certificates, the TURN secret, the JWT secret, the pseudonym key
+-- and the webhooks' signing secrets: readable by no application role, written
+-- and checked through these functions only.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.secret (
     name       text PRIMARY KEY
                CHECK (name IN ('agora_app_certificate', 'agora_app_certificate_secondary', 'turn_secret',

@@ -1,3 +1,14 @@
+-------------------------------------------------------------------------------
+-- Tokens: TURN credentials and Agora
+--
+-- Agora builders mint a token for any channel and any user, so they are for
+-- trusted backends (pgcall_backend), never for end users.  Lifetimes are in
+-- seconds, 60 to 86400 (Agora caps tokens at 24 hours): a NULL token
+-- lifetime means pgcall.agora_token_ttl, a NULL privilege lifetime means the
+-- token's.  Errors: P400A..P400G for bad arguments, P503A when the app id or
+-- the app certificate is not set (see pgcall.error_codes()).
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.turn_credentials(user_id text DEFAULT NULL, ttl integer DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgcall_turn_credentials'

@@ -1,12 +1,18 @@
--- Calls
+-------------------------------------------------------------------------------
+-- Calls, participants, sessions
 --
 -- A call is direct (two people), group (invitees, optional room) or
 -- conference (open to join).  Its status is ringing until someone answers,
 -- then active, then ended with an end_reason.  Each person in it has a
--- participant row whose status follows the state machine in
--- docs/state-machine.md; each stretch of time a participant is joined is a
--- participant_session row.  Only pgcall's SECURITY DEFINER functions write
--- these tables; row-level security decides what each user reads.
+-- participant row whose status follows the state machine
+-- (pgcall.state_transitions()); each stretch of time a participant is joined
+-- is a participant_session row.  Only pgcall's SECURITY DEFINER functions
+-- write these tables; row-level security decides what each user reads.
+-------------------------------------------------------------------------------
+
+-- The value checks of the two tables below: "column IN (<list>)", as one
+-- call of a C function on the column, which PostgreSQL reads and plans
+-- faster in each statement that writes the table (call_triggers.c).
 CREATE FUNCTION pgcall.is_call_kind(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgcall_is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -30,6 +36,14 @@ AS 'MODULE_PATHNAME', 'pgcall_is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PA
 
 COMMENT ON FUNCTION pgcall.is_call_end_reason(text) IS
 'Check of pgcall.call.end_reason: completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.';
+
+-- ----------------------------------------------------------------------------
+-- Row-level security: a user reads the calls they take part in; admins read
+-- everything, but calls and their participants only while pgcall.pseudonymize
+-- is off; nobody writes but pgcall's functions.  No end-user or admin role
+-- reads these tables directly (the functions of 32-call-api.sql and
+-- 36-history.sql do): the policies stay as a second line should someone
+-- grant more.
 
 CREATE FUNCTION pgcall.is_participant_role(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgcall_is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -63,53 +77,45 @@ CREATE TABLE pgcall.call (
     answered_at      timestamptz,
     ended_at         timestamptz,
     duration_seconds integer,
+    -- the call's usage (70-admin.sql), stored by its trigger when it ends
+    participant_count   integer,
+    peak_participants   integer,
+    participant_seconds double precision,
     CHECK ((status = 'ended') = (end_reason IS NOT NULL)),
     CHECK ((status = 'ended') = (ended_at IS NOT NULL)),
     CHECK (status <> 'ringing' OR ring_deadline IS NOT NULL)
 );
 
-CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
-
-CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
-
 COMMENT ON TABLE pgcall.call IS
 'One row per call.  Written only by pgcall functions; users read the calls they take part in.';
 
-CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
-    WHERE kind = 'conference' AND is_public AND status <> 'ended';
-
-ALTER TABLE pgcall.call
-    ADD COLUMN participant_count   integer,
-    ADD COLUMN peak_participants   integer,
-    ADD COLUMN participant_seconds double precision;
-
 COMMENT ON COLUMN pgcall.call.participant_count IS
 'People who were in the call at some time; set when it ends.';
-
 COMMENT ON COLUMN pgcall.call.peak_participants IS
 'Most people in the call at once; set when it ends.';
-
 COMMENT ON COLUMN pgcall.call.participant_seconds IS
 'Everyone''s time in the call added up, in seconds; set when it ends.';
+
+CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
+CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
+-- Public conferences still going on (conferences_public).
+CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
+    WHERE kind = 'conference' AND is_public AND status <> 'ended';
 
 -- Indexes for purge and the reports.  All but call_live_idx hold ended
 -- calls only, so a call gets its entries once, when it ends.
 CREATE INDEX call_ended_at_idx ON pgcall.call (ended_at) WHERE status = 'ended';
-
 -- Everything analytics_report reads per ended call, for an index-only scan.
 CREATE INDEX call_analytics_idx ON pgcall.call (created_at)
     INCLUDE (ended_at, answered_at, duration_seconds, media,
              participant_count, peak_participants, participant_seconds, id)
     WHERE status = 'ended';
-
 -- Ended calls that were going on at a given instant (the start of a report's
 -- range).  GREATEST: a transaction that began before the call was created
 -- may end it, with an ended_at before created_at.
 CREATE INDEX call_span_idx ON pgcall.call
     USING gist (tstzrange(created_at, GREATEST(created_at, ended_at))) WHERE status = 'ended';
-
 CREATE INDEX call_live_idx ON pgcall.call (created_at) WHERE status <> 'ended';
-
 ALTER TABLE pgcall.call ENABLE ROW LEVEL SECURITY;
 
 -- When a participant's invitation stops ringing, or NULL when it does not
@@ -147,7 +153,10 @@ CREATE TABLE pgcall.participant (
     PRIMARY KEY (call_id, user_id),
     CHECK ((status = 'joined') = (current_join IS NOT NULL)),
     CHECK (status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL)
-);
+)
+-- Participants change status several times in a minute: vacuum them early,
+-- so their indexes do not fill with dead entries.
+WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 
 CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
 
@@ -158,11 +167,6 @@ CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status
 -- The calls a user is live in (being rung or in them): the presence policy.
 CREATE INDEX participant_live_idx ON pgcall.participant (user_id)
     WHERE status IN ('invited', 'ringing', 'joined');
-
--- Participants change status several times in a minute: vacuum them early,
--- so the indexes above do not fill with dead entries.
-ALTER TABLE pgcall.participant SET (autovacuum_vacuum_scale_factor = 0.02,
-                                    autovacuum_analyze_scale_factor = 0.02);
 
 COMMENT ON TABLE pgcall.participant IS
 'One row per person in a call: role, status, answered time (joined_seconds) and media state.  hidden removes the call from that person''s history only.';
@@ -183,6 +187,14 @@ COMMENT ON TABLE pgcall.participant_session IS
 'Each stretch of time a participant was joined: re-joins add rows.  Durations and peak concurrency come from here.';
 
 ALTER TABLE pgcall.participant_session ENABLE ROW LEVEL SECURITY;
+
+-- ----------------------------------------------------------------------------
+-- Call state: reads never show ringing past the deadline
+--
+-- The one place the rule is written: a call or an invitation rung past its
+-- deadline reads as ended (missed) even before call_expire() records it.
+-- Every query, here and in the C files, asks these two functions (and
+-- pgcall.rings_until above, which says which statuses ring).
 
 CREATE FUNCTION pgcall.effective_call_status(status text, ring_deadline timestamptz)
 RETURNS text
@@ -229,6 +241,9 @@ COMMENT ON FUNCTION pgcall.call_json(uuid) IS
 'The call object every call_* function returns and every event carries: the call and its participants, with effective statuses.  Internal: no access check.';
 
 GRANT EXECUTE ON FUNCTION pgcall.call_json(uuid) TO pgcall_user, pgcall_backend, pgcall_admin, pgcall_bridge;
+
+-- ----------------------------------------------------------------------------
+-- Triggers: the state machine, and the events of each change
 
 CREATE FUNCTION pgcall.call_before() RETURNS trigger
 AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C

@@ -1,3 +1,10 @@
+-------------------------------------------------------------------------------
+-- Call functions
+--
+-- SECURITY DEFINER: they write tables no application role can write, for
+-- the user pgcall.current_user_id() names, after checking that user may.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.call_start(
     invitees text[],
     type text DEFAULT 'audio',

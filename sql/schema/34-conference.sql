@@ -1,3 +1,13 @@
+-------------------------------------------------------------------------------
+-- Conferences
+--
+-- A conference is a call with a title that people join rather than answer:
+-- it starts active with its host in it, anyone may join a public one, only
+-- those invited a private one (call_join checks both).  From then on it
+-- follows the group call rules: capacity (max_participants joined at once),
+-- leave, removal, and it ends when the last person leaves or the host ends it.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.conference_create(
     title text,
     description text DEFAULT NULL,

@@ -1,3 +1,11 @@
+-------------------------------------------------------------------------------
+-- Profiles and call history
+--
+-- Display names and avatars come from pgcall.user_profile: pgcall.profile
+-- unless use_profile_source() points it at your own users table.  Profiles
+-- are public to pgcall's roles.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.profile (
     user_id      text PRIMARY KEY,
     display_name text,
@@ -40,6 +48,14 @@ SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.use_profile_source(regclass, name, name, name) IS
 'Point pgcall.user_profile (display names and avatars in call logs) at your own users table: SELECT pgcall.use_profile_source(''public.users'', ''id'', ''full_name'', ''avatar_url'').  The view is security_invoker: each reader needs SELECT on those columns and sees only the rows its row-level security allows (a WARNING names the pgcall roles that lack the privilege).  NULL source: back to pgcall.profile.  Superusers only; run it again after restoring a dump.';
+
+-- ----------------------------------------------------------------------------
+-- Reads
+--
+-- End-user roles have no SELECT on the call tables: a policy's predicate
+-- runs after leakproof ones, so EXPLAIN (ANALYZE) over a base table tells
+-- through "Rows Removed by Filter" and buffer counts what the policy hides.
+-- These functions read as their owner and name the current user themselves.
 
 CREATE FUNCTION pgcall.call_active(room_id text)
 RETURNS jsonb

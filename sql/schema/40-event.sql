@@ -1,3 +1,16 @@
+-------------------------------------------------------------------------------
+-- Events
+--
+-- Triggers queue events in memory; at commit pgcall takes an exclusive lock,
+-- gives them ids from event_id_seq and writes one row per event, addressed
+-- to its recipients, then sends one NOTIFY on the event channel
+-- (pgcall.event_channel).  Ids are therefore assigned in commit order: a
+-- reader that has seen id N has seen every event with a smaller id that will
+-- ever exist, and resumes with "id > N".  An event's id is also its call's
+-- version: call_get returns the largest one the call has.  Clients read their
+-- own events (events_since); the bridge reads all of them (bridge_*).
+-------------------------------------------------------------------------------
+
 CREATE SEQUENCE pgcall.event_id_seq AS bigint CACHE 1;
 
 CREATE TABLE pgcall.event (

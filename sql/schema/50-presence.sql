@@ -1,3 +1,13 @@
+-------------------------------------------------------------------------------
+-- Bridges and presence
+--
+-- Each bridge registers and beats (pgcall.bridge), reports who has a socket
+-- open (pgcall.presence), and sweeps participants whose last socket went
+-- away.  Users follow the presence of others (presence_subscribe) as far as
+-- pgcall.presence_visible allows.  The bridge_* functions are granted to
+-- pgcall_bridge only.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.bridge (
     id        uuid PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),

@@ -1,3 +1,11 @@
+-------------------------------------------------------------------------------
+-- Preferences
+--
+-- One row per user who changed a preference; users without one have the
+-- defaults (preferences.c).  auto_mute_on_join mutes the microphone whenever
+-- the user joins a call without saying otherwise.
+-------------------------------------------------------------------------------
+
 CREATE TABLE pgcall.preference (
     user_id               text PRIMARY KEY,
     voice_masking_enabled boolean NOT NULL,

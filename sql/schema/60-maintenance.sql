@@ -1,3 +1,17 @@
+-------------------------------------------------------------------------------
+-- Rate limits and retention
+--
+-- One row per user, action and scope: the start of the current window and
+-- the requests (or amount) counted in it (ratelimit.c).  Limits are the
+-- settings pgcall.rate_limit_calls and rate_limit_invites (people invited
+-- with call_invite) per hour; rate_limit_joins, rate_limit_tokens,
+-- rate_limit_analytics, rate_limit_media (call_set_media) per minute; and,
+-- per user and call (scope is the call's id), rate_limit_signals and
+-- rate_limit_signal_bytes per minute.  0 turns one off.  A request over a
+-- limit fails with P429A (HTTP 429) saying when to retry.  purge() deletes
+-- the rows whose window closed, with old calls and events.
+-------------------------------------------------------------------------------
+
 -- Unlogged: counting writes no WAL, and a crash, which empties the table,
 -- only gives everyone a fresh window.
 CREATE UNLOGGED TABLE pgcall.rate_limit (

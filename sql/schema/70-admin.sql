@@ -1,3 +1,16 @@
+-------------------------------------------------------------------------------
+-- Usage, analytics and administration
+--
+-- What a call used comes from its participant sessions: how many people
+-- were in it, the most that were in it at once (exactly, from overlapping
+-- intervals; a stretch is [joined_at, left_at), so someone leaving as
+-- another joins does not overlap them), and everyone's joined time added
+-- up.  Audio minutes are joined time in audio calls, video minutes joined
+-- time in video calls.  When a call ends, its trigger stores its usage in
+-- the columns participant_count, peak_participants and participant_seconds
+-- of pgcall.call, so reports read one row per call.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.peak_concurrency_step(internal, timestamptz, timestamptz)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'pgcall_peak_concurrency_step'
@@ -240,6 +253,13 @@ $$;
 COMMENT ON FUNCTION pgcall.analytics_report(integer, text, text) IS
 'The report behind admin_analytics.  Internal: no access check and no argument check.';
 
+-- ----------------------------------------------------------------------------
+-- Administration
+--
+-- For members of pgcall_admin only: EXECUTE is granted to nobody else, and
+-- each function checks the role again (P403F).  What they return shows
+-- users as pgcall.admin_user does.
+
 CREATE FUNCTION pgcall.admin_call_end(call_id uuid)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgcall_admin_call_end'
@@ -285,6 +305,12 @@ COMMENT ON FUNCTION pgcall.admin_analytics(integer, text, text) IS
 'Calling analytics over the last days days (1 to 3660, today included), with days, weeks and months as time_zone (default UTC) has them, grouped by day, week or month: {days, group_by, time_zone, from, to, stats: [{period, starts_at, ends_at, calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}], summary: {calls, participants, avg_duration, audio_minutes, video_minutes, peak_participants}}.  calls and participants count the calls started in a period (all kinds and outcomes) and the people who were in them; avg_duration averages the answered, ended ones (seconds, null if none); audio and video minutes are joined time in audio and video calls, counted in the period it was spent in; peak_participants is the most people in one call at once during the period.  Counts against pgcall.rate_limit_analytics; P400T for bad arguments.';
 
 GRANT EXECUTE ON FUNCTION pgcall.admin_analytics(integer, text, text) TO pgcall_admin;
+
+-- ----------------------------------------------------------------------------
+-- The admin dashboard's call lists (web/admin.html)
+--
+-- Administrators find calls here, then read one with admin_call_details and
+-- act on it with admin_call_end and admin_remove_participant.
 
 CREATE FUNCTION pgcall.admin_calls_report(status text, lim integer)
 RETURNS jsonb

@@ -1,3 +1,18 @@
+-------------------------------------------------------------------------------
+-- Webhooks
+--
+-- Tell an application's backend what happened, reliably, so it can act where
+-- pgcall cannot (a VoIP push to a phone that is asleep).  An endpoint is a URL
+-- with the event types it wants; its signing secret lives in pgcall.secret
+-- as webhook:<id>.  At commit, the transaction that changed a call writes one
+-- delivery per (event, endpoint) into the outbox webhook_delivery
+-- (webhook.c), so a webhook goes out if and only if the change committed.
+-- Bridges claim due deliveries (FOR UPDATE SKIP LOCKED, with a lease), POST
+-- them signed, and report each attempt; failures retry with exponential
+-- back-off and jitter until pgcall.webhook_max_attempts, then the delivery
+-- is dead until replayed.  docs/webhooks.md has the receiver's side.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.webhook_event_types(OUT type text, OUT description text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgcall_webhook_event_types'
@@ -57,20 +72,17 @@ CREATE TABLE pgcall.webhook_delivery (
     finished_at     timestamptz,
     CHECK ((status = 'delivering') = (lease_until IS NOT NULL)),
     CHECK ((status IN ('delivered', 'dead')) = (finished_at IS NOT NULL))
-);
+)
+-- Deliveries change state on every attempt: vacuum them early.
+WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 
 -- Due work: pending rows whose time came and delivering rows whose lease
 -- ran out (a delivering row's next_attempt_at is its lease's end).
 CREATE INDEX webhook_delivery_due_idx ON pgcall.webhook_delivery (endpoint_id, next_attempt_at)
     WHERE status IN ('pending', 'delivering');
-
 CREATE INDEX webhook_delivery_finished_idx ON pgcall.webhook_delivery (finished_at)
     WHERE finished_at IS NOT NULL;
-
 CREATE INDEX webhook_delivery_call_idx ON pgcall.webhook_delivery (call_id);
-
-ALTER TABLE pgcall.webhook_delivery SET (autovacuum_vacuum_scale_factor = 0.02,
-                                         autovacuum_analyze_scale_factor = 0.02);
 
 COMMENT ON TABLE pgcall.webhook_delivery IS
 'The webhook outbox: one row per event and endpoint, written in the transaction of the change.  delivery_id is the idempotency id (body.id and the Pgcall-Delivery header), the same on every attempt.  status: pending, delivering (leased by a bridge until lease_until), delivered or dead (attempt_limit reached; pgcall.webhook_replay() sends it again).';

@@ -1,3 +1,10 @@
+-------------------------------------------------------------------------------
+-- The HTTP and WebSocket API
+--
+-- pgcall.rpc runs a function the way PostgREST resolves /rpc/<fn>; in schema
+-- pgcall it reaches only the functions listed in pgcall.api_function.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.rpc(
     schema text, fn text, args jsonb DEFAULT '{}', single boolean DEFAULT false,
     query text DEFAULT NULL, prefer text DEFAULT NULL, accept text DEFAULT NULL,
@@ -24,46 +31,30 @@ COMMENT ON TABLE pgcall.api_function IS
 'The functions of schema pgcall reachable through pgcall.rpc (POST /rpc/<name>, WebSocket calls).  EXECUTE grants still decide who may call each.';
 
 ALTER TABLE pgcall.api_function ENABLE ROW LEVEL SECURITY;
-
 CREATE POLICY api_function_read ON pgcall.api_function FOR SELECT USING (true);
+GRANT SELECT ON pgcall.api_function TO PUBLIC;
 
 INSERT INTO pgcall.api_function (name) VALUES
+    -- Errors, identity, tokens
+    ('error_codes'), ('state_transitions'), ('event_types'), ('current_user_id'),
+    ('secret_is_set'), ('turn_credentials'), ('agora_configured'), ('agora_rtc_token'),
+    ('agora_rtc_token_with_privileges'), ('agora_rtm_token'), ('agora_rtc_token_006'),
+    ('agora_rtm_token_006'), ('agora_token_inspect'), ('pseudonym'),
+    -- Calls (32-call-api.sql, 34-conference.sql, 36-history.sql)
+    ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
+    ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
+    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'),
+    ('call_participants'), ('call_history_delete'), ('call_active'), ('call_logs'),
+    ('call_history'), ('call_missed_count'), ('conference_create'), ('calls_mine'),
+    ('conferences_public'),
+    -- Events, presence, preferences
+    ('events_since'), ('presence'), ('presence_subscribe'), ('preferences_get'),
+    ('preferences_set'),
+    -- Administration (70-admin.sql)
+    ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),
+    ('admin_analytics'), ('admin_calls'),
+    -- Webhooks (80-webhook.sql)
     ('webhook_event_types'), ('webhook_endpoint_create'), ('webhook_endpoint_update'),
     ('webhook_endpoint_rotate_secret'), ('webhook_endpoint_delete'), ('webhook_endpoints'),
     ('webhook_deliveries'), ('webhook_attempts'), ('webhook_body'), ('webhook_replay'),
     ('webhook_replay_dead'), ('webhook_purge');
-
-INSERT INTO pgcall.api_function (name) VALUES
-    ('error_codes'), ('state_transitions'), ('event_types'),
-    ('current_user_id'), ('secret_is_set'), ('turn_credentials'),
-    ('agora_configured'), ('agora_rtc_token'), ('agora_rtc_token_with_privileges'),
-    ('agora_rtm_token'), ('agora_rtc_token_006'), ('agora_rtm_token_006'),
-    ('agora_token_inspect'),
-    ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
-    ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),
-    ('call_set_media'), ('call_media_session'), ('call_signal'), ('call_get'), ('call_participants'),
-    ('call_history_delete'), ('call_active'), ('call_logs'), ('call_history'),
-    ('call_missed_count'), ('events_since'), ('presence'), ('presence_subscribe'),
-    ('conference_create'), ('calls_mine'), ('conferences_public'),
-    ('preferences_get'), ('preferences_set'), ('pseudonym'),
-    ('admin_call_end'), ('admin_remove_participant'), ('admin_call_details'),
-    ('admin_analytics');
-
-INSERT INTO pgcall.api_function (name) VALUES ('admin_calls');
-
-GRANT SELECT ON pgcall.api_function TO PUBLIC;
-
-DO $api$
-DECLARE
-    missing text;
-BEGIN
-    SELECT string_agg(a.name, ', ') INTO missing
-      FROM pgcall.api_function a
-     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
-                        WHERE p.pronamespace = 'pgcall'::regnamespace AND p.proname = a.name
-                          AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'pgcall.api_function names functions that do not exist: %', missing;
-    END IF;
-END
-$api$;

@@ -1,3 +1,23 @@
+-------------------------------------------------------------------------------
+-- Dialects: the socket APIs of existing backends, as data
+--
+-- A dialect lets a client written for another calling backend talk to
+-- pgcall over Socket.IO with nothing changed but the URL.  It is rows, not
+-- code: pgcall.dialect_event maps the client's events onto pgcall functions
+-- (run by pgcall.dialect_call, as the socket's user, through pgcall.rpc),
+-- pgcall.dialect_emit maps pgcall's events onto the client's (applied by the
+-- bridge's generic mapper, rules from pgcall.dialect_rules), and
+-- pgcall.dialect_error words errors the way the client expects.
+--
+-- Templates are JSON in which a string starting with "$." (or "$[") is an
+-- SQL/JSON path into a context and is replaced by what it names; a member
+-- whose path names nothing is left out (an argument then takes its
+-- default).  Inbound the context is {in: <the event's payload>, me: <user
+-- id>}, then out: <the function's result>, or error: {code, message}.
+-- Outbound it is {event: <pgcall event>, me: <user id>}, and the paths are
+-- the subset the bridge evaluates: member and [index] steps only.
+-------------------------------------------------------------------------------
+
 CREATE FUNCTION pgcall.dialect_template_ok(template jsonb, outbound boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE

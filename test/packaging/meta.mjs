@@ -61,8 +61,13 @@ const reaches = (file) => {
   }
   return false;
 };
-check('provides.pgcall.file is the install script of that version or one that updates to it',
-  reaches(ext?.file), ext?.file);
+const own = `sql/pgcall--${control.default_version}.sql`;
+if (fs.existsSync(path.join(root, own))) {
+  check('provides.pgcall.file is the install script of that version', ext?.file === own, `${ext?.file} vs ${own}`);
+} else {
+  check('provides.pgcall.file is the install script of an older version that updates to it',
+    reaches(ext?.file), ext?.file);
+}
 check('provides.pgcall.docfile exists', !ext?.docfile || fs.existsSync(path.join(root, ext.docfile)), ext?.docfile);
 check('provides.pgcall.abstract is set', typeof ext?.abstract === 'string' && ext.abstract.length > 0);
 for (const [name, p] of Object.entries(meta.provides ?? {})) {
