@@ -928,6 +928,7 @@ append_expr(StringInfo buf, const RpcResult *r, const RqExpr *e)
 {
 	Oid			type;
 	char	   *col;
+	const RqOpInfo *op;
 
 	if (e->negate)
 		appendStringInfoString(buf, "NOT ");
@@ -944,59 +945,27 @@ append_expr(StringInfo buf, const RpcResult *r, const RqExpr *e)
 		return;
 	}
 	col = column_sql(r, e->column, &type);
-	switch (e->op)
+	op = rq_op_info(e->op);
+	switch (op->form)
 	{
-		case RQ_EQ:
-		case RQ_NEQ:
-		case RQ_GT:
-		case RQ_GTE:
-		case RQ_LT:
-		case RQ_LTE:
-		case RQ_ISDISTINCT:
-		case RQ_CS:
-		case RQ_CD:
-		case RQ_OV:
-		case RQ_SL:
-		case RQ_SR:
-		case RQ_NXR:
-		case RQ_NXL:
-		case RQ_ADJ:
-			{
-				static const char *const sqlop[] = {
-					[RQ_EQ] = "=", [RQ_NEQ] = "<>", [RQ_GT] = ">", [RQ_GTE] = ">=",
-					[RQ_LT] = "<", [RQ_LTE] = "<=", [RQ_ISDISTINCT] = "IS DISTINCT FROM",
-					[RQ_CS] = "@>", [RQ_CD] = "<@", [RQ_OV] = "&&", [RQ_SL] = "<<",
-					[RQ_SR] = ">>", [RQ_NXR] = "&<", [RQ_NXL] = "&>", [RQ_ADJ] = "-|-",
-				};
-
-				appendStringInfo(buf, "%s %s %s", col, sqlop[e->op], typed_value(e->vidx, type));
-				break;
-			}
-		case RQ_LIKE:
-		case RQ_ILIKE:
-		case RQ_MATCH:
-		case RQ_IMATCH:
-			{
-				static const char *const sqlop[] = {
-					[RQ_LIKE] = "OPERATOR(pg_catalog.~~)", [RQ_ILIKE] = "OPERATOR(pg_catalog.~~*)",
-					[RQ_MATCH] = "OPERATOR(pg_catalog.~)", [RQ_IMATCH] = "OPERATOR(pg_catalog.~*)",
-				};
-
-				appendStringInfo(buf, "%s %s $2[%d]", col, sqlop[e->op], e->vidx);
-				break;
-			}
-		case RQ_IN:
+		case RQ_FORM_COMPARE:
+			appendStringInfo(buf, "%s %s %s", col, op->sql, typed_value(e->vidx, type));
+			break;
+		case RQ_FORM_PATTERN:
+			appendStringInfo(buf, "%s %s $2[%d]", col, op->sql, e->vidx);
+			break;
+		case RQ_FORM_IN:
 			if (e->nvalues == 0)
 				appendStringInfoString(buf, "false");
 			else
 			{
-				appendStringInfo(buf, "%s IN (", col);
+				appendStringInfo(buf, "%s %s (", col, op->sql);
 				for (int i = 0; i < e->nvalues; i++)
 					appendStringInfo(buf, "%s%s", i ? ", " : "", typed_value(e->vidx + i, type));
 				appendStringInfoChar(buf, ')');
 			}
 			break;
-		case RQ_IS:
+		case RQ_FORM_IS:
 			{
 				static const char *const words[] = {
 					[RQ_IS_NULL] = "IS NULL", [RQ_IS_NOT_NULL] = "IS NOT NULL",
@@ -1007,24 +976,14 @@ append_expr(StringInfo buf, const RpcResult *r, const RqExpr *e)
 				appendStringInfo(buf, "%s %s", col, words[e->is]);
 				break;
 			}
-		case RQ_FTS:
-		case RQ_PLFTS:
-		case RQ_PHFTS:
-		case RQ_WFTS:
-			{
-				static const char *const fns[] = {
-					[RQ_FTS] = "to_tsquery", [RQ_PLFTS] = "plainto_tsquery",
-					[RQ_PHFTS] = "phraseto_tsquery", [RQ_WFTS] = "websearch_to_tsquery",
-				};
-
-				if (e->nvalues == 2)
-					appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d]::pg_catalog.regconfig, $2[%d])",
-									 col, fns[e->op], e->vidx, e->vidx + 1);
-				else
-					appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d])",
-									 col, fns[e->op], e->vidx);
-				break;
-			}
+		case RQ_FORM_FTS:
+			if (e->nvalues == 2)
+				appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d]::pg_catalog.regconfig, $2[%d])",
+								 col, op->sql, e->vidx, e->vidx + 1);
+			else
+				appendStringInfo(buf, "%s OPERATOR(pg_catalog.@@) pg_catalog.%s($2[%d])",
+								 col, op->sql, e->vidx);
+			break;
 	}
 	appendStringInfoChar(buf, ')');
 }

@@ -38,28 +38,49 @@ typedef struct Parser
 	int			depth;
 } Parser;
 
-static const struct
-{
-	const char *name;
-	RqOp		op;
-}			ops[] = {
-	{"eq", RQ_EQ}, {"neq", RQ_NEQ}, {"gt", RQ_GT}, {"gte", RQ_GTE}, {"lt", RQ_LT},
-	{"lte", RQ_LTE}, {"like", RQ_LIKE}, {"ilike", RQ_ILIKE}, {"match", RQ_MATCH},
-	{"imatch", RQ_IMATCH}, {"in", RQ_IN}, {"is", RQ_IS}, {"isdistinct", RQ_ISDISTINCT},
-	{"cs", RQ_CS}, {"cd", RQ_CD}, {"ov", RQ_OV}, {"sl", RQ_SL}, {"sr", RQ_SR},
-	{"nxr", RQ_NXR}, {"nxl", RQ_NXL}, {"adj", RQ_ADJ}, {"fts", RQ_FTS},
-	{"plfts", RQ_PLFTS}, {"phfts", RQ_PHFTS}, {"wfts", RQ_WFTS},
+/* Every filter operator, by RqOp: the one table of their names and SQL. */
+static const RqOpInfo ops[] = {
+	[RQ_EQ] = {"eq", RQ_FORM_COMPARE, "="},
+	[RQ_NEQ] = {"neq", RQ_FORM_COMPARE, "<>"},
+	[RQ_GT] = {"gt", RQ_FORM_COMPARE, ">"},
+	[RQ_GTE] = {"gte", RQ_FORM_COMPARE, ">="},
+	[RQ_LT] = {"lt", RQ_FORM_COMPARE, "<"},
+	[RQ_LTE] = {"lte", RQ_FORM_COMPARE, "<="},
+	[RQ_LIKE] = {"like", RQ_FORM_PATTERN, "OPERATOR(pg_catalog.~~)"},
+	[RQ_ILIKE] = {"ilike", RQ_FORM_PATTERN, "OPERATOR(pg_catalog.~~*)"},
+	[RQ_MATCH] = {"match", RQ_FORM_PATTERN, "OPERATOR(pg_catalog.~)"},
+	[RQ_IMATCH] = {"imatch", RQ_FORM_PATTERN, "OPERATOR(pg_catalog.~*)"},
+	[RQ_IN] = {"in", RQ_FORM_IN, "IN"},
+	[RQ_IS] = {"is", RQ_FORM_IS, "IS"},
+	[RQ_ISDISTINCT] = {"isdistinct", RQ_FORM_COMPARE, "IS DISTINCT FROM"},
+	[RQ_CS] = {"cs", RQ_FORM_COMPARE, "@>"},
+	[RQ_CD] = {"cd", RQ_FORM_COMPARE, "<@"},
+	[RQ_OV] = {"ov", RQ_FORM_COMPARE, "&&"},
+	[RQ_SL] = {"sl", RQ_FORM_COMPARE, "<<"},
+	[RQ_SR] = {"sr", RQ_FORM_COMPARE, ">>"},
+	[RQ_NXR] = {"nxr", RQ_FORM_COMPARE, "&<"},
+	[RQ_NXL] = {"nxl", RQ_FORM_COMPARE, "&>"},
+	[RQ_ADJ] = {"adj", RQ_FORM_COMPARE, "-|-"},
+	[RQ_FTS] = {"fts", RQ_FORM_FTS, "to_tsquery"},
+	[RQ_PLFTS] = {"plfts", RQ_FORM_FTS, "plainto_tsquery"},
+	[RQ_PHFTS] = {"phfts", RQ_FORM_FTS, "phraseto_tsquery"},
+	[RQ_WFTS] = {"wfts", RQ_FORM_FTS, "websearch_to_tsquery"},
 };
 
+_Static_assert(sizeof(ops) / sizeof(ops[0]) == RQ_WFTS + 1, "ops covers RqOp");
+
 static const char *const aggregates[] = {"count", "sum", "avg", "max", "min"};
+
+const RqOpInfo *
+rq_op_info(RqOp op)
+{
+	return &ops[op];
+}
 
 const char *
 rq_op_name(RqOp op)
 {
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (ops[i].op == op)
-			return ops[i].name;
-	return "?";
+	return ops[op].name;
 }
 
 /* ------------------------------------------------------------ memory */
@@ -422,8 +443,8 @@ parse_opexpr(Parser *p, const char *column, char *s, bool in_tree, bool *is_filt
 	e->column = rq_strndup(p->q, column, strlen(column));
 	if (!e->column)
 		return oom(p), NULL;
-	e->op = ops[found].op;
-	if (mod && e->op != RQ_FTS && e->op != RQ_PLFTS && e->op != RQ_PHFTS && e->op != RQ_WFTS)
+	e->op = (RqOp) found;
+	if (mod && ops[found].form != RQ_FORM_FTS)
 		return fail(p, RQ_ERR_PARSE, "pgcall does not offer the any/all operator modifiers.",
 					"\"failed to parse filter (%s(%s).%s)\"", opname, mod, value), NULL;
 	switch (e->op)

@@ -155,6 +155,26 @@ extern char *rq_shape(const RqQuery *q);
 /* Whether the query asks for anything beyond a plain call. */
 extern bool rq_is_plain(const RqQuery *q);
 
+/*
+ * How an operator becomes SQL (rpc.c): "<column> <sql> <value>", the value
+ * cast to the column's type (compare) or left text (pattern); a list (in);
+ * a word (is); or "<column> @@ <sql>(<value>)" (text search, the only
+ * operators taking a modifier, the configuration).
+ */
+typedef enum RqOpForm
+{
+	RQ_FORM_COMPARE, RQ_FORM_PATTERN, RQ_FORM_IN, RQ_FORM_IS, RQ_FORM_FTS
+} RqOpForm;
+
+/* An operator of PostgREST's filters: its name in the query string, its SQL. */
+typedef struct RqOpInfo
+{
+	const char *name;
+	RqOpForm	form;
+	const char *sql;
+} RqOpInfo;
+
+extern const RqOpInfo *rq_op_info(RqOp op);
 extern const char *rq_op_name(RqOp op);
 
 #endif

@@ -93,130 +93,98 @@ pgcall_state_transitions(PG_FUNCTION_ARGS)
 
 /* --- the values as enums ----------------------------------------------------- */
 
-static const char *const call_kinds[] = {NULL, "direct", "group", "conference"};
-static const char *const call_statuses[] = {NULL, "ringing", "active", "ended"};
-static const char *const end_reasons[] = {NULL, "completed", "cancelled", "rejected", "missed",
-"busy", "unavailable", "failed", "terminated"};
-static const char *const part_statuses[] = {NULL, "invited", "ringing", "joined", "left",
-"declined", "missed", "busy", "removed"};
-static const char *const part_roles[] = {NULL, "caller", "callee", "host", "member"};
+/*
+ * One table per enum: its values' text in enum order, index 0 being the
+ * enum's NONE (NULL in the column).  Every conversion goes through
+ * enum_name and enum_value below.
+ */
+typedef struct EnumText
+{
+	const char *what;			/* for errors: "call status" */
+	const char *const *names;
+	int			n;
+} EnumText;
 
-StaticAssertDecl(lengthof(call_kinds) == CALL_CONFERENCE + 1, "call_kinds matches CallKind");
-StaticAssertDecl(lengthof(call_statuses) == CALL_ENDED + 1, "call_statuses matches CallStatus");
-StaticAssertDecl(lengthof(end_reasons) == END_TERMINATED + 1, "end_reasons matches EndReason");
-StaticAssertDecl(lengthof(part_statuses) == PART_REMOVED + 1, "part_statuses matches PartStatus");
-StaticAssertDecl(lengthof(part_roles) == ROLE_MEMBER + 1, "part_roles matches PartRole");
+#define ENUM_VALUES(...) ((const char *const[]) {NULL, __VA_ARGS__})
 
-/* The index of s in names (1..n-1), 0 for NULL, -1 when unknown. */
+/* table: the text of enum Type, whose last value is last. */
+#define ENUM_TEXT(table, Type, last, what, ...) \
+	static const EnumText table = {(what), ENUM_VALUES(__VA_ARGS__), lengthof(ENUM_VALUES(__VA_ARGS__))}; \
+	StaticAssertDecl(lengthof(ENUM_VALUES(__VA_ARGS__)) == (last) + 1, #table " matches " #Type)
+
+ENUM_TEXT(call_kinds, CallKind, CALL_CONFERENCE, "call kind", "direct", "group", "conference");
+ENUM_TEXT(call_statuses, CallStatus, CALL_ENDED, "call status", "ringing", "active", "ended");
+ENUM_TEXT(end_reasons, EndReason, END_TERMINATED, "end reason", "completed", "cancelled", "rejected",
+		  "missed", "busy", "unavailable", "failed", "terminated");
+ENUM_TEXT(part_statuses, PartStatus, PART_REMOVED, "participant status", "invited", "ringing",
+		  "joined", "left", "declined", "missed", "busy", "removed");
+ENUM_TEXT(part_roles, PartRole, ROLE_MEMBER, "participant role", "caller", "callee", "host", "member");
+
+/* The index of s in t (1..n-1), 0 for NULL, -1 when unknown. */
 static int
-lookup(const char *const *names, int n, const char *s)
+enum_lookup(const EnumText *t, const char *s)
 {
 	if (s == NULL)
 		return 0;
-	for (int i = 1; i < n; i++)
-		if (strcmp(names[i], s) == 0)
+	for (int i = 1; i < t->n; i++)
+		if (strcmp(t->names[i], s) == 0)
 			return i;
 	return -1;
 }
 
+/* Text stored in a column: anything else is a bug, not a client's error. */
 static int
-value_of(const char *const *names, int n, const char *s, const char *what)
+enum_value(const EnumText *t, const char *s)
 {
-	int			i = lookup(names, n, s);
+	int			i = enum_lookup(t, s);
 
 	if (i < 0)
-		elog(ERROR, "unknown %s \"%s\"", what, s);
+		elog(ERROR, "unknown %s \"%s\"", t->what, s);
 	return i;
 }
 
 static const char *
-name_of(const char *const *names, int n, int v, const char *what)
+enum_name(const EnumText *t, int v)
 {
-	if (v < 0 || v >= n)
-		elog(ERROR, "%s %d out of range", what, v);
-	return names[v];
+	if (v < 0 || v >= t->n)
+		elog(ERROR, "%s %d out of range", t->what, v);
+	return t->names[v];
 }
 
-const char *
-pgcall_call_kind_name(CallKind v)
-{
-	return name_of(call_kinds, lengthof(call_kinds), v, "call kind");
-}
+/*
+ * The conversions pgcall.h declares, for each enum: pgcall_<x>_name(v),
+ * pgcall_<x>_of(text), and, for text a client gives, pgcall_<x>_lookup(s,
+ * &v), false when s is NULL or not one of them.  The static assertions
+ * of ENUM_TEXT keep each table as long as its enum.
+ */
+#define ENUM_CONVERSIONS(Type, x, table) \
+	const char * \
+	pgcall_##x##_name(Type v) \
+	{ \
+		return enum_name(&table, v); \
+	} \
+	Type \
+	pgcall_##x##_of(const char *s) \
+	{ \
+		return (Type) enum_value(&table, s); \
+	}
 
-const char *
-pgcall_call_status_name(CallStatus v)
-{
-	return name_of(call_statuses, lengthof(call_statuses), v, "call status");
-}
+#define ENUM_LOOKUP(Type, x, table) \
+	bool \
+	pgcall_##x##_lookup(const char *s, Type *v) \
+	{ \
+		int			i = enum_lookup(&table, s); \
+		\
+		if (i <= 0) \
+			return false; \
+		*v = (Type) i; \
+		return true; \
+	}
 
-const char *
-pgcall_end_reason_name(EndReason v)
-{
-	return name_of(end_reasons, lengthof(end_reasons), v, "end reason");
-}
-
-const char *
-pgcall_part_status_name(PartStatus v)
-{
-	return name_of(part_statuses, lengthof(part_statuses), v, "participant status");
-}
-
-const char *
-pgcall_part_role_name(PartRole v)
-{
-	return name_of(part_roles, lengthof(part_roles), v, "participant role");
-}
-
-CallKind
-pgcall_call_kind_of(const char *s)
-{
-	return (CallKind) value_of(call_kinds, lengthof(call_kinds), s, "call kind");
-}
-
-CallStatus
-pgcall_call_status_of(const char *s)
-{
-	return (CallStatus) value_of(call_statuses, lengthof(call_statuses), s, "call status");
-}
-
-EndReason
-pgcall_end_reason_of(const char *s)
-{
-	return (EndReason) value_of(end_reasons, lengthof(end_reasons), s, "end reason");
-}
-
-PartStatus
-pgcall_part_status_of(const char *s)
-{
-	return (PartStatus) value_of(part_statuses, lengthof(part_statuses), s, "participant status");
-}
-
-PartRole
-pgcall_part_role_of(const char *s)
-{
-	return (PartRole) value_of(part_roles, lengthof(part_roles), s, "participant role");
-}
-
-/* For text a client gives: false when s is NULL or not a participant status. */
-bool
-pgcall_part_status_lookup(const char *s, PartStatus *v)
-{
-	int			i = lookup(part_statuses, lengthof(part_statuses), s);
-
-	if (i <= 0)
-		return false;
-	*v = (PartStatus) i;
-	return true;
-}
-
-/* For text a client gives: false when s is NULL or not an end reason. */
-bool
-pgcall_end_reason_lookup(const char *s, EndReason *v)
-{
-	int			i = lookup(end_reasons, lengthof(end_reasons), s);
-
-	if (i <= 0)
-		return false;
-	*v = (EndReason) i;
-	return true;
-}
+ENUM_CONVERSIONS(CallKind, call_kind, call_kinds)
+ENUM_CONVERSIONS(CallStatus, call_status, call_statuses)
+ENUM_CONVERSIONS(EndReason, end_reason, end_reasons)
+ENUM_CONVERSIONS(PartStatus, part_status, part_statuses)
+ENUM_CONVERSIONS(PartRole, part_role, part_roles)
+ENUM_LOOKUP(PartStatus, part_status, part_statuses)
+ENUM_LOOKUP(EndReason, end_reason, end_reasons)
