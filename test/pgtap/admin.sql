@@ -2,18 +2,7 @@
 BEGIN;
 SELECT plan(47);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
--- An end user through the bridge: a real non-superuser role and a JWT.
-CREATE FUNCTION pg_temp.as_user(u text) RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_user', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', u, 'role', 'pgcall_user')::text, true);
-$$;
--- An administrator through the bridge.
-CREATE FUNCTION pg_temp.as_admin() RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_admin', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', 'root', 'role', 'pgcall_admin')::text, true);
-$$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.part(j jsonb, u text) RETURNS jsonb LANGUAGE sql
     AS $$ SELECT p FROM jsonb_array_elements(j->'participants') p WHERE p->>'user_id' = u $$;
 

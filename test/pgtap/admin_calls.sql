@@ -2,16 +2,7 @@
 BEGIN;
 SELECT plan(20);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
-CREATE FUNCTION pg_temp.as_user(u text) RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_user', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', u, 'role', 'pgcall_user')::text, true);
-$$;
-CREATE FUNCTION pg_temp.as_admin() RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_admin', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', 'root', 'role', 'pgcall_admin')::text, true);
-$$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.ids(j jsonb) RETURNS uuid[] LANGUAGE sql
     AS $$ SELECT COALESCE(array_agg((c->>'id')::uuid ORDER BY n), '{}') FROM jsonb_array_elements(j->'calls') WITH ORDINALITY x(c, n) $$;
 

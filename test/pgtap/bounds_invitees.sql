@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(19);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.people(prefix text, n integer) RETURNS text[] LANGUAGE sql
     AS $$ SELECT array_agg(prefix || i ORDER BY i) FROM generate_series(1, n) i $$;
 

@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(16);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 -- A signal payload of about n bytes of JSON text.
 CREATE FUNCTION pg_temp.sdp(n integer) RETURNS jsonb LANGUAGE sql
     AS $$ SELECT jsonb_build_object('type', 'offer', 'sdp', repeat('a', n - 28)) $$;

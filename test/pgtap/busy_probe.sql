@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(7);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 -- Start a call to u, read whether u is busy, and roll the start back.
 CREATE FUNCTION pg_temp.probe(u text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(34);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.age(c uuid, secs integer) RETURNS void LANGUAGE sql AS $$
     UPDATE pgcall.call SET created_at = created_at - make_interval(secs => secs),
                            answered_at = answered_at - make_interval(secs => secs) WHERE id = c;

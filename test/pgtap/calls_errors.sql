@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(44);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 -- A trusted backend acting for users, not a superuser (who may read any call).
 SET LOCAL ROLE pgcall_backend;
 

@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(35);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.status(u text) RETURNS text LANGUAGE sql
     AS $$ SELECT status FROM pgcall.participant WHERE user_id = u $$;
 

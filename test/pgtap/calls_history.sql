@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(27);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.call(caller text, callee text, type text, outcome text, secs integer, ago interval)
 RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE

@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(37);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.overdue(c uuid) RETURNS void LANGUAGE sql AS $$
     UPDATE pgcall.call SET ring_deadline = now() - interval '1 s' WHERE id = c AND status = 'ringing';
     UPDATE pgcall.participant SET ring_deadline = now() - interval '1 s'

@@ -8,10 +8,7 @@ SELECT is(ARRAY(SELECT relname::text FROM pg_class
                  ORDER BY 1),
           ARRAY[]::text[], 'row-level security is enabled on every table');
 
-CREATE FUNCTION pg_temp.as_user(u text) RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_user', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', u, 'role', 'pgcall_user')::text, true);
-$$;
+\ir include/roles.psql
 
 SET LOCAL pgcall.agora_app_id = '970ca35de60c44645bbae8a215061b33';
 SELECT pgcall.set_secret('agora_app_certificate', '5cfd2fd1755d40ecb72977518be15d3b');

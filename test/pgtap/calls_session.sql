@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(24);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 
 -- Not configured: one clear error, 503 over HTTP.
 SELECT pg_temp.act('alice');

@@ -11,8 +11,7 @@ BEGIN
     RETURN r;
 END $$;
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 -- One participant of a call object.
 CREATE FUNCTION pg_temp.part(j jsonb, u text) RETURNS jsonb LANGUAGE sql
     AS $$ SELECT p FROM jsonb_array_elements(j->'participants') p WHERE p->>'user_id' = u $$;

@@ -5,8 +5,7 @@
 BEGIN;
 SELECT plan(33);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 SET LOCAL ROLE pgcall_backend;
 
 SELECT pg_temp.act('host');

@@ -5,8 +5,7 @@ BEGIN;
 SELECT pgcall.event_types() LIMIT 1;	-- load the library: its settings exist
 SELECT plan(25);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.outcome(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE sql;

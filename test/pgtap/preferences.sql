@@ -2,10 +2,7 @@
 BEGIN;
 SELECT plan(30);
 
-CREATE FUNCTION pg_temp.as_user(u text) RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'pgcall_user', true);
-    SELECT set_config('request.jwt.claims', json_build_object('sub', u, 'role', 'pgcall_user')::text, true);
-$$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.mic(j jsonb, u text) RETURNS boolean LANGUAGE sql
     AS $$ SELECT (p->>'mic_muted')::boolean FROM jsonb_array_elements(j->'call'->'participants') p WHERE p->>'user_id' = u $$;
 

@@ -3,8 +3,7 @@
 BEGIN;
 SELECT plan(40);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 -- What viewer reads of subject through presence(), as an end user.
 CREATE FUNCTION pg_temp.seen(viewer text, subject text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -3,8 +3,7 @@ BEGIN;
 SELECT plan(26);
 
 CREATE EXTENSION pgcrypto;
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.expected(u text, key text) RETURNS text LANGUAGE sql
     AS $$ SELECT 'u_' || left(encode(hmac(u, key, 'sha256'), 'hex'), 20) $$;
 

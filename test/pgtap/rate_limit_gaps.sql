@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(16);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 CREATE FUNCTION pg_temp.hits(u text, a text) RETURNS integer LANGUAGE sql
     AS $$ SELECT hits FROM pgcall.rate_limit WHERE user_id = u AND action = a $$;
 CREATE FUNCTION pg_temp.row_of(c uuid, u text) RETURNS tid LANGUAGE sql

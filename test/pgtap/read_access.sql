@@ -2,8 +2,7 @@
 BEGIN;
 SELECT plan(14);
 
-CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
-    AS $$ SELECT set_config('pgcall.user_id', u, true) $$;
+\ir include/roles.psql
 
 -- A removed participant.
 SELECT pg_temp.act('host');
