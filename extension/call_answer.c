@@ -28,6 +28,20 @@
 #include "calls.h"
 #include "pgcall.h"
 
+/*
+ * The call a participant acts on while it is going on: locked, its overdue
+ * ringing expired, me in it (P403B otherwise), not ended (P409B).
+ */
+static Part
+open_live_call(const char *call_id, const char *me, Call *c)
+{
+	Part		p = pgcall_open_call(call_id, me, c);
+
+	if (c->status == CALL_ENDED)
+		pgcall_raise_call_ended(c);
+	return p;
+}
+
 /* call_accept and call_join: the same request, answer_only or not. */
 static Datum
 answer(FunctionCallInfo fcinfo, bool answer_only)
@@ -95,9 +109,7 @@ pgcall_call_reject(PG_FUNCTION_ARGS)
 
 	pgcall_check_reason(reason, "reason");
 	SPI_connect();
-	p = pgcall_open_call(call_id, me, &c);
-	if (c.status == CALL_ENDED)
-		pgcall_raise_call_ended(&c);
+	p = open_live_call(call_id, me, &c);
 	if (pgcall_streq(c.created_by, me))
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
@@ -164,9 +176,7 @@ pgcall_call_leave(PG_FUNCTION_ARGS)
 	Part		p;
 
 	SPI_connect();
-	p = pgcall_open_call(call_id, me, &c);
-	if (c.status == CALL_ENDED)
-		pgcall_raise_call_ended(&c);
+	p = open_live_call(call_id, me, &c);
 	if (p.status != PART_JOINED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_INVALID_TRANSITION),
@@ -294,9 +304,7 @@ pgcall_call_set_status(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (to == PART_JOINED)
 		pgcall_rate_limit(me, PGCALL_LIMIT_JOIN);
-	p = pgcall_open_call(call_id, me, &c);
-	if (c.status == CALL_ENDED)
-		pgcall_raise_call_ended(&c);
+	p = open_live_call(call_id, me, &c);
 	if (to == PART_JOINED)
 	{
 		/* This API names no device: joined again is joined already. */
