@@ -26,6 +26,7 @@ extern void pgcall_init_agora(void);
 
 /* Whether the app id and the primary certificate are both set. */
 extern bool pgcall_agora_is_configured(void);
+extern bool pgcall_agora_app_id_is_set(void);
 
 /* The configured app id; raises P503A when Agora is not configured. */
 extern const char *pgcall_agora_require_app_id(void);
