@@ -3,8 +3,8 @@
  * the dispatcher behind the bridge's POST/GET /rpc/<fn> and WebSocket
  * "call" messages, and the same for psql users.
  *
- * It resolves the function and its argument names from the catalog the way
- * PostgREST does (named arguments taken from the keys of a JSON object; a
+ * It resolves the function and its argument names from the catalog
+ * (rpc_resolve.c) the way PostgREST does (named arguments taken from the keys of a JSON object; a
  * single unnamed json, jsonb, text, xml or bytea parameter taken from the
  * key ""; a single unnamed json/jsonb parameter taking the whole object),
  * and runs it as the calling role, so EXECUTE grants and row-level security
@@ -35,6 +35,14 @@
  * change pg_proc and call rpc again with the same key, so a plan can go
  * stale while an outer call still executes it: each plan is reference
  * counted, and a replaced plan is freed only once nobody executes it.
+ *
+ * Size: about 1,200 lines, over the ~800 the project aims at.  What is left
+ * here is one pipeline around one cache entry (RpcEntry, RpcPlan): the
+ * request's shape and its plan, the statement that calls the function
+ * with the query applied, and the result as JSON or CSV.  Splitting the
+ * statement builder off would export the cache's entry and plan
+ * bookkeeping to a second file; resolution, which needs none of it, is in
+ * rpc_resolve.c, and the query-string parser in rpc_query.c.
  */
 #include "postgres.h"
 
@@ -64,6 +72,7 @@
 #include "utils/varlena.h"
 
 #include "pgcall.h"
+#include "rpc.h"
 #include "rpc_query.h"
 
 typedef enum RpcKind
@@ -249,8 +258,8 @@ rpc_cache_init(void)
  * SQLSTATE PGRST, the body as JSON in the message, {status, headers} in the
  * detail.
  */
-static void
-raise_pgrst(int status, const char *code, const char *message, const char *details,
+void
+pgcall_rpc_raise(int status, const char *code, const char *message, const char *details,
 			const char *hint)
 {
 	StringInfoData body;
@@ -305,8 +314,8 @@ object_keys(Jsonb *args)
 	return keys;
 }
 
-static char *
-join_names(List *names, const char *sep)
+char *
+pgcall_rpc_join_names(List *names, const char *sep)
 {
 	StringInfoData buf;
 	ListCell   *lc;
@@ -316,546 +325,6 @@ join_names(List *names, const char *sep)
 		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? sep : "",
 						 (char *) lfirst(lc));
 	return buf.data;
-}
-
-/*
- * Whether rpc may call this function at all: a plain function (not a
- * procedure, aggregate or window function) that neither takes nor returns a
- * pseudo-type (trigger, event_trigger, internal, cstring, handlers, the
- * polymorphic any* types) other than returning void or record.
- */
-static bool
-is_callable_function(Oid funcoid)
-{
-	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
-	Form_pg_proc proc;
-	bool		ok;
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	proc = (Form_pg_proc) GETSTRUCT(tup);
-	ok = proc->prokind == PROKIND_FUNCTION;
-	if (ok && get_typtype(proc->prorettype) == TYPTYPE_PSEUDO)
-		ok = proc->prorettype == VOIDOID || proc->prorettype == RECORDOID;
-	for (int i = 0; ok && i < proc->pronargs; i++)
-		ok = get_typtype(proc->proargtypes.values[i]) != TYPTYPE_PSEUDO;
-	ReleaseSysCache(tup);
-	return ok;
-}
-
-/* Whether schema pgcall's function fn is part of the HTTP/WebSocket API. */
-static bool
-is_api_function(const char *fn)
-{
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1];
-
-	values[0] = CStringGetTextDatum(fn);
-	return pgcall_exec(pgcall_plan(&plan,
-								   "SELECT 1 FROM pgcall.api_function WHERE name = $1",
-								   1, types),
-					   values, NULL, true, 1) == 1;
-}
-
-/* ------------------------------------------------------------ resolution */
-
-/* How a candidate function takes its arguments. */
-typedef struct RpcCand
-{
-	Oid			oid;
-	int			nin;			/* input parameters */
-	char	  **names;			/* "" for an unnamed one */
-	Oid		   *types;
-	int			nrequired;		/* the first nrequired have no default */
-	bool		in_cache;		/* visible to PostgREST's schema cache (hints) */
-	bool		matchable;		/* callable by named arguments */
-} RpcCand;
-
-/* Types a single unnamed parameter may have and still be called by "" . */
-static bool
-unnamed_callable_type(Oid type)
-{
-	return type == JSONOID || type == JSONBOID || type == TEXTOID ||
-		type == XMLOID || type == BYTEAOID;
-}
-
-/*
- * What PostgREST's schema cache would make of a function: callable when all
- * its input parameters are named, or it has one unnamed parameter of a type
- * above; a single unnamed composite parameter (a computed field) is known,
- * for hints, but not callable; any other unnamed parameter hides it.
- */
-static bool
-describe_candidate(Oid oid, RpcCand *c)
-{
-	HeapTuple	tup;
-	Oid		   *argtypes;
-	char	  **argnames;
-	char	   *argmodes;
-	int			n;
-	int			ndefaults;
-	bool		unnamed = false;
-
-	if (!is_callable_function(oid))
-		return false;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
-	if (!HeapTupleIsValid(tup))
-		return false;
-	n = get_func_arg_info(tup, &argtypes, &argnames, &argmodes);
-	ndefaults = ((Form_pg_proc) GETSTRUCT(tup))->pronargdefaults;
-	ReleaseSysCache(tup);
-
-	memset(c, 0, sizeof(*c));
-	c->oid = oid;
-	c->names = palloc0(sizeof(char *) * (n + 1));
-	c->types = palloc0(sizeof(Oid) * (n + 1));
-	for (int i = 0; i < n; i++)
-	{
-		char		mode = argmodes ? argmodes[i] : PROARGMODE_IN;
-
-		if (mode == PROARGMODE_OUT || mode == PROARGMODE_TABLE)
-			continue;
-		c->names[c->nin] = argnames && argnames[i] ? argnames[i] : "";
-		c->types[c->nin] = argtypes[i];
-		unnamed |= c->names[c->nin][0] == '\0';
-		c->nin++;
-	}
-	c->nrequired = c->nin - ndefaults;
-	if (!unnamed)
-		c->in_cache = c->matchable = true;
-	else if (c->nin == 1 && unnamed_callable_type(c->types[0]))
-		c->in_cache = c->matchable = true;
-	else if (c->nin == 1 && get_typtype(c->types[0]) == TYPTYPE_COMPOSITE)
-		c->in_cache = true;
-	return true;
-}
-
-/* Every function of schema.fn that rpc could call, described. */
-static List *
-load_candidates(const char *schema, const char *fn)
-{
-	List	   *names = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(fn)));
-	FuncCandidateList cands = FuncnameGetCandidates(names, -1, NIL, false, false, false, true);
-	List	   *out = NIL;
-
-	for (; cands; cands = cands->next)
-	{
-		RpcCand    *c = palloc(sizeof(RpcCand));
-
-		if (describe_candidate(cands->oid, c))
-			out = lappend(out, c);
-	}
-	return out;
-}
-
-/* Named arguments keys fit c: each is a parameter, each required one is given. */
-static bool
-candidate_matches(const RpcCand *c, List *keys)
-{
-	ListCell   *lc;
-
-	if (!c->matchable)
-		return false;
-	foreach(lc, keys)
-	{
-		bool		found = false;
-
-		for (int i = 0; i < c->nin && !found; i++)
-			found = strcmp(c->names[i], lfirst(lc)) == 0;
-		if (!found)
-			return false;
-	}
-	for (int i = 0; i < c->nrequired; i++)
-	{
-		bool		given = false;
-
-		foreach(lc, keys)
-			given |= strcmp(c->names[i], lfirst(lc)) == 0;
-		if (!given)
-			return false;
-	}
-	return true;
-}
-
-static int
-cmp_cstring(const ListCell *a, const ListCell *b)
-{
-	return strcmp(lfirst(a), lfirst(b));
-}
-
-/* "schema.fn(a => integer, b => text)", as PostgREST lists overloads. */
-static char *
-signature_of(const char *schema, const char *fn, const RpcCand *c)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s.%s(", schema, fn);
-	for (int i = 0; i < c->nin; i++)
-		appendStringInfo(&buf, "%s%s => %s", i ? ", " : "", c->names[i],
-						 format_type_be(c->types[i]));
-	appendStringInfoChar(&buf, ')');
-	return buf.data;
-}
-
-static int
-cmp_signature(const ListCell *a, const ListCell *b)
-{
-	const char *sa = lfirst(a);
-	const char *sb = lfirst(b);
-	int			na = 0,
-				nb = 0;
-
-	/* fewer parameters first, then by text */
-	for (const char *p = sa; *p; p++)
-		na += *p == '>';
-	for (const char *p = sb; *p; p++)
-		nb += *p == '>';
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	return strcmp(sa, sb);
-}
-
-/* --- the fuzzy match behind PostgREST's "Perhaps you meant" hint --- */
-
-/* Lower case, only letters, digits, spaces and commas (as Data.FuzzySet). */
-static char *
-fuzzy_normalize(const char *s)
-{
-	char	   *d = palloc(strlen(s) + 1);
-	char	   *o = d;
-
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == ' ' || *p == ',' ||
-			*p >= 0x80)
-			*o++ = (char) *p;
-		else if (*p >= 'A' && *p <= 'Z')
-			*o++ = (char) (*p - 'A' + 'a');
-	*o = '\0';
-	return d;
-}
-
-/* Cosine similarity of the n-gram counts of "-a-" and "-b-". */
-static double
-fuzzy_cosine(const char *a, const char *b, int n)
-{
-	char	   *pa = psprintf("-%s-", a);
-	char	   *pb = psprintf("-%s-", b);
-	int			la,
-				lb;
-	double		dot = 0,
-				na = 0,
-				nb = 0;
-
-	while ((int) strlen(pa) < n)
-		pa = psprintf("%s-", pa);
-	while ((int) strlen(pb) < n)
-		pb = psprintf("%s-", pb);
-	la = strlen(pa) - n + 1;
-	lb = strlen(pb) - n + 1;
-	/* counts by brute force: names are short */
-	for (int i = 0; i < la; i++)
-	{
-		int			ca = 0,
-					cb = 0;
-		bool		first = true;
-
-		for (int j = 0; j < i && first; j++)
-			first = memcmp(pa + i, pa + j, n) != 0;
-		if (!first)
-			continue;
-		for (int j = 0; j < la; j++)
-			ca += memcmp(pa + i, pa + j, n) == 0;
-		for (int j = 0; j < lb; j++)
-			cb += memcmp(pa + i, pb + j, n) == 0;
-		dot += (double) ca * cb;
-		na += (double) ca * ca;
-	}
-	for (int i = 0; i < lb; i++)
-	{
-		int			cb = 0;
-		bool		first = true;
-
-		for (int j = 0; j < i && first; j++)
-			first = memcmp(pb + i, pb + j, n) != 0;
-		if (!first)
-			continue;
-		for (int j = 0; j < lb; j++)
-			cb += memcmp(pb + i, pb + j, n) == 0;
-		nb += (double) cb * cb;
-	}
-	return na > 0 && nb > 0 ? dot / (sqrt(na) * sqrt(nb)) : 0;
-}
-
-static int
-levenshtein_of(const char *a, const char *b)
-{
-	int			la = strlen(a),
-				lb = strlen(b);
-	int		   *prev = palloc(sizeof(int) * (lb + 1));
-	int		   *cur = palloc(sizeof(int) * (lb + 1));
-
-	for (int j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (int i = 1; i <= la; i++)
-	{
-		int		   *t;
-
-		cur[0] = i;
-		for (int j = 1; j <= lb; j++)
-		{
-			int			v = prev[j - 1] + (a[i - 1] != b[j - 1]);
-
-			v = Min(v, prev[j] + 1);
-			cur[j] = Min(v, cur[j - 1] + 1);
-		}
-		t = prev;
-		prev = cur;
-		cur = t;
-	}
-	return prev[lb];
-}
-
-/*
- * The best match for query among items, or NULL: n-grams of 3, else 2,
- * score the items; the best 50 are scored again by edit distance; a score
- * under 0.33 is no match.  This is the algorithm of Data.FuzzySet, which
- * PostgREST uses, so the hints agree.
- */
-static const char *
-fuzzy_best(const char *query, List *items)
-{
-	char	   *q = fuzzy_normalize(query);
-
-	if (!q[0])
-		return NULL;
-	for (int n = 3; n >= 2; n--)
-	{
-		const char *best = NULL;
-		double		best_score = 0.33;
-		ListCell   *lc;
-		int			ncand = list_length(items);
-		double	   *cos = palloc0(sizeof(double) * (ncand + 1));
-		int			i = 0;
-		double		cut;
-
-		foreach(lc, items)
-		{
-			char	   *it = fuzzy_normalize(lfirst(lc));
-
-			cos[i++] = it[0] ? fuzzy_cosine(q, it, n) : 0;
-		}
-		/* the 50th best cosine score bounds the candidates */
-		{
-			double	   *sorted = palloc(sizeof(double) * (ncand + 1));
-
-			memcpy(sorted, cos, sizeof(double) * ncand);
-			for (int a = 0; a < ncand; a++)
-				for (int b = a + 1; b < ncand; b++)
-					if (sorted[b] > sorted[a])
-					{
-						double		t = sorted[a];
-
-						sorted[a] = sorted[b];
-						sorted[b] = t;
-					}
-			cut = ncand > 50 ? sorted[49] : 0;
-		}
-		i = 0;
-		foreach(lc, items)
-		{
-			char	   *it = fuzzy_normalize(lfirst(lc));
-			double		score;
-			int			maxlen;
-
-			if (cos[i++] <= 0 || cos[i - 1] < cut)
-				continue;
-			maxlen = Max(strlen(it), strlen(q));
-			score = 1.0 - (double) levenshtein_of(q, it) / maxlen;
-			if (score >= best_score && (best == NULL || score > best_score))
-			{
-				best = lfirst(lc);
-				best_score = score;
-			}
-		}
-		if (best)
-			return best;
-	}
-	return NULL;
-}
-
-/* Every function of the schema an HTTP client may know of, by name. */
-static List *
-schema_function_names(const char *schema)
-{
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1];
-	List	   *out = NIL;
-	uint64		n;
-	bool		own = strcmp(schema, "pgcall") == 0;
-
-	values[0] = CStringGetTextDatum(schema);
-	n = pgcall_exec(pgcall_plan(&plan,
-								"SELECT p.oid, p.proname::text FROM pg_catalog.pg_proc p"
-								" JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
-								" WHERE n.nspname = $1 ORDER BY p.proname, p.oid",
-								1, types),
-					values, NULL, true, 0);
-	for (uint64 i = 0; i < n; i++)
-	{
-		bool		isnull;
-		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		RpcCand		c;
-
-		if (!describe_candidate(oid, &c) || !c.in_cache)
-			continue;
-		if (list_length(out) > 0 && strcmp(llast(out), name) == 0)
-			continue;
-		out = lappend(out, name);
-	}
-	if (own)
-	{
-		List	   *api = NIL;
-		ListCell   *lc;
-
-		foreach(lc, out)
-			if (is_api_function(lfirst(lc)))
-				api = lappend(api, lfirst(lc));
-		out = api;
-	}
-	return out;
-}
-
-/* "(a, b)": names sorted, as PostgREST compares parameter lists. */
-static char *
-param_list_text(List *names)
-{
-	List	   *sorted = list_copy(names);
-
-	list_sort(sorted, cmp_cstring);
-	return psprintf("(%s)", join_names(sorted, ", "));
-}
-
-static void
-raise_not_found(const char *schema, const char *fn, List *keys, List *cands)
-{
-	List	   *sorted = list_copy(keys);
-	char	   *args;
-	const char *hint = NULL;
-	ListCell   *lc;
-	List	   *known = NIL;
-
-	list_sort(sorted, cmp_cstring);
-	args = join_names(sorted, ", ");
-
-	/*
-	 * The hint: another parameter list of this function, or else another
-	 * function of the schema, whichever is closest (as PostgREST).
-	 */
-	foreach(lc, cands)
-	{
-		RpcCand    *c = lfirst(lc);
-		List	   *pn = NIL;
-
-		if (!c->in_cache)
-			continue;
-		for (int i = 0; i < c->nin; i++)
-			pn = lappend(pn, c->names[i]);
-		known = lappend(known, param_list_text(pn));
-	}
-	if (known != NIL)
-	{
-		const char *best = fuzzy_best(param_list_text(keys), known);
-
-		if (best)
-			hint = psprintf("Perhaps you meant to call the function %s.%s%s", schema, fn, best);
-	}
-	else
-	{
-		const char *best = fuzzy_best(fn, schema_function_names(schema));
-
-		if (best)
-			hint = psprintf("Perhaps you meant to call the function %s.%s", schema, best);
-	}
-
-	if (list_length(keys) == 0)
-		raise_pgrst(404, "PGRST202",
-					psprintf("Could not find the function %s.%s without parameters in the schema cache",
-							 schema, fn),
-					psprintf("Searched for the function %s.%s without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
-							 schema, fn),
-					hint);
-	raise_pgrst(404, "PGRST202",
-				psprintf("Could not find the function %s.%s(%s) in the schema cache", schema, fn, args),
-				psprintf("Searched for the function %s.%s with parameter%s %s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
-						 schema, fn, list_length(keys) > 1 ? "s" : "", args),
-				hint);
-}
-
-typedef enum RpcCallMode
-{
-	CALL_NAMED,					/* by name, from $1 */
-	CALL_WHOLE					/* the whole object as the one parameter */
-} RpcCallMode;
-
-/*
- * Find the one function of schema.fn that takes exactly these named
- * arguments (others defaulted), or else the one with a single unnamed
- * json/jsonb parameter, which gets the whole object.
- */
-static RpcCand *
-resolve_function(const char *schema, const char *fn, List *keys, RpcCallMode *mode)
-{
-	List	   *cands;
-	List	   *found = NIL;
-	ListCell   *lc;
-
-	*mode = CALL_NAMED;
-	if (!schema_is_exposed(schema))
-		raise_pgrst(406, "PGRST106", psprintf("Invalid schema: %s", schema), NULL,
-					psprintf("Only the following schemas are exposed: %s",
-							 rpc_schemas ? rpc_schemas : ""));
-	if (strcmp(schema, "pgcall") == 0 && !is_api_function(fn))
-		raise_not_found(schema, fn, keys, NIL);
-
-	cands = load_candidates(schema, fn);
-	foreach(lc, cands)
-		if (candidate_matches(lfirst(lc), keys))
-			found = lappend(found, lfirst(lc));
-	if (found == NIL)
-	{
-		foreach(lc, cands)
-		{
-			RpcCand    *c = lfirst(lc);
-
-			if (c->matchable && c->nin == 1 && c->names[0][0] == '\0' &&
-				(c->types[0] == JSONOID || c->types[0] == JSONBOID))
-			{
-				found = lappend(found, c);
-				*mode = CALL_WHOLE;
-			}
-		}
-	}
-	if (found == NIL)
-		raise_not_found(schema, fn, keys, cands);
-	if (list_length(found) > 1)
-	{
-		List	   *sigs = NIL;
-
-		foreach(lc, found)
-			sigs = lappend(sigs, signature_of(schema, fn, lfirst(lc)));
-		list_sort(sigs, cmp_signature);
-		raise_pgrst(300, "PGRST203",
-					psprintf("Could not choose the best candidate function between: %s",
-							 join_names(sigs, ", ")),
-					NULL,
-					"Try renaming the parameters or the function itself in the database so function overloading can be resolved");
-	}
-	return linitial(found);
 }
 
 /* ------------------------------------------------------------ SQL */
@@ -897,13 +366,13 @@ column_sql(const RpcResult *r, const char *name, Oid *type)
 		*type = r->scalar_type;
 		return psprintf("(_r).%s", quote_identifier(name));
 	}
-	if (OidIsValid(r->rowtype) && (strcmp(r->schema, "pgcall") != 0 || is_api_function(name)))
+	if (OidIsValid(r->rowtype) && (strcmp(r->schema, "pgcall") != 0 || pgcall_rpc_is_api_function(name)))
 	{
 		List	   *names = list_make2(makeString(pstrdup(r->schema)), makeString(pstrdup(name)));
 		FuncCandidateList c = FuncnameGetCandidates(names, 1, NIL, false, false, false, true);
 
 		for (; c; c = c->next)
-			if (c->args[0] == r->rowtype && is_callable_function(c->oid) &&
+			if (c->args[0] == r->rowtype && pgcall_rpc_is_callable(c->oid) &&
 				!get_func_retset(c->oid))
 			{
 				*type = get_func_rettype(c->oid);
@@ -1053,7 +522,7 @@ order_sql(const RpcResult *r, const RqQuery *q)
 static void
 refuse_query(const char *schema, const char *fn, const char *what)
 {
-	raise_pgrst(400, "PGRST100",
+	pgcall_rpc_raise(400, "PGRST100",
 				psprintf("\"failed to parse %s\": %s.%s does not return rows", what, schema, fn),
 				"select, filters, order, limit, offset and text/csv apply to functions that return rows (a composite type or a set).",
 				"In a query string select, order, limit, offset, or and and are PostgREST's own parameters, also on GET: pass arguments with these names in a POST body.");
@@ -1164,7 +633,7 @@ prepare_call(RpcEntry *entry, const char *schema, const RpcCand *cand, RpcCallMo
 			refuse_query(schema, res.fn, q->where ? "filter" : q->norder ? "order" :
 						 q->nselect ? "select" : "limit");
 		if (q->media == RQ_MEDIA_CSV)
-			raise_pgrst(406, "PGRST107", "None of these media types are available: text/csv",
+			pgcall_rpc_raise(406, "PGRST107", "None of these media types are available: text/csv",
 						NULL, NULL);
 		if (proc->prorettype == VOIDOID)
 		{
@@ -1310,8 +779,13 @@ plan_entry_build(RpcEntry *entry, const char *schema, const char *fn, List *keys
 				 const RqQuery *q)
 {
 	RpcCallMode mode;
-	RpcCand    *cand = resolve_function(schema, fn, keys, &mode);
+	RpcCand    *cand;
 
+	if (!schema_is_exposed(schema))
+		pgcall_rpc_raise(406, "PGRST106", psprintf("Invalid schema: %s", schema), NULL,
+						 psprintf("Only the following schemas are exposed: %s",
+								  rpc_schemas ? rpc_schemas : ""));
+	cand = pgcall_rpc_resolve(schema, fn, keys, &mode);
 	prepare_call(entry, schema, cand, mode, keys, single, q);
 }
 
@@ -1434,7 +908,7 @@ raise_query_error(const RqError *err, const char *schema, const char *fn)
 	switch (err->kind)
 	{
 		case RQ_ERR_EMBED:
-			raise_pgrst(400, "PGRST200",
+			pgcall_rpc_raise(400, "PGRST200",
 						psprintf("Could not find a relationship between '%s' and '%s' in the schema cache",
 								 fn, err->embed),
 						psprintf("Searched for a foreign key relationship between '%s' and '%s' in the schema '%s', but no matches were found.",
@@ -1442,19 +916,19 @@ raise_query_error(const RqError *err, const char *schema, const char *fn)
 						"pgcall does not embed resources: select the columns of the function's result, or join inside the function.");
 			break;
 		case RQ_ERR_AGGREGATE:
-			raise_pgrst(400, "PGRST123", err->message, NULL, NULL);
+			pgcall_rpc_raise(400, "PGRST123", err->message, NULL, NULL);
 			break;
 		case RQ_ERR_RANGE:
-			raise_pgrst(416, "PGRST103", err->message, err->details, NULL);
+			pgcall_rpc_raise(416, "PGRST103", err->message, err->details, NULL);
 			break;
 		case RQ_ERR_PREFER:
-			raise_pgrst(400, "PGRST122", err->message, err->details, NULL);
+			pgcall_rpc_raise(400, "PGRST122", err->message, err->details, NULL);
 			break;
 		case RQ_ERR_MEDIA:
-			raise_pgrst(406, "PGRST107", err->message, NULL, NULL);
+			pgcall_rpc_raise(406, "PGRST107", err->message, NULL, NULL);
 			break;
 		default:
-			raise_pgrst(400, "PGRST100", err->message, err->details[0] ? err->details : NULL, NULL);
+			pgcall_rpc_raise(400, "PGRST100", err->message, err->details[0] ? err->details : NULL, NULL);
 	}
 }
 
@@ -1530,7 +1004,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	schema = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	fn = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strlen(schema) >= NAMEDATALEN || strlen(fn) >= NAMEDATALEN)
-		raise_pgrst(404, "PGRST202",
+		pgcall_rpc_raise(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 					"The schema or function name is longer than PostgreSQL allows.", NULL);
 
@@ -1591,13 +1065,13 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	appendStringInfo(&keybuf, "/%d/%s", single ? 1 : 0, shape);
 	free(shape);
 	if (list_length(keys) > FUNC_MAX_ARGS)
-		raise_pgrst(404, "PGRST202",
+		pgcall_rpc_raise(404, "PGRST202",
 					psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 					"Too many or too long argument names: a function has at most 100 parameters, each named in at most 63 bytes.",
 					NULL);
 	foreach(lc, keys)
 		if (strlen(lfirst(lc)) >= NAMEDATALEN)
-			raise_pgrst(404, "PGRST202",
+			pgcall_rpc_raise(404, "PGRST202",
 						psprintf("Could not find the function %s.%s in the schema cache", schema, fn),
 						"Too many or too long argument names: a function has at most 100 parameters, each named in at most 63 bytes.",
 						NULL);
@@ -1646,7 +1120,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	plan = entry->plan;
 
 	if (XactReadOnly && entry->own_api && entry->volatility == PROVOLATILE_VOLATILE)
-		raise_pgrst(405, "PGRST101",
+		pgcall_rpc_raise(405, "PGRST101",
 					psprintf("Function %s.%s changes data and cannot be called with GET", schema, fn),
 					"GET and HEAD requests run in a read-only transaction.",
 					psprintf("Call it with POST /rpc/%s and the arguments as a JSON object.", fn));
@@ -1684,7 +1158,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 											  2, &rnulls[2]))
 				: 0;
 		if (want_single && retset && rows != 1)
-			raise_pgrst(406, "PGRST116",
+			pgcall_rpc_raise(406, "PGRST116",
 						"Cannot coerce the result to a single JSON object",
 						psprintf("The result contains " INT64_FORMAT " rows", rows), NULL);
 		value = SPI_processed > 0
@@ -1706,7 +1180,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 		total = rows;
 
 	if (q->max_affected >= 0 && (total >= 0 ? total : rows) > q->max_affected)
-		raise_pgrst(400, "PGRST124", "Query result exceeds max-affected preference constraint",
+		pgcall_rpc_raise(400, "PGRST124", "Query result exceeds max-affected preference constraint",
 					psprintf("The query affects " INT64_FORMAT " rows", total >= 0 ? total : rows),
 					NULL);
 
