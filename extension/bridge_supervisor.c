@@ -38,6 +38,10 @@
  *
  * One bridge per cluster: pgcall.bridge_database names one database, and a
  * list is refused.  More databases or more bridges run standalone daemons.
+ *
+ * Size: a little over 800 lines: one background worker's life (start,
+ * secret, child, backoff, signals, shutdown), whose parts share the
+ * child's state and the signal flags; kept in one file.
  */
 #include "postgres.h"
 
