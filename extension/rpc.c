@@ -151,6 +151,19 @@ rpc_plan_release(RpcPlan *p)
 	}
 }
 
+/* An entry lets go of its plan: freed now, or by the last call executing it. */
+static void
+rpc_plan_drop(RpcPlan *p)
+{
+	if (p->refs > 0)
+		p->retired = true;
+	else
+	{
+		SPI_freeplan(p->plan);
+		pfree(p);
+	}
+}
+
 /* Replace an entry's plan; the old one lives on while calls execute it. */
 static void
 rpc_plan_replace(RpcEntry *entry, SPIPlanPtr plan)
@@ -159,15 +172,7 @@ rpc_plan_replace(RpcEntry *entry, SPIPlanPtr plan)
 
 	p->plan = plan;
 	if (entry->plan)
-	{
-		if (entry->plan->refs > 0)
-			entry->plan->retired = true;
-		else
-		{
-			SPI_freeplan(entry->plan->plan);
-			pfree(entry->plan);
-		}
-	}
+		rpc_plan_drop(entry->plan);
 	entry->plan = p;
 }
 
@@ -755,15 +760,7 @@ rpc_cache_trim(void)
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (entry->plan)
-		{
-			if (entry->plan->refs > 0)
-				entry->plan->retired = true;
-			else
-			{
-				SPI_freeplan(entry->plan->plan);
-				pfree(entry->plan);
-			}
-		}
+			rpc_plan_drop(entry->plan);
 		if (entry->fullkey)
 			pfree(entry->fullkey);
 		hash_search(rpc_cache, &entry->hash, HASH_REMOVE, NULL);
