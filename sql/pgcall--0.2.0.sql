@@ -3423,11 +3423,12 @@ COMMENT ON FUNCTION pgcall.dialect_call(text, text, jsonb) IS
 
 GRANT EXECUTE ON FUNCTION pgcall.dialect_call(text, text, jsonb) TO pgcall_user, pgcall_backend, pgcall_admin;
 -------------------------------------------------------------------------------
--- What PUBLIC may run
+-- What PUBLIC may run, and a check of the API list
 --
 -- Last, once every function exists: PostgreSQL lets PUBLIC execute a new
 -- function, pgcall lets it execute nothing but these four, which describe
--- the API.  Each other function's grants follow it in its own file.
+-- the API.  Each other function's grants follow it in its own file.  Then
+-- every name in pgcall.api_function (90-api.sql) must be a function.
 -------------------------------------------------------------------------------
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA pgcall FROM PUBLIC;
@@ -3436,7 +3437,6 @@ REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA pgcall FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.error_codes(), pgcall.state_transitions(), pgcall.event_types(),
     pgcall.rings_until(text, timestamptz) TO PUBLIC;
 
--- Every name in the list is a function.
 DO $api$
 DECLARE
     missing text;
