@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -993,4 +994,161 @@ sio_poll_request(struct http_req *r, struct lws *wsi, bool get, const char *body
 		if (s->sendq.count || s->state == SS_CLOSING)
 			poll_flush(s->sio);
 	}
+}
+
+/* ---------------------------------------------------------------- CORS */
+
+/*
+ * A page on another origin reaches the long-polling transport with CORS
+ * (the WebSocket needs none).  The bridge's rule for /rpc holds here too:
+ * any origin may call, since no cookie is ever read and the identity is the
+ * token in the CONNECT packet.  What socket.io-client's withCredentials
+ * needs on top is the origin itself, not "*": an origin that is well-formed
+ * (sio_origin_ok()) is echoed with Access-Control-Allow-Credentials; "null"
+ * (a sandboxed or file: page) gets "*" without credentials; anything else
+ * gets no CORS header, so the browser keeps the answer from the page.
+ */
+static const char cors_methods[] = "GET, POST, OPTIONS";
+static const char cors_headers[] = "Authorization, Content-Type, Accept, Accept-Profile, "
+	"Content-Profile, Prefer, apikey, x-client-info";
+
+/* The request's Origin into buf; false when absent or too long. */
+static bool
+origin_of(struct lws *wsi, char *buf, int len)
+{
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+
+	return n > 0 && n < len && lws_hdr_copy(wsi, buf, len, WSI_TOKEN_ORIGIN) == n;
+}
+
+static bool
+add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		   unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *) name,
+									   (const unsigned char *) value, (int) strlen(value),
+									   p, end) == 0;
+}
+
+int
+sio_cors_headers(struct lws *wsi, bool preflight, unsigned char **p, unsigned char *end)
+{
+	char		origin[SIO_MAX_ORIGIN + 2];
+	bool		ok;
+
+	if (!origin_of(wsi, origin, sizeof(origin)))
+		return 0;
+	if (strcmp(origin, "null") == 0)
+		ok = add_header(wsi, "access-control-allow-origin:", "*", p, end);
+	else if (sio_origin_ok(origin, strlen(origin)))
+		ok = add_header(wsi, "access-control-allow-origin:", origin, p, end) &&
+			add_header(wsi, "access-control-allow-credentials:", "true", p, end);
+	else
+		return 0;
+	/* the answer depends on the Origin: caches must keep them apart */
+	ok = ok && add_header(wsi, "vary:", "Origin", p, end);
+	if (preflight)
+		ok = ok && add_header(wsi, "access-control-allow-methods:", cors_methods, p, end) &&
+			add_header(wsi, "access-control-allow-headers:", cors_headers, p, end) &&
+			add_header(wsi, "access-control-max-age:", "600", p, end);
+	return ok ? 0 : -1;
+}
+
+/* A custom header's value, malloc'd, or NULL when absent. */
+static char *
+custom_header(struct lws *wsi, const char *key)
+{
+	int			kl = (int) strlen(key);
+	int			n = lws_hdr_custom_length(wsi, key, kl);
+	char	   *v;
+
+	if (n < 0 || !(v = malloc((size_t) n + 1)))
+		return NULL;
+	if (lws_hdr_custom_copy(wsi, v, n + 1, key, kl) < 0)
+	{
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Whether the comma-separated header names in list are all allowed ones. */
+static bool
+headers_allowed(const char *list)
+{
+	const char *s = list;
+
+	while (*s)
+	{
+		const char *a,
+				   *b;
+		bool		found = false;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		a = s;
+		while (*s && *s != ',')
+			s++;
+		b = s;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b == a)
+			continue;
+		for (const char *h = cors_headers; *h;)
+		{
+			const char *e = strchr(h, ',');
+			size_t		hl = e ? (size_t) (e - h) : strlen(h);
+
+			if (hl == (size_t) (b - a) && strncasecmp(h, a, hl) == 0)
+				found = true;
+			h = e ? e + 2 : h + hl;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int
+sio_preflight(struct lws *wsi, const char **message, const char **hint)
+{
+	char		origin[SIO_MAX_ORIGIN + 2];
+	char	   *method,
+			   *headers;
+	int			status = 0;
+
+	if (!origin_of(wsi, origin, sizeof(origin)) ||
+		(strcmp(origin, "null") != 0 && !sio_origin_ok(origin, strlen(origin))))
+	{
+		*message = "The Origin is missing or not an origin";
+		*hint = "A CORS preflight names its page's origin: scheme://host[:port], or null.";
+		return 403;
+	}
+	method = custom_header(wsi, "access-control-request-method:");
+	headers = NULL;				/* lws parses this one as a token of its own */
+	{
+		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS);
+
+		if (n > 0 && (headers = malloc((size_t) n + 1)) &&
+			lws_hdr_copy(wsi, headers, n + 1, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS) != n)
+		{
+			free(headers);
+			headers = strdup("?");	/* unreadable: refused */
+		}
+	}
+	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0))
+	{
+		*message = "Only GET and POST are allowed on /socket.io/";
+		*hint = "Engine.IO's long-polling transport reads with GET and writes with POST.";
+		status = 405;
+	}
+	else if (headers && !headers_allowed(headers))
+	{
+		*message = "A requested header is not allowed on /socket.io/";
+		*hint = cors_headers;
+		status = 403;
+	}
+	free(method);
+	free(headers);
+	return status;
 }

@@ -94,6 +94,9 @@ struct http_req;
 void		sio_poll_request(struct http_req *r, struct lws *wsi, bool get,
 							 const char *body, size_t len);
 void		sio_poll_abandon(struct http_req *r);
+/* sio_ws.c: CORS on the long-polling transport (a preflight: 0, or a status) */
+int			sio_preflight(struct lws *wsi, const char **message, const char **hint);
+int			sio_cors_headers(struct lws *wsi, bool preflight, unsigned char **p, unsigned char *end);
 void		http_sio_answer(struct http_req *r, int status, const char *content_type,
 							char *body, size_t len);
 
