@@ -79,6 +79,7 @@ bool		session_register(struct session *s, const char *uid);
 struct session *session_detached(void);
 void		session_detached_free(struct session *s);
 void		session_adopt(struct session *to, struct session *from);
+void		session_resume(struct session *s, int64_t after);
 
 /* sio_ws.c */
 bool		sio_path_is(const char *uri);
