@@ -62,6 +62,7 @@ struct http_req
 	bool		rx_held;		/* reading paused until the reply is ready */
 	bool		lws_zero_body;	/* lws will still call BODY_COMPLETION (POST, length 0) */
 	bool		sio_held;		/* a Socket.IO long-poll GET waiting for packets */
+	bool		sio_preflight;	/* an accepted CORS preflight of /socket.io/ */
 	struct identity id;
 	char	   *headers_json;
 	char	   *args_json;
@@ -752,6 +753,8 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->cors = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+	r->route = ROUTE_NONE;		/* not the last request's on this connection */
+	r->sio_preflight = false;
 	r->lws_zero_body = lws_owes_zero_body(wsi);
 
 	if (B.draining)
@@ -858,6 +861,26 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	else if (B.cfg.sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
 	{
 		/* Engine.IO's HTTP long-polling transport (sio_ws.c) */
+		r->route = ROUTE_SIO;
+		if (method && !strcmp(method, "OPTIONS"))
+		{
+			const char *msg = NULL,
+					   *hint = NULL;
+			int			st = sio_preflight(wsi, &msg, &hint);
+
+			r->close_after = r->content_length > 0;
+			if (st)
+			{
+				r->cors = false;	/* refused: nothing that would let it pass */
+				http_reply_error(r, st, st == 405 ? "PGRST101" : "PGRST403", msg, hint);
+				return 0;
+			}
+			r->sio_preflight = true;
+			r->reply.status = 200;
+			r->reply.content_type = NULL;
+			http_reply(r);
+			return 0;
+		}
 		if (!method || (strcmp(method, "POST") != 0 && !r->get) || r->head)
 		{
 			r->close_after = r->content_length > 0;
@@ -865,7 +888,6 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 							 "Engine.IO's polling transport takes GET and POST.");
 			return 0;
 		}
-		r->route = ROUTE_SIO;
 	}
 	else if (B.cfg.web_root && r->get && r->content_length == 0)
 	{
@@ -1069,7 +1091,12 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 			line = eol + 2;
 		}
 	}
-	if (r->cors)
+	if (r->cors && r->route == ROUTE_SIO)
+	{
+		if (sio_cors_headers(wsi, r->sio_preflight, &p, end))
+			return -1;
+	}
+	else if (r->cors)
 	{
 		static const char any[] = "*";
 		static const char methods[] = "GET, POST, HEAD, OPTIONS";

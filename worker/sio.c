@@ -212,6 +212,57 @@ sio_put_event(struct jbuf *b, const char *nsp, const char *name, size_t name_len
 	jb_puts(b, "]");
 }
 
+/* -------------------------------------------------------------- origin */
+
+bool
+sio_origin_ok(const char *s, size_t n)
+{
+	size_t		i = 0,
+				start;
+
+	if (n == 0 || n > SIO_MAX_ORIGIN || s[0] < 'a' || s[0] > 'z')
+		return false;
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+					 s[i] == '+' || s[i] == '-' || s[i] == '.'))
+		i++;
+	if (n - i < 4 || memcmp(s + i, "://", 3) != 0)
+		return false;
+	i += 3;
+	start = i;
+	if (s[i] == '[')
+	{
+		/* an IPv6 address: hex digits, colons and dots (an IPv4 tail) */
+		while (++i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+						   s[i] == ':' || s[i] == '.'))
+			;
+		if (i >= n || s[i] != ']' || i - start < 3)
+			return false;
+		i++;
+	}
+	else
+	{
+		while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+						 s[i] == '-' || s[i] == '.' || s[i] == '_'))
+			i++;
+		if (i == start || s[start] == '.' || s[i - 1] == '.')
+			return false;
+	}
+	if (i < n && s[i] == ':')
+	{
+		unsigned	port = 0;
+		size_t		digits = 0;
+
+		while (++i < n && s[i] >= '0' && s[i] <= '9' && digits < 5)
+		{
+			port = port * 10 + (unsigned) (s[i] - '0');
+			digits++;
+		}
+		if (digits == 0 || port > 65535)
+			return false;
+	}
+	return i == n;
+}
+
 /* -------------------------------------------------------------- mapper */
 
 static bool

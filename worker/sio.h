@@ -71,6 +71,15 @@ void		sio_put_event(struct jbuf *b, const char *nsp, const char *name, size_t na
 						  const char *data, size_t data_len);
 
 /*
+ * Whether s is a serialized origin a browser sends: scheme "://" host
+ * [":" port], lower case, the host a name, an IPv4 address or a bracketed
+ * IPv6 one, at most SIO_MAX_ORIGIN bytes ("null" is not one).  Only such an
+ * origin is echoed in Access-Control-Allow-Origin.
+ */
+#define SIO_MAX_ORIGIN 255
+bool		sio_origin_ok(const char *s, size_t n);
+
+/*
  * The outbound mapper.  rules is a JSON array of rule objects, as
  * pgcall.dialect_rules() returns them (in order, first match wins per
  * pgcall event and seq):

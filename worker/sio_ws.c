@@ -28,16 +28,33 @@
  * misses its pong, or overflows --send-queue; an unknown sid is refused
  * with Engine.IO's error JSON.
  *
- * Not served: binary packets, more than one namespace per connection,
- * connection state recovery.
+ * Connection state recovery (Socket.IO 4.6+) maps onto pgcall's event ids,
+ * the native protocol's resume: the CONNECT reply carries a pid, "<tag>.<id>"
+ * (tag: the first 8 bytes of SHA-256 of the user id, in hex; id: the event
+ * cursor at the connect), and every emit mapped from a pgcall event carries
+ * that event's id, as a string, as its last argument: socket.io-client keeps
+ * it as its offset.  A client that reconnects with {pid, offset} in its
+ * CONNECT auth (socket.io-client does it by itself) is answered with the
+ * same pid (socket.recovered) when the pid is its user's and the events
+ * after the offset (or after the pid's id, when it got none) are all still
+ * stored; it then gets those events, through the dialect's rules, before
+ * live ones, each once (ws.c's resume).  Otherwise it gets a new pid and new
+ * events only.  Nothing of this is kept in the bridge: another bridge, or
+ * this one restarted, recovers the same way.  Replies to the client's own
+ * events (callInitiated, callError, acks) are not events and carry no
+ * offset: one lost with the transport is not replayed.
+ *
+ * Not served: binary packets, more than one namespace per connection.
  */
 #include "ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "jwt.h"
 #include "sio.h"
@@ -51,6 +68,8 @@ struct sio
 	bool		connecting;
 	bool		pong_wait;
 	int			refusals;		/* CONNECT_ERRORs sent */
+	char		pid[40];		/* recovery: the pid the CONNECT asked for, then ours */
+	int64_t		recover_after;	/* recovery: the events after this id; -1 not asked */
 	lws_sorted_usec_list_t sul_ping;
 	lws_sorted_usec_list_t sul_connect;
 	/* long-polling */
@@ -362,13 +381,171 @@ sio_closed(struct session *s)
 
 /* ------------------------------------------------------------ connect */
 
+/* ----------------------------------------------------------- recovery */
+
+/* The first 8 bytes of SHA-256 of the user id, in hex. */
+static void
+user_tag(const char *uid, char out[17])
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *) uid, strlen(uid), h);
+	for (int i = 0; i < 8; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+/* An event id in decimal (1 to 16 digits, at most 2^53 - 1), or -1. */
+static int64_t
+event_id(const char *s, size_t n)
+{
+	int64_t		v = 0;
+
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= (INT64_C(1) << 53) - 1 ? v : -1;
+}
+
+/* pid is "<tag>.<id>" with uid's tag. */
+static bool
+pid_is_users(const char *pid, const char *uid)
+{
+	char		tag[17];
+
+	user_tag(uid, tag);
+	return strlen(pid) > 17 && memcmp(pid, tag, 16) == 0 && pid[16] == '.';
+}
+
+/*
+ * What the CONNECT's auth asks to recover: pid "<16 hex>.<id>" and, when
+ * the client got an event since, offset "<id>".  Anything malformed is no
+ * request (a new session).
+ */
+static void
+recovery_request(struct sio *x, const struct jval *auth)
+{
+	struct jval pid,
+				off;
+	char	   *p = NULL,
+			   *o = NULL;
+	int64_t		base,
+				after;
+
+	x->pid[0] = '\0';
+	x->recover_after = -1;
+	if (!json_member(auth->p, auth->n, "pid", &pid) || pid.type != J_STRING ||
+		!(p = json_string_dup(&pid)))
+		return;
+	if (strlen(p) < 18 || strlen(p) >= sizeof(x->pid) || p[16] != '.' ||
+		strspn(p, "0123456789abcdef") != 16 || (base = event_id(p + 17, strlen(p + 17))) < 0)
+		goto out;
+	after = base;
+	if (json_member(auth->p, auth->n, "offset", &off) && off.type != J_NULL)
+	{
+		if (off.type != J_STRING || !(o = json_string_dup(&off)) ||
+			(after = event_id(o, strlen(o))) < 0)
+			goto out;
+	}
+	memcpy(x->pid, p, strlen(p) + 1);
+	x->recover_after = after;
+out:
+	free(p);
+	free(o);
+}
+
+/*
+ * The namespace joined: the CONNECT reply with the pid, then the events
+ * missed (recovered) or new ones only.
+ */
+static void
+joined(struct session *s, bool recovered)
+{
+	struct sio *x = s->sio;
+	struct jbuf b;
+
+	x->connected = true;
+	x->connecting = false;
+	if (!recovered)
+	{
+		s->last_sent = events_cursor();
+		user_tag(s->user->id, x->pid);
+		snprintf(x->pid + 16, sizeof(x->pid) - 16, ".%lld", (long long) s->last_sent);
+		s->state = SS_LIVE;
+	}
+	if (s->id.exp && s->wsi)
+	{
+		int64_t		wait = s->id.exp - now_unix();
+
+		lws_set_timer_usecs(s->wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
+	}
+	jb_init(&b);
+	sio_put_head(&b, SIO_CONNECT, x->nsp, -1);
+	jb_puts(&b, "{\"sid\":");
+	jb_strz(&b, x->sid);
+	jb_puts(&b, ",\"pid\":");
+	jb_strz(&b, x->pid);
+	jb_puts(&b, "}");
+	ws_send_jb(s, &b);
+	if (recovered)
+		session_resume(s, x->recover_after);
+}
+
+static void
+recover_done(struct job *job)
+{
+	struct session *s = job->owner;
+
+	if (!s)
+		return;
+	lws_dll2_remove(&job->owner_link);
+	if (s->state != SS_AUTH || !s->sio)
+		return;
+	if (!job_ok(job))
+		log_debug("socket.io client of user %s not recovered from %lld: %s", s->user->id,
+				  (long long) s->sio->recover_after, job_sqlstate(job) ? job_sqlstate(job) : "no database");
+	joined(s, job_ok(job));
+}
+
+/*
+ * Whether the events after recover_after are all still stored (else
+ * events_since raises P410A): a job whose answer joins the session.
+ */
+static bool
+recover_check(struct session *s)
+{
+	char		after[24];
+	const char *v[2] = {after, "1"};
+	struct job *job;
+
+	snprintf(after, sizeof(after), "%lld", (long long) s->sio->recover_after);
+	job = session_job(s, recover_done, "GET", "/socket.io/");
+	if (!job || job_add(job, SQL_EVENTS_SINCE, 2, v))
+	{
+		job_free(job);
+		return false;
+	}
+	job->per_socket = true;
+	if (pool_submit(job))
+	{
+		job_free(job);
+		return false;
+	}
+	s->sio->connecting = true;
+	lws_dll2_add_tail(&job->owner_link, &s->jobs);
+	return true;
+}
+
 static void
 connect_done(struct job *job)
 {
 	struct session *s = job->owner;
 	struct sio *x;
 	const PGresult *res = job->res[1];
-	struct jbuf b;
 	const char *text;
 	size_t		len;
 
@@ -413,22 +590,10 @@ connect_done(struct job *job)
 	}
 	if (!session_register(s, PQgetvalue(res, 0, 0)))
 		return;
-	x->connected = true;
 	lws_sul_cancel(&x->sul_connect);
-	s->last_sent = events_cursor();
-	s->state = SS_LIVE;
-	if (s->id.exp && s->wsi)
-	{
-		int64_t		wait = s->id.exp - now_unix();
-
-		lws_set_timer_usecs(s->wsi, (wait > 0 ? wait : 0) * LWS_USEC_PER_SEC + 1);
-	}
-	jb_init(&b);
-	sio_put_head(&b, SIO_CONNECT, x->nsp, -1);
-	jb_puts(&b, "{\"sid\":");
-	jb_strz(&b, x->sid);
-	jb_puts(&b, "}");
-	ws_send_jb(s, &b);
+	if (x->recover_after >= 0 && pid_is_users(x->pid, s->user->id) && recover_check(s))
+		return;					/* joined when the check answers */
+	joined(s, false);
 }
 
 static void
@@ -474,6 +639,7 @@ on_connect(struct session *s, const struct sio_packet *p)
 		return;
 	}
 	free(token);
+	recovery_request(x, &p->data);
 	v[0] = B.cfg.sio_dialect;
 	v[1] = nsp;
 	job = session_job(s, connect_done, "GET", "/socket.io/");
@@ -514,7 +680,7 @@ call_done(struct job *job)
 		return;
 	lws_dll2_remove(&job->owner_link);
 	s->calls--;
-	if (s->state != SS_LIVE || !s->sio)
+	if ((s->state != SS_LIVE && s->state != SS_RESUMING) || !s->sio)
 		return;
 	if (!job_ok(job) || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
@@ -785,8 +951,17 @@ emit_one(void *ctx, const char *name, size_t name_len, const char *payload, size
 	struct session *s = ctx;
 	struct jbuf b;
 
+	/* sio_put_event()'s packet with the event's id last: the offset */
 	jb_init(&b);
-	sio_put_event(&b, s->sio->nsp, name, name_len, payload, payload_len);
+	sio_put_head(&b, SIO_EVENT, s->sio->nsp, -1);
+	jb_puts(&b, "[");
+	jb_str(&b, name, name_len);
+	if (payload)
+	{
+		jb_puts(&b, ",");
+		jb_put(&b, payload, payload_len);
+	}
+	jb_printf(&b, ",\"%lld\"]", (long long) s->last_sent);
 	ws_send_jb(s, &b);
 }
 
@@ -993,4 +1168,161 @@ sio_poll_request(struct http_req *r, struct lws *wsi, bool get, const char *body
 		if (s->sendq.count || s->state == SS_CLOSING)
 			poll_flush(s->sio);
 	}
+}
+
+/* ---------------------------------------------------------------- CORS */
+
+/*
+ * A page on another origin reaches the long-polling transport with CORS
+ * (the WebSocket needs none).  The bridge's rule for /rpc holds here too:
+ * any origin may call, since no cookie is ever read and the identity is the
+ * token in the CONNECT packet.  What socket.io-client's withCredentials
+ * needs on top is the origin itself, not "*": an origin that is well-formed
+ * (sio_origin_ok()) is echoed with Access-Control-Allow-Credentials; "null"
+ * (a sandboxed or file: page) gets "*" without credentials; anything else
+ * gets no CORS header, so the browser keeps the answer from the page.
+ */
+static const char cors_methods[] = "GET, POST, OPTIONS";
+static const char cors_headers[] = "Authorization, Content-Type, Accept, Accept-Profile, "
+	"Content-Profile, Prefer, apikey, x-client-info";
+
+/* The request's Origin into buf; false when absent or too long. */
+static bool
+origin_of(struct lws *wsi, char *buf, int len)
+{
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+
+	return n > 0 && n < len && lws_hdr_copy(wsi, buf, len, WSI_TOKEN_ORIGIN) == n;
+}
+
+static bool
+add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		   unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *) name,
+									   (const unsigned char *) value, (int) strlen(value),
+									   p, end) == 0;
+}
+
+int
+sio_cors_headers(struct lws *wsi, bool preflight, unsigned char **p, unsigned char *end)
+{
+	char		origin[SIO_MAX_ORIGIN + 2];
+	bool		ok;
+
+	if (!origin_of(wsi, origin, sizeof(origin)))
+		return 0;
+	if (strcmp(origin, "null") == 0)
+		ok = add_header(wsi, "access-control-allow-origin:", "*", p, end);
+	else if (sio_origin_ok(origin, strlen(origin)))
+		ok = add_header(wsi, "access-control-allow-origin:", origin, p, end) &&
+			add_header(wsi, "access-control-allow-credentials:", "true", p, end);
+	else
+		return 0;
+	/* the answer depends on the Origin: caches must keep them apart */
+	ok = ok && add_header(wsi, "vary:", "Origin", p, end);
+	if (preflight)
+		ok = ok && add_header(wsi, "access-control-allow-methods:", cors_methods, p, end) &&
+			add_header(wsi, "access-control-allow-headers:", cors_headers, p, end) &&
+			add_header(wsi, "access-control-max-age:", "600", p, end);
+	return ok ? 0 : -1;
+}
+
+/* A custom header's value, malloc'd, or NULL when absent. */
+static char *
+custom_header(struct lws *wsi, const char *key)
+{
+	int			kl = (int) strlen(key);
+	int			n = lws_hdr_custom_length(wsi, key, kl);
+	char	   *v;
+
+	if (n < 0 || !(v = malloc((size_t) n + 1)))
+		return NULL;
+	if (lws_hdr_custom_copy(wsi, v, n + 1, key, kl) < 0)
+	{
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Whether the comma-separated header names in list are all allowed ones. */
+static bool
+headers_allowed(const char *list)
+{
+	const char *s = list;
+
+	while (*s)
+	{
+		const char *a,
+				   *b;
+		bool		found = false;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		a = s;
+		while (*s && *s != ',')
+			s++;
+		b = s;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b == a)
+			continue;
+		for (const char *h = cors_headers; *h;)
+		{
+			const char *e = strchr(h, ',');
+			size_t		hl = e ? (size_t) (e - h) : strlen(h);
+
+			if (hl == (size_t) (b - a) && strncasecmp(h, a, hl) == 0)
+				found = true;
+			h = e ? e + 2 : h + hl;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int
+sio_preflight(struct lws *wsi, const char **message, const char **hint)
+{
+	char		origin[SIO_MAX_ORIGIN + 2];
+	char	   *method,
+			   *headers;
+	int			status = 0;
+
+	if (!origin_of(wsi, origin, sizeof(origin)) ||
+		(strcmp(origin, "null") != 0 && !sio_origin_ok(origin, strlen(origin))))
+	{
+		*message = "The Origin is missing or not an origin";
+		*hint = "A CORS preflight names its page's origin: scheme://host[:port], or null.";
+		return 403;
+	}
+	method = custom_header(wsi, "access-control-request-method:");
+	headers = NULL;				/* lws parses this one as a token of its own */
+	{
+		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS);
+
+		if (n > 0 && (headers = malloc((size_t) n + 1)) &&
+			lws_hdr_copy(wsi, headers, n + 1, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS) != n)
+		{
+			free(headers);
+			headers = strdup("?");	/* unreadable: refused */
+		}
+	}
+	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0))
+	{
+		*message = "Only GET and POST are allowed on /socket.io/";
+		*hint = "Engine.IO's long-polling transport reads with GET and writes with POST.";
+		status = 405;
+	}
+	else if (headers && !headers_allowed(headers))
+	{
+		*message = "A requested header is not allowed on /socket.io/";
+		*hint = cors_headers;
+		status = 403;
+	}
+	free(method);
+	free(headers);
+	return status;
 }

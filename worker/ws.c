@@ -396,6 +396,12 @@ resume_done(struct job *job)
 		lws_sul_schedule(B.ctx, 0, &s->sul_resume, sul_resume_cb, 1000 * 1000);
 		return;
 	}
+	if (job->err && s->sio)
+	{
+		/* no error message in Socket.IO: the client reconnects, unrecovered */
+		session_close(s, 1011, "the events to recover are gone");
+		return;
+	}
 	if (job->err)
 	{
 		struct reply r = {0};
@@ -507,6 +513,13 @@ start_resume(struct session *s, int64_t after)
 	s->resume_waiting = false;
 	if (!s->resume_job)
 		resume_round(s);
+}
+
+/* Socket.IO's connection state recovery (sio_ws.c): replay, then live. */
+void
+session_resume(struct session *s, int64_t after)
+{
+	start_resume(s, after);
 }
 
 /* -------------------------------------------------------------- calls */

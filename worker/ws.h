@@ -79,6 +79,7 @@ bool		session_register(struct session *s, const char *uid);
 struct session *session_detached(void);
 void		session_detached_free(struct session *s);
 void		session_adopt(struct session *to, struct session *from);
+void		session_resume(struct session *s, int64_t after);
 
 /* sio_ws.c */
 bool		sio_path_is(const char *uri);
@@ -94,6 +95,9 @@ struct http_req;
 void		sio_poll_request(struct http_req *r, struct lws *wsi, bool get,
 							 const char *body, size_t len);
 void		sio_poll_abandon(struct http_req *r);
+/* sio_ws.c: CORS on the long-polling transport (a preflight: 0, or a status) */
+int			sio_preflight(struct lws *wsi, const char **message, const char **hint);
+int			sio_cors_headers(struct lws *wsi, bool preflight, unsigned char **p, unsigned char *end);
 void		http_sio_answer(struct http_req *r, int status, const char *content_type,
 							char *body, size_t len);
 

@@ -343,7 +343,7 @@ describe('Engine.IO and Socket.IO attacked', () => {
     assert.equal(posted.status, 200);
     assert.equal(await posted.text(), 'ok');
     const joined = (await (await poll(`&sid=${sid}`)).text()).split('\x1e');
-    assert.equal(joined[0], `40{"sid":"${sid}"}`);
+    assert.match(joined[0], new RegExp(`^40\\{"sid":"${sid}","pid":"[0-9a-f]{16}\\.\\d+"\\}$`));
     if (joined.includes('2')) await poll(`&sid=${sid}`, { method: 'POST', body: '3' });
     // nothing to send: the GET is held until the server's ping
     const held = await (await poll(`&sid=${sid}`)).text();
@@ -471,7 +471,7 @@ describe('Engine.IO and Socket.IO attacked', () => {
     const e = JSON.parse((await r.frame((f) => f.startsWith('44'), 'CONNECT_ERROR')).slice(2));
     assert.equal(e.data.code, 'PGRST302');
     r.ws.send(`40${JSON.stringify({ token: userToken('raw') })}`);
-    assert.match(await r.frame((f) => f.startsWith('40'), 'CONNECT'), /^40\{"sid":"[0-9a-f]{20}"\}$/);
+    assert.match(await r.frame((f) => f.startsWith('40'), 'CONNECT'), /^40\{"sid":"[0-9a-f]{20}","pid":"[0-9a-f]{16}\.\d+"\}$/);
     r.ws.send(`40${JSON.stringify({ token: userToken('raw') })}`);
     await r.frame((f) => f.startsWith('44'), 'second CONNECT refused');
     r.ws.close();

@@ -6,8 +6,10 @@
  * is well-formed (an EVENT has a string name within the limit, a namespace
  * that starts with "/", JSON that validates); an accepted EVENT encoded
  * again by the writer parses back to the same name, namespace and
- * argument.  The mapper, with the input as the event under a fixed set of
- * rules and as the rules under a fixed event, emits only valid JSON.
+ * argument.  An origin sio_origin_ok() accepts (the bridge echoes it in
+ * Access-Control-Allow-Origin) holds only origin characters.  The mapper,
+ * with the input as the event under a fixed set of rules and as the rules
+ * under a fixed event, emits only valid JSON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -106,6 +108,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	copy[size] = '\0';
 
 	parse_checks(copy, size);
+
+	/*
+	 * An origin the bridge echoes in a response header: bounded, and only
+	 * characters that cannot end or split a header line or a list.
+	 */
+	if (sio_origin_ok(copy, size))
+	{
+		if (size > SIO_MAX_ORIGIN || !strstr(copy, "://"))
+			abort();
+		for (size_t i = 0; i < size; i++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+-._:/[]", copy[i]) || copy[i] == '\0')
+				abort();
+	}
 
 	/* the input as an event, and as rules */
 	emitted = 0;
