@@ -250,6 +250,10 @@ BEGIN
                 RAISE EXCEPTION '% must be a user id', f USING ERRCODE = 'P400I';
             END IF;
             IF b ->> f IS DISTINCT FROM me THEN
+                IF me IS NULL AND NOT backend THEN
+                    RAISE EXCEPTION 'Authentication required' USING ERRCODE = 'P401A',
+                        HINT = 'Send a JWT in the Authorization header: its user is the one the body names.';
+                END IF;
                 -- a backend credential acts for the user the body names (once per request)
                 IF NOT backend OR ctx ? 'acting' THEN
                     RAISE EXCEPTION '% must be the authenticated user', f USING ERRCODE = 'P403A';
