@@ -90,7 +90,8 @@ CREATE TABLE pgcall.dialect_route (
     dialect          text NOT NULL REFERENCES pgcall.dialect ON DELETE CASCADE,
     method           text NOT NULL CHECK (method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
     path             text NOT NULL
-                     CHECK (path ~ '^(/([A-Za-z0-9._~-]{1,64}|:[A-Za-z][A-Za-z0-9_]{0,62})){1,16}$'),
+                     CHECK (path ~ '^(/([A-Za-z0-9._~-]{1,64}|:[A-Za-z][A-Za-z0-9_]{0,62})){1,16}$'
+                            AND path !~ '/\.\.?(/|$)'),
     fn               text NOT NULL REFERENCES pgcall.api_function (name),
     args             jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(args) = 'object'
                                                         AND pgcall.dialect_template_ok(args)),
