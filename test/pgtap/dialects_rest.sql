@@ -3,7 +3,7 @@
 -- shapes and statuses, rollback on failure), $each in dialect_fill, the
 -- constraints on dialect_route rows, and pgcall.channel_token.
 BEGIN;
-SELECT plan(34);
+SELECT plan(38);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text, r text DEFAULT 'pgcall_user') RETURNS void LANGUAGE sql
@@ -44,6 +44,80 @@ SELECT throws_ok($$SELECT pgcall.dialect_query('a=%ff')$$, '22021', NULL, 'and i
 SELECT is(pgcall.dialect_http_status('P429A', true), 429, 'P<status> is that status');
 SELECT is(pgcall.dialect_http_status('42501', false), 401, '42501 without a user is 401');
 SELECT is(pgcall.dialect_http_status('42501', true), 403, 'and 403 with one');
+
+
+-- dialect_fill in C gives what the PL/pgSQL version gave (kept here as the
+-- reference), on the shipped templates and on paths that take jsonpath's
+-- lax rules, filters, missing members, nested $each, NULLs
+CREATE FUNCTION pg_temp.fill_ref(template jsonb, ctx jsonb) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE k text; v jsonb; r jsonb; result jsonb;
+BEGIN
+    CASE jsonb_typeof(template)
+    WHEN 'object' THEN
+        IF template ? '$each' AND template ? '$to' THEN
+            r := CASE WHEN jsonb_typeof(template -> '$each') = 'string'
+                      THEN jsonb_path_query_first(ctx, (template ->> '$each')::jsonpath) END;
+            IF jsonb_typeof(r) IS DISTINCT FROM 'array' THEN RETURN '[]'; END IF;
+            SELECT coalesce(jsonb_agg(pg_temp.fill_ref(template -> '$to', ctx || jsonb_build_object('item', e)) ORDER BY n), '[]')
+              INTO result FROM jsonb_array_elements(r) WITH ORDINALITY AS a(e, n);
+            RETURN result;
+        END IF;
+        result := '{}';
+        FOR k, v IN SELECT * FROM jsonb_each(template) LOOP
+            IF jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^\$[.[]' THEN
+                r := jsonb_path_query_first(ctx, (v #>> '{}')::jsonpath);
+                CONTINUE WHEN r IS NULL;
+            ELSE
+                r := pg_temp.fill_ref(v, ctx);
+            END IF;
+            result := result || jsonb_build_object(k, r);
+        END LOOP;
+        RETURN result;
+    WHEN 'array' THEN
+        SELECT coalesce(jsonb_agg(pg_temp.fill_ref(e, ctx) ORDER BY n), '[]') INTO result
+          FROM jsonb_array_elements(template) WITH ORDINALITY AS a(e, n);
+        RETURN result;
+    WHEN 'string' THEN
+        IF (template #>> '{}') ~ '^\$[.[]' THEN
+            RETURN coalesce(jsonb_path_query_first(ctx, (template #>> '{}')::jsonpath), 'null');
+        END IF;
+        RETURN template;
+    ELSE
+        RETURN template;
+    END CASE;
+END
+$f$;
+CREATE TEMP TABLE fill_ctx (ctx jsonb);
+INSERT INTO fill_ctx VALUES
+    ('{"out": {"data": [{"id": 1, "caller": {"id": "a", "display_name": null}, "participants": [{"id": "b"}, {"id": "c"}]},
+                        {"id": 2, "caller": null, "participants": []}, 7, "s", null, [1, [2]]],
+               "call": {"id": "x", "participants": [{"role": "caller", "user_id": "a"}, {"role": "callee", "user_id": "b"}]},
+               "has_more": true, "item": "shadowed", "to": 3, "type": "t", "last": [9], "nested": {"k": {"l": [[5]]}}},
+       "in": {"to": "b", "offer": {"sdp": "v=0"}, "callId": "c1"}, "params": {"id": "p"}, "query": {}, "body": [1, 2],
+       "me": "alice"}'),
+    ('{}'), ('null'), ('[1, 2]'), ('"s"');
+CREATE TEMP TABLE fill_tmpl (t jsonb);
+INSERT INTO fill_tmpl SELECT response FROM pgcall.dialect_route WHERE response IS NOT NULL
+    UNION ALL SELECT args FROM pgcall.dialect_route UNION ALL SELECT http_error FROM pgcall.dialect
+    UNION ALL SELECT error_payload FROM pgcall.dialect
+    UNION ALL SELECT args FROM pgcall.dialect_event UNION ALL SELECT reply_payload FROM pgcall.dialect_event WHERE reply_payload IS NOT NULL;
+INSERT INTO fill_tmpl VALUES
+    ('"$.out.data.id"'), ('"$.out.data[0].caller.id"'), ('"$.out.call[0].id"'), ('"$.out.has_more[0]"'),
+    ('"$.out.call.participants[*] ? (@.role == \"callee\").user_id"'), ('"$.nope"'), ('"$.out.data[99]"'),
+    ('"$.in.to"'), ('"$.out.type"'), ('"$.out.last[0]"'), ('"$.out.nested.k.l[0][0]"'), ('"$[0]"'), ('"$.body[1]"'),
+    ('"plain"'), ('"$"'), ('5'), ('null'), ('[]'), ('{}'), ('["$.nope", "$.me", {"a": "$.nope", "b": ["$.in"]}]'),
+    ('{"l": {"$each": "$.out.data", "$to": {"i": "$.item", "id": "$.item.id", "c": "$.item.caller.id", "o": "$.out.has_more",
+            "p": {"$each": "$.item.participants", "$to": ["$.item.id", "$.item"]}, "sh": "$.item.caller"}}}'),
+    ('{"$each": "$.out.data[0].participants", "$to": "$.item.id"}'), ('{"$each": "$.out.item", "$to": 1}'),
+    ('{"$each": 5, "$to": 1}'), ('{"$each": "$.out.data", "$to": {"$each": "$.item.participants", "$to": "$.item.id"}}'),
+    ('{"$each": "$.out.data", "x": 1}'), ('{"a": {"$each": "$.in.offer", "$to": 1}}');
+SELECT is((SELECT count(*) FROM fill_tmpl t, fill_ctx c
+            WHERE pgcall.dialect_fill(t.t, c.ctx) IS DISTINCT FROM pg_temp.fill_ref(t.t, c.ctx)), 0::bigint,
+          'dialect_fill in C fills every template in every context as the PL/pgSQL version did');
+SELECT is(pgcall.dialect_fill(NULL, '{}'), NULL, 'a NULL template is NULL');
+SELECT is(pgcall.dialect_fill('{"a": "$.x", "b": "$.y[0]"}', NULL), pg_temp.fill_ref('{"a": "$.x", "b": "$.y[0]"}', NULL),
+          'and a NULL context names nothing');
+SELECT throws_ok($$SELECT pgcall.dialect_fill('"$.(("', '{}')$$, '42601', NULL, 'a path that does not parse is an error');
 
 SET LOCAL ROLE pgcall_user;
 SELECT pg_temp.act('alice');
