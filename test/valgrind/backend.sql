@@ -85,3 +85,19 @@ SELECT (pgcall.call_start(ARRAY['ben', 'cy'])->'call'->>'id') IS NOT NULL AS sta
 COMMIT;
 
 SELECT count(*) > 0 AS presence_events FROM pgcall.event WHERE type = 'presence.changed';
+
+-- dialect_fill (extension/dialect_fill.c): direct walks, jsonpath fallbacks, $each, and a REST route end to end
+
+SELECT pgcall.dialect_fill('{"l": {"$each": "$.out.data", "$to": {"id": "$.item.id", "c": "$.item.caller.id", "u": "$.item.p.id", "p": {"$each": "$.item.p", "$to": ["$.item.id", "$.item", "$.nope"]}}}, "f": "$.out.data[*] ? (@.id == 2).id", "m": "$.missing", "a": ["$.out.data[5]", 1, "x"]}', '{"out": {"data": [{"id": 1, "caller": {"id": "a"}, "p": [{"id": "b"}, {"id": "c"}]}, {"id": 2, "caller": null, "p": []}, 7, "s", null]}}');
+
+SELECT pgcall.dialect_fill('"$.x[0]"', '{"x": {"y": 1}}'), pgcall.dialect_fill('"$.x.y"', '[{"x": {"y": 1}}]'), pgcall.dialect_fill('{"a": "$.b"}', NULL);
+
+BEGIN;
+
+SELECT set_config('request.jwt.claims', '{"sub": "ann", "role": "pgcall_user"}', true);
+
+SELECT status, length(response) > 0 AS answered FROM pgcall.dialect_http('seed003', 'GET', '/api/calls/history', 'limit=5', '');
+
+SELECT status FROM pgcall.dialect_http('seed000', 'POST', '/api/calls/logs', '', '{"userId": "ann", "limit": 2}');
+
+COMMIT;
