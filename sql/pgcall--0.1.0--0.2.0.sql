@@ -7,16 +7,23 @@
 
 \echo Use "ALTER EXTENSION pgcall UPDATE TO '0.2.0'" to load this file. \quit
 -------------------------------------------------------------------------------
--- Dialect templates: arrays reshaped element by element
+-- REST dialects: the HTTP routes of existing backends, as data
 --
--- {"$each": <path to an array>, "$to": <template>} fills the template in once
--- per element of the array, with the element at $.item ([] when the path
--- names no array).  Seed 001's call_participants (the call's participants in
--- the seed's camelCase) needs it.  The REST dialects (40-dialect-rest.sql)
--- define dialect_fill the same way; whichever part comes last replaces it
--- with the same function.  Inbound only: outbound templates keep to the
--- paths the bridge evaluates ($.event and $.me), so a "$to" with $.item
--- paths is refused there by dialect_template_ok.
+-- A bridge started with --dialect NAME=PORT serves dialect NAME on its own
+-- port: /socket.io/ there speaks the dialect's Socket.IO (dialect_event,
+-- dialect_emit), and every other request goes through the dialect's route
+-- table, pgcall.dialect_route, by way of pgcall.dialect_http(): one SQL
+-- function, run as the request's role and user (the same identity step as
+-- /rpc), that finds the route, checks it, calls the pgcall function through
+-- pgcall.rpc (so grants and row security decide) and words the answer the
+-- way the seed's clients expect: status and body.
+--
+-- Route templates are filled in (pgcall.dialect_fill) from the context
+-- {params: <the path's :params>, query: <the query string's arguments>,
+-- body: <the JSON body>, me: <user id>}, then out: <the function's result>,
+-- or error: {code, message, status}.  dialect_fill also knows
+-- {"$each": <path to an array>, "$to": <template>}: the template filled in
+-- once per element, with the element at $.item.
 -------------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION pgcall.dialect_fill(template jsonb, ctx jsonb)
@@ -73,6 +80,288 @@ $$;
 
 COMMENT ON FUNCTION pgcall.dialect_fill(jsonb, jsonb) IS
 'A dialect template filled in from a context: every string that is a path ($. or $[) replaced by the value it names, members whose path names nothing left out; an object {"$each": <path>, "$to": <template>} becomes the array of the template filled in for each element of the array the path names (the element at $.item; [] when it names no array).';
+
+ALTER TABLE pgcall.dialect
+    ADD COLUMN http_error jsonb NOT NULL DEFAULT '{"success": false, "message": "$.error.message"}'
+        CHECK (pgcall.dialect_template_ok(http_error));
+
+COMMENT ON COLUMN pgcall.dialect.http_error IS
+'The body of a failed REST request of the dialect, filled in from {params, query, body, me, error: {code, message, status}}.';
+
+ALTER TABLE pgcall.dialect_error
+    ADD COLUMN http_status integer CHECK (http_status BETWEEN 400 AND 599);
+
+COMMENT ON COLUMN pgcall.dialect_error.http_status IS
+'The HTTP status a REST request of the dialect fails with for this SQLSTATE (NULL: the status pgcall.dialect_http_status() gives).';
+
+CREATE TABLE pgcall.dialect_route (
+    dialect          text NOT NULL REFERENCES pgcall.dialect ON DELETE CASCADE,
+    method           text NOT NULL CHECK (method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
+    path             text NOT NULL
+                     CHECK (path ~ '^(/([A-Za-z0-9._~-]{1,64}|:[A-Za-z][A-Za-z0-9_]{0,62})){1,16}$'
+                            AND path !~ '/\.\.?(/|$)'),
+    fn               text NOT NULL REFERENCES pgcall.api_function (name),
+    args             jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(args) = 'object'
+                                                        AND pgcall.dialect_template_ok(args)),
+    required         text[] NOT NULL DEFAULT '{}',
+    required_message text,
+    self_fields      text[] NOT NULL DEFAULT '{}',
+    backend_only     boolean NOT NULL DEFAULT false,
+    status           integer NOT NULL DEFAULT 200 CHECK (status BETWEEN 200 AND 299),
+    response         jsonb CHECK (pgcall.dialect_template_ok(response)),
+    PRIMARY KEY (dialect, method, path)
+);
+
+COMMENT ON TABLE pgcall.dialect_route IS
+'A REST route of a dialect: method and path (literal segments and :params) call the pgcall function fn (reachable through pgcall.rpc) with args filled in from {params, query, body, me}.  required: body members it cannot go without (required_message, or "<member> required", P400R); self_fields: body members that name the caller and must equal the authenticated user (P403A), except that a backend credential (pgcall_backend) acts for the user they name; backend_only: only backend credentials may call it (42501 otherwise); and the answer: status with response filled in from {params, query, body, me, out} (the function''s result when NULL).  A literal segment wins over a :param.';
+
+ALTER TABLE pgcall.dialect_route ENABLE ROW LEVEL SECURITY;
+CREATE POLICY dialect_route_read ON pgcall.dialect_route FOR SELECT USING (true);
+GRANT SELECT ON pgcall.dialect_route TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+GRANT SELECT ON pgcall.dialect, pgcall.dialect_error TO pgcall_anon;
+
+CREATE FUNCTION pgcall.dialect_http_status(sqlstate text, authenticated boolean)
+RETURNS integer
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN sqlstate ~ '^P[1-5][0-9][0-9][0-9A-Z]$' THEN substr(sqlstate, 2, 3)::integer
+        WHEN sqlstate = '42501' THEN CASE WHEN authenticated THEN 403 ELSE 401 END
+        WHEN sqlstate IN ('42883', '42P01') THEN 404
+        WHEN sqlstate IN ('23503', '23505') THEN 409
+        WHEN left(sqlstate, 2) IN ('22', '23') OR sqlstate IN ('P0001', '42702', '42804', '42P02') THEN 400
+        WHEN left(sqlstate, 2) = '28' THEN 403
+        WHEN sqlstate = '25006' THEN 405
+        ELSE 500
+    END
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_http_status(text, boolean) IS
+'The HTTP status of an SQLSTATE as /rpc answers it (docs/protocol.md, "Errors and status codes"): P<status><letter> that status, 42501 403 (401 without a user), and PostgREST''s table for the rest.';
+
+CREATE FUNCTION pgcall.dialect_unescape(s text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(convert_from(string_agg(CASE WHEN m[1] IS NOT NULL THEN decode(substr(m[1], 2), 'hex')
+                                                 ELSE convert_to(m[2], 'UTF8') END, ''::bytea ORDER BY n),
+                                 'UTF8'), '')
+      FROM regexp_matches(s, '(%[0-9A-Fa-f]{2})|([^%]+|%)', 'g') WITH ORDINALITY AS t(m, n)
+$$;
+
+CREATE FUNCTION pgcall.dialect_query(query text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- a=1&b=x%20y as {"a": "1", "b": "x y"}; the last of a repeated name wins
+    SELECT coalesce(jsonb_object_agg(k, v ORDER BY n), '{}')
+      FROM (SELECT n,
+                   pgcall.dialect_unescape(split_part(part, '=', 1)) AS k,
+                   pgcall.dialect_unescape(substr(part, length(split_part(part, '=', 1)) + 2)) AS v
+              FROM unnest(string_to_array(coalesce(query, ''), '&')) WITH ORDINALITY AS q(part, n)
+             WHERE part <> '') s
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_query(text) IS
+'A query string (as the bridge passes it, percent-encoded) as a JSON object of strings.  Invalid UTF-8 raises 22021.';
+COMMENT ON FUNCTION pgcall.dialect_unescape(text) IS
+'Percent-decoding of one query-string name or value.';
+
+CREATE FUNCTION pgcall.dialect_http(dialect text, method text, path text, query text, body text,
+                                    OUT status integer, OUT response text, OUT retry_after integer)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d pgcall.dialect;
+    rt pgcall.dialect_route;
+    m text := upper(method);
+    p text := path;
+    segs text[];
+    params jsonb;
+    me text := pgcall.current_user_id();
+    backend boolean := pg_has_role(current_user, 'pgcall_backend', 'MEMBER');
+    ctx jsonb;
+    b jsonb;
+    args jsonb;
+    out_text text;
+    f text;
+    st text;
+    msg text;
+    hint text;
+    code integer;
+BEGIN
+    SELECT * INTO d FROM pgcall.dialect WHERE name = dialect_http.dialect;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown dialect "%"', dialect USING ERRCODE = '22023',
+            HINT = 'The bridge''s --dialect names a row of pgcall.dialect.';
+    END IF;
+    IF m = 'HEAD' THEN
+        m := 'GET';
+    END IF;
+    ctx := jsonb_build_object('params', '{}'::jsonb, 'query', '{}'::jsonb, 'body', 'null'::jsonb, 'me', me);
+    BEGIN
+        -- the route: same number of segments, literals equal, :params not empty
+        IF length(p) > 1 AND right(p, 1) = '/' THEN
+            p := left(p, -1);
+        END IF;
+        segs := string_to_array(substr(p, 2), '/');
+        SELECT r.dialect, r.method, r.path, x.params INTO rt.dialect, rt.method, rt.path, params
+          FROM pgcall.dialect_route r
+         CROSS JOIN LATERAL (
+               SELECT bool_and(coalesce(CASE WHEN ps LIKE ':%' THEN s <> '' ELSE ps = s END, false)) AS ok,
+                      coalesce(jsonb_object_agg(substr(ps, 2), s) FILTER (WHERE ps LIKE ':%'), '{}') AS params,
+                      count(*) FILTER (WHERE ps LIKE ':%') AS nparams,
+                      array_agg(ps LIKE ':%' ORDER BY i) AS shape
+                 FROM unnest(string_to_array(substr(r.path, 2), '/'), segs) WITH ORDINALITY AS u(ps, s, i)) x
+         WHERE r.dialect = d.name AND r.method = m AND left(p, 1) = '/' AND x.ok
+         ORDER BY x.shape, r.path
+         LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Route not found' USING ERRCODE = '42883',
+                DETAIL = format('%s %s is not a route of dialect %s.', m, left(path, 200), d.name);
+        END IF;
+        SELECT * INTO rt FROM pgcall.dialect_route r
+         WHERE r.dialect = rt.dialect AND r.method = rt.method AND r.path = rt.path;
+        ctx := ctx || jsonb_build_object('params', params, 'query', pgcall.dialect_query(query));
+        IF rt.backend_only AND NOT backend THEN
+            RAISE EXCEPTION 'Backend credentials required' USING ERRCODE = '42501',
+                HINT = 'This route is for an application server''s token (role pgcall_backend).';
+        END IF;
+        IF coalesce(body, '') !~ '^\s*$' THEN
+            BEGIN
+                b := body::jsonb;
+            EXCEPTION WHEN invalid_text_representation OR character_not_in_repertoire THEN
+                RAISE EXCEPTION 'Malformed JSON body' USING ERRCODE = '22032';
+            END;
+            ctx := ctx || jsonb_build_object('body', b);
+        END IF;
+        FOREACH f IN ARRAY rt.required LOOP
+            IF jsonb_typeof(b) IS DISTINCT FROM 'object' OR coalesce(b -> f, 'null') = 'null' THEN
+                RAISE EXCEPTION '%', coalesce(rt.required_message, f || ' required') USING ERRCODE = 'P400R';
+            END IF;
+        END LOOP;
+        FOREACH f IN ARRAY rt.self_fields LOOP
+            CONTINUE WHEN jsonb_typeof(b) IS DISTINCT FROM 'object' OR NOT b ? f;
+            IF jsonb_typeof(b -> f) IS DISTINCT FROM 'string' THEN
+                RAISE EXCEPTION '% must be a user id', f USING ERRCODE = 'P400I';
+            END IF;
+            IF b ->> f IS DISTINCT FROM me THEN
+                IF me IS NULL AND NOT backend THEN
+                    RAISE EXCEPTION 'Authentication required' USING ERRCODE = 'P401A',
+                        HINT = 'Send a JWT in the Authorization header: its user is the one the body names.';
+                END IF;
+                -- a backend credential acts for the user the body names (once per request)
+                IF NOT backend OR ctx ? 'acting' THEN
+                    RAISE EXCEPTION '% must be the authenticated user', f USING ERRCODE = 'P403A';
+                END IF;
+                PERFORM set_config('pgcall.user_id', b ->> f, true);
+                me := b ->> f;
+                ctx := ctx || jsonb_build_object('me', me, 'acting', true);
+            END IF;
+        END LOOP;
+        args := pgcall.dialect_fill(rt.args, ctx);
+        SELECT r.body INTO out_text FROM pgcall.rpc('pgcall', rt.fn, args, false) r;
+        ctx := ctx || jsonb_build_object('out', coalesce(out_text::jsonb, 'null'));
+        status := rt.status;
+        response := CASE WHEN rt.response IS NULL THEN coalesce(out_text, 'null')
+                         ELSE pgcall.dialect_fill(rt.response, ctx)::text END;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+        -- not the request's fault: the bridge answers these as it does any failure
+        IF left(st, 2) IN ('08', '40', '53', '54', '55', '57', '58', 'XX') THEN
+            RAISE;
+        END IF;
+        SELECT de.message, de.http_status INTO msg, code FROM pgcall.dialect_error de
+         WHERE de.dialect = d.name AND de.sqlstate = st
+        UNION ALL SELECT msg, NULL LIMIT 1;
+        status := coalesce(code, pgcall.dialect_http_status(st, me IS NOT NULL OR backend));
+        response := pgcall.dialect_fill(d.http_error,
+                                        ctx || jsonb_build_object('error', jsonb_build_object(
+                                            'code', st, 'message', msg, 'status', status)))::text;
+        IF status = 429 THEN
+            retry_after := coalesce((substring(hint FROM '^Wait ([0-9]{1,8}) second'))::integer, 1);
+        END IF;
+    END;
+END
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_http(text, text, text, text, text) IS
+'Answer a REST request of a dialect as the current role and user: the route of pgcall.dialect_route that method and path name, its checks, its function through pgcall.rpc and its response template; status and response (the body, JSON), and retry_after (seconds) on a 429.  A failure is answered with the dialect''s http_error body (status from pgcall.dialect_error.http_status or pgcall.dialect_http_status) and rolls back what the function did; an unknown route is 404 (42883), a body that is not JSON 400 (22032).  The bridge calls it for every request to a --dialect port other than /socket.io/.';
+
+REVOKE EXECUTE ON FUNCTION pgcall.dialect_http_status(text, boolean), pgcall.dialect_query(text),
+    pgcall.dialect_unescape(text), pgcall.dialect_http(text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.dialect_http_status(text, boolean), pgcall.dialect_query(text),
+    pgcall.dialect_unescape(text), pgcall.dialect_http(text, text, text, text, text),
+    pgcall.dialect_fill(jsonb, jsonb), pgcall.dialect_template_ok(jsonb, boolean)
+    TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+-- The token-by-channel operation of seed 002 (POST /api/calling/token), in
+-- pgcall's own API first: for application servers only, and with the checks
+-- call_media_session makes for a user (the user is being rung or is in the
+-- live call on that channel), since the server acts for that user.
+
+CREATE FUNCTION pgcall.channel_call_id(channel_id text)
+RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.id FROM pgcall.call c
+     WHERE c.channel_id = channel_call_id.channel_id AND pgcall.is_participant(c.id)
+$$;
+
+COMMENT ON FUNCTION pgcall.channel_call_id(text) IS
+'The call on a channel, if the current user takes part in it (else NULL).  Internal: behind channel_token.';
+
+REVOKE EXECUTE ON FUNCTION pgcall.channel_call_id(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.channel_call_id(text) TO pgcall_backend;
+
+CREATE FUNCTION pgcall.channel_token(channel_id text, user_id text, uid bigint DEFAULT NULL,
+                                     ttl integer DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cid uuid;
+    s jsonb;
+    tok text;
+BEGIN
+    IF channel_id IS NULL THEN
+        RAISE EXCEPTION 'channel_id required' USING ERRCODE = 'P400R';
+    END IF;
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id required' USING ERRCODE = 'P400R';
+    END IF;
+    -- act for the user: only pgcall_backend may set pgcall.user_id
+    PERFORM set_config('pgcall.user_id', user_id, true);
+    cid := pgcall.channel_call_id(channel_id);
+    IF cid IS NULL THEN
+        -- no call on the channel, or one the user takes no part in (row security)
+        RAISE EXCEPTION 'call not found' USING ERRCODE = 'P404A',
+            DETAIL = 'No call of this user has this channel.';
+    END IF;
+    s := pgcall.call_media_session(cid, ttl);
+    IF uid IS NOT NULL THEN
+        tok := pgcall.agora_rtc_token(channel_token.channel_id, uid, 'publisher',
+                                      greatest(60, ((s #>> '{agora,expires_at}')::bigint
+                                                    - extract(epoch FROM now())::bigint)::integer));
+        s := jsonb_set(s, '{agora,token}', to_jsonb(tok));
+    END IF;
+    RETURN jsonb_build_object('call_id', cid, 'user_id', user_id, 'uid', uid) || (s -> 'agora');
+END
+$$;
+
+COMMENT ON FUNCTION pgcall.channel_token(text, text, bigint, integer) IS
+'For application servers (pgcall_backend): a fresh Agora token for user_id in the live call on channel_id, with the checks call_media_session makes for that user (being rung or in the call; P404A when the user has no call on the channel).  With uid, the token is for that numeric Agora uid instead of the user account.  Returns {call_id, user_id, uid, provider, app_id, channel_id, account, token, expires_at}.';
+
+REVOKE EXECUTE ON FUNCTION pgcall.channel_token(text, text, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcall.channel_token(text, text, bigint, integer) TO pgcall_backend;
+INSERT INTO pgcall.api_function (name) VALUES ('channel_token');
 -------------------------------------------------------------------------------
 -- Seed 001 (NestJS + Agora, Socket.IO namespace /calls): its socket events
 -- as a dialect, docs/migrating/seed001.md.
@@ -191,6 +480,174 @@ SELECT 'seed001', e, seq, w::jsonb, ev, p::jsonb
 INSERT INTO pgcall.dialect_error (dialect, sqlstate, message) VALUES
     ('seed001', 'P404A', 'Call not found'),
     ('seed001', '22P02', 'Invalid payload: callId must be a call id, media flags true or false');
+-- The REST routes of seeds 000, 002 and 003 (docs/migrating/seed000.md,
+-- seed002.md, seed003.md): their paths, bodies, response shapes, status
+-- codes and error texts, over pgcall's functions.
+
+-- Seed 003 (MongoDB + WebRTC peer-to-peer): {success, message, data}.
+UPDATE pgcall.dialect SET http_error = '{"success": false, "message": "$.error.message"}'
+ WHERE name = 'seed003';
+UPDATE pgcall.dialect_error SET http_status = 404 WHERE dialect = 'seed003' AND sqlstate = '22P02';
+
+INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
+    ('seed003', '42883', 'Route not found', 404),
+    ('seed003', '22032', 'Invalid JSON body', 400),
+    ('seed003', 'P404B', 'Call not found', 404),
+    ('seed003', 'P400O', 'Receiver not found', 400);
+
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, status, response) VALUES
+    ('seed003', 'POST', '/api/calls/initiate', 'call_start',
+     '{"invitees": ["$.body.receiverId"], "type": "$.body.callType", "require_online": true}', '{receiverId}', 201,
+     '{"success": true, "message": "Call initiated",
+       "data": {"_id": "$.out.call.id", "callerId": {"_id": "$.out.call.created_by"},
+                "receiverId": {"_id": "$.body.receiverId"}, "callType": "$.out.call.media",
+                "status": "$.out.call.status", "endReason": "$.out.call.end_reason",
+                "createdAt": "$.out.call.created_at"}}'),
+    ('seed003', 'POST', '/api/calls/accept', 'call_accept', '{"call_id": "$.body.callId"}', '{callId}', 200,
+     '{"success": true, "message": "Call accepted",
+       "data": {"_id": "$.out.call.id", "callerId": {"_id": "$.out.call.created_by"},
+                "receiverId": {"_id": "$.me"}, "callType": "$.out.call.media", "status": "$.out.call.status",
+                "createdAt": "$.out.call.created_at", "startedAt": "$.out.call.answered_at"}}'),
+    ('seed003', 'POST', '/api/calls/reject', 'call_reject', '{"call_id": "$.body.callId"}', '{callId}', 200,
+     '{"success": true, "message": "Call rejected",
+       "data": {"_id": "$.out.call.id", "callerId": {"_id": "$.out.call.created_by"},
+                "receiverId": {"_id": "$.me"}, "callType": "$.out.call.media", "status": "$.out.call.end_reason",
+                "createdAt": "$.out.call.created_at", "endedAt": "$.out.call.ended_at"}}'),
+    ('seed003', 'POST', '/api/calls/end', 'call_end', '{"call_id": "$.body.callId"}', '{callId}', 200,
+     '{"success": true, "message": "Call ended",
+       "data": {"_id": "$.out.call.id", "callerId": {"_id": "$.out.call.created_by"},
+                "callType": "$.out.call.media", "status": "$.out.call.end_reason",
+                "duration": "$.out.call.duration_seconds", "createdAt": "$.out.call.created_at",
+                "startedAt": "$.out.call.answered_at", "endedAt": "$.out.call.ended_at"}}');
+
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, response)
+SELECT 'seed003', 'GET', p, 'call_history',
+       jsonb_build_object('type', '$.query.type', 'limit', '$.query.limit', 'skip', '$.query.skip')
+           || CASE WHEN p = '/api/calls/missed' THEN '{"missed_only": true}'::jsonb ELSE '{}'::jsonb END,
+       '{"success": true,
+         "data": {"$each": "$.out.data",
+                  "$to": {"_id": "$.item.id",
+                          "callerId": {"_id": "$.item.caller.id", "username": "$.item.caller.display_name",
+                                       "images": "$.item.caller.avatar_url"},
+                          "receiverId": {"_id": "$.item.participants[0].id",
+                                         "username": "$.item.participants[0].display_name",
+                                         "images": "$.item.participants[0].avatar_url"},
+                          "callType": "$.item.type", "status": "$.item.status", "duration": "$.item.duration",
+                          "direction": "$.item.direction", "isMissed": "$.item.is_missed",
+                          "createdAt": "$.item.created_at", "startedAt": "$.item.started_at",
+                          "endedAt": "$.item.ended_at"}},
+         "hasMore": "$.out.has_more"}'::jsonb
+  FROM unnest(ARRAY['/api/calls/history', '/api/calls/missed']) p;
+
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, response) VALUES
+    ('seed003', 'DELETE', '/api/calls/history/:callId', 'call_history_delete', '{"call_id": "$.params.callId"}',
+     '{"success": true, "message": "Call deleted from history"}');
+
+-- Seed 000 (Express + Sequelize, Agora): no authentication there; here the
+-- body's userId must be the token's user, or a backend token acts for it.
+INSERT INTO pgcall.dialect (name, namespace, error_event, http_error, description) VALUES
+    ('seed000', '/', NULL, '{"success": false, "message": "$.error.message"}',
+     'Seed 000: Agora one-to-one calls over REST (POST /api/calls/session, /end, /logs)');
+
+INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
+    ('seed000', 'P503A', 'Calls not configured', 503),
+    ('seed000', '42883', 'Not found', 404),
+    ('seed000', '22032', 'Invalid JSON body', 400),
+    ('seed000', 'P404A', 'Call not found', 404),
+    ('seed000', 'P403A', 'userId must be the authenticated user', 403),
+    ('seed000', 'P401A', 'Authentication required', 401);
+
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, required_message, self_fields, response) VALUES
+    ('seed000', 'POST', '/api/calls/session', 'call_session',
+     '{"other_user": "$.body.otherUserId", "type": "$.body.type", "channel_id": "$.body.channelId"}',
+     '{userId,otherUserId}', 'userId and otherUserId are required', '{userId}',
+     '{"success": true, "appId": "$.out.app_id", "channelId": "$.out.channel_id", "token": "$.out.token",
+       "expireAt": "$.out.expire_at", "type": "$.body.type"}'),
+    ('seed000', 'POST', '/api/calls/end', 'call_end', '{"channel_id": "$.body.channelId"}',
+     '{userId,channelId}', 'userId and channelId are required', '{userId}',
+     '{"success": true, "message": "Call ended",
+       "callLog": {"id": "$.out.call_id", "channelId": "$.out.channel_id",
+                   "durationSeconds": "$.out.call.duration_seconds", "endedAt": "$.out.call.ended_at"}}'),
+    ('seed000', 'POST', '/api/calls/logs', 'call_logs', '{"page": "$.body.page", "limit": "$.body.limit"}',
+     '{userId}', 'userId is required', '{userId}',
+     '{"success": true,
+       "logs": {"$each": "$.out.logs",
+                "$to": {"id": "$.item.id", "channelId": "$.item.channel_id", "type": "$.item.type",
+                        "startedAt": "$.item.started_at", "endedAt": "$.item.ended_at",
+                        "durationSeconds": "$.item.duration_seconds", "role": "$.item.role",
+                        "otherUser": {"id": "$.item.other_user.id", "fullName": "$.item.other_user.display_name",
+                                      "profilePicture": "$.item.other_user.avatar_url"}}},
+       "pagination": "$.out.pagination"}');
+
+-- Seed 002 (Ikoota, Agora conferences): bearer tokens, admin routes for
+-- pgcall_admin, the token-by-channel route for backend tokens only.
+INSERT INTO pgcall.dialect (name, namespace, error_event, http_error, description) VALUES
+    ('seed002', '/', NULL, '{"success": false, "error": "$.error.message"}',
+     'Seed 002: Agora conferences over REST (/api/calling/...)');
+
+INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
+    ('seed002', '42883', 'Not found', 404),
+    ('seed002', '22032', 'Invalid request parameters', 400),
+    ('seed002', '22P02', 'Call not found or ended', 404),
+    ('seed002', 'P404A', 'Call not found or ended', 404),
+    ('seed002', 'P409B', 'Call not found or ended', 404),
+    ('seed002', 'P409D', 'Call is full', 400),
+    ('seed002', 'P403C', 'Access denied to private call', 403),
+    ('seed002', 'P403B', 'Access denied to this call', 403),
+    ('seed002', 'P404B', 'Participant not found', 404),
+    ('seed002', '42501', 'Access denied', NULL),
+    ('seed002', 'P403F', 'Admin access required', 403),
+    ('seed002', 'P400S', 'Invalid request parameters', 400),
+    ('seed002', 'P503A', 'Token generation failed', 500);
+
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, backend_only, status, response) VALUES
+    ('seed002', 'POST', '/api/calling/token', 'channel_token',
+     '{"channel_id": "$.body.channelName", "user_id": "$.body.userId", "uid": "$.body.uid"}',
+     '{channelName,userId}', true, 200,
+     '{"token": "$.out.token", "appId": "$.out.app_id", "channelName": "$.out.channel_id", "uid": "$.out.uid",
+       "userAccount": "$.out.account", "expiresAt": "$.out.expires_at"}'),
+    ('seed002', 'POST', '/api/calling/create', 'conference_create',
+     '{"title": "$.body.title", "description": "$.body.description", "is_public": "$.body.isPublic",
+       "max_participants": "$.body.maxParticipants"}', '{title}', false, 200,
+     '{"callId": "$.out.call.id", "channelName": "$.out.call.channel_id", "title": "$.out.call.title",
+       "description": "$.out.call.description", "isPublic": "$.out.call.is_public",
+       "maxParticipants": "$.out.call.max_participants"}'),
+    ('seed002', 'POST', '/api/calling/:callId/join', 'call_join', '{"call_id": "$.params.callId"}', '{}', false, 200,
+     '{"success": true, "channelName": "$.out.call.channel_id", "callTitle": "$.out.call.title",
+       "token": "$.out.agora.token", "appId": "$.out.agora.app_id", "userAccount": "$.out.agora.account",
+       "expiresAt": "$.out.agora.expires_at"}'),
+    ('seed002', 'POST', '/api/calling/:callId/leave', 'call_leave', '{"call_id": "$.params.callId"}', '{}', false, 200,
+     '{"success": true}'),
+    ('seed002', 'GET', '/api/calling/my-calls', 'calls_mine', '{"status": "$.query.status", "limit": "$.query.limit"}',
+     '{}', false, 200, NULL),
+    ('seed002', 'GET', '/api/calling/preferences', 'preferences_get', '{}', '{}', false, 200, NULL),
+    ('seed002', 'PUT', '/api/calling/preferences', 'preferences_set',
+     '{"voice_masking_enabled": "$.body.voice_masking_enabled", "video_masking_enabled": "$.body.video_masking_enabled",
+       "auto_mute_on_join": "$.body.auto_mute_on_join", "video_quality": "$.body.video_quality",
+       "preferred_avatar": "$.body.preferred_avatar"}', '{}', false, 200,
+     '{"success": true, "message": "Preferences updated successfully",
+       "preferences": {"voice_masking_enabled": "$.out.voice_masking_enabled",
+                       "video_masking_enabled": "$.out.video_masking_enabled",
+                       "auto_mute_on_join": "$.out.auto_mute_on_join", "video_quality": "$.out.video_quality",
+                       "preferred_avatar": "$.out.preferred_avatar"}}'),
+    ('seed002', 'GET', '/api/calling/admin/analytics', 'admin_analytics',
+     '{"days": "$.query.days", "group_by": "$.query.groupBy"}', '{}', false, 200,
+     '{"dailyStats": {"$each": "$.out.stats",
+                      "$to": {"date": "$.item.period", "total_calls": "$.item.calls",
+                              "total_participants": "$.item.participants", "avg_duration": "$.item.avg_duration",
+                              "audio_minutes": "$.item.audio_minutes", "video_minutes": "$.item.video_minutes"}},
+       "summary": {"totalCalls": "$.out.summary.calls", "totalParticipants": "$.out.summary.participants",
+                   "totalAudioMinutes": "$.out.summary.audio_minutes",
+                   "totalVideoMinutes": "$.out.summary.video_minutes",
+                   "averageCallDuration": "$.out.summary.avg_duration",
+                   "peakParticipants": "$.out.summary.peak_participants"}}'),
+    ('seed002', 'GET', '/api/calling/admin/:callId/details', 'admin_call_details', '{"call_id": "$.params.callId"}',
+     '{}', false, 200, NULL),
+    ('seed002', 'POST', '/api/calling/admin/:callId/end', 'admin_call_end', '{"call_id": "$.params.callId"}',
+     '{}', false, 200, '{"success": true, "message": "Call ended successfully", "endedAt": "$.out.ended_at"}'),
+    ('seed002', 'DELETE', '/api/calling/admin/:callId/participants/:userId', 'admin_remove_participant',
+     '{"call_id": "$.params.callId", "user_id": "$.params.userId"}', '{}', false, 200,
+     '{"success": true, "message": "Participant removed from call"}');
 -------------------------------------------------------------------------------
 -- Seed 004 (NestJS microservices, RabbitMQ, Agora; Socket.IO namespace
 -- /realtime): the events its realtime gateway emits, as a dialect,

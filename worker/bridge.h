@@ -30,6 +30,15 @@
 
 /* ------------------------------------------------------------------ config */
 
+#define MAX_DIALECTS 8
+
+/* A --dialect NAME=PORT: a seed's REST routes and Socket.IO on a port of its own. */
+struct dialect_port
+{
+	const char *name;
+	int			port;
+};
+
 struct config
 {
 	const char *listen;			/* address or interface to bind */
@@ -66,6 +75,8 @@ struct config
 	const char *demo_users;		/* comma-separated demo users, or NULL: no /demo */
 	const char *demo_admins;	/* comma-separated demo administrators, or NULL */
 	const char *sio_dialect;	/* Socket.IO dialect at /socket.io/, or NULL */
+	struct dialect_port dialects[MAX_DIALECTS];
+	int			ndialects;
 	int			sio_ping_ms;
 	int			sio_ping_timeout_ms;
 	int			sio_connect_timeout_ms;
@@ -123,6 +134,7 @@ enum sql_id
 	SQL_WEBHOOK_ENABLED,
 	SQL_SIO_CONNECT,			/* dialect, namespace: user id and outbound rules */
 	SQL_SIO_CALL,				/* dialect, event, payload: what to send back */
+	SQL_DIALECT_HTTP,			/* dialect, method, path, query, body: status and body */
 	SQL__COUNT
 };
 
@@ -288,6 +300,16 @@ int			listen_start(void);
 void		listen_stop(void);
 int			listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							   void *user, void *in, size_t len);
+
+/* dialect_http.c: --dialect ports, and their REST requests */
+int			dialect_config_add(struct config *cfg, const char *spec);
+const char *dialect_of(struct lws *wsi);
+const char *dialect_sio_of(struct lws *wsi);
+struct job *dialect_http_job(job_done_fn done, void *owner, const char *dialect,
+							 const struct identity *id, const char *headers_json,
+							 const char *method, const char *path, const char *query,
+							 const char *body);
+void		dialect_http_reply(struct reply *r, const struct job *job, bool authenticated);
 
 /* demo.c: POST /demo/token, GET /demo/users and /demo/admins, only with
  * --demo-users or --demo-admins */

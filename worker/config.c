@@ -98,6 +98,9 @@ static const struct opt opts[] = {
 	{"socketio-dialect", O_STR, F(sio_dialect), NULL, 0, 0,
 	"dialect (a row of pgcall.dialect) served to Socket.IO clients at /socket.io/ (default: none, "
 	"/socket.io/ answers 404)"},
+	{"dialect", O_STR, 0, NULL, 0, 0,
+	"NAME=PORT[,NAME=PORT...]: serve dialect NAME (a row of pgcall.dialect) on its own PORT: its REST "
+	"routes (pgcall.dialect_route) and its Socket.IO at /socket.io/; repeatable, at most 8"},
 	{"socketio-ping-interval", O_INT, F(sio_ping_ms), "25000", 100, 3600000,
 	"ms between Engine.IO pings the bridge sends to a Socket.IO client"},
 	{"socketio-ping-timeout", O_INT, F(sio_ping_timeout_ms), "20000", 100, 3600000,
@@ -162,6 +165,8 @@ set_opt(struct config *cfg, const struct opt *o, const char *v, const char *from
 		secret_file = v;
 		return 0;
 	}
+	if (strcmp(o->name, "dialect") == 0)
+		return dialect_config_add(cfg, v);
 	if (strcmp(o->name, "log-level") == 0)
 	{
 		log_level_text = v;
@@ -404,6 +409,11 @@ config_load(struct config *cfg, int argc, char **argv)
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 	{
 		fprintf(stderr, "pgcall-bridge: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (cfg->tls_cert && cfg->ndialects)
+	{
+		fprintf(stderr, "pgcall-bridge: --dialect ports are plain HTTP: not with --tls-cert (terminate TLS in front)\n");
 		return -1;
 	}
 	if (cfg->bridge_id && !is_uuid(cfg->bridge_id))

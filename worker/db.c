@@ -72,6 +72,9 @@ static const struct sqldef
 		"SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text", true},
 	[SQL_SIO_CALL] = {"pgcall_sio_call",
 		"SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text", true},
+	[SQL_DIALECT_HTTP] = {"pgcall_dialect_http",
+		"SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text, $3::text,"
+		" $4::text, $5::text)", true},
 	/* prepared: planning its subqueries on every request cost more than the rest */
 	[SQL_WEBHOOK_CLAIM] = {"pgcall_webhook_claim",
 		"SELECT id, attempt, url, delivery_id, event_type, body, signature, timeout_ms, response_max,"

@@ -39,7 +39,7 @@ enum req_state
 
 enum route
 {
-	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH, ROUTE_DEMO, ROUTE_SIO
+	ROUTE_NONE, ROUTE_RPC, ROUTE_HEALTH, ROUTE_DEMO, ROUTE_SIO, ROUTE_DIALECT
 };
 
 struct http_req
@@ -51,6 +51,7 @@ struct http_req
 	char		path[160];
 	char		fn[128];
 	const char *schema;
+	const char *dialect;		/* the --dialect port's, or NULL (dialect_http.c) */
 	bool		get;			/* GET or HEAD: read-only */
 	bool		head;
 	bool		single;
@@ -527,6 +528,43 @@ start_rpc(struct http_req *r)
 }
 
 static void
+dialect_done(struct job *job)
+{
+	struct http_req *r = job->owner;
+
+	if (!r)
+		return;
+	r->job = NULL;
+	dialect_http_reply(&r->reply, job, r->id.authenticated);
+	if (r->reply.status == 401 && r->had_token)
+		r->reply.www_authenticate = true;
+	http_reply(r);
+}
+
+/* A REST request of a dialect (dialect_http.c): the whole request goes to pgcall.dialect_http(). */
+static void
+start_dialect(struct http_req *r)
+{
+	struct job *job;
+
+	if (r->body && memchr(r->body, '\0', r->body_len))
+	{
+		http_reply_error(r, 400, "22P02", "The request body contains a NUL byte", NULL);
+		return;
+	}
+	if (r->body)
+		r->body[r->body_len] = '\0';
+	job = dialect_http_job(dialect_done, r, r->dialect, &r->id, r->headers_json, r->method, r->path,
+						   r->query, r->body);
+	if (!job)
+	{
+		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
+		return;
+	}
+	submit(r, job, true);
+}
+
+static void
 start_health(struct http_req *r)
 {
 	struct job *job = job_new(health_done, r);
@@ -798,7 +836,40 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	if (!body_acceptable(r, wsi))
 		return 0;
 
-	if (strncmp(path, "/rpc/", 5) == 0)
+	r->dialect = dialect_of(wsi);
+	if (r->dialect && strcmp(path, "/socket.io/") != 0 && strcmp(path, "/socket.io") != 0)
+	{
+		/* a --dialect port: everything but Socket.IO is one of its REST routes */
+		char	   *tok;
+
+		r->route = ROUTE_DIALECT;
+		if (method && !strcmp(method, "OPTIONS"))
+		{
+			r->reply.status = 204;
+			r->reply.content_type = NULL;
+			r->cors = true;
+			http_reply(r);
+			return 0;
+		}
+		if (!method)
+		{
+			r->close_after = true;
+			http_reply_error(r, 405, "PGRST101", "Unknown method", NULL);
+			return 0;
+		}
+		tok = bearer_token(wsi);
+		r->had_token = tok != NULL;
+		if (identity_from_bearer(&r->id, tok, tok ? strlen(tok) : 0, &r->reply) != 0)
+		{
+			if (!r->reply.status)
+				reply_error(&r->reply, 500, "PGRST000", "out of memory", NULL, NULL);
+			r->error_pending = true;
+		}
+		free(tok);
+		r->headers_json = http_headers_json(wsi);
+		r->query = uri_query(wsi);
+	}
+	else if (strncmp(path, "/rpc/", 5) == 0)
 	{
 		r->route = ROUTE_RPC;
 		if (strlen(path + 5) >= sizeof(r->fn) || !path[5] || strchr(path + 5, '/'))
@@ -855,7 +926,7 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		http_reply_error(r, 426, "PGRST426", "Upgrade to a WebSocket to use /ws", NULL);
 		return 0;
 	}
-	else if (B.cfg.sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
+	else if (dialect_sio_of(wsi) && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
 	{
 		/* Engine.IO's HTTP long-polling transport (sio_ws.c) */
 		if (!method || (strcmp(method, "POST") != 0 && !r->get) || r->head)
@@ -937,6 +1008,8 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	}
 	else if (r->route == ROUTE_SIO)
 		sio_dispatch(r);
+	else if (r->route == ROUTE_DIALECT)
+		start_dialect(r);
 	else
 		start_rpc(r);
 	return 0;
@@ -1072,7 +1145,8 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 	if (r->cors)
 	{
 		static const char any[] = "*";
-		static const char methods[] = "GET, POST, HEAD, OPTIONS";
+		const char *methods = r->dialect ? "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+			: "GET, POST, HEAD, OPTIONS";
 		static const char allow[] = "Authorization, Content-Type, Accept, Accept-Profile, "
 			"Content-Profile, Prefer, apikey, x-client-info";
 
@@ -1297,6 +1371,8 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			}
 			else if (r->route == ROUTE_SIO)
 				sio_dispatch(r);
+			else if (r->route == ROUTE_DIALECT)
+				start_dialect(r);
 			else
 			{
 				if (r->body)

@@ -71,7 +71,8 @@ struct pending
 };
 
 static int	efd = -1;
-static int	lfd = -1;
+static int	lfd = -1;				/* --port */
+static int	dfd[MAX_DIALECTS];		/* each --dialect's port (0: none) */
 static struct lws *ewsi;
 static lws_dll2_owner_t heads,
 			lingering,
@@ -81,7 +82,7 @@ static bool in_batch;
 static lws_sorted_usec_list_t sul_adopt;
 static lws_sorted_usec_list_t sul_sweep;
 static uint64_t sweep_at;
-static int	listen_marker;		/* epoll data of the listening socket */
+static int	listen_marker[1 + MAX_DIALECTS];	/* epoll data of the listening sockets */
 
 static void schedule_sweep(void);
 static void pend_read(struct pending *p, bool hup);
@@ -279,11 +280,11 @@ pend_read(struct pending *p, bool hup)
 }
 
 static void
-on_accept(void)
+on_accept(int lsock)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++)
 	{
-		int			fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int			fd = accept4(lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct epoll_event ev;
 		struct pending *p;
 		int			one = 1;
@@ -400,8 +401,9 @@ listen_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			{
 				struct pending *p = ev[i].data.ptr;
 
-				if (ev[i].data.ptr == &listen_marker)
-					on_accept();
+				if ((int *) ev[i].data.ptr >= listen_marker &&
+					(int *) ev[i].data.ptr < listen_marker + 1 + MAX_DIALECTS)
+					on_accept(*(int *) ev[i].data.ptr);
 				else if (!p->dead)
 					pend_read(p, (ev[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0);
 			}
@@ -492,58 +494,78 @@ listen_addr(const char *listen, int port, struct sockaddr_storage *ss, socklen_t
 	return best ? 0 : -1;
 }
 
-/*
- * Listen on --listen/--port and start waiting for connections; 0 on
- * success.  The vhost must have been created without a port of its own.
- */
-int
-listen_start(void)
+/* A listening socket on --listen and port, or -1. */
+static int
+listen_socket(int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t	sl;
 	bool		dual;
 	int			one = 1,
 				zero = 0;
-	struct epoll_event ev;
-	lws_adopt_desc_t ad;
+	int			fd;
 
-	if (listen_addr(B.cfg.listen, B.cfg.port, &ss, &sl, &dual) != 0)
+	if (listen_addr(B.cfg.listen, port, &ss, &sl, &dual) != 0)
 	{
 		log_error("cannot listen on %s: no such address or interface", B.cfg.listen);
 		return -1;
 	}
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0 && dual)
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && dual)
 	{
 		/* no IPv6 here: all IPv4 addresses then */
 		struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
 
 		memset(&ss, 0, sizeof(ss));
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t) B.cfg.port);
+		s4->sin_port = htons((uint16_t) port);
 		sl = sizeof(*s4);
 		dual = false;
-		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
-	if (lfd < 0)
+	if (fd < 0)
 		return -1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (dual)
-		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(lfd, (struct sockaddr *) &ss, sl) != 0 || listen(lfd, SOMAXCONN) != 0)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *) &ss, sl) != 0 || listen(fd, SOMAXCONN) != 0)
 	{
-		close(lfd);
-		lfd = -1;
+		log_error("cannot listen on port %d: %s", port, strerror(errno));
+		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/*
+ * Listen on --listen/--port, and on the port of each --dialect, and start
+ * waiting for connections; 0 on success.  The vhost must have been created
+ * without a port of its own.  Connections from every port are alike from
+ * here on; http.c asks dialect_of() which port one came to.
+ */
+int
+listen_start(void)
+{
+	struct epoll_event ev;
+	lws_adopt_desc_t ad;
+
+	if ((lfd = listen_socket(B.cfg.port)) < 0)
+		return -1;
+	for (int i = 0; i < B.cfg.ndialects; i++)
+		if ((dfd[i] = listen_socket(B.cfg.dialects[i].port)) < 0)
+			return -1;
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	if (efd < 0)
 		return -1;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &listen_marker;
-	if (epoll_ctl(efd, EPOLL_CTL_ADD, lfd, &ev) != 0)
-		return -1;
+	for (int i = 0; i <= B.cfg.ndialects; i++)
+	{
+		listen_marker[i] = i == 0 ? lfd : dfd[i - 1];
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &listen_marker[i];
+		if (epoll_ctl(efd, EPOLL_CTL_ADD, listen_marker[i], &ev) != 0)
+			return -1;
+	}
 	memset(&ad, 0, sizeof(ad));
 	ad.vh = B.vh;
 	ad.type = LWS_ADOPT_RAW_FILE_DESC;
@@ -572,4 +594,10 @@ listen_stop(void)
 	if (lfd >= 0)
 		close(lfd);
 	lfd = -1;
+	for (int i = 0; i < MAX_DIALECTS; i++)
+	{
+		if (dfd[i] > 0)
+			close(dfd[i]);
+		dfd[i] = 0;
+	}
 }

@@ -47,6 +47,7 @@ struct sio
 	struct session *s;
 	char		sid[24];
 	char		nsp[SIO_MAX_NSP + 1];	/* the namespace joined or being joined */
+	const char *dialect;		/* of the port it came to (dialect_sio_of()) */
 	bool		connected;
 	bool		connecting;
 	bool		pong_wait;
@@ -71,9 +72,25 @@ static lws_dll2_owner_t polls;
 
 static const char text_plain[] = "text/plain; charset=UTF-8";
 
-/* The outbound rules of the dialect, as the last CONNECT read them. */
-static char *rules;
-static size_t rules_len;
+/* The outbound rules of each dialect, as the last CONNECT to it read them. */
+static struct
+{
+	const char *dialect;
+	char	   *text;
+	size_t		len;
+}			rules[MAX_DIALECTS + 1];
+
+static int
+rules_slot(const char *dialect)
+{
+	int			i;
+
+	for (i = 0; i < MAX_DIALECTS && rules[i].dialect; i++)
+		if (strcmp(rules[i].dialect, dialect) == 0)
+			return i;
+	rules[i].dialect = dialect;	/* MAX_DIALECTS --dialect ports and --socketio-dialect */
+	return i;
+}
 
 static struct session *
 poll_find(const char *sid)
@@ -142,7 +159,7 @@ sio_confirm_upgrade(struct lws *wsi, struct reply *r)
 	const char *v;
 	int			rc = 0;
 
-	if (!B.cfg.sio_dialect)
+	if (!dialect_sio_of(wsi))
 	{
 		reply_error(r, 404, "PGRST404", "Socket.IO is not served by this bridge", NULL,
 					"Start it with --socketio-dialect naming a row of pgcall.dialect.");
@@ -285,6 +302,7 @@ sio_start(struct session *s, bool polling)
 	for (int i = 0; i < 10; i++)
 		sprintf(x->sid + 2 * i, "%02x", rnd[i]);
 	x->s = s;
+	x->dialect = dialect_sio_of(s->wsi);
 	s->sio = x;
 	jb_init(&b);
 	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message,
@@ -365,6 +383,7 @@ sio_closed(struct session *s)
 static void
 connect_done(struct job *job)
 {
+	int			slot;
 	struct session *s = job->owner;
 	struct sio *x;
 	const PGresult *res = job->res[1];
@@ -397,7 +416,8 @@ connect_done(struct job *job)
 	}
 	text = PQgetvalue(res, 0, 1);
 	len = (size_t) PQgetlength(res, 0, 1);
-	if (!rules || rules_len != len || memcmp(rules, text, len) != 0)
+	slot = rules_slot(x->dialect);
+	if (!rules[slot].text || rules[slot].len != len || memcmp(rules[slot].text, text, len) != 0)
 	{
 		char	   *copy = malloc(len + 1);
 
@@ -407,9 +427,9 @@ connect_done(struct job *job)
 			return;
 		}
 		memcpy(copy, text, len + 1);
-		free(rules);
-		rules = copy;
-		rules_len = len;
+		free(rules[slot].text);
+		rules[slot].text = copy;
+		rules[slot].len = len;
 	}
 	if (!session_register(s, PQgetvalue(res, 0, 0)))
 		return;
@@ -474,7 +494,7 @@ on_connect(struct session *s, const struct sio_packet *p)
 		return;
 	}
 	free(token);
-	v[0] = B.cfg.sio_dialect;
+	v[0] = s->sio->dialect;
 	v[1] = nsp;
 	job = session_job(s, connect_done, "GET", "/socket.io/");
 	if (job)
@@ -627,7 +647,7 @@ on_event(struct session *s, const struct sio_packet *p)
 		goto oom;
 	sprintf(path, "/socket.io/%s", name);
 	a->ack = p->ack;
-	v[0] = B.cfg.sio_dialect;
+	v[0] = s->sio->dialect;
 	v[1] = name;
 	v[2] = payload;				/* NULL: no argument, SQL NULL */
 	job = session_job(s, call_done, "POST", path);
@@ -793,9 +813,14 @@ emit_one(void *ctx, const char *name, size_t name_len, const char *payload, size
 void
 sio_deliver(struct session *s, const char *payload, size_t len)
 {
-	if (!s->sio->connected || !rules || !s->user)
+	int			slot;
+
+	if (!s->sio->connected || !s->user || !s->sio->dialect)
 		return;
-	if (sio_map(rules, rules_len, payload, len, s->user->id, emit_one, s) < 0)
+	slot = rules_slot(s->sio->dialect);
+	if (!rules[slot].text)
+		return;
+	if (sio_map(rules[slot].text, rules[slot].len, payload, len, s->user->id, emit_one, s) < 0)
 		log_warn("the dialect's rules or an event could not be mapped");
 }
 
@@ -918,6 +943,7 @@ poll_open(struct http_req *r, struct lws *wsi)
 		return;
 	}
 	x = s->sio;
+	x->dialect = dialect_sio_of(wsi);	/* a detached session has no wsi of its own */
 	x->polling = true;
 	lws_dll2_add_tail(&x->poll_link, &polls);
 	x->get = r;

@@ -50,6 +50,8 @@ PREPARE bridge_sio_connect AS
 SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text;
 PREPARE bridge_sio_call AS
 SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text;
+PREPARE bridge_dialect_http AS
+SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text, $3::text, $4::text, $5::text);
 
 -- The reads the bridge's own connection makes, as pgcall_bridge; results
 -- depend on earlier files, so only errors are shown.
