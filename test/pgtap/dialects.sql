@@ -2,7 +2,7 @@
 -- the constraints on dialect rows (seed 003's dialect, and a test dialect
 -- for what seed 003 does not use).
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
@@ -83,6 +83,8 @@ SELECT is(pgcall.dialect_call('seed003', 'acceptCall', '{"callId": "nope"}') -> 
 SELECT is(pgcall.dialect_call('seed003', 'acceptCall', '{"callId": "00000000-0000-4000-8000-000000000000"}') -> 'ack',
           '{"error": "Call not found"}', 'an unknown call: Call not found');
 SELECT is(pgcall.dialect_call('seed003', 'nope', '{}') #>> '{error,code}', '42883', 'an unknown event');
+SELECT is(pgcall.dialect_call('seed003', 'nope', '{}') -> 'ack', '{"error": "Unknown event \"nope\""}',
+          'an unknown event is worded as one, not as an unknown REST route');
 SELECT is(pgcall.dialect_call('seed003', 'acceptCall', NULL) -> 'ack', '{"error": "callId required"}',
           'no payload at all');
 
