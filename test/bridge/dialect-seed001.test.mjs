@@ -4,17 +4,21 @@
 // as the seed's guide calls it but for the URL, each event and ack checked
 // against the shape the dialect documents; then hostile clients.
 //
-// The seed's REST steps (initiate, join, media session, end, active call)
-// go to pgcall's native routes (POST /rpc/call_start, ...): the seed's REST
-// routes are another dialect's work (docs/migrating/seed001.md, "REST").
+// The first flows take the seed's REST steps (initiate, join, media session,
+// end, active call) on pgcall's native routes (POST /rpc/call_start, ...) with
+// a --socketio-dialect bridge; the last one runs the whole flow against one
+// origin, a --dialect seed001=PORT port that serves the seed's REST routes
+// and its /calls namespace (docs/migrating/seed001.md, "REST").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { createDatabase, http, psql, sign, startBridge, userToken, waitFor } from './lib.mjs';
+import { createDatabase, freePort, http, psql, sign, startBridge, userToken, waitFor } from './lib.mjs';
 
 const DB = createDatabase('bridge_seed001');
 let b;
+let d;		// the --dialect bridge
+let API;	// its origin: the only thing a seed 001 app changes
 
 before(async () => {
   psql(DB, `ALTER DATABASE ${DB} SET pgcall.rate_limit_calls = 0`);
@@ -24,15 +28,18 @@ before(async () => {
   psql(DB, `SELECT pgcall.set_secret('agora_app_certificate', '5CFd2fd1755d40ecb72977518be15d3b')`);
   psql(DB, `INSERT INTO pgcall.profile VALUES ('s1-alice', 'Alice', 'https://img.example/alice.png')`);
   b = await startBridge(DB, { args: ['--socketio-dialect', 'seed001', '--socketio-connect-timeout', '3000'] });
+  const port = await freePort();
+  d = await startBridge(DB, { args: ['--dialect', `seed001=${port}`] });
+  API = `http://127.0.0.1:${port}`;
 });
-after(async () => { await b.stop(); });
+after(async () => { await b.stop(); await d.stop(); });
 
 // The seed's io() call, io(`${SOCKET_BASE_URL}/calls`, { auth: { token },
 // transports: ['websocket'] }), with the bridge's URL.  The harness adds
 // forceNew (several users in one process) and no reconnection (a test sees
 // every failure).
 function client(sub, opts = {}) {
-  const socket = io(`${b.url}/calls`, {
+  const socket = io(`${opts.origin ?? b.url}/calls`, {
     auth: { token: userToken(sub) }, transports: ['websocket'], reconnection: false, forceNew: true, ...opts,
   });
   socket.seen = [];
@@ -308,5 +315,116 @@ describe('seed 001 attacked', () => {
       }
       assert.equal(await closed, 1008);
     }
+  });
+});
+
+// The seed's REST client: fetch with a bearer token, JSON bodies.
+async function api(user, method, path, body, { token = user && userToken(user), raw } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(`${API}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+const CALL = ['answeredAt', 'channelName', 'chatRoomId', 'createdAt', 'duration', 'endReason', 'endedAt', 'endedBy',
+  'id', 'initiatorId', 'isGroupCall', 'maxParticipants', 'participants', 'status', 'type'];
+
+describe('seed 001 on one origin: its REST routes and /calls (--dialect seed001=PORT)', () => {
+  test('the seed\'s recommended flow, steps 1 to 8, and active-call recovery', async () => {
+    const alice = client('s1r-alice', { origin: API });
+    const bob = client('s1r-bob', { origin: API });
+    await Promise.all([connected(alice), connected(bob)]);
+    // 1. POST /calls/rooms/:chatRoomId/initiate
+    const init = await api('s1r-alice', 'POST', '/api/v1/calls/rooms/room-9/initiate',
+      { type: 'video', isGroupCall: true, inviteUserIds: ['s1r-bob'] });
+    assert.equal(init.status, 201);
+    assert.deepEqual(keys(init.json), ['data', 'message', 'statusCode']);
+    assert.equal(init.json.statusCode, 201);
+    assert.equal(init.json.message, 'Call initiated successfully');
+    const call = init.json.data;
+    assert.deepEqual(keys(call), CALL);
+    assert.deepEqual([call.chatRoomId, call.type, call.isGroupCall, call.status, call.initiatorId],
+      ['room-9', 'video', true, 'ringing', 's1r-alice']);
+    assert.deepEqual(call.participants.map((p) => [p.userId, p.status]), [['s1r-alice', 'joined'], ['s1r-bob', 'invited']]);
+    for (const p of call.participants) assert.deepEqual(keys(p), PARTICIPANT);
+    // 2. the socket rings
+    assert.equal((await next(bob, 'incoming_call')).callId, call.id);
+    // 3. POST /calls/:id/join, 4. join_call
+    const join = await api('s1r-bob', 'POST', `/api/v1/calls/${call.id}/join`, { isMicMuted: false, isCameraOff: true });
+    assert.equal(join.status, 200);
+    assert.equal(join.json.message, 'Joined call successfully');
+    assert.equal(join.json.data.status, 'active');
+    assert.deepEqual(join.json.data.participants.find((p) => p.userId === 's1r-bob'),
+      { ...join.json.data.participants.find((p) => p.userId === 's1r-bob'), status: 'joined', isCameraOff: true });
+    assert.equal((await next(alice, 'participant_joined')).userId, 's1r-bob');
+    assert.equal((await bob.emitWithAck('join_call', { callId: call.id })).participants.length, 2);
+    // 5. POST /calls/:id/media/session: the seed's documented answer
+    const ms = await api('s1r-bob', 'POST', `/api/v1/calls/${call.id}/media/session`);
+    assert.equal(ms.status, 200);
+    assert.deepEqual(keys(ms.json.data), ['appId', 'channelName', 'expiresAt', 'mode', 'provider', 'rtcToken', 'userAccount']);
+    assert.deepEqual({ ...ms.json, data: { ...ms.json.data, rtcToken: 't', expiresAt: 'e' } }, {
+      statusCode: 200, message: 'Media session created successfully',
+      data: { provider: 'agora', mode: 'sfu', channelName: call.channelName, userAccount: 's1r-bob',
+        appId: '970CA35de60c44645bbae8a215061b33', rtcToken: 't', expiresAt: 'e' },
+    });
+    assert.match(ms.json.data.rtcToken, /^007/);
+    // pgcall's expires_at: a Unix time in seconds, not the seed's ISO string (docs/migrating/seed001.md)
+    assert.ok(Number.isInteger(ms.json.data.expiresAt) && ms.json.data.expiresAt * 1000 > Date.now());
+    // 7. PATCH /calls/:id/media, and the socket tells the others
+    const media = await api('s1r-bob', 'PATCH', `/api/v1/calls/${call.id}/media`, { isMicMuted: true, isSharingScreen: true });
+    assert.equal(media.status, 200);
+    assert.deepEqual(await next(alice, 'participant_media_changed'),
+      { callId: call.id, userId: 's1r-bob', isMicMuted: true, isCameraOff: true, isSharingScreen: true });
+    // active call recovery
+    const active = await api('s1r-bob', 'GET', '/api/v1/calls/rooms/room-9/active');
+    assert.equal(active.status, 200);
+    assert.equal(active.json.data.id, call.id);
+    assert.deepEqual(keys(active.json.data), CALL);
+    // 8. PATCH /calls/:id/status (left), POST /calls/:id/end
+    const st = await api('s1r-bob', 'PATCH', `/api/v1/calls/${call.id}/status`, { status: 'left' });
+    assert.equal(st.status, 200);
+    assert.deepEqual(await next(alice, 'participant_left'), { callId: call.id, userId: 's1r-bob', reason: null });
+    const end = await api('s1r-alice', 'POST', `/api/v1/calls/${call.id}/end`);
+    assert.equal(end.status, 200);
+    assert.equal(end.json.data.status, 'ended');
+    assert.equal(end.json.data.endReason, 'completed');
+    assert.equal((await next(alice, 'call_ended')).callId, call.id);
+    const none = await api('s1r-bob', 'GET', '/api/v1/calls/rooms/room-9/active');
+    assert.deepEqual(none, { status: 200, json: { statusCode: 200, message: 'Active call retrieved successfully', data: null } });
+    alice.close();
+    bob.close();
+  });
+
+  test('REST attacked: errors as {statusCode, message, code}', async () => {
+    const init = await api('s1r-alice', 'POST', '/api/v1/calls/rooms/room-10/initiate',
+      { type: 'audio', inviteUserIds: ['s1r-bob'] });
+    assert.equal(init.status, 201, JSON.stringify(init.json));
+    const call = init.json.data;
+    assert.equal(call.isGroupCall, false);
+    for (const [user, method, path, body, status, message, opts] of [
+      ['s1r-alice', 'POST', '/api/v1/calls/rooms/room-10/initiate', { type: 'video' }, 400, 'inviteUserIds required'],
+      ['s1r-alice', 'POST', '/api/v1/calls/not-a-call/join', {}, 400,
+        'Invalid payload: callId must be a call id, media flags true or false'],
+      ['s1r-alice', 'POST', '/api/v1/calls/00000000-0000-4000-8000-000000000000/end', undefined, 404, 'Call not found'],
+      ['s1r-mallory', 'PATCH', `/api/v1/calls/${call.id}/media`, { isMicMuted: true }, 403, 'you are not a participant of this call'],
+      ['s1r-mallory', 'POST', `/api/v1/calls/${call.id}/media/session`, undefined, 403, null],
+      ['s1r-alice', 'PATCH', `/api/v1/calls/${call.id}/status`, {}, 400, 'status required'],
+      ['s1r-alice', 'POST', `/api/v1/calls/${call.id}/join`, undefined, 400, 'Invalid JSON body', { raw: '{"isMicMuted":' }],
+      ['s1r-alice', 'DELETE', `/api/v1/calls/${call.id}`, undefined, 404, 'Route not found'],
+      [null, 'POST', `/api/v1/calls/${call.id}/end`, undefined, 401, null],
+    ]) {
+      const r = await api(user, method, path, body, opts);
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.statusCode, status, path);
+      if (message) assert.equal(r.json.message, message, path);
+      assert.equal(typeof r.json.code, 'string', path);
+    }
+    // the call is as it was: nobody but alice joined, nothing ended
+    const active = await api('s1r-alice', 'GET', '/api/v1/calls/rooms/room-10/active');
+    assert.deepEqual(active.json.data.participants.map((p) => [p.userId, p.status, p.isMicMuted]),
+      [['s1r-alice', 'joined', false], ['s1r-bob', 'invited', false]]);
+    await api('s1r-alice', 'POST', `/api/v1/calls/${call.id}/end`);
   });
 });
