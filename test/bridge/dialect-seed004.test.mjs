@@ -6,30 +6,39 @@
 // against the shape the seed's redux state reads; then hostile clients.
 //
 // The seed's clients act over REST (POST /call/start, /call/accept,
-// /call/reject, /call/end); here those steps go to pgcall's native routes
-// (POST /rpc/call_start, ...): the seed's REST routes are another dialect's
-// work (docs/migrating/seed004.md, "REST").
+// /call/reject, /call/end): the first flows take those steps on pgcall's
+// native routes (POST /rpc/call_start, ...) with a --socketio-dialect bridge;
+// the last ones run against one origin, a --dialect seed004=PORT port that
+// serves the seed's REST routes and its /realtime namespace
+// (docs/migrating/seed004.md, "REST").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { createDatabase, http, psql, startBridge, userToken, waitFor } from './lib.mjs';
+import { createDatabase, freePort, http, psql, startBridge, userToken, waitFor } from './lib.mjs';
 
 const DB = createDatabase('bridge_seed004');
 let b;
+let d;		// the --dialect bridge
+let API;	// its origin (VITE_API_ROOT and VITE_SOCKET_URL's host)
 
 before(async () => {
   psql(DB, `ALTER DATABASE ${DB} SET pgcall.rate_limit_calls = 0`);
   psql(DB, `INSERT INTO pgcall.profile VALUES ('s4-alice', 'Alice', 'https://img.example/alice.png')`);
+  psql(DB, `ALTER DATABASE ${DB} SET pgcall.agora_app_id = '970CA35de60c44645bbae8a215061b33'`);
+  psql(DB, `SELECT pgcall.set_secret('agora_app_certificate', '5CFd2fd1755d40ecb72977518be15d3b')`);
   b = await startBridge(DB, { args: ['--socketio-dialect', 'seed004', '--socketio-connect-timeout', '3000'] });
+  const port = await freePort();
+  d = await startBridge(DB, { args: ['--dialect', `seed004=${port}`] });
+  API = `http://127.0.0.1:${port}`;
 });
-after(async () => { await b.stop(); });
+after(async () => { await b.stop(); await d.stop(); });
 
 // The seed's frontend: io(VITE_SOCKET_URL) with VITE_SOCKET_URL ending in
 // /realtime, the JWT in the handshake auth, default transports (long-polling
 // first, then the upgrade).  The harness adds forceNew and no reconnection.
 function client(sub, opts = {}) {
-  const socket = io(`${b.url}/realtime`, {
+  const socket = io(`${opts.origin ?? b.url}/realtime`, {
     auth: { token: userToken(sub) }, reconnection: false, forceNew: true, ...opts,
   });
   socket.seen = [];
@@ -225,5 +234,99 @@ describe('seed 004 attacked', () => {
     await waitFor(() => got.some((f) => f[0] === '0'), 'the open packet');
     ws.send('42/realtime,["call.incoming_call",{}]');
     assert.equal(await closed, 1008);
+  });
+});
+
+// The seed's API client (its redux thunks): POST with a bearer token.
+async function api(user, path, body, { raw } = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (user) headers.Authorization = `Bearer ${userToken(user)}`;
+  const r = await fetch(`${API}${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+describe('seed 004 on one origin: its REST routes and /realtime (--dialect seed004=PORT)', () => {
+  test('1-1: POST /call/start, incoming_call, POST /call/accept with tokens, POST /call/end', async () => {
+    const alice = client('s4r-alice', { origin: API });
+    const bob = client('s4r-bob', { origin: API });
+    await Promise.all([connected(alice), connected(bob)]);
+    const start = await api('s4r-alice', '/call/start', { targetUserIds: ['s4r-bob'], callType: 'DIRECT', mediaType: 'VIDEO' });
+    assert.equal(start.status, 201);
+    const { callId, roomId } = start.json;
+    assert.deepEqual(keys(start.json), ['appId', 'callId', 'callType', 'conversationId', 'mediaType', 'roomId', 'status', 'token', 'userId']);
+    assert.deepEqual({ ...start.json, token: 't' }, {
+      callId, roomId: `call-${callId}`, conversationId: null, callType: 'DIRECT', mediaType: 'VIDEO', status: 'ringing',
+      userId: 's4r-alice', token: 't', appId: '970CA35de60c44645bbae8a215061b33',
+    });
+    assert.match(start.json.token, /^007/, 'the caller\'s Agora token, as the seed\'s call.started had it');
+    const inc = await next(bob, 'call.incoming_call');
+    assert.deepEqual([inc.callId, inc.roomId, inc.callType, inc.mediaType], [callId, roomId, 'DIRECT', 'VIDEO']);
+
+    // POST /call/accept {callId, roomId}: the acceptor's token
+    const acc = await api('s4r-bob', '/call/accept', { callId, roomId });
+    assert.equal(acc.status, 201);
+    assert.deepEqual({ ...acc.json, token: 't' }, {
+      callId, roomId, conversationId: null, callType: 'DIRECT', mediaType: 'VIDEO', status: 'active',
+      userId: 's4r-bob', token: 't', appId: '970CA35de60c44645bbae8a215061b33',
+    });
+    assert.match(acc.json.token, /^007/);
+    assert.notEqual(acc.json.token, start.json.token);
+    for (const s of [alice, bob]) assert.deepEqual(await next(s, 'call.call_accepted'), { callId, roomId, userId: 's4r-bob' });
+
+    // POST /call/end {callId, roomId, reason}
+    const end = await api('s4r-alice', '/call/end', { callId, roomId, reason: 'user hung up' });
+    assert.equal(end.status, 201);
+    assert.deepEqual({ ...end.json, duration: 0 }, { callId, roomId, endedBy: 's4r-alice', reason: 'completed', duration: 0 });
+    for (const s of [alice, bob]) assert.equal((await next(s, 'call.call_ended')).callId, callId);
+    alice.close();
+    bob.close();
+  });
+
+  test('group: POST /call/start with a conversation, POST /call/reject', async () => {
+    const alice = client('s4r-alice', { origin: API });
+    const bob = client('s4r-bob', { origin: API });
+    await Promise.all([connected(alice), connected(bob)]);
+    const start = await api('s4r-alice', '/call/start',
+      { targetUserIds: ['s4r-bob', 's4r-carol'], conversationId: 'conv-9', callType: 'GROUP', mediaType: 'AUDIO' });
+    assert.equal(start.status, 201);
+    assert.deepEqual([start.json.callType, start.json.mediaType, start.json.conversationId], ['GROUP', 'AUDIO', 'conv-9']);
+    const { callId, roomId } = start.json;
+    assert.equal((await next(bob, 'call.incoming_call')).callType, 'GROUP');
+    const rej = await api('s4r-bob', '/call/reject', { callId, roomId });
+    assert.deepEqual([rej.status, rej.json], [201, { callId, roomId, status: 'ringing', userId: 's4r-bob' }]);
+    assert.deepEqual(await next(alice, 'call.participant_left'), { callId, roomId, userId: 's4r-bob', reason: 'declined' });
+    await api('s4r-alice', '/call/end', { callId, roomId });
+    alice.close();
+    bob.close();
+  });
+
+  test('REST attacked: a forged roomId buys no token for another channel; errors as {statusCode, message}', async () => {
+    const start = await api('s4r-alice', '/call/start', { targetUserIds: ['s4r-bob'], callType: 'DIRECT', mediaType: 'AUDIO' });
+    const { callId, roomId } = start.json;
+    // the seed minted a token for whatever roomId it was sent: here the room is the call's
+    const acc = await api('s4r-bob', '/call/accept', { callId, roomId: 'someone-elses-room' });
+    assert.equal(acc.status, 201);
+    assert.equal(acc.json.roomId, roomId);
+    const channel = psql(DB, `SELECT pgcall.agora_token_inspect('${acc.json.token}') #>> '{services,0,channel}'`);
+    assert.equal(channel, roomId);
+    for (const [user, path, body, status, message, opts] of [
+      ['s4r-alice', '/call/start', { callType: 'DIRECT' }, 400, 'targetUserIds required'],
+      ['s4r-alice', '/call/accept', {}, 400, 'callId required'],
+      ['s4r-alice', '/call/accept', { callId: 'nope' }, 400, 'Invalid payload: callId must be a call id'],
+      ['s4r-alice', '/call/end', { callId: '00000000-0000-4000-8000-000000000000' }, 404, 'Call not found'],
+      ['s4r-mallory', '/call/end', { callId }, 403, null],
+      ['s4r-alice', '/call/end', null, 400, 'Invalid JSON body', { raw: '{"callId"' }],
+      ['s4r-alice', '/call/hangup', { callId }, 404, 'Route not found'],
+      [null, '/call/end', { callId }, 401, null],
+    ]) {
+      const r = await api(user, path, body, opts);
+      assert.equal(r.status, status, `${path}: ${JSON.stringify(r.json)}`);
+      assert.deepEqual(keys(r.json), ['message', 'statusCode'], path);
+      assert.equal(r.json.statusCode, status, path);
+      if (message) assert.equal(r.json.message, message, path);
+    }
+    assert.equal(psql(DB, `SELECT status FROM pgcall.call WHERE id = '${callId}'`), 'active', 'nothing ended it');
+    await api('s4r-alice', '/call/end', { callId });
   });
 });
