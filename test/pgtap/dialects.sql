@@ -2,7 +2,7 @@
 -- the constraints on dialect rows (seed 003's dialect, and a test dialect
 -- for what seed 003 does not use).
 BEGIN;
-SELECT plan(31);
+SELECT plan(35);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
@@ -28,6 +28,10 @@ SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event
                            '{"a": {"$each": "$.event.call.participants", "$to": {"u": "$.item.user_id"}}}')$$,
                  '23514', NULL, 'outbound templates cannot reshape arrays: the bridge does not evaluate $.item');
 
+SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, event, payload)
+                   VALUES ('seed001', 'call.incoming', 9, 'x', '{"a": {"$if": "$.event.call.kind", "$then": "G"}}')$$,
+                 '23514', NULL, 'outbound templates refuse $if: the bridge would send it as a literal member');
+
 SET LOCAL ROLE pgcall_user;
 SELECT pg_temp.act('alice');
 
@@ -49,6 +53,17 @@ SELECT is(pgcall.dialect_fill('{"a": {"$each": "$.xs", "$to": {"v": "$.item.n", 
                                '{"xs": [{"n": 1}, {"m": 2}], "me": "alice"}'),
           '{"a": [{"v": 1, "k": "lit", "me": "alice"}, {"k": "lit", "me": "alice"}], "b": [], "c": []}',
           'dialect_fill: $each/$to fills the template per element ($.item), [] when the path names no array');
+
+SELECT is(pgcall.dialect_fill('{"a": {"$if": "$.k == \"g\"", "$then": "G", "$else": "D"},
+                                 "b": {"$if": "$.k == \"x\"", "$then": "G", "$else": "D"},
+                                 "c": {"$if": "$.nope", "$then": {"v": "$.nope.v"}},
+                                 "d": {"$if": "$.o", "$then": {"v": "$.o.v", "w": "$.o.w"}},
+                                 "e": {"$if": "$.f", "$then": 1, "$else": "$.k"}}',
+                               '{"k": "g", "o": {"v": 1}, "f": false}'),
+          '{"a": "G", "b": "D", "c": null, "d": {"v": 1}, "e": "g"}',
+          'dialect_fill: $if/$then/$else, $then when the path names something other than null or false');
+SELECT is(pgcall.dialect_template_ok('{"a": {"$each": "$.event.call.participants", "$to": 1}}', true), false,
+          'and $each/$to without $.item paths');
 
 -- seed 001: join_call answers (or rejoins) and lists the participants in the seed's shape
 SELECT pg_temp.act('alice');
@@ -108,6 +123,8 @@ SELECT throws_ok($$SELECT pgcall.dialect_rules('seed003', '/calls')$$, '22023', 
                  'another namespace is refused');
 SELECT is(jsonb_array_length(pgcall.dialect_rules('seed001', '/calls')), 19, 'seed 001 maps nineteen rows');
 SELECT is(jsonb_array_length(pgcall.dialect_rules('seed004', '/realtime')), 15, 'seed 004 maps fifteen rows');
+SELECT is((SELECT array_agg(method || ' ' || path ORDER BY path, method) FROM pgcall.dialect_route WHERE dialect = 'seed004'),
+          '{"POST /call/accept","POST /call/end","POST /call/reject","POST /call/start"}', 'seed 004''s four REST routes');
 SELECT throws_ok($$SELECT pgcall.dialect_rules('nope', '/')$$, '22023', 'unknown dialect "nope"', 'an unknown dialect');
 
 SELECT * FROM finish();
