@@ -300,6 +300,9 @@ GRANT EXECUTE ON FUNCTION pgcall.dialect_http_status(text, boolean), pgcall.dial
     pgcall.dialect_unescape(text), pgcall.dialect_http(text, text, text, text, text),
     pgcall.dialect_fill(jsonb, jsonb), pgcall.dialect_template_ok(jsonb, boolean)
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+
+COMMENT ON TABLE pgcall.dialect IS
+'A dialect: the Socket.IO namespace its clients connect to, the event (error_event, payload from error_payload over {in, me, error: {code, message}}) with which a failed socket request is answered, and the body of a failed REST request (http_error).  The bridge serves a dialect on each --dialect NAME=PORT port (its Socket.IO at /socket.io/, its REST routes for every other path), and one at /socket.io/ of its own port (--socketio-dialect).';
 -- The token-by-channel operation of seed 002 (POST /api/calling/token), in
 -- pgcall's own API first: for application servers only, and with the checks
 -- call_media_session makes for a user (the user is being rung or is in the
@@ -489,8 +492,9 @@ UPDATE pgcall.dialect SET http_error = '{"success": false, "message": "$.error.m
  WHERE name = 'seed003';
 UPDATE pgcall.dialect_error SET http_status = 404 WHERE dialect = 'seed003' AND sqlstate = '22P02';
 
+-- (dialect_error words both the socket's and the REST errors: no row for
+-- 42883, whose words differ, "Unknown event" and "Route not found")
 INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
-    ('seed003', '42883', 'Route not found', 404),
     ('seed003', '22032', 'Invalid JSON body', 400),
     ('seed003', 'P404B', 'Call not found', 404),
     ('seed003', 'P400O', 'Receiver not found', 400);
@@ -722,15 +726,6 @@ SELECT 'seed004', e, seq, w::jsonb, ev, p::jsonb
      '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.participant.user_id",
        "reason": "declined"}')
   ) AS v(e, seq, w, ev, p);
--- Seed 003 speaks Socket.IO and REST, and pgcall.dialect_error words both:
--- an unknown socket event and an unknown route share SQLSTATE 42883.  The
--- REST route table's row ('Route not found', 42-dialect-rest-seeds.sql)
--- made every unknown socket event 'Route not found' instead of the
--- 'Unknown event "<name>"' seed 003's clients get (docs/migrating/seed003.md).
--- Without the row each keeps its own raised text, and an unknown route is
--- still 404 'Route not found' (pgcall.dialect_http_status, dialect_http's
--- message).
-DELETE FROM pgcall.dialect_error WHERE dialect = 'seed003' AND sqlstate = '42883';
 -------------------------------------------------------------------------------
 -- Dialect templates: a value chosen by a condition
 --

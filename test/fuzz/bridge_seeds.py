@@ -127,6 +127,18 @@ seeds = {
     "http10": b"\x00GET /health HTTP/1.0\r\n\r\n",
     "garbage": b"\x00\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
     "bytewise": b"\x22GET /rpc/x?a=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    # mode bit 7: the dialect port (--dialect seed003): REST routes and Socket.IO
+    "dialect-post": b"\x80" + post("/api/calls/initiate", b'{"receiverId":"b","callType":"audio"}',
+                                     "Authorization: Bearer %s\r\n" % TOKEN),
+    "dialect-get-query": b"\x80GET /api/calls/history?limit=5&type=audio&skip=%ff HTTP/1.1\r\nHost: x\r\n"
+                         b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n",
+    "dialect-delete-param": b"\x80DELETE /api/calls/history/%27x%27 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "dialect-options": b"\x80OPTIONS /api/calls/end HTTP/1.1\r\nHost: x\r\nOrigin: http://o\r\n"
+                       b"Access-Control-Request-Method: DELETE\r\n\r\n",
+    "dialect-bad-bearer": b"\x80" + post("/api/calls/end", b'{"callId":1}', "Authorization: Bearer %s\r\n" % BAD_TOKEN),
+    "dialect-pipelined": b"\x84" + post("/api/calls/accept", b'{"callId":"x"}') + post("/api/calls/end", b"{"),
+    "dialect-sio": b"\x85" + upgrade(path=SIO, token=None) + b"\xfe" + frame(b"40{\"token\":\"x\"}"),
+    "dialect-patch-nul": b"\x80" + post("/api/x", b'{"a":"\x00"}').replace(b"POST", b"PATCH", 1),
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -16,6 +16,9 @@
  *             each of the first 20 writes
  *   bit  2    keep writing open (otherwise shutdown(SHUT_WR) after writing)
  *   bit  3    close with RST (SO_LINGER 0) instead of FIN
+ *   bit  7    to the bridge's dialect port (--dialect seed003=...: REST
+ *             routes through pgcall.dialect_http, and Socket.IO) instead
+ *             of --port
  * The reply is read until the bridge closes, the connection is quiet for a
  * few milliseconds, or READ_BOUND_MS passes.
  *
@@ -71,6 +74,7 @@ int			pgcall_bridge_main(int argc, char **argv);
 #define MAX_RING_INPUT 65536
 
 static int	port;
+static int	dport;				/* --dialect seed003's */
 static pthread_t bridge_thread;
 static clockid_t bridge_clock;
 static volatile int bridge_exited;
@@ -140,9 +144,9 @@ free_port(void)
 }
 
 static int
-dial(void)
+dial_port(int to)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) to),
 	.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
 				one = 1;
@@ -156,6 +160,12 @@ dial(void)
 		return -1;
 	}
 	return fd;
+}
+
+static int
+dial(void)
+{
+	return dial_port(port);
 }
 
 static void
@@ -331,6 +341,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char dir[] = "/tmp/fuzz_bridge.XXXXXX";
 	static char secret_path[sizeof(dir) + 16];
 	static char port_s[16];
+	static char dialect_s[40];
 	static char *bargv[48];
 	static const char secret[] = "fuzz-bridge-secret-0123456789abcdef0123456789";
 	const char *e;
@@ -359,6 +370,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("cannot write %s", secret_path);
 	port = free_port();
 	snprintf(port_s, sizeof(port_s), "%d", port);
+	do
+		dport = free_port();
+	while (dport == port);
+	snprintf(dialect_s, sizeof(dialect_s), "seed003=%d", dport);
 
 	bargv[n++] = "pgcall-bridge";
 	bargv[n++] = "--listen";
@@ -391,6 +406,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	bargv[n++] = "2";
 	bargv[n++] = "--socketio-dialect";
 	bargv[n++] = "seed003";
+	bargv[n++] = "--dialect";
+	bargv[n++] = dialect_s;
 	bargv[n++] = "--socketio-ping-interval";
 	bargv[n++] = "1000";
 	bargv[n++] = "--socketio-ping-timeout";
@@ -556,7 +573,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = avoid_pipelined_body(stream, n);
 	cuts[ncuts++] = n;
 
-	fd = dial();
+	fd = dial_port(mode & 0x80 ? dport : port);
 	if (fd < 0)
 	{
 		free(stream);

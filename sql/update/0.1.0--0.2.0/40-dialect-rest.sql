@@ -292,3 +292,6 @@ GRANT EXECUTE ON FUNCTION pgcall.dialect_http_status(text, boolean), pgcall.dial
     pgcall.dialect_unescape(text), pgcall.dialect_http(text, text, text, text, text),
     pgcall.dialect_fill(jsonb, jsonb), pgcall.dialect_template_ok(jsonb, boolean)
     TO pgcall_anon, pgcall_user, pgcall_backend, pgcall_admin;
+
+COMMENT ON TABLE pgcall.dialect IS
+'A dialect: the Socket.IO namespace its clients connect to, the event (error_event, payload from error_payload over {in, me, error: {code, message}}) with which a failed socket request is answered, and the body of a failed REST request (http_error).  The bridge serves a dialect on each --dialect NAME=PORT port (its Socket.IO at /socket.io/, its REST routes for every other path), and one at /socket.io/ of its own port (--socketio-dialect).';

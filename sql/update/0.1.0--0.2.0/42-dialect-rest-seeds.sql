@@ -7,8 +7,9 @@ UPDATE pgcall.dialect SET http_error = '{"success": false, "message": "$.error.m
  WHERE name = 'seed003';
 UPDATE pgcall.dialect_error SET http_status = 404 WHERE dialect = 'seed003' AND sqlstate = '22P02';
 
+-- (dialect_error words both the socket's and the REST errors: no row for
+-- 42883, whose words differ, "Unknown event" and "Route not found")
 INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
-    ('seed003', '42883', 'Route not found', 404),
     ('seed003', '22032', 'Invalid JSON body', 400),
     ('seed003', 'P404B', 'Call not found', 404),
     ('seed003', 'P400O', 'Receiver not found', 400);
