@@ -320,6 +320,124 @@ COMMENT ON FUNCTION pgcall.channel_token(text, text, bigint, integer) IS
 REVOKE EXECUTE ON FUNCTION pgcall.channel_token(text, text, bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcall.channel_token(text, text, bigint, integer) TO pgcall_backend;
 INSERT INTO pgcall.api_function (name) VALUES ('channel_token');
+-------------------------------------------------------------------------------
+-- Seed 001 (NestJS + Agora, Socket.IO namespace /calls): its socket events
+-- as a dialect, docs/migrating/seed001.md.
+--
+-- The seed documents the names of its events, not their payloads beyond the
+-- client's ({callId, ...}); the payloads here follow its REST shapes
+-- (camelCase, isMicMuted/isCameraOff/isSharingScreen).  join_call answers
+-- (or rejoins) as call_set_status(joined), which changes nothing when one is
+-- joined already, so the seed's "join over REST, then join_call, again after
+-- every reconnect" works, and so does a client that only has the socket.
+-- participant.reconnected reaches the others as participant_joined (with
+-- reconnected: true): what the seed's server sent when a client came back
+-- and emitted join_call again.
+-------------------------------------------------------------------------------
+
+INSERT INTO pgcall.dialect (name, namespace, error_event, error_payload, description) VALUES
+    ('seed001', '/calls', 'error', '{"message": "$.error.message", "code": "$.error.code"}',
+     'Seed 001: NestJS group calls in chat rooms, Socket.IO namespace /calls (join_call, media_state_changed, participant_disconnected...)');
+
+INSERT INTO pgcall.dialect_event (dialect, event, fn, args, required, reply_event, reply_payload) VALUES
+    ('seed001', 'join_call', 'call_set_status', '{"call_id": "$.in.callId", "status": "joined"}', '{callId}',
+     'call_participants',
+     '{"callId": "$.out.call.id", "status": "$.out.call.status",
+       "participants": {"$each": "$.out.call.participants",
+                        "$to": {"userId": "$.item.user_id", "role": "$.item.role", "status": "$.item.status",
+                                "isMicMuted": "$.item.mic_muted", "isCameraOff": "$.item.camera_off",
+                                "isSharingScreen": "$.item.sharing_screen", "joinedAt": "$.item.joined_at",
+                                "leftAt": "$.item.left_at", "reason": "$.item.reason"}}}'),
+    ('seed001', 'leave_call', 'call_leave', '{"call_id": "$.in.callId"}', '{callId}',
+     NULL, '{"callId": "$.out.call.id", "status": "left", "callStatus": "$.out.call.status"}'),
+    ('seed001', 'media_state_changed', 'call_set_media',
+     '{"call_id": "$.in.callId", "mic_muted": "$.in.isMicMuted", "camera_off": "$.in.isCameraOff",
+       "sharing_screen": "$.in.isSharingScreen"}', '{callId}',
+     NULL,
+     '{"callId": "$.out.call.id",
+       "isMicMuted": "$.out.call.participants[*] ? (@.user_id == $.me).mic_muted",
+       "isCameraOff": "$.out.call.participants[*] ? (@.user_id == $.me).camera_off",
+       "isSharingScreen": "$.out.call.participants[*] ? (@.user_id == $.me).sharing_screen"}'),
+    ('seed001', 'call_status_changed', 'call_set_status',
+     '{"call_id": "$.in.callId", "status": "$.in.status", "reason": "$.in.reason"}', '{callId,status}',
+     NULL,
+     '{"callId": "$.out.call.id",
+       "status": "$.out.call.participants[*] ? (@.user_id == $.me).status",
+       "callStatus": "$.out.call.status"}');
+
+INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, "when", event, payload)
+SELECT 'seed001', e, seq, w::jsonb, ev, p::jsonb
+  FROM (VALUES
+    ('call.incoming', 1, '{"$.event.call.kind": "group"}', 'incoming_call',
+     '{"callId": "$.event.call_id", "chatRoomId": "$.event.call.room_id", "type": "$.event.call.media",
+       "isGroupCall": true, "callerId": "$.event.call.created_by", "caller": "$.event.data.caller"}'),
+    ('call.incoming', 2, '{}', 'incoming_call',
+     '{"callId": "$.event.call_id", "chatRoomId": "$.event.call.room_id", "type": "$.event.call.media",
+       "isGroupCall": false, "callerId": "$.event.call.created_by", "caller": "$.event.data.caller"}'),
+    ('participant.joined', 1, '{}', 'participant_joined',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id", "participant": {"userId": "$.event.participant.user_id", "role": "$.event.participant.role",
+                      "status": "$.event.participant.status", "isMicMuted": "$.event.participant.mic_muted",
+                      "isCameraOff": "$.event.participant.camera_off",
+                      "isSharingScreen": "$.event.participant.sharing_screen",
+                      "joinedAt": "$.event.participant.joined_at", "leftAt": "$.event.participant.left_at",
+                      "reason": "$.event.participant.reason"}}'),
+    ('participant.reconnected', 1, '{}', 'participant_joined',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id", "participant": {"userId": "$.event.participant.user_id", "role": "$.event.participant.role",
+                      "status": "$.event.participant.status", "isMicMuted": "$.event.participant.mic_muted",
+                      "isCameraOff": "$.event.participant.camera_off",
+                      "isSharingScreen": "$.event.participant.sharing_screen",
+                      "joinedAt": "$.event.participant.joined_at", "leftAt": "$.event.participant.left_at",
+                      "reason": "$.event.participant.reason"},
+       "reconnected": true}'),
+    ('participant.left', 1, '{}', 'participant_left',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "reason": "$.event.participant.reason"}'),
+    ('participant.removed', 1, '{}', 'participant_left',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id", "reason": "removed"}'),
+    ('participant.disconnected', 1, '{}', 'participant_disconnected',
+     '{"callId": "$.event.call_id", "userId": "$.event.data.user_id", "since": "$.event.data.since"}'),
+    ('participant.media', 1, '{}', 'participant_media_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "isMicMuted": "$.event.participant.mic_muted", "isCameraOff": "$.event.participant.camera_off",
+       "isSharingScreen": "$.event.participant.sharing_screen"}'),
+    ('participant.invited', 1, '{}', 'participant_status_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "status": "$.event.participant.status", "reason": "$.event.participant.reason"}'),
+    ('participant.ringing', 1, '{}', 'participant_status_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "status": "$.event.participant.status", "reason": "$.event.participant.reason"}'),
+    ('participant.declined', 1, '{}', 'participant_status_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "status": "$.event.participant.status", "reason": "$.event.participant.reason"}'),
+    ('participant.missed', 1, '{}', 'participant_status_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "status": "$.event.participant.status", "reason": "$.event.participant.reason"}'),
+    ('participant.busy', 1, '{}', 'participant_status_changed',
+     '{"callId": "$.event.call_id", "userId": "$.event.participant.user_id",
+       "status": "$.event.participant.status", "reason": "$.event.participant.reason"}'),
+    ('call.ended', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}'),
+    ('call.cancelled', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}'),
+    ('call.rejected', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}'),
+    ('call.missed', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}'),
+    ('call.busy', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}'),
+    ('call.unavailable', 1, '{}', 'call_ended',
+     '{"callId": "$.event.call_id", "endedBy": "$.event.call.ended_by", "reason": "$.event.call.end_reason",
+       "duration": "$.event.call.duration_seconds"}')
+  ) AS v(e, seq, w, ev, p);
+
+INSERT INTO pgcall.dialect_error (dialect, sqlstate, message) VALUES
+    ('seed001', 'P404A', 'Call not found'),
+    ('seed001', '22P02', 'Invalid payload: callId must be a call id, media flags true or false');
 -- The REST routes of seeds 000, 002 and 003 (docs/migrating/seed000.md,
 -- seed002.md, seed003.md): their paths, bodies, response shapes, status
 -- codes and error texts, over pgcall's functions.
@@ -489,3 +607,274 @@ INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, bac
     ('seed002', 'DELETE', '/api/calling/admin/:callId/participants/:userId', 'admin_remove_participant',
      '{"call_id": "$.params.callId", "user_id": "$.params.userId"}', '{}', false, 200,
      '{"success": true, "message": "Participant removed from call"}');
+-------------------------------------------------------------------------------
+-- Seed 004 (NestJS microservices, RabbitMQ, Agora; Socket.IO namespace
+-- /realtime): the events its realtime gateway emits, as a dialect,
+-- docs/migrating/seed004.md.
+--
+-- The seed's clients act over REST (POST /call/start, /call/accept, ...) and
+-- only listen on the socket: the dialect has no client events.  roomId is
+-- what the seed's clients join Agora with (channelName: roomId), so it is
+-- pgcall's Agora channel (call.channel_id); the seed's conversationId is
+-- pgcall's room_id.  callType and mediaType are upper case in the seed
+-- ('DIRECT'|'GROUP', 'AUDIO'|'VIDEO'): one row per combination.  A group
+-- member's decline reaches the others as call.participant_left (the seed's
+-- call.call_rejected would end the call in every client); a direct call that
+-- is declined ends as call.call_rejected.
+-------------------------------------------------------------------------------
+
+INSERT INTO pgcall.dialect (name, namespace, error_event, description) VALUES
+    ('seed004', '/realtime', NULL,
+     'Seed 004: NestJS realtime gateway, Socket.IO namespace /realtime (call.incoming_call, call.call_accepted...)');
+
+INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, "when", event, payload)
+SELECT 'seed004', e, seq, w::jsonb, ev, p::jsonb
+  FROM (VALUES
+    ('call.incoming', 1, '{"$.event.call.kind": "direct", "$.event.call.media": "audio"}', 'call.incoming_call',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "conversationId": "$.event.call.room_id",
+       "callType": "DIRECT", "mediaType": "AUDIO",
+       "caller": {"userId": "$.event.call.created_by", "username": "$.event.data.caller.name",
+                  "userAvatar": "$.event.data.caller.avatar"}}'),
+    ('call.incoming', 2, '{"$.event.call.kind": "direct", "$.event.call.media": "video"}', 'call.incoming_call',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "conversationId": "$.event.call.room_id",
+       "callType": "DIRECT", "mediaType": "VIDEO",
+       "caller": {"userId": "$.event.call.created_by", "username": "$.event.data.caller.name",
+                  "userAvatar": "$.event.data.caller.avatar"}}'),
+    ('call.incoming', 3, '{"$.event.call.media": "audio"}', 'call.incoming_call',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "conversationId": "$.event.call.room_id",
+       "callType": "GROUP", "mediaType": "AUDIO",
+       "caller": {"userId": "$.event.call.created_by", "username": "$.event.data.caller.name",
+                  "userAvatar": "$.event.data.caller.avatar"}}'),
+    ('call.incoming', 4, '{}', 'call.incoming_call',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "conversationId": "$.event.call.room_id",
+       "callType": "GROUP", "mediaType": "VIDEO",
+       "caller": {"userId": "$.event.call.created_by", "username": "$.event.data.caller.name",
+                  "userAvatar": "$.event.data.caller.avatar"}}'),
+    ('call.accepted', 1, '{}', 'call.call_accepted',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.data.by"}'),
+    ('call.rejected', 1, '{}', 'call.call_rejected',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.call.ended_by"}'),
+    ('call.ended', 1, '{}', 'call.call_ended',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "endedBy": "$.event.call.ended_by",
+       "reason": "$.event.call.end_reason", "duration": "$.event.call.duration_seconds"}'),
+    ('call.cancelled', 1, '{}', 'call.call_ended',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "endedBy": "$.event.call.ended_by",
+       "reason": "$.event.call.end_reason", "duration": "$.event.call.duration_seconds"}'),
+    ('call.missed', 1, '{}', 'call.call_ended',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "endedBy": "$.event.call.ended_by",
+       "reason": "$.event.call.end_reason", "duration": "$.event.call.duration_seconds"}'),
+    ('call.busy', 1, '{}', 'call.call_ended',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "endedBy": "$.event.call.ended_by",
+       "reason": "$.event.call.end_reason", "duration": "$.event.call.duration_seconds"}'),
+    ('call.unavailable', 1, '{}', 'call.call_ended',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "endedBy": "$.event.call.ended_by",
+       "reason": "$.event.call.end_reason", "duration": "$.event.call.duration_seconds"}'),
+    ('participant.joined', 1, '{}', 'call.participant_joined',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.participant.user_id"}'),
+    ('participant.left', 1, '{}', 'call.participant_left',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.participant.user_id",
+       "reason": "$.event.participant.reason"}'),
+    ('participant.removed', 1, '{}', 'call.participant_left',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.participant.user_id",
+       "reason": "removed"}'),
+    ('participant.declined', 1, '{"$.event.call.kind": "group"}', 'call.participant_left',
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.participant.user_id",
+       "reason": "declined"}')
+  ) AS v(e, seq, w, ev, p);
+-------------------------------------------------------------------------------
+-- Dialect templates: a value chosen by a condition
+--
+-- {"$if": <path>, "$then": <template>, "$else": <template>} is $then filled
+-- in when the path names a value other than null and false, else $else (null
+-- without one).  Seed 001's active-call route answers data: null when the
+-- room has no live call (not an object whose members are all left out), and
+-- seed 004's routes word pgcall's kind and media in the seed's upper case
+-- ({"$if": "$.out.call.kind == \"group\"", "$then": "GROUP", "$else": "DIRECT"}).
+--
+-- dialect_fill is the one of 40-dialect-rest.sql ($each/$to) with $if added:
+-- a later change to either must be made here too.  Both constructs are
+-- inbound only (the bridge's outbound mapper evaluates plain paths), so
+-- dialect_template_ok now refuses their keys in outbound templates, where
+-- they would have been sent as literal members.
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pgcall.dialect_fill(template jsonb, ctx jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    v jsonb;
+    r jsonb;
+    result jsonb;
+BEGIN
+    CASE jsonb_typeof(template)
+    WHEN 'object' THEN
+        IF template ? '$if' AND template ? '$then' THEN
+            r := CASE WHEN jsonb_typeof(template -> '$if') = 'string'
+                      THEN jsonb_path_query_first(ctx, (template ->> '$if')::jsonpath) END;
+            IF r IS NOT NULL AND r NOT IN ('null', 'false') THEN
+                RETURN pgcall.dialect_fill(template -> '$then', ctx);
+            END IF;
+            RETURN coalesce(pgcall.dialect_fill(template -> '$else', ctx), 'null');
+        END IF;
+        IF template ? '$each' AND template ? '$to' THEN
+            r := CASE WHEN jsonb_typeof(template -> '$each') = 'string'
+                      THEN jsonb_path_query_first(ctx, (template ->> '$each')::jsonpath) END;
+            IF jsonb_typeof(r) IS DISTINCT FROM 'array' THEN
+                RETURN '[]';
+            END IF;
+            SELECT coalesce(jsonb_agg(pgcall.dialect_fill(template -> '$to',
+                                                          ctx || jsonb_build_object('item', e)) ORDER BY n), '[]')
+              INTO result
+              FROM jsonb_array_elements(r) WITH ORDINALITY AS a(e, n);
+            RETURN result;
+        END IF;
+        result := '{}';
+        FOR k, v IN SELECT * FROM jsonb_each(template) LOOP
+            IF jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^\$[.[]' THEN
+                r := jsonb_path_query_first(ctx, (v #>> '{}')::jsonpath);
+                CONTINUE WHEN r IS NULL;
+            ELSE
+                r := pgcall.dialect_fill(v, ctx);
+            END IF;
+            result := result || jsonb_build_object(k, r);
+        END LOOP;
+        RETURN result;
+    WHEN 'array' THEN
+        SELECT coalesce(jsonb_agg(pgcall.dialect_fill(e, ctx) ORDER BY n), '[]')
+          INTO result
+          FROM jsonb_array_elements(template) WITH ORDINALITY AS a(e, n);
+        RETURN result;
+    WHEN 'string' THEN
+        IF (template #>> '{}') ~ '^\$[.[]' THEN
+            RETURN coalesce(jsonb_path_query_first(ctx, (template #>> '{}')::jsonpath), 'null');
+        END IF;
+        RETURN template;
+    ELSE
+        RETURN template;
+    END CASE;
+END
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_fill(jsonb, jsonb) IS
+'A dialect template filled in from a context: every string that is a path ($. or $[) replaced by the value it names, members whose path names nothing left out; an object {"$each": <path>, "$to": <template>} becomes the array of the template filled in for each element of the array the path names (the element at $.item; [] when it names no array); an object {"$if": <path>, "$then": <template>, "$else": <template>} becomes $then filled in when the path names a value other than null and false, else $else (null without one).';
+
+CREATE OR REPLACE FUNCTION pgcall.dialect_template_ok(template jsonb, outbound boolean DEFAULT false)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT EXISTS (
+        SELECT FROM pg_catalog.jsonb_path_query(template, 'strict $.**') v
+         WHERE pg_catalog.jsonb_typeof(v) = 'string'
+           AND (v #>> '{}') ~ '^\$[.[]'
+           AND NOT CASE WHEN outbound
+                        THEN (v #>> '{}') ~ '^\$\.(event|me)(\.[A-Za-z0-9_]{1,63}|\[[0-9]{1,6}\])*$'
+                        ELSE pg_catalog.jsonb_path_exists('{}', (v #>> '{}')::jsonpath) IS NOT NULL END)
+       AND NOT (outbound AND EXISTS (
+        SELECT FROM pg_catalog.jsonb_path_query(template, 'strict $.**') v
+         WHERE pg_catalog.jsonb_typeof(v) = 'object'
+           AND v ?| ARRAY['$each', '$to', '$if', '$then', '$else']))
+$$;
+
+COMMENT ON FUNCTION pgcall.dialect_template_ok(jsonb, boolean) IS
+'Whether every path in a dialect template is usable: a valid SQL/JSON path inbound; outbound only $.event or $.me followed by .member and [index] steps (what the bridge evaluates), and none of the inbound constructs ($each/$to, $if/$then/$else).';
+-------------------------------------------------------------------------------
+-- The REST routes of seeds 001 and 004 (docs/migrating/seed001.md,
+-- seed004.md, "REST"), served with their Socket.IO dialects on a --dialect
+-- port.
+--
+-- Seed 001 (NestJS): {statusCode, message, data}, data the call in the
+-- seed's camelCase (its participants as in call_participants); 201 for
+-- initiate (NestJS's default for a POST), 200 for the rest (the one answer
+-- the seed shows, the media session, says 200).  Errors {statusCode,
+-- message, code}.
+--
+-- Seed 004 (NestJS API gateway): the seed shows no response bodies; each
+-- answers what its call service published ({callId, roomId, token} for the
+-- caller and the acceptor), 201 as NestJS answers a POST.  roomId and reason
+-- in the bodies are not read: the call's own Agora channel is the room (the
+-- seed minted a token for whatever roomId a client sent), and pgcall's end
+-- reasons are its own.
+-------------------------------------------------------------------------------
+
+UPDATE pgcall.dialect SET http_error = '{"statusCode": "$.error.status", "message": "$.error.message", "code": "$.error.code"}'
+ WHERE name = 'seed001';
+UPDATE pgcall.dialect SET http_error = '{"statusCode": "$.error.status", "message": "$.error.message"}'
+ WHERE name = 'seed004';
+
+INSERT INTO pgcall.dialect_error (dialect, sqlstate, message, http_status) VALUES
+    ('seed001', '22032', 'Invalid JSON body', 400),
+    ('seed004', '22032', 'Invalid JSON body', 400),
+    ('seed004', '22P02', 'Invalid payload: callId must be a call id', 400),
+    ('seed004', 'P404A', 'Call not found', 404);
+
+
+-- Seed 001's call, with the call at $.call (replaced by the call's path in
+-- each route): its participants as call_participants lists them.
+WITH seed001_call(t) AS (
+SELECT '{"id": "$.call.id", "chatRoomId": "$.call.room_id", "type": "$.call.media",
+         "isGroupCall": "$.call.kind == \"group\"", "status": "$.call.status",
+         "initiatorId": "$.call.created_by", "maxParticipants": "$.call.max_participants",
+         "channelName": "$.call.channel_id", "createdAt": "$.call.created_at",
+         "answeredAt": "$.call.answered_at", "endedAt": "$.call.ended_at", "endedBy": "$.call.ended_by",
+         "endReason": "$.call.end_reason", "duration": "$.call.duration_seconds",
+         "participants": {"$each": "$.call.participants",
+                          "$to": {"userId": "$.item.user_id", "role": "$.item.role", "status": "$.item.status",
+                                  "isMicMuted": "$.item.mic_muted", "isCameraOff": "$.item.camera_off",
+                                  "isSharingScreen": "$.item.sharing_screen", "joinedAt": "$.item.joined_at",
+                                  "leftAt": "$.item.left_at", "reason": "$.item.reason"}}}'::text)
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, status, response)
+SELECT 'seed001', m, p, fn, a::jsonb, req::text[], st,
+       jsonb_build_object('statusCode', st, 'message', msg,
+                          'data', CASE WHEN data = 'call' THEN replace(t, '$.call', '$.out.call')::jsonb
+                                       WHEN data = 'active' THEN jsonb_build_object('$if', '$.out.id',
+                                                                   '$then', replace(t, '$.call', '$.out')::jsonb)
+                                       ELSE data::jsonb END)
+  FROM seed001_call, (VALUES
+    ('POST', '/api/v1/calls/rooms/:chatRoomId/initiate', 'call_start',
+     '{"invitees": "$.body.inviteUserIds", "type": "$.body.type", "room_id": "$.params.chatRoomId",
+       "is_group": "$.body.isGroupCall", "max_participants": "$.body.maxParticipants"}',
+     '{inviteUserIds}', 201, 'Call initiated successfully', 'call'),
+    ('POST', '/api/v1/calls/:id/join', 'call_join',
+     '{"call_id": "$.params.id", "mic_muted": "$.body.isMicMuted", "camera_off": "$.body.isCameraOff"}',
+     '{}', 200, 'Joined call successfully', 'call'),
+    ('POST', '/api/v1/calls/:id/media/session', 'call_media_session', '{"call_id": "$.params.id"}',
+     '{}', 200, 'Media session created successfully',
+     '{"provider": "$.out.agora.provider", "mode": "sfu", "channelName": "$.out.agora.channel_id",
+       "userAccount": "$.out.agora.account", "appId": "$.out.agora.app_id", "rtcToken": "$.out.agora.token",
+       "expiresAt": "$.out.agora.expires_at"}'),
+    ('PATCH', '/api/v1/calls/:id/status', 'call_set_status',
+     '{"call_id": "$.params.id", "status": "$.body.status", "reason": "$.body.declineReason"}',
+     '{status}', 200, 'Participant status updated successfully', 'call'),
+    ('PATCH', '/api/v1/calls/:id/media', 'call_set_media',
+     '{"call_id": "$.params.id", "mic_muted": "$.body.isMicMuted", "camera_off": "$.body.isCameraOff",
+       "sharing_screen": "$.body.isSharingScreen"}',
+     '{}', 200, 'Media state updated successfully', 'call'),
+    ('POST', '/api/v1/calls/:id/end', 'call_end', '{"call_id": "$.params.id"}',
+     '{}', 200, 'Call ended successfully', 'call'),
+    ('GET', '/api/v1/calls/rooms/:chatRoomId/active', 'call_active', '{"room_id": "$.params.chatRoomId"}',
+     '{}', 200, 'Active call retrieved successfully', 'active')
+  ) AS v(m, p, fn, a, req, st, msg, data);
+
+-- Seed 004: kind and media in the seed's upper case.
+INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, status, response) VALUES
+    ('seed004', 'POST', '/call/start', 'call_start',
+     '{"invitees": "$.body.targetUserIds", "room_id": "$.body.conversationId",
+       "is_group": "$.body.callType == \"GROUP\"", "type": "$.body.mediaType"}', '{targetUserIds}', 201,
+     '{"callId": "$.out.call.id", "roomId": "$.out.call.channel_id", "conversationId": "$.out.call.room_id",
+       "callType": {"$if": "$.out.call.kind == \"group\"", "$then": "GROUP", "$else": "DIRECT"},
+       "mediaType": {"$if": "$.out.call.media == \"video\"", "$then": "VIDEO", "$else": "AUDIO"},
+       "status": "$.out.call.status", "userId": "$.me", "token": "$.out.agora.token", "appId": "$.out.agora.app_id"}'),
+    ('seed004', 'POST', '/call/accept', 'call_accept', '{"call_id": "$.body.callId"}', '{callId}', 201,
+     '{"callId": "$.out.call.id", "roomId": "$.out.call.channel_id", "conversationId": "$.out.call.room_id",
+       "callType": {"$if": "$.out.call.kind == \"group\"", "$then": "GROUP", "$else": "DIRECT"},
+       "mediaType": {"$if": "$.out.call.media == \"video\"", "$then": "VIDEO", "$else": "AUDIO"},
+       "status": "$.out.call.status", "userId": "$.me", "token": "$.out.agora.token", "appId": "$.out.agora.app_id"}'),
+    ('seed004', 'POST', '/call/reject', 'call_reject', '{"call_id": "$.body.callId"}', '{callId}', 201,
+     '{"callId": "$.out.call.id", "roomId": "$.out.call.channel_id", "status": "$.out.call.status", "userId": "$.me"}'),
+    ('seed004', 'POST', '/call/end', 'call_end', '{"call_id": "$.body.callId"}', '{callId}', 201,
+     '{"callId": "$.out.call.id", "roomId": "$.out.call.channel_id", "endedBy": "$.out.call.ended_by",
+       "reason": "$.out.call.end_reason", "duration": "$.out.call.duration_seconds"}');

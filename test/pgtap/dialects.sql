@@ -2,7 +2,7 @@
 -- the constraints on dialect rows (seed 003's dialect, and a test dialect
 -- for what seed 003 does not use).
 BEGIN;
-SELECT plan(21);
+SELECT plan(35);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
@@ -23,6 +23,14 @@ SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event
 SELECT throws_ok($$INSERT INTO pgcall.dialect_event (dialect, event, fn) VALUES ('trusty', 'x', 'rpc')$$,
                  '23503', NULL, 'an event calls only functions of pgcall.api_function');
 SELECT throws_ok($$INSERT INTO pgcall.dialect (name) VALUES ('Bad Name')$$, '23514', NULL, 'dialect names are checked');
+SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event, payload)
+                   VALUES ('trusty', 'call.incoming', 'x',
+                           '{"a": {"$each": "$.event.call.participants", "$to": {"u": "$.item.user_id"}}}')$$,
+                 '23514', NULL, 'outbound templates cannot reshape arrays: the bridge does not evaluate $.item');
+
+SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, event, payload)
+                   VALUES ('seed001', 'call.incoming', 9, 'x', '{"a": {"$if": "$.event.call.kind", "$then": "G"}}')$$,
+                 '23514', NULL, 'outbound templates refuse $if: the bridge would send it as a literal member');
 
 SET LOCAL ROLE pgcall_user;
 SELECT pg_temp.act('alice');
@@ -40,6 +48,47 @@ SELECT is(pgcall.dialect_call('trusty', 'start', '{"userId": "mallory", "otherUs
 SELECT is(pgcall.dialect_call('trusty', 'start', '{"otherUserId": "bob"}') #> '{emit,0}',
           '["oops", {"message": "userId required"}]', 'a required member missing: the dialect''s error event');
 
+SELECT is(pgcall.dialect_fill('{"a": {"$each": "$.xs", "$to": {"v": "$.item.n", "k": "lit", "me": "$.me"}},
+                                 "b": {"$each": "$.nope", "$to": {"v": "$.item"}}, "c": {"$each": "$.me", "$to": 1}}',
+                               '{"xs": [{"n": 1}, {"m": 2}], "me": "alice"}'),
+          '{"a": [{"v": 1, "k": "lit", "me": "alice"}, {"k": "lit", "me": "alice"}], "b": [], "c": []}',
+          'dialect_fill: $each/$to fills the template per element ($.item), [] when the path names no array');
+
+SELECT is(pgcall.dialect_fill('{"a": {"$if": "$.k == \"g\"", "$then": "G", "$else": "D"},
+                                 "b": {"$if": "$.k == \"x\"", "$then": "G", "$else": "D"},
+                                 "c": {"$if": "$.nope", "$then": {"v": "$.nope.v"}},
+                                 "d": {"$if": "$.o", "$then": {"v": "$.o.v", "w": "$.o.w"}},
+                                 "e": {"$if": "$.f", "$then": 1, "$else": "$.k"}}',
+                               '{"k": "g", "o": {"v": 1}, "f": false}'),
+          '{"a": "G", "b": "D", "c": null, "d": {"v": 1}, "e": "g"}',
+          'dialect_fill: $if/$then/$else, $then when the path names something other than null or false');
+SELECT is(pgcall.dialect_template_ok('{"a": {"$each": "$.event.call.participants", "$to": 1}}', true), false,
+          'and $each/$to without $.item paths');
+
+-- seed 001: join_call answers (or rejoins) and lists the participants in the seed's shape
+SELECT pg_temp.act('alice');
+SELECT pgcall.call_start(ARRAY['bob'], 'video') AS s001 \gset
+SELECT pg_temp.act('bob');
+SELECT is(jsonb_path_query_array(pgcall.dialect_call('seed001', 'join_call', jsonb_build_object('callId', :'s001'::jsonb #> '{call,id}')),
+                                 '$.emit[0][1].participants[*].userId'),
+          '["alice", "bob"]', 'seed 001 join_call: call_participants lists everyone');
+SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(pgcall.dialect_call('seed001', 'join_call',
+                jsonb_build_object('callId', :'s001'::jsonb #> '{call,id}')) #> '{ack,participants,1}') k),
+          '{isCameraOff,isMicMuted,isSharingScreen,joinedAt,leftAt,reason,role,status,userId}',
+          'each participant in the seed''s camelCase');
+SELECT is((pgcall.dialect_call('seed001', 'media_state_changed',
+                               jsonb_build_object('callId', :'s001'::jsonb #> '{call,id}', 'isCameraOff', true)) -> 'ack')
+            - 'callId'::text,
+          '{"isMicMuted": false, "isCameraOff": true, "isSharingScreen": false}',
+          'media_state_changed: the ack is the sender''s own media state');
+SELECT is(pgcall.dialect_call('seed001', 'leave_call', '{}') #> '{emit,0}',
+          '["error", {"code": "P400R", "message": "callId required"}]', 'seed 001 errors: the error event');
+SELECT pg_temp.act('alice');
+SELECT is(pgcall.dialect_call('seed004', 'call.started', '{}'),
+          '{"ack": {"message": "Unknown event \"call.started\""}, "emit": [],
+            "error": {"code": "42883", "message": "Unknown event \"call.started\""}}',
+          'seed 004 takes no client events and has no error event');
+
 -- seed 003
 SELECT is(pgcall.dialect_call('seed003', 'initiateCall', '{"callType": "video"}'),
           '{"ack": {"error": "receiverId required"}, "emit": [["callError", {"error": "receiverId required"}]],
@@ -49,6 +98,8 @@ SELECT is(pgcall.dialect_call('seed003', 'acceptCall', '{"callId": "nope"}') -> 
 SELECT is(pgcall.dialect_call('seed003', 'acceptCall', '{"callId": "00000000-0000-4000-8000-000000000000"}') -> 'ack',
           '{"error": "Call not found"}', 'an unknown call: Call not found');
 SELECT is(pgcall.dialect_call('seed003', 'nope', '{}') #>> '{error,code}', '42883', 'an unknown event');
+SELECT is(pgcall.dialect_call('seed003', 'nope', '{}') -> 'ack', '{"error": "Unknown event \"nope\""}',
+          'an unknown event is worded as one, not as an unknown REST route');
 SELECT is(pgcall.dialect_call('seed003', 'acceptCall', NULL) -> 'ack', '{"error": "callId required"}',
           'no payload at all');
 
@@ -61,8 +112,8 @@ SELECT pg_temp.act('bob');
 SELECT lives_ok($$SELECT pgcall.dialect_call('seed003', 'endCall', '{"callId": "00000000-0000-4000-8000-000000000000"}')$$,
                 'a failing event is an answer, not an exception');
 RESET ROLE;
-SELECT is((SELECT count(*) FROM pgcall.call WHERE created_by = 'alice'), 3::bigint,
-          'the refused and failed events left no call: only the three that ran');
+SELECT is((SELECT count(*) FROM pgcall.call WHERE created_by = 'alice'), 4::bigint,
+          'the refused and failed events left no call: only the four that ran (seed 001''s included)');
 
 -- rules for the bridge
 SET LOCAL ROLE pgcall_user;
@@ -70,6 +121,10 @@ SELECT is(jsonb_array_length(pgcall.dialect_rules('seed003', '/')), 10, 'seed 00
 SELECT is(pgcall.dialect_rules('seed003', '/') -> 0 ->> 'on', 'call.accepted', 'in pgcall event order');
 SELECT throws_ok($$SELECT pgcall.dialect_rules('seed003', '/calls')$$, '22023', 'Invalid namespace',
                  'another namespace is refused');
+SELECT is(jsonb_array_length(pgcall.dialect_rules('seed001', '/calls')), 19, 'seed 001 maps nineteen rows');
+SELECT is(jsonb_array_length(pgcall.dialect_rules('seed004', '/realtime')), 15, 'seed 004 maps fifteen rows');
+SELECT is((SELECT array_agg(method || ' ' || path ORDER BY path, method) FROM pgcall.dialect_route WHERE dialect = 'seed004'),
+          '{"POST /call/accept","POST /call/end","POST /call/reject","POST /call/start"}', 'seed 004''s four REST routes');
 SELECT throws_ok($$SELECT pgcall.dialect_rules('nope', '/')$$, '22023', 'unknown dialect "nope"', 'an unknown dialect');
 
 SELECT * FROM finish();
