@@ -1,7 +1,8 @@
 /*
  * dialect_fill.c: pgcall.dialect_fill(template, ctx), the template filler of
  * the dialects (sql/update/0.1.0--0.2.0/40-dialect-rest.sql says what it
- * does).  It was PL/pgSQL; a REST route that maps a list ({"$each", "$to"})
+ * does, with {"$if", "$then", "$else"} from 44-dialect-sio-fill-if.sql).
+ * It was PL/pgSQL; a REST route that maps a list ({"$each", "$to"})
  * filled its template in more time than the function it called took, most
  * of it copying the context for every element and evaluating a jsonpath for
  * every member.  Here the context is never copied: the element of a $each
@@ -214,6 +215,32 @@ fill_each(FillContext *fc, JsonbValue *each, JsonbValue *to, JsonbParseState **s
 }
 
 /*
+ * {"$if": <path>, "$then": <template>, "$else": <template>}: $then when the
+ * path (any jsonpath, a predicate included) names a value other than null
+ * and false, else $else, else null.
+ */
+static void
+fill_if(FillContext *fc, JsonbValue *cond, JsonbValue *then, JsonbValue *otherwise,
+		JsonbParseState **st, JsonbIteratorToken seq)
+{
+	JsonbValue	r;
+	bool		holds = false;
+
+	if (cond->type == jbvString && !fc->no_context &&
+		eval_jsonpath(fc, cond->val.string.val, cond->val.string.len, &r))
+		holds = r.type != jbvNull && !(r.type == jbvBool && !r.val.boolean);
+	if (holds)
+		fill_value(fc, then, st, seq, false);
+	else if (otherwise)
+		fill_value(fc, otherwise, st, seq, false);
+	else
+	{
+		r.type = jbvNull;
+		pushJsonbValue(st, seq, &r);
+	}
+}
+
+/*
  * Push the filled-in template tv as seq (WJB_VALUE or WJB_ELEM); an object
  * member whose path names nothing (skip_missing) is left out by the caller,
  * which has not pushed its key yet.
@@ -242,12 +269,20 @@ fill_value(FillContext *fc, JsonbValue *tv, JsonbParseState **st, JsonbIteratorT
 	}
 	if (JsonContainerIsObject(tv->val.binary.data))
 	{
+		JsonbValue *cond = getKeyJsonValueFromContainer(tv->val.binary.data, "$if", 3, NULL);
+		JsonbValue *then = cond ? getKeyJsonValueFromContainer(tv->val.binary.data, "$then", 5, NULL) : NULL;
 		JsonbValue *each = getKeyJsonValueFromContainer(tv->val.binary.data, "$each", 5, NULL);
 		JsonbValue *to = each ? getKeyJsonValueFromContainer(tv->val.binary.data, "$to", 3, NULL) : NULL;
 		JsonbIterator *it;
 		JsonbValue	k;
 		JsonbIteratorToken t;
 
+		if (cond && then)
+		{
+			fill_if(fc, cond, then, getKeyJsonValueFromContainer(tv->val.binary.data, "$else", 5, NULL),
+					st, seq);
+			return;
+		}
 		if (each && to)
 		{
 			fill_each(fc, each, to, st, seq);

@@ -39,7 +39,7 @@ INSERT INTO pgcall.api_function (name) VALUES
     ('error_codes'), ('state_transitions'), ('event_types'), ('current_user_id'),
     ('secret_is_set'), ('turn_credentials'), ('agora_configured'), ('agora_rtc_token'),
     ('agora_rtc_token_with_privileges'), ('agora_rtm_token'), ('agora_rtc_token_006'),
-    ('agora_rtm_token_006'), ('agora_token_inspect'), ('pseudonym'),
+    ('agora_rtm_token_006'), ('agora_token_inspect'), ('pseudonym'), ('channel_token'),
     -- Calls (32-call-api.sql, 34-conference.sql, 36-history.sql)
     ('call_start'), ('call_session'), ('call_invite'), ('call_accept'), ('call_join'),
     ('call_reject'), ('call_cancel'), ('call_leave'), ('call_end'), ('call_set_status'),

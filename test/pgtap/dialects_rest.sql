@@ -54,6 +54,12 @@ DECLARE k text; v jsonb; r jsonb; result jsonb;
 BEGIN
     CASE jsonb_typeof(template)
     WHEN 'object' THEN
+        IF template ? '$if' AND template ? '$then' THEN
+            r := CASE WHEN jsonb_typeof(template -> '$if') = 'string'
+                      THEN jsonb_path_query_first(ctx, (template ->> '$if')::jsonpath) END;
+            IF r IS NOT NULL AND r NOT IN ('null', 'false') THEN RETURN pg_temp.fill_ref(template -> '$then', ctx); END IF;
+            RETURN coalesce(pg_temp.fill_ref(template -> '$else', ctx), 'null');
+        END IF;
         IF template ? '$each' AND template ? '$to' THEN
             r := CASE WHEN jsonb_typeof(template -> '$each') = 'string'
                       THEN jsonb_path_query_first(ctx, (template ->> '$each')::jsonpath) END;
@@ -109,6 +115,11 @@ INSERT INTO fill_tmpl VALUES
     ('{"l": {"$each": "$.out.data", "$to": {"i": "$.item", "id": "$.item.id", "c": "$.item.caller.id", "o": "$.out.has_more",
             "p": {"$each": "$.item.participants", "$to": ["$.item.id", "$.item"]}, "sh": "$.item.caller"}}}'),
     ('{"$each": "$.out.data[0].participants", "$to": "$.item.id"}'), ('{"$each": "$.out.item", "$to": 1}'),
+    ('{"a": {"$if": "$.out.has_more", "$then": "$.out.to", "$else": 0}, "b": {"$if": "$.nope", "$then": 1},
+      "c": {"$if": "$.out.type == \"t\"", "$then": {"x": "$.nope", "y": "$.me"}, "$else": "$.me"},
+      "d": {"$if": "$.out.data[4]", "$then": 1, "$else": {"$each": "$.out.last", "$to": "$.item"}},
+      "e": {"$each": "$.out.data", "$to": {"$if": "$.item.caller.id", "$then": "$.item.caller.id", "$else": "$.item"}},
+      "f": {"$if": 7, "$then": 1, "$else": 2}, "g": {"$if": "$.out.nested", "$else": 2}}'),
     ('{"$each": 5, "$to": 1}'), ('{"$each": "$.out.data", "$to": {"$each": "$.item.participants", "$to": "$.item.id"}}'),
     ('{"$each": "$.out.data", "x": 1}'), ('{"a": {"$each": "$.in.offer", "$to": 1}}');
 SELECT is((SELECT count(*) FROM fill_tmpl t, fill_ctx c
