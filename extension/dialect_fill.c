@@ -111,6 +111,43 @@ eval_jsonpath(FillContext *fc, const char *path, int len, JsonbValue *out)
 }
 
 /*
+ * Whether path is $ then only .member and [index] steps (the steps walked
+ * directly below); a predicate, filter or method is not, even when its
+ * start is, since a member it names that is missing still makes a value.
+ */
+static bool
+simple_path(const char *path, int len)
+{
+	int			i = 1;
+
+	while (i < len)
+	{
+		int			start = i + 1;
+
+		if (path[i] == '.')
+		{
+			i = start;
+			while (i < len && (isalnum((unsigned char) path[i]) || path[i] == '_'))
+				i++;
+			if (i == start || isdigit((unsigned char) path[start]))
+				return false;
+		}
+		else if (path[i] == '[')
+		{
+			i = start;
+			while (i < len && isdigit((unsigned char) path[i]) && i - start < 6)
+				i++;
+			if (i == start || i >= len || path[i] != ']')
+				return false;
+			i++;
+		}
+		else
+			return false;
+	}
+	return len > 1;
+}
+
+/*
  * The value path names in the context: $ then .member and [index] steps,
  * walked directly while every step meets an object (member) or an array
  * (index); anything else is jsonb_path_query_first's.
@@ -125,6 +162,8 @@ eval_path(FillContext *fc, const char *path, int len, JsonbValue *out)
 
 	if (fc->no_context)
 		return false;
+	if (!simple_path(path, len))
+		return eval_jsonpath(fc, path, len, out);
 	cur.type = jbvBinary;
 	cur.val.binary.data = &fc->base->root;
 	cur.val.binary.len = VARSIZE(fc->base) - VARHDRSZ;
