@@ -254,10 +254,9 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 	ev->participant = participant ? pstrdup(participant) : NULL;
 	ev->at = GetCurrentTimestamp();
 	add_recipients(ev, recipients);
-	if (ev->nrecipients > 0)
-		queued = lappend(queued, ev);
+	/* one addressed to nobody makes no row, but webhooks hear of it */
+	queued = lappend(queued, ev);
 	MemoryContextSwitchTo(old);
-	pgcall_webhook_capture(type, call_id, recipients);
 }
 
 /*
@@ -532,6 +531,31 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
 	SPI_freetuptable(tt);
 }
 
+/* The queued events (presence touches aside) to pgcall_webhook_flush(). */
+static void
+flush_webhooks(void)
+{
+	PgcallWebhookEvent *events = palloc(sizeof(PgcallWebhookEvent) * list_length(queued));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
+		if (ev->presence)
+			continue;
+		events[n].type = ev->type;
+		events[n].call_id = ev->call_id;
+		events[n].nrecipients = ev->nrecipients;
+		events[n].recipients = ev->recipients;
+		n++;
+	}
+	if (n > 0)
+		pgcall_webhook_flush(events, n);
+	pfree(events);
+}
+
 static void
 flush_events(void)
 {
@@ -553,8 +577,15 @@ flush_events(void)
 	const char *channel;
 	CommandId	cid;
 	int			ntouches = 0;
+	int			nrows = 0;
 	bool		followed = false;
 	Datum		presence[3];
+
+	/*
+	 * Webhooks first, from the same queue: their outbox rows are written
+	 * before the event lock is taken and add nothing to the time it is held.
+	 */
+	flush_webhooks();
 
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
@@ -598,6 +629,9 @@ flush_events(void)
 			ntouches++;
 			continue;
 		}
+		if (ev->nrecipients == 0)
+			continue;
+		nrows++;
 		users = palloc(sizeof(Datum) * ev->nrecipients);
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
@@ -642,7 +676,7 @@ flush_events(void)
 		presence_args(ntouches, presence);
 		followed = presence_followed(presence);
 	}
-	if (nev == ntouches && !followed)
+	if (nrows == 0 && !followed)
 	{
 		/* presence of nobody's interest only: no event, no lock */
 		SPI_finish();
@@ -672,7 +706,7 @@ flush_events(void)
 		text	   *t;
 		Datum		values[5];
 
-		if (ev->presence)
+		if (ev->presence || ev->nrecipients == 0)
 			continue;
 		id = pgcall_event_id_next(seqid);
 		if (first_id == 0)

@@ -5,6 +5,10 @@
 # what else the machine runs.
 #
 #   bench/session/instructions.sh            (N=200)
+#   KINDS="session" (default "session floor lifecycle")
+#   CALLGRIND_KEEP=DIR bench/session/instructions.sh
+#                     also keeps the callgrind outputs in DIR, for
+#                     callgrind_annotate --inclusive=yes DIR/callgrind.session.<2N>
 #
 # Each workload runs N and 2N times in a fresh backend on one throwaway
 # cluster (stock settings, Agora configured, rate limits off as in
@@ -58,9 +62,10 @@ ir() { # KIND COUNT TAG -> instructions of a backend running the script
 		-c pgcall.rate_limit_tokens=0 -c pgcall.rate_limit_joins=0 \
 		"$DB" <"$DIR/script.sql" >"$DIR/single.log" 2>&1
 	if grep -q ERROR "$DIR/single.log"; then grep ERROR "$DIR/single.log" | head -3 >&2; die "$1 failed"; fi
+	[ -n "${CALLGRIND_KEEP:-}" ] && cp "$out" "$CALLGRIND_KEEP/callgrind.$1.$2"
 	awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
-for kind in session floor lifecycle; do
+for kind in ${KINDS:-session floor lifecycle}; do
 	n=$N; [ $kind = lifecycle ] && n=$((N / 2))
 	a=$(ir $kind "$n" "a$kind")
 	b=$(ir $kind $((2 * n)) "b$kind")
