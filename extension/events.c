@@ -561,6 +561,8 @@ flush_events(void)
 {
 	static SPIPlanPtr insert_plan = NULL;
 	static const Oid insert_types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID};
+	static SPIPlanPtr insert_all_plan = NULL;
+	static const Oid insert_all_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Oid			seqid;
 	int			nev = list_length(queued);
 	int			e = 0;
@@ -568,7 +570,11 @@ flush_events(void)
 	List	   *snapshots = NIL;
 	char	  **rests;
 	int		   *rest_lens;
-	Datum	   *recipients;
+	Datum	   *recipients;		/* of the events with rows: array literals */
+	Datum	   *ids;
+	Datum	   *call_ids;
+	Datum	   *types;
+	Datum	   *payloads;
 	int64		first_id = 0,
 				last_id = 0;
 	char		range[64];
@@ -593,6 +599,10 @@ flush_events(void)
 	rests = palloc(sizeof(char *) * nev);
 	rest_lens = palloc(sizeof(int) * nev);
 	recipients = palloc(sizeof(Datum) * nev);
+	ids = palloc(sizeof(Datum) * nev);
+	call_ids = palloc(sizeof(Datum) * nev);
+	types = palloc(sizeof(Datum) * nev);
+	payloads = palloc(sizeof(Datum) * nev);
 
 	/*
 	 * At commit there is no portal: give SPI the snapshot it needs.  Write
@@ -622,7 +632,6 @@ flush_events(void)
 	{
 		QueuedEvent *ev = lfirst(lc);
 		char		at[40];
-		Datum	   *users;
 
 		if (ev->presence)
 		{
@@ -632,7 +641,6 @@ flush_events(void)
 		if (ev->nrecipients == 0)
 			continue;
 		nrows++;
-		users = palloc(sizeof(Datum) * ev->nrecipients);
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
 		resetStringInfo(&buf);
@@ -654,10 +662,24 @@ flush_events(void)
 		appendStringInfoChar(&buf, '}');
 		rests[e] = pnstrdup(buf.data, buf.len);
 		rest_lens[e] = buf.len;
+		/* the recipients as an array literal, every element quoted */
+		resetStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
 		for (int r = 0; r < ev->nrecipients; r++)
-			users[r] = CStringGetTextDatum(ev->recipients[r]);
-		recipients[e] = PointerGetDatum(construct_array(users, ev->nrecipients, TEXTOID,
-														-1, false, TYPALIGN_INT));
+		{
+			if (r > 0)
+				appendStringInfoChar(&buf, ',');
+			appendStringInfoChar(&buf, '"');
+			for (const char *c = ev->recipients[r]; *c; c++)
+			{
+				if (*c == '"' || *c == '\\')
+					appendStringInfoChar(&buf, '\\');
+				appendStringInfoChar(&buf, *c);
+			}
+			appendStringInfoChar(&buf, '"');
+		}
+		appendStringInfoChar(&buf, '}');
+		recipients[e] = CStringGetTextDatum(buf.data);
 		e++;
 	}
 	pgcall_plan(&insert_plan,
@@ -704,7 +726,6 @@ flush_events(void)
 		char		head[80];
 		int			hlen;
 		text	   *t;
-		Datum		values[5];
 
 		if (ev->presence || ev->nrecipients == 0)
 			continue;
@@ -719,13 +740,29 @@ flush_events(void)
 		SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
 		memcpy(VARDATA(t), head, hlen);
 		memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
-		values[0] = Int64GetDatum(id);
-		values[1] = CStringGetTextDatum(ev->call_id);
-		values[2] = CStringGetTextDatum(ev->type);
-		values[3] = recipients[e];
-		values[4] = PointerGetDatum(t);
-		pgcall_exec(insert_plan, values, NULL, false, 0);
+		ids[e] = Int64GetDatum(id);
+		call_ids[e] = CStringGetTextDatum(ev->call_id);
+		types[e] = CStringGetTextDatum(ev->type);
+		payloads[e] = PointerGetDatum(t);
 		e++;
+	}
+	if (nrows > 0)
+	{
+		/* one statement for all of them */
+		Datum		values[5];
+
+		values[0] = PointerGetDatum(construct_array(ids, nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[1] = PointerGetDatum(construct_array(call_ids, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+		values[2] = PointerGetDatum(construct_array(types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(recipients, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+		values[4] = PointerGetDatum(construct_array(payloads, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+		pgcall_exec(pgcall_plan(&insert_all_plan,
+								"INSERT INTO pgcall.event (id, call_id, type, recipients, payload) "
+								"SELECT x.id, x.call_id::uuid, x.type, x.recipients::text[], x.payload "
+								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+								"pg_catalog.unnest($4), pg_catalog.unnest($5)) AS x(id, call_id, type, recipients, payload)",
+								5, insert_all_types),
+					values, NULL, false, 0);
 	}
 	if (followed)
 		flush_presence(seqid, insert_plan, presence, &first_id, &last_id);
