@@ -801,3 +801,93 @@ VALUE_CHECK(pgcall_is_call_end_reason, "completed", "cancelled", "rejected", "mi
 VALUE_CHECK(pgcall_is_participant_role, "caller", "callee", "host", "member")
 VALUE_CHECK(pgcall_is_participant_status, "invited", "ringing", "joined", "left",
 			"declined", "missed", "busy", "removed")
+
+/*
+ * The row checks of pgcall.call, pgcall.participant and pgcall.event that
+ * tie a status to whether another column is set (call_check, call_check1,
+ * call_check2, participant_check, participant_check1, event_check): the
+ * same tests as the SQL expressions they replaced, with the same nulls,
+ * but a call of one function on two columns.  The expressions compared the
+ * status with text constants, and PostgreSQL reads every check back from
+ * its stored text in each statement that writes the table: a text constant
+ * is stored byte by byte as numbers, and reading them back was most of the
+ * cost of checking a row.  The second argument is any type: only whether
+ * it is null matters.
+ */
+static bool
+text_is(text *t, const char *s)
+{
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* (status = is) = (value IS NOT NULL); null when status is */
+static Datum
+status_iff_set(FunctionCallInfo fcinfo, const char *is)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), is) == !PG_ARGISNULL(1));
+}
+
+/* status NOT IN (a, b) OR value IS NOT NULL; null when status is null and value too */
+static Datum
+status_needs_set(FunctionCallInfo fcinfo, const char *a, const char *b)
+{
+	if (!PG_ARGISNULL(1))
+		PG_RETURN_BOOL(true);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!text_is(PG_GETARG_TEXT_PP(0), a) && !(b && text_is(PG_GETARG_TEXT_PP(0), b)));
+}
+
+PG_FUNCTION_INFO_V1(pgcall_call_ended_check);
+
+/* call_ended_check(status text, value "any"): (status = 'ended') = (value IS NOT NULL) */
+Datum
+pgcall_call_ended_check(PG_FUNCTION_ARGS)
+{
+	return status_iff_set(fcinfo, "ended");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_call_ringing_check);
+
+/* call_ringing_check(status text, ring_deadline): status <> 'ringing' OR ring_deadline IS NOT NULL */
+Datum
+pgcall_call_ringing_check(PG_FUNCTION_ARGS)
+{
+	return status_needs_set(fcinfo, "ringing", NULL);
+}
+
+PG_FUNCTION_INFO_V1(pgcall_participant_joined_check);
+
+/* participant_joined_check(status text, current_join): (status = 'joined') = (current_join IS NOT NULL) */
+Datum
+pgcall_participant_joined_check(PG_FUNCTION_ARGS)
+{
+	return status_iff_set(fcinfo, "joined");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_participant_ringing_check);
+
+/*
+ * participant_ringing_check(status text, ring_deadline):
+ * status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL
+ */
+Datum
+pgcall_participant_ringing_check(PG_FUNCTION_ARGS)
+{
+	return status_needs_set(fcinfo, "invited", "ringing");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_event_call_check);
+
+/* event_call_check(type text, call_id): (call_id IS NULL) = (type = 'presence.changed') */
+Datum
+pgcall_event_call_check(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), "presence.changed") == PG_ARGISNULL(1));
+}
