@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -46,12 +47,14 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "pgtime.h"
@@ -419,7 +422,7 @@ call_snapshot(List **cache, const char *call_id, bool full, CommandId cid)
 
 /*
  * The presence touches of the transaction as the arguments of
- * pgcall.presence_fanout() and presence_followed: subjects, call ids (or
+ * pgcall.presence_fanout(): subjects, call ids (or
  * NULL) and whether the subject's own state may have changed.
  */
 static void
@@ -461,22 +464,48 @@ presence_args(int ntouches, Datum *args)
  * presence_subscribe's SHARE ROW EXCLUSIVE waits for (and the other way
  * round), and this reads with a snapshot taken after it: no subscription
  * can appear between this look and the commit, and a subscription that
- * committed before it is seen.
+ * committed before it is seen.  A table that never held a row has no page
+ * (and gets its first one before such a subscription commits): then there
+ * is nothing to look for.
  */
 static bool
-presence_followed(Datum *args)
+presence_followed(void)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[2] = {TEXTARRAYOID, UUIDARRAYOID};
+	static const Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Relation	rel;
+	BlockNumber blocks;
+	Datum	   *subjects = palloc(sizeof(Datum) * list_length(queued));
+	Datum	   *sharing = palloc(sizeof(Datum) * list_length(queued));
+	int			nsubjects = 0;
+	int			nsharing = 0;
+	Datum		values[2];
 	bool		isnull;
+	ListCell   *lc;
 
+	rel = table_open(pgcall_relid("presence_subscription"), NoLock);
+	blocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (blocks == 0)
+		return false;
+
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
+		if (!ev->presence)
+			continue;
+		subjects[nsubjects++] = CStringGetTextDatum(ev->participant);
+		if (ev->call_id != NULL)
+			sharing[nsharing++] = CStringGetTextDatum(ev->participant);
+	}
+	values[0] = PointerGetDatum(construct_array(subjects, nsubjects, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(sharing, nsharing, TEXTOID, -1, false, TYPALIGN_INT));
 	pgcall_exec(pgcall_plan(&plan,
-							"SELECT EXISTS (SELECT 1 FROM unnest($1, $2) AS t(subject, call_id) "
-							"WHERE EXISTS (SELECT 1 FROM pgcall.presence_subscription s WHERE s.subject = t.subject) "
-							"OR (t.call_id IS NOT NULL AND EXISTS (SELECT 1 FROM pgcall.presence_subscription s "
-							"WHERE s.subscriber = t.subject)))",
+							"SELECT EXISTS (SELECT FROM pgcall.presence_subscription s WHERE s.subject = ANY ($1)) "
+							"OR EXISTS (SELECT FROM pgcall.presence_subscription s WHERE s.subscriber = ANY ($2))",
 							2, types),
-				args, NULL, false, 1);
+				values, NULL, false, 1);
 	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
 }
 
@@ -695,8 +724,9 @@ flush_events(void)
 	{
 		LockRelationOid(pgcall_relid("presence_subscription"), RowExclusiveLock);
 		CommandCounterIncrement();
-		presence_args(ntouches, presence);
-		followed = presence_followed(presence);
+		followed = presence_followed();
+		if (followed)
+			presence_args(ntouches, presence);
 	}
 	if (nrows == 0 && !followed)
 	{

@@ -6,6 +6,7 @@
 #
 #   bench/session/instructions.sh            (N=200)
 #   KINDS="session" (default "session floor lifecycle")
+#   FOLLOWED=1        with one presence subscription (of other users)
 #   CALLGRIND_KEEP=DIR bench/session/instructions.sh
 #                     also keeps the callgrind outputs in DIR, for
 #                     callgrind_annotate --inclusive=yes DIR/callgrind.session.<2N>
@@ -33,6 +34,9 @@ CREATE EXTENSION pgcall;
 SELECT pgcall.set_secret('agora_app_certificate', '$(openssl rand -hex 16)');
 SQL
 psql -d "$DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/bench/session/floor.sql"
+# FOLLOWED=1: one presence subscription between two other users, so that a
+# commit's look for followers runs its query (an empty table has no page)
+[ "${FOLLOWED:-0}" = 1 ] && psql -d "$DB" -q -c "INSERT INTO pgcall.presence_subscription VALUES ('fan', 'star')"
 pg_stop "$INSTANCE"
 chmod 777 "$DIR"
 
