@@ -8,9 +8,9 @@
 #
 #   bench/session/profile.sh             (N=200)
 #   PERF=1 bench/session/profile.sh      also perf record -g, 8 pgbench
-#                                        clients of call_session.pgbench for
-#                                        PERF_SECONDS (8), and perf report's
-#                                        top entries (children, postgres only)
+#                                        clients of call_session.pgbench, their
+#                                        backends for PERF_SECONDS (8), and
+#                                        perf report's top entries
 #
 # One throwaway cluster (stock durability, Agora configured, rate limits off
 # as in run.sh).  Each phase runs N operations in one psql session, one
@@ -98,15 +98,21 @@ for kind in session start accept end floor; do phase "$kind"; done
 if [ "${PERF:-0}" = 1 ]; then
 	command -v perf >/dev/null || die "perf not found (apt-get install linux-perf)"
 	pgbench -n -M prepared -c 8 -j 2 -T 2 -f "$ROOT/bench/session/call_session.pgbench" "$DB" >/dev/null
-	perf record -o "$DIR/perf.data" -g -a -- \
-		pgbench -n -M prepared -c 8 -j 2 -T "${PERF_SECONDS:-8}" \
-		-f "$ROOT/bench/session/call_session.pgbench" "$DB" 2>&1 | grep -E '^tps|^latency' || true
+	# only this cluster's backends, while pgbench runs
+	pgbench -n -M prepared -c 8 -j 2 -T $(( ${PERF_SECONDS:-8} + 2 )) \
+		-f "$ROOT/bench/session/call_session.pgbench" "$DB" >"$DIR/pgbench.out" 2>&1 &
+	PGB=$!
+	sleep 1
+	pids=$(psql -d "$DB" -Atc "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'pgbench'")
+	perf record -o "$DIR/perf.data" -g -p "$pids" -- sleep "${PERF_SECONDS:-8}" >/dev/null 2>&1
+	wait "$PGB"
+	grep -E '^tps|^latency' "$DIR/pgbench.out" || true
 	echo
-	echo "## perf, 8 clients of call_session.pgbench: postgres processes, children (inclusive)"
-	perf report -i "$DIR/perf.data" --comm postgres --percentage relative --children --no-demangle --stdio \
+	echo "## perf, 8 clients of call_session.pgbench: their backends, children (inclusive)"
+	perf report -i "$DIR/perf.data" --children --no-demangle --stdio \
 		-g none --percent-limit 2 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PERF_TOP:-45}"
 	echo
 	echo "## self"
-	perf report -i "$DIR/perf.data" --comm postgres --percentage relative --no-children --stdio -g none \
+	perf report -i "$DIR/perf.data" --no-children --stdio -g none \
 		--percent-limit 0.7 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PERF_TOP:-30}"
 fi
