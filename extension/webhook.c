@@ -23,15 +23,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "pgcall.h"
@@ -120,6 +123,8 @@ pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 	PgcallOwner owner;
 	Datum		values[1];
 	int			n = 0;
+	Relation	rel;
+	BlockNumber blocks;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
@@ -149,6 +154,17 @@ pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 	}
 	appendStringInfoChar(&buf, ']');
 	if (n == 0)
+		return;
+
+	/*
+	 * A table of endpoints that never held a row has no page: then no
+	 * endpoint is enabled, and there is nothing to query (an installation
+	 * without webhooks).
+	 */
+	rel = table_open(pgcall_relid("webhook_endpoint"), AccessShareLock);
+	blocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (blocks == 0)
 		return;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
