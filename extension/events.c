@@ -42,6 +42,7 @@
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -560,6 +561,124 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
 	SPI_freetuptable(tt);
 }
 
+/*
+ * Writing event rows straight into pgcall.event and its indexes (as logical
+ * replication's apply does), not through an INSERT statement: the rows are
+ * written inside the serialized part of the commit, and a statement would
+ * spend most of that time starting up (its plan, the unnest of its
+ * arrays, reading back the table's checks) rather than writing.  Everything
+ * that does not need the ids is done before the event lock: the table and
+ * its indexes opened, the checks read (by checking the first row), the
+ * values built.  The row's columns are set by name; a table with a column
+ * this does not know (added by hand) gets its rows by an INSERT statement
+ * instead, which applies its default.
+ */
+typedef struct EventWriter
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	int			att_id,
+				att_call_id,
+				att_type,
+				att_recipients,
+				att_created_at,
+				att_payload;
+} EventWriter;
+
+static bool
+writer_open(EventWriter *w, Oid relid)
+{
+	TupleDesc	desc;
+	RangeTblEntry *rte;
+
+	w->rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(w->rel);
+	w->att_id = w->att_call_id = w->att_type = w->att_recipients = -1;
+	w->att_created_at = w->att_payload = -1;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(name, "id") == 0 && att->atttypid == INT8OID)
+			w->att_id = i;
+		else if (strcmp(name, "call_id") == 0 && att->atttypid == UUIDOID)
+			w->att_call_id = i;
+		else if (strcmp(name, "type") == 0 && att->atttypid == TEXTOID)
+			w->att_type = i;
+		else if (strcmp(name, "recipients") == 0 && att->atttypid == TEXTARRAYOID)
+			w->att_recipients = i;
+		else if (strcmp(name, "created_at") == 0 && att->atttypid == TIMESTAMPTZOID)
+			w->att_created_at = i;
+		else if (strcmp(name, "payload") == 0 && att->atttypid == TEXTOID)
+			w->att_payload = i;
+		else
+		{
+			table_close(w->rel, RowExclusiveLock);
+			return false;
+		}
+	}
+	if (w->att_id < 0 || w->att_call_id < 0 || w->att_type < 0 || w->att_recipients < 0 ||
+		w->att_created_at < 0 || w->att_payload < 0 || w->rel->trigdesc != NULL ||
+		w->rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		table_close(w->rel, RowExclusiveLock);
+		return false;
+	}
+
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = w->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = list_make1(w->rri);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(w->rri, false);
+	w->slot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
+	return true;
+}
+
+/* Put one event's values in the writer's slot. */
+static void
+writer_fill(EventWriter *w, int64 id, Datum call_id, Datum type, Datum recipients, Datum payload)
+{
+	TupleTableSlot *slot = w->slot;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+		slot->tts_isnull[i] = true;
+	slot->tts_values[w->att_id] = Int64GetDatum(id);
+	slot->tts_values[w->att_call_id] = call_id;
+	slot->tts_values[w->att_type] = type;
+	slot->tts_values[w->att_recipients] = recipients;
+	slot->tts_values[w->att_created_at] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	slot->tts_values[w->att_payload] = payload;
+	slot->tts_isnull[w->att_id] = false;
+	slot->tts_isnull[w->att_call_id] = false;
+	slot->tts_isnull[w->att_type] = false;
+	slot->tts_isnull[w->att_recipients] = false;
+	slot->tts_isnull[w->att_created_at] = false;
+	slot->tts_isnull[w->att_payload] = false;
+	ExecStoreVirtualTuple(slot);
+}
+
+static void
+writer_close(EventWriter *w)
+{
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+}
+
 /* The queued events (presence touches aside) to pgcall_webhook_flush(). */
 static void
 flush_webhooks(void)
@@ -590,8 +709,6 @@ flush_events(void)
 {
 	static SPIPlanPtr insert_plan = NULL;
 	static const Oid insert_types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID};
-	static SPIPlanPtr insert_all_plan = NULL;
-	static const Oid insert_all_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Oid			seqid;
 	int			nev = list_length(queued);
 	int			e = 0;
@@ -599,11 +716,12 @@ flush_events(void)
 	List	   *snapshots = NIL;
 	char	  **rests;
 	int		   *rest_lens;
-	Datum	   *recipients;		/* of the events with rows: array literals */
-	Datum	   *ids;
+	Datum	   *recipients;		/* of the events with rows */
 	Datum	   *call_ids;
+	Datum	   *uuids;
 	Datum	   *types;
-	Datum	   *payloads;
+	EventWriter writer;
+	bool		direct = false;
 	int64		first_id = 0,
 				last_id = 0;
 	char		range[64];
@@ -628,10 +746,9 @@ flush_events(void)
 	rests = palloc(sizeof(char *) * nev);
 	rest_lens = palloc(sizeof(int) * nev);
 	recipients = palloc(sizeof(Datum) * nev);
-	ids = palloc(sizeof(Datum) * nev);
 	call_ids = palloc(sizeof(Datum) * nev);
+	uuids = palloc(sizeof(Datum) * nev);
 	types = palloc(sizeof(Datum) * nev);
-	payloads = palloc(sizeof(Datum) * nev);
 
 	/*
 	 * At commit there is no portal: give SPI the snapshot it needs.  Write
@@ -661,6 +778,7 @@ flush_events(void)
 	{
 		QueuedEvent *ev = lfirst(lc);
 		char		at[40];
+		Datum	   *users;
 
 		if (ev->presence)
 		{
@@ -691,24 +809,14 @@ flush_events(void)
 		appendStringInfoChar(&buf, '}');
 		rests[e] = pnstrdup(buf.data, buf.len);
 		rest_lens[e] = buf.len;
-		/* the recipients as an array literal, every element quoted */
-		resetStringInfo(&buf);
-		appendStringInfoChar(&buf, '{');
+		users = palloc(sizeof(Datum) * ev->nrecipients);
 		for (int r = 0; r < ev->nrecipients; r++)
-		{
-			if (r > 0)
-				appendStringInfoChar(&buf, ',');
-			appendStringInfoChar(&buf, '"');
-			for (const char *c = ev->recipients[r]; *c; c++)
-			{
-				if (*c == '"' || *c == '\\')
-					appendStringInfoChar(&buf, '\\');
-				appendStringInfoChar(&buf, *c);
-			}
-			appendStringInfoChar(&buf, '"');
-		}
-		appendStringInfoChar(&buf, '}');
-		recipients[e] = CStringGetTextDatum(buf.data);
+			users[r] = CStringGetTextDatum(ev->recipients[r]);
+		recipients[e] = PointerGetDatum(construct_array(users, ev->nrecipients, TEXTOID,
+														-1, false, TYPALIGN_INT));
+		call_ids[e] = CStringGetTextDatum(ev->call_id);
+		uuids[e] = DirectFunctionCall1(uuid_in, CStringGetDatum(ev->call_id));
+		types[e] = CStringGetTextDatum(ev->type);
 		e++;
 	}
 	pgcall_plan(&insert_plan,
@@ -736,6 +844,17 @@ flush_events(void)
 		PopActiveSnapshot();
 		queued = NIL;
 		return;
+	}
+
+	/*
+	 * The event table opened for writing, and its checks read by checking
+	 * the first row (with a stand-in id), before the lock.
+	 */
+	if (nrows > 0 && (direct = writer_open(&writer, pgcall_relid("event"))))
+	{
+		writer_fill(&writer, 1, uuids[0], types[0], recipients[0], CStringGetTextDatum(rests[0]));
+		if (writer.rel->rd_att->constr)
+			ExecConstraints(writer.rri, writer.slot, writer.estate);
 	}
 
 	/*
@@ -770,30 +889,27 @@ flush_events(void)
 		SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
 		memcpy(VARDATA(t), head, hlen);
 		memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
-		ids[e] = Int64GetDatum(id);
-		call_ids[e] = CStringGetTextDatum(ev->call_id);
-		types[e] = CStringGetTextDatum(ev->type);
-		payloads[e] = PointerGetDatum(t);
+		if (direct)
+		{
+			writer_fill(&writer, id, uuids[e], types[e], recipients[e], PointerGetDatum(t));
+			ExecSimpleRelationInsert(writer.rri, writer.estate, writer.slot);
+			ResetPerTupleExprContext(writer.estate);
+		}
+		else
+		{
+			Datum		values[5];
+
+			values[0] = Int64GetDatum(id);
+			values[1] = call_ids[e];
+			values[2] = types[e];
+			values[3] = recipients[e];
+			values[4] = PointerGetDatum(t);
+			pgcall_exec(insert_plan, values, NULL, false, 0);
+		}
 		e++;
 	}
-	if (nrows > 0)
-	{
-		/* one statement for all of them */
-		Datum		values[5];
-
-		values[0] = PointerGetDatum(construct_array(ids, nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[1] = PointerGetDatum(construct_array(call_ids, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-		values[2] = PointerGetDatum(construct_array(types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-		values[3] = PointerGetDatum(construct_array(recipients, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-		values[4] = PointerGetDatum(construct_array(payloads, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-		pgcall_exec(pgcall_plan(&insert_all_plan,
-								"INSERT INTO pgcall.event (id, call_id, type, recipients, payload) "
-								"SELECT x.id, x.call_id::uuid, x.type, x.recipients::text[], x.payload "
-								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-								"pg_catalog.unnest($4), pg_catalog.unnest($5)) AS x(id, call_id, type, recipients, payload)",
-								5, insert_all_types),
-					values, NULL, false, 0);
-	}
+	if (direct)
+		writer_close(&writer);
 	if (followed)
 		flush_presence(seqid, insert_plan, presence, &first_id, &last_id);
 	SPI_finish();
