@@ -13,9 +13,10 @@
  * subtransaction drops its events) and are written at commit by the
  * PRE_COMMIT transaction callback, after every deferred trigger has run:
  *
+ *   0. hand the queue to the webhook outbox (webhook.c);
  *   1. build each event's payload (all but its id) and its recipients
  *      array, reading the call, or the participant that changed, as
- *      committed;
+ *      committed; open the event table, its indexes and checks;
  *   2. take the event lock, held to the end of the commit, so no other
  *      transaction assigns event ids until this one is visible.  It is the
  *      lock NOTIFY takes at commit anyway (exclusive, on object 0 of
@@ -23,9 +24,10 @@
  *      any role stall every event-writing commit, and a second lock would
  *      serialize commits twice;
  *   3. give each event an id (pgcall_event_id_next(), event_ids.c: the
- *      WAL timeline in its top bits), insert its row, and send
- *      one NOTIFY on the event channel (a secret random name, see
- *      event_channel()) whose payload is the id range.
+ *      WAL timeline in its top bits), write its row straight into the
+ *      table and its indexes (EventWriter), and send one NOTIFY on the
+ *      event channel (a secret random name, see event_channel()) whose
+ *      payload is the id range.
  *
  * Step 2 makes ids commit-ordered: every event with a smaller id is already
  * visible when an event becomes visible, so a reader that saw id N resumes
