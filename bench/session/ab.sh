@@ -36,6 +36,8 @@ mkdir -p "$TREE_B/usr/lib/postgresql/$PG_MAJOR" "$TREE_B/usr/share/postgresql"
 cp -a "$PGBIN_SYS" "$TREE_B/usr/lib/postgresql/$PG_MAJOR/bin"
 cp -a "/usr/lib/postgresql/$PG_MAJOR/lib" "$TREE_B/usr/lib/postgresql/$PG_MAJOR/lib"
 cp -a "/usr/share/postgresql/$PG_MAJOR" "$TREE_B/usr/share/postgresql/$PG_MAJOR"
+rm -f "$TREE_B/usr/share/postgresql/$PG_MAJOR/extension/pgcall"[-.]* \
+	"$TREE_B/usr/lib/postgresql/$PG_MAJOR/lib/pgcall.so"
 make -C "$SRC" -s install DESTDIR="$TREE_B" >/dev/null
 chmod -R a+rX "$TREE_B"
 # the "after" build: this tree
