@@ -17,6 +17,12 @@ AS 'MODULE_PATHNAME', 'pgcall_participant_ringing_check' LANGUAGE C IMMUTABLE PA
 CREATE FUNCTION pgcall.event_call_check(type text, call_id "any") RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgcall_event_call_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
+-- nothing is executable by PUBLIC unless granted: only pgcall's own
+-- functions, as the tables' owner, write these tables
+REVOKE EXECUTE ON FUNCTION pgcall.call_ended_check(text, "any"), pgcall.call_ringing_check(text, "any"),
+    pgcall.participant_joined_check(text, "any"), pgcall.participant_ringing_check(text, "any"),
+    pgcall.event_call_check(text, "any") FROM PUBLIC;
+
 COMMENT ON FUNCTION pgcall.call_ended_check(text, "any") IS
 'Check of pgcall.call: (status = ''ended'') = (value IS NOT NULL), for end_reason (call_check) and ended_at (call_check1).';
 COMMENT ON FUNCTION pgcall.call_ringing_check(text, "any") IS
