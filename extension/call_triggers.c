@@ -407,24 +407,36 @@ call_audience(const char *call_id)
 
 /*
  * Open a join session.  Leaving and joining again at the same instant (one
- * transaction) continues the session rather than adding an empty one.
+ * transaction) continues the session rather than adding an empty one.  A
+ * participant joined as it is inserted (a call's creator, a conference's
+ * new member) has no session yet (they go with its row: ON DELETE
+ * CASCADE), so its session is a plain INSERT, without the speculative
+ * insertion (an index probe and one more WAL record) of ON CONFLICT.
  */
 static void
-session_open(const char *call_id, const char *user_id, Datum joined_at)
+session_open(const char *call_id, const char *user_id, Datum joined_at, bool new_row)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr new_plan = NULL;
 	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[3];
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = CStringGetTextDatum(user_id);
 	values[2] = joined_at;
-	pgcall_exec(pgcall_plan(&plan,
-							"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
-							"VALUES ($1::uuid, $2, $3) "
-							"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
-							3, types),
-				values, NULL, false, 0);
+	if (new_row)
+		pgcall_exec(pgcall_plan(&new_plan,
+								"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
+								"VALUES ($1::uuid, $2, $3)",
+								3, types),
+					values, NULL, false, 0);
+	else
+		pgcall_exec(pgcall_plan(&plan,
+								"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
+								"VALUES ($1::uuid, $2, $3) "
+								"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
+								3, types),
+					values, NULL, false, 0);
 }
 
 static void
@@ -590,7 +602,7 @@ pgcall_participant_after(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	if (streq(new_status, "joined") && !streq(old_status, "joined"))
-		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull));
+		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull), oldtup == NULL);
 	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
 		session_close(call_id, user_id, col_datum(newtup, desc, "left_at", &isnull));
 
