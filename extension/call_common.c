@@ -466,6 +466,7 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	bool		full = false;
 
 	if (c->status == CALL_ENDED)
 		pgcall_raise_call_ended(c);
@@ -492,10 +493,20 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 				 errhint("Use call_join to join a call you left or declined while it lasts.")));
 
 	values[0] = CStringGetTextDatum(c->id);
-	pgcall_exec(pgcall_plan(&count_plan,
-							"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
-							1, types), values, NULL, false, 1);
-	if (DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) >= c->max_participants)
+
+	/*
+	 * A direct call has its two participants and room for both (start_call
+	 * allows it no other max_participants), and the one joining is not
+	 * joined: it cannot be full, no need to count.
+	 */
+	if (c->kind != CALL_DIRECT || !p->found || c->max_participants < 2)
+	{
+		pgcall_exec(pgcall_plan(&count_plan,
+								"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
+								1, types), values, NULL, false, 1);
+		full = DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) >= c->max_participants;
+	}
+	if (full)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGCALL_CALL_FULL),
 				 errmsg("call is full"),

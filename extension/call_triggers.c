@@ -407,24 +407,36 @@ call_audience(const char *call_id)
 
 /*
  * Open a join session.  Leaving and joining again at the same instant (one
- * transaction) continues the session rather than adding an empty one.
+ * transaction) continues the session rather than adding an empty one.  A
+ * participant joined as it is inserted (a call's creator, a conference's
+ * new member) has no session yet (they go with its row: ON DELETE
+ * CASCADE), so its session is a plain INSERT, without the speculative
+ * insertion (an index probe and one more WAL record) of ON CONFLICT.
  */
 static void
-session_open(const char *call_id, const char *user_id, Datum joined_at)
+session_open(const char *call_id, const char *user_id, Datum joined_at, bool new_row)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr new_plan = NULL;
 	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[3];
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = CStringGetTextDatum(user_id);
 	values[2] = joined_at;
-	pgcall_exec(pgcall_plan(&plan,
-							"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
-							"VALUES ($1::uuid, $2, $3) "
-							"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
-							3, types),
-				values, NULL, false, 0);
+	if (new_row)
+		pgcall_exec(pgcall_plan(&new_plan,
+								"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
+								"VALUES ($1::uuid, $2, $3)",
+								3, types),
+					values, NULL, false, 0);
+	else
+		pgcall_exec(pgcall_plan(&plan,
+								"INSERT INTO pgcall.participant_session (call_id, user_id, joined_at) "
+								"VALUES ($1::uuid, $2, $3) "
+								"ON CONFLICT (call_id, user_id, joined_at) DO UPDATE SET left_at = NULL",
+								3, types),
+					values, NULL, false, 0);
 }
 
 static void
@@ -484,15 +496,20 @@ append_caller(StringInfo buf, const char *call_id)
 	MemoryContextSwitchTo(mcx);
 	PG_TRY();
 	{
-		Oid			types[1] = {TEXTOID};
+		static SPIPlanPtr plan = NULL;
+		static const Oid types[1] = {TEXTOID};
 		Datum		values[1] = {CStringGetTextDatum(call_id)};
-		int			rc;
 
-		rc = SPI_execute_with_args("SELECT up.user_id, up.display_name, up.avatar_url "
-								   "FROM pgcall.call c JOIN pgcall.user_profile up "
-								   "ON up.user_id = c.created_by WHERE c.id = $1::uuid LIMIT 1",
-								   1, types, values, NULL, false, 1);
-		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		/*
+		 * A kept plan (it was planned again on every call, a third of a
+		 * call_start's planning): use_profile_source() replaces the view,
+		 * which invalidates it.
+		 */
+		if (pgcall_exec(pgcall_plan(&plan,
+									"SELECT up.user_id, up.display_name, up.avatar_url "
+									"FROM pgcall.call c JOIN pgcall.user_profile up "
+									"ON up.user_id = c.created_by WHERE c.id = $1::uuid LIMIT 1",
+									1, types), values, NULL, false, 1) == 1)
 		{
 			HeapTuple	t = SPI_tuptable->vals[0];
 			TupleDesc	d = SPI_tuptable->tupdesc;
@@ -585,7 +602,7 @@ pgcall_participant_after(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	if (streq(new_status, "joined") && !streq(old_status, "joined"))
-		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull));
+		session_open(call_id, user_id, col_datum(newtup, desc, "current_join", &isnull), oldtup == NULL);
 	else if (streq(old_status, "joined") && !streq(new_status, "joined"))
 		session_close(call_id, user_id, col_datum(newtup, desc, "left_at", &isnull));
 
@@ -796,3 +813,93 @@ VALUE_CHECK(pgcall_is_call_end_reason, "completed", "cancelled", "rejected", "mi
 VALUE_CHECK(pgcall_is_participant_role, "caller", "callee", "host", "member")
 VALUE_CHECK(pgcall_is_participant_status, "invited", "ringing", "joined", "left",
 			"declined", "missed", "busy", "removed")
+
+/*
+ * The row checks of pgcall.call, pgcall.participant and pgcall.event that
+ * tie a status to whether another column is set (call_check, call_check1,
+ * call_check2, participant_check, participant_check1, event_check): the
+ * same tests as the SQL expressions they replaced, with the same nulls,
+ * but a call of one function on two columns.  The expressions compared the
+ * status with text constants, and PostgreSQL reads every check back from
+ * its stored text in each statement that writes the table: a text constant
+ * is stored byte by byte as numbers, and reading them back was most of the
+ * cost of checking a row.  The second argument is any type: only whether
+ * it is null matters.
+ */
+static bool
+text_is(text *t, const char *s)
+{
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* (status = is) = (value IS NOT NULL); null when status is */
+static Datum
+status_iff_set(FunctionCallInfo fcinfo, const char *is)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), is) == !PG_ARGISNULL(1));
+}
+
+/* status NOT IN (a, b) OR value IS NOT NULL; null when status is null and value too */
+static Datum
+status_needs_set(FunctionCallInfo fcinfo, const char *a, const char *b)
+{
+	if (!PG_ARGISNULL(1))
+		PG_RETURN_BOOL(true);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!text_is(PG_GETARG_TEXT_PP(0), a) && !(b && text_is(PG_GETARG_TEXT_PP(0), b)));
+}
+
+PG_FUNCTION_INFO_V1(pgcall_call_ended_check);
+
+/* call_ended_check(status text, value "any"): (status = 'ended') = (value IS NOT NULL) */
+Datum
+pgcall_call_ended_check(PG_FUNCTION_ARGS)
+{
+	return status_iff_set(fcinfo, "ended");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_call_ringing_check);
+
+/* call_ringing_check(status text, ring_deadline): status <> 'ringing' OR ring_deadline IS NOT NULL */
+Datum
+pgcall_call_ringing_check(PG_FUNCTION_ARGS)
+{
+	return status_needs_set(fcinfo, "ringing", NULL);
+}
+
+PG_FUNCTION_INFO_V1(pgcall_participant_joined_check);
+
+/* participant_joined_check(status text, current_join): (status = 'joined') = (current_join IS NOT NULL) */
+Datum
+pgcall_participant_joined_check(PG_FUNCTION_ARGS)
+{
+	return status_iff_set(fcinfo, "joined");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_participant_ringing_check);
+
+/*
+ * participant_ringing_check(status text, ring_deadline):
+ * status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL
+ */
+Datum
+pgcall_participant_ringing_check(PG_FUNCTION_ARGS)
+{
+	return status_needs_set(fcinfo, "invited", "ringing");
+}
+
+PG_FUNCTION_INFO_V1(pgcall_event_call_check);
+
+/* event_call_check(type text, call_id): (call_id IS NULL) = (type = 'presence.changed') */
+Datum
+pgcall_event_call_check(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), "presence.changed") == PG_ARGISNULL(1));
+}

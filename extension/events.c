@@ -13,9 +13,10 @@
  * subtransaction drops its events) and are written at commit by the
  * PRE_COMMIT transaction callback, after every deferred trigger has run:
  *
+ *   0. hand the queue to the webhook outbox (webhook.c);
  *   1. build each event's payload (all but its id) and its recipients
  *      array, reading the call, or the participant that changed, as
- *      committed;
+ *      committed; open the event table, its indexes and checks;
  *   2. take the event lock, held to the end of the commit, so no other
  *      transaction assigns event ids until this one is visible.  It is the
  *      lock NOTIFY takes at commit anyway (exclusive, on object 0 of
@@ -23,9 +24,10 @@
  *      any role stall every event-writing commit, and a second lock would
  *      serialize commits twice;
  *   3. give each event an id (pgcall_event_id_next(), event_ids.c: the
- *      WAL timeline in its top bits), insert its row, and send
- *      one NOTIFY on the event channel (a secret random name, see
- *      event_channel()) whose payload is the id range.
+ *      WAL timeline in its top bits), write its row straight into the
+ *      table and its indexes (EventWriter), and send one NOTIFY on the
+ *      event channel (a secret random name, see event_channel()) whose
+ *      payload is the id range.
  *
  * Step 2 makes ids commit-ordered: every event with a smaller id is already
  * visible when an event becomes visible, so a reader that saw id N resumes
@@ -34,6 +36,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -41,17 +44,20 @@
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "pgtime.h"
@@ -254,10 +260,9 @@ pgcall_event_queue(const char *type, const char *call_id, List *recipients,
 	ev->participant = participant ? pstrdup(participant) : NULL;
 	ev->at = GetCurrentTimestamp();
 	add_recipients(ev, recipients);
-	if (ev->nrecipients > 0)
-		queued = lappend(queued, ev);
+	/* one addressed to nobody makes no row, but webhooks hear of it */
+	queued = lappend(queued, ev);
 	MemoryContextSwitchTo(old);
-	pgcall_webhook_capture(type, call_id, recipients);
 }
 
 /*
@@ -420,7 +425,7 @@ call_snapshot(List **cache, const char *call_id, bool full, CommandId cid)
 
 /*
  * The presence touches of the transaction as the arguments of
- * pgcall.presence_fanout() and presence_followed: subjects, call ids (or
+ * pgcall.presence_fanout(): subjects, call ids (or
  * NULL) and whether the subject's own state may have changed.
  */
 static void
@@ -462,22 +467,48 @@ presence_args(int ntouches, Datum *args)
  * presence_subscribe's SHARE ROW EXCLUSIVE waits for (and the other way
  * round), and this reads with a snapshot taken after it: no subscription
  * can appear between this look and the commit, and a subscription that
- * committed before it is seen.
+ * committed before it is seen.  A table that never held a row has no page
+ * (and gets its first one before such a subscription commits): then there
+ * is nothing to look for.
  */
 static bool
-presence_followed(Datum *args)
+presence_followed(void)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[2] = {TEXTARRAYOID, UUIDARRAYOID};
+	static const Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Relation	rel;
+	BlockNumber blocks;
+	Datum	   *subjects = palloc(sizeof(Datum) * list_length(queued));
+	Datum	   *sharing = palloc(sizeof(Datum) * list_length(queued));
+	int			nsubjects = 0;
+	int			nsharing = 0;
+	Datum		values[2];
 	bool		isnull;
+	ListCell   *lc;
 
+	rel = table_open(pgcall_relid("presence_subscription"), NoLock);
+	blocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (blocks == 0)
+		return false;
+
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
+		if (!ev->presence)
+			continue;
+		subjects[nsubjects++] = CStringGetTextDatum(ev->participant);
+		if (ev->call_id != NULL)
+			sharing[nsharing++] = CStringGetTextDatum(ev->participant);
+	}
+	values[0] = PointerGetDatum(construct_array(subjects, nsubjects, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(sharing, nsharing, TEXTOID, -1, false, TYPALIGN_INT));
 	pgcall_exec(pgcall_plan(&plan,
-							"SELECT EXISTS (SELECT 1 FROM unnest($1, $2) AS t(subject, call_id) "
-							"WHERE EXISTS (SELECT 1 FROM pgcall.presence_subscription s WHERE s.subject = t.subject) "
-							"OR (t.call_id IS NOT NULL AND EXISTS (SELECT 1 FROM pgcall.presence_subscription s "
-							"WHERE s.subscriber = t.subject)))",
+							"SELECT EXISTS (SELECT FROM pgcall.presence_subscription s WHERE s.subject = ANY ($1)) "
+							"OR EXISTS (SELECT FROM pgcall.presence_subscription s WHERE s.subscriber = ANY ($2))",
 							2, types),
-				args, NULL, false, 1);
+				values, NULL, false, 1);
 	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
 }
 
@@ -532,6 +563,149 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
 	SPI_freetuptable(tt);
 }
 
+/*
+ * Writing event rows straight into pgcall.event and its indexes (as logical
+ * replication's apply does), not through an INSERT statement: the rows are
+ * written inside the serialized part of the commit, and a statement would
+ * spend most of that time starting up (its plan, the unnest of its
+ * arrays, reading back the table's checks) rather than writing.  Everything
+ * that does not need the ids is done before the event lock: the table and
+ * its indexes opened, the checks read (by checking the first row), the
+ * values built.  The row's columns are set by name; a table with a column
+ * this does not know (added by hand) gets its rows by an INSERT statement
+ * instead, which applies its default.
+ */
+typedef struct EventWriter
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	int			att_id,
+				att_call_id,
+				att_type,
+				att_recipients,
+				att_created_at,
+				att_payload;
+} EventWriter;
+
+static bool
+writer_open(EventWriter *w, Oid relid)
+{
+	TupleDesc	desc;
+	RangeTblEntry *rte;
+
+	w->rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(w->rel);
+	w->att_id = w->att_call_id = w->att_type = w->att_recipients = -1;
+	w->att_created_at = w->att_payload = -1;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(name, "id") == 0 && att->atttypid == INT8OID)
+			w->att_id = i;
+		else if (strcmp(name, "call_id") == 0 && att->atttypid == UUIDOID)
+			w->att_call_id = i;
+		else if (strcmp(name, "type") == 0 && att->atttypid == TEXTOID)
+			w->att_type = i;
+		else if (strcmp(name, "recipients") == 0 && att->atttypid == TEXTARRAYOID)
+			w->att_recipients = i;
+		else if (strcmp(name, "created_at") == 0 && att->atttypid == TIMESTAMPTZOID)
+			w->att_created_at = i;
+		else if (strcmp(name, "payload") == 0 && att->atttypid == TEXTOID)
+			w->att_payload = i;
+		else
+		{
+			table_close(w->rel, RowExclusiveLock);
+			return false;
+		}
+	}
+	if (w->att_id < 0 || w->att_call_id < 0 || w->att_type < 0 || w->att_recipients < 0 ||
+		w->att_created_at < 0 || w->att_payload < 0 || w->rel->trigdesc != NULL ||
+		w->rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		table_close(w->rel, RowExclusiveLock);
+		return false;
+	}
+
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = w->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = list_make1(w->rri);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(w->rri, false);
+	w->slot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
+	return true;
+}
+
+/* Put one event's values in the writer's slot. */
+static void
+writer_fill(EventWriter *w, int64 id, Datum call_id, Datum type, Datum recipients, Datum payload)
+{
+	TupleTableSlot *slot = w->slot;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+		slot->tts_isnull[i] = true;
+	slot->tts_values[w->att_id] = Int64GetDatum(id);
+	slot->tts_values[w->att_call_id] = call_id;
+	slot->tts_values[w->att_type] = type;
+	slot->tts_values[w->att_recipients] = recipients;
+	slot->tts_values[w->att_created_at] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	slot->tts_values[w->att_payload] = payload;
+	slot->tts_isnull[w->att_id] = false;
+	slot->tts_isnull[w->att_call_id] = false;
+	slot->tts_isnull[w->att_type] = false;
+	slot->tts_isnull[w->att_recipients] = false;
+	slot->tts_isnull[w->att_created_at] = false;
+	slot->tts_isnull[w->att_payload] = false;
+	ExecStoreVirtualTuple(slot);
+}
+
+static void
+writer_close(EventWriter *w)
+{
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+}
+
+/* The queued events (presence touches aside) to pgcall_webhook_flush(). */
+static void
+flush_webhooks(void)
+{
+	PgcallWebhookEvent *events = palloc(sizeof(PgcallWebhookEvent) * list_length(queued));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, queued)
+	{
+		QueuedEvent *ev = lfirst(lc);
+
+		if (ev->presence)
+			continue;
+		events[n].type = ev->type;
+		events[n].call_id = ev->call_id;
+		events[n].nrecipients = ev->nrecipients;
+		events[n].recipients = ev->recipients;
+		n++;
+	}
+	if (n > 0)
+		pgcall_webhook_flush(events, n);
+	pfree(events);
+}
+
 static void
 flush_events(void)
 {
@@ -544,7 +718,12 @@ flush_events(void)
 	List	   *snapshots = NIL;
 	char	  **rests;
 	int		   *rest_lens;
-	Datum	   *recipients;
+	Datum	   *recipients;		/* of the events with rows */
+	Datum	   *call_ids;
+	Datum	   *uuids;
+	Datum	   *types;
+	EventWriter writer;
+	bool		direct = false;
 	int64		first_id = 0,
 				last_id = 0;
 	char		range[64];
@@ -553,8 +732,15 @@ flush_events(void)
 	const char *channel;
 	CommandId	cid;
 	int			ntouches = 0;
+	int			nrows = 0;
 	bool		followed = false;
 	Datum		presence[3];
+
+	/*
+	 * Webhooks first, from the same queue: their outbox rows are written
+	 * before the event lock is taken and add nothing to the time it is held.
+	 */
+	flush_webhooks();
 
 	seqid = pgcall_relid("event_id_seq");
 	channel = event_channel();
@@ -562,6 +748,9 @@ flush_events(void)
 	rests = palloc(sizeof(char *) * nev);
 	rest_lens = palloc(sizeof(int) * nev);
 	recipients = palloc(sizeof(Datum) * nev);
+	call_ids = palloc(sizeof(Datum) * nev);
+	uuids = palloc(sizeof(Datum) * nev);
+	types = palloc(sizeof(Datum) * nev);
 
 	/*
 	 * At commit there is no portal: give SPI the snapshot it needs.  Write
@@ -598,7 +787,9 @@ flush_events(void)
 			ntouches++;
 			continue;
 		}
-		users = palloc(sizeof(Datum) * ev->nrecipients);
+		if (ev->nrecipients == 0)
+			continue;
+		nrows++;
 
 		pgcall_format_timestamp(ev->at, at, sizeof(at));
 		resetStringInfo(&buf);
@@ -620,10 +811,14 @@ flush_events(void)
 		appendStringInfoChar(&buf, '}');
 		rests[e] = pnstrdup(buf.data, buf.len);
 		rest_lens[e] = buf.len;
+		users = palloc(sizeof(Datum) * ev->nrecipients);
 		for (int r = 0; r < ev->nrecipients; r++)
 			users[r] = CStringGetTextDatum(ev->recipients[r]);
 		recipients[e] = PointerGetDatum(construct_array(users, ev->nrecipients, TEXTOID,
 														-1, false, TYPALIGN_INT));
+		call_ids[e] = CStringGetTextDatum(ev->call_id);
+		uuids[e] = DirectFunctionCall1(uuid_in, CStringGetDatum(ev->call_id));
+		types[e] = CStringGetTextDatum(ev->type);
 		e++;
 	}
 	pgcall_plan(&insert_plan,
@@ -639,10 +834,11 @@ flush_events(void)
 	{
 		LockRelationOid(pgcall_relid("presence_subscription"), RowExclusiveLock);
 		CommandCounterIncrement();
-		presence_args(ntouches, presence);
-		followed = presence_followed(presence);
+		followed = presence_followed();
+		if (followed)
+			presence_args(ntouches, presence);
 	}
-	if (nev == ntouches && !followed)
+	if (nrows == 0 && !followed)
 	{
 		/* presence of nobody's interest only: no event, no lock */
 		SPI_finish();
@@ -650,6 +846,17 @@ flush_events(void)
 		PopActiveSnapshot();
 		queued = NIL;
 		return;
+	}
+
+	/*
+	 * The event table opened for writing, and its checks read by checking
+	 * the first row (with a stand-in id), before the lock.
+	 */
+	if (nrows > 0 && (direct = writer_open(&writer, pgcall_relid("event"))))
+	{
+		writer_fill(&writer, 1, uuids[0], types[0], recipients[0], CStringGetTextDatum(rests[0]));
+		if (writer.rel->rd_att->constr)
+			ExecConstraints(writer.rri, writer.slot, writer.estate);
 	}
 
 	/*
@@ -670,9 +877,8 @@ flush_events(void)
 		char		head[80];
 		int			hlen;
 		text	   *t;
-		Datum		values[5];
 
-		if (ev->presence)
+		if (ev->presence || ev->nrecipients == 0)
 			continue;
 		id = pgcall_event_id_next(seqid);
 		if (first_id == 0)
@@ -685,14 +891,27 @@ flush_events(void)
 		SET_VARSIZE(t, VARHDRSZ + hlen + rest_lens[e]);
 		memcpy(VARDATA(t), head, hlen);
 		memcpy(VARDATA(t) + hlen, rests[e], rest_lens[e]);
-		values[0] = Int64GetDatum(id);
-		values[1] = CStringGetTextDatum(ev->call_id);
-		values[2] = CStringGetTextDatum(ev->type);
-		values[3] = recipients[e];
-		values[4] = PointerGetDatum(t);
-		pgcall_exec(insert_plan, values, NULL, false, 0);
+		if (direct)
+		{
+			writer_fill(&writer, id, uuids[e], types[e], recipients[e], PointerGetDatum(t));
+			ExecSimpleRelationInsert(writer.rri, writer.estate, writer.slot);
+			ResetPerTupleExprContext(writer.estate);
+		}
+		else
+		{
+			Datum		values[5];
+
+			values[0] = Int64GetDatum(id);
+			values[1] = call_ids[e];
+			values[2] = types[e];
+			values[3] = recipients[e];
+			values[4] = PointerGetDatum(t);
+			pgcall_exec(insert_plan, values, NULL, false, 0);
+		}
 		e++;
 	}
+	if (direct)
+		writer_close(&writer);
 	if (followed)
 		flush_presence(seqid, insert_plan, presence, &first_id, &last_id);
 	SPI_finish();

@@ -26,5 +26,4 @@ _PG_init(void)
 	pgcall_init_gucs();
 	pgcall_init_secrets();
 	pgcall_init_events();
-	pgcall_init_webhooks();
 }

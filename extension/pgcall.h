@@ -242,9 +242,16 @@ extern void pgcall_format_timestamp(TimestampTz ts, char *buf, size_t size);
 extern void pgcall_init_events(void);
 
 /* webhook.c: the webhook outbox */
-extern void pgcall_webhook_capture(const char *type, const char *call_id, List *recipients);
+typedef struct PgcallWebhookEvent
+{
+	const char *type;
+	const char *call_id;		/* or NULL */
+	int			nrecipients;
+	char	  **recipients;
+} PgcallWebhookEvent;
+
+extern void pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents);
 extern int64 pgcall_webhook_purge_old(int32 max_rows);
-extern void pgcall_init_webhooks(void);
 extern void pgcall_init_webhook_gucs(void);
 
 /* event_ids.c: event ids that keep increasing across a failover */

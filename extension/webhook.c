@@ -1,13 +1,12 @@
 /*
  * webhook.c: the webhook outbox, endpoint URL rules and signatures.
  *
- * pgcall_event_queue() hands every event to pgcall_webhook_capture(), which
- * keeps (type, call, recipients) in TopTransactionContext, following
- * savepoints like the event queue.  At PRE_COMMIT, after every deferred
- * trigger ran, one call of pgcall.webhook_enqueue() (SQL, run as the owner of
- * pgcall.webhook_delivery) writes the deliveries of every enabled endpoint
- * that wants them, in this same transaction: a webhook exists if and only if
- * the change committed.  The rows carry what a receiver needs, read from the
+ * The event flush (events.c, at PRE_COMMIT, after every deferred trigger
+ * ran) hands the transaction's queued events, savepoints already applied, to
+ * pgcall_webhook_flush(): when an endpoint is enabled, one call of
+ * pgcall.webhook_enqueue() (SQL, run as the owner of pgcall.webhook_delivery)
+ * writes the deliveries of every enabled endpoint that wants them, in this
+ * same transaction: a webhook exists if and only if the change committed.  The rows carry what a receiver needs, read from the
  * tables (call, caller's profile, callee's ring deadline), not the event
  * payloads.  Bridges deliver them (worker/webhook.c); docs/webhooks.md.
  *
@@ -24,17 +23,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "access/xact.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
-#include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "pgcall.h"
@@ -80,17 +80,6 @@ static const WebhookType webhook_types[] = {
 	{"participant.removed", "An admin removed a participant."},
 };
 
-typedef struct CapturedEvent
-{
-	SubTransactionId subid;
-	const char *type;			/* static: an entry of webhook_types */
-	char	   *call_id;
-	int			nrecipients;
-	char	  **recipients;
-} CapturedEvent;
-
-static List *captured = NIL;	/* of CapturedEvent *, in TopTransactionContext */
-
 static const char *
 webhook_type(const char *type)
 {
@@ -101,61 +90,52 @@ webhook_type(const char *type)
 }
 
 /*
- * The hook in pgcall_event_queue(): remember what changed.  call.incoming is
- * also what call.ring_offline is made of; the others may end an offline
- * ring (call.ring_stopped), which webhook_enqueue works out from the tables.
+ * Whether an endpoint is enabled: if none is, a commit writes no delivery
+ * and need not call webhook_enqueue() at all.  As the owner of the tables.
  */
-void
-pgcall_webhook_capture(const char *type, const char *call_id, List *recipients)
+static bool
+webhooks_enabled(void)
 {
-	const char *known = webhook_type(type);
-	MemoryContext old;
-	CapturedEvent *ev;
-	ListCell   *lc;
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
 
-	if (known == NULL)
-		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	ev = palloc0(sizeof(CapturedEvent));
-	ev->subid = GetCurrentSubTransactionId();
-	ev->type = known;
-	ev->call_id = call_id ? pstrdup(call_id) : NULL;
-	ev->recipients = palloc(sizeof(char *) * Max(list_length(recipients), 1));
-	foreach(lc, recipients)
-	{
-		const char *r = lfirst(lc);
-		bool		dup = false;
-
-		for (int i = 0; i < ev->nrecipients && !dup; i++)
-			dup = strcmp(ev->recipients[i], r) == 0;
-		if (!dup)
-			ev->recipients[ev->nrecipients++] = pstrdup(r);
-	}
-	captured = lappend(captured, ev);
-	MemoryContextSwitchTo(old);
+	pgcall_exec(pgcall_plan(&plan, "SELECT EXISTS (SELECT FROM pgcall.webhook_endpoint WHERE enabled)",
+							0, NULL), NULL, NULL, true, 1);
+	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
 }
 
-/* Write the outbox rows of this transaction's events (PRE_COMMIT). */
-static void
-flush_webhooks(void)
+/*
+ * Write the outbox rows of a committing transaction's events: called by the
+ * event flush (events.c) at PRE_COMMIT, after every deferred trigger ran and
+ * before it takes the event lock, with every event the transaction queued
+ * (those addressed to nobody included: they may end an offline ring), in
+ * the order they were queued.  Events that are no webhook type are left
+ * out; call.incoming is also what call.ring_offline is made of, and the
+ * others may end an offline ring (call.ring_stopped), which
+ * webhook_enqueue() works out from the tables.
+ */
+void
+pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
 	StringInfoData buf;
-	ListCell   *lc;
 	PgcallOwner owner;
 	Datum		values[1];
-	bool		first = true;
+	int			n = 0;
+	Relation	rel;
+	BlockNumber blocks;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
-	foreach(lc, captured)
+	for (int e = 0; e < nevents; e++)
 	{
-		CapturedEvent *ev = lfirst(lc);
+		const PgcallWebhookEvent *ev = &events[e];
 
-		if (!first)
+		if (webhook_type(ev->type) == NULL)
+			continue;
+		if (n++ > 0)
 			appendStringInfoChar(&buf, ',');
-		first = false;
 		appendStringInfoString(&buf, "{\"t\":");
 		escape_json(&buf, ev->type);
 		appendStringInfoString(&buf, ",\"c\":");
@@ -173,70 +153,32 @@ flush_webhooks(void)
 		appendStringInfoString(&buf, "]}");
 	}
 	appendStringInfoChar(&buf, ']');
-	captured = NIL;
+	if (n == 0)
+		return;
+
+	/*
+	 * A table of endpoints that never held a row has no page: then no
+	 * endpoint is enabled, and there is nothing to query (an installation
+	 * without webhooks).
+	 */
+	rel = table_open(pgcall_relid("webhook_endpoint"), AccessShareLock);
+	blocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (blocks == 0)
+		return;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgcall_enter_owner(&owner, pgcall_relid("webhook_delivery"));
 	SPI_connect();
-	values[0] = CStringGetTextDatum(buf.data);
-	pgcall_exec(pgcall_plan(&plan, "SELECT pgcall.webhook_enqueue($1::jsonb)", 1, types),
-				values, NULL, false, 0);
+	if (webhooks_enabled())
+	{
+		values[0] = CStringGetTextDatum(buf.data);
+		pgcall_exec(pgcall_plan(&plan, "SELECT pgcall.webhook_enqueue($1::jsonb)", 1, types),
+					values, NULL, false, 0);
+	}
 	SPI_finish();
 	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();
-}
-
-static void
-webhook_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			if (captured != NIL)
-				flush_webhooks();
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			captured = NIL;		/* its memory went with TopTransactionContext */
-			break;
-		case XACT_EVENT_PRE_PREPARE:	/* events.c refuses it */
-		case XACT_EVENT_PARALLEL_PRE_COMMIT:
-			break;
-	}
-}
-
-static void
-webhook_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						 SubTransactionId parentSubid, void *arg)
-{
-	ListCell   *lc;
-
-	foreach(lc, captured)
-	{
-		CapturedEvent *ev = lfirst(lc);
-
-		if (ev->subid != mySubid)
-			continue;
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			ev->subid = parentSubid;
-		else if (event == SUBXACT_EVENT_ABORT_SUB)
-			captured = foreach_delete_current(captured, lc);
-	}
-}
-
-/*
- * Registered after events.c's callback, so it runs first at commit (the
- * list is walked newest first): the outbox is written before the event
- * flush takes its serializing lock, and adds nothing to the time it is held.
- */
-void
-pgcall_init_webhooks(void)
-{
-	RegisterXactCallback(webhook_xact_callback, NULL);
-	RegisterSubXactCallback(webhook_subxact_callback, NULL);
 }
 
 /* Before pgcall_init_gucs reserves the prefix, which drops unknown names. */

@@ -89,6 +89,11 @@ build() {
 	cp -a "$PGBIN_SYS" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/bin"
 	cp -a "/usr/lib/postgresql/$PG_MAJOR/lib" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
 	cp -a "/usr/share/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql/$PG_MAJOR"
+	# only this checkout's pgcall: a pgcall installed into the system's
+	# directories (another checkout's scripts, say a pgcall--0.2.0.sql) would
+	# be picked by CREATE EXTENSION over this one's
+	rm -f "$PGTREE.new/usr/share/postgresql/$PG_MAJOR/extension/pgcall"[-.]* \
+		"$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/pgcall.so"
 	make -C "$ROOT" -s install DESTDIR="$PGTREE.new" >/dev/null
 	rm -rf "$PGTREE"
 	mv "$PGTREE.new" "$PGTREE"

@@ -5,6 +5,11 @@
 # what else the machine runs.
 #
 #   bench/session/instructions.sh            (N=200)
+#   KINDS="session" (default "session floor lifecycle")
+#   FOLLOWED=1        with one presence subscription (of other users)
+#   CALLGRIND_KEEP=DIR bench/session/instructions.sh
+#                     also keeps the callgrind outputs in DIR, for
+#                     callgrind_annotate --inclusive=yes DIR/callgrind.session.<2N>
 #
 # Each workload runs N and 2N times in a fresh backend on one throwaway
 # cluster (stock settings, Agora configured, rate limits off as in
@@ -29,6 +34,9 @@ CREATE EXTENSION pgcall;
 SELECT pgcall.set_secret('agora_app_certificate', '$(openssl rand -hex 16)');
 SQL
 psql -d "$DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/bench/session/floor.sql"
+# FOLLOWED=1: one presence subscription between two other users, so that a
+# commit's look for followers runs its query (an empty table has no page)
+[ "${FOLLOWED:-0}" = 1 ] && psql -d "$DB" -q -c "INSERT INTO pgcall.presence_subscription VALUES ('fan', 'star')"
 pg_stop "$INSTANCE"
 chmod 777 "$DIR"
 
@@ -58,9 +66,10 @@ ir() { # KIND COUNT TAG -> instructions of a backend running the script
 		-c pgcall.rate_limit_tokens=0 -c pgcall.rate_limit_joins=0 \
 		"$DB" <"$DIR/script.sql" >"$DIR/single.log" 2>&1
 	if grep -q ERROR "$DIR/single.log"; then grep ERROR "$DIR/single.log" | head -3 >&2; die "$1 failed"; fi
+	[ -n "${CALLGRIND_KEEP:-}" ] && cp "$out" "$CALLGRIND_KEEP/callgrind.$1.$2"
 	awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
-for kind in session floor lifecycle; do
+for kind in ${KINDS:-session floor lifecycle}; do
 	n=$N; [ $kind = lifecycle ] && n=$((N / 2))
 	a=$(ir $kind "$n" "a$kind")
 	b=$(ir $kind $((2 * n)) "b$kind")

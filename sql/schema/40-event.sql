@@ -21,7 +21,7 @@ CREATE TABLE pgcall.event (
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     payload    text NOT NULL,
     -- every event is about a call but presence.changed, which is about a user
-    CHECK ((call_id IS NULL) = (type = 'presence.changed'))
+    CONSTRAINT event_check CHECK (pgcall.event_call_check(type, call_id))
 );
 
 -- A user's events (events_since): those addressed to at most 64 people

@@ -51,3 +51,14 @@ UPDATE pgcall.webhook_delivery SET status = 'delivered', finished_at = now() - i
  WHERE event_type = 'call.started';
 SELECT pgcall.purge()->'webhooks_deleted' AS webhooks_deleted;
 SELECT count(*) AS deliveries FROM pgcall.webhook_delivery;
+
+-- webhooks come from the event queue: the one call.incoming event that rings
+-- a group's invitees is one delivery addressed to them all, as the event is
+RESET pgcall.user_id;
+SELECT pgcall.webhook_endpoint_update(e.id, enabled => true)->>'enabled' AS enabled
+  FROM pgcall.webhook_endpoint e WHERE url LIKE '%/hook';
+SET pgcall.user_id = 'wh-alice';
+SELECT pgcall.call_start(ARRAY['wh-erin', 'wh-dave'], is_group => true)->'call'->>'id' AS group_id \gset
+SELECT type, recipients FROM pg_temp.outbox() o
+ WHERE o.type IN ('call.started', 'call.incoming') AND o.recipients ?| ARRAY['wh-dave', 'wh-erin'];
+SELECT recipients FROM pgcall.event WHERE call_id = :'group_id' AND type = 'call.incoming';
