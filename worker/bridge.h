@@ -242,7 +242,7 @@ struct identity
 
 void		identity_clear(struct identity *id);
 
-/* rpc.c: database results and errors into HTTP terms */
+/* request.c: database results and errors into HTTP terms */
 struct reply
 {
 	int			status;
@@ -295,7 +295,7 @@ bool		demo_enabled(void);
 void		demo_token(struct reply *r, const char *body, size_t len);
 void		demo_users(struct reply *r, bool admins);
 
-/* events.c */
+/* fanout.c */
 void		events_init(void);
 void		events_listener_ready(struct pgconn *c);
 void		events_listener_down(struct pgconn *c);

@@ -744,7 +744,7 @@ session_identity(struct identity *id, const char *tok, size_t len, struct reply 
 	}
 	if (!id->authenticated)
 	{
-		/* rpc.c runs a token without a role claim as nobody: no socket for nobody */
+		/* request.c runs a token without a role claim as nobody: no socket for nobody */
 		identity_clear(id);
 		reply_error(r, 401, "PGRST303", "A WebSocket needs a JWT with a role claim", NULL,
 					"Events are delivered to the token's sub, which needs a role to act as.");

@@ -1,5 +1,5 @@
 /*
- * events.c: moving database events to sockets.
+ * fanout.c: moving database events to sockets.
  *
  * The listener connection runs pgcall.bridge_listen() (LISTEN to the
  * event channel, whose name only the extension knows) and, on every

@@ -1,5 +1,5 @@
 /*
- * rpc.c: the PostgREST conventions shared by HTTP and WebSocket calls:
+ * request.c: the PostgREST conventions shared by HTTP and WebSocket calls:
  * who a request runs as (JWT or anonymous role), which exposed schema it
  * names, and how a database result or error becomes a status and a body.
  *
