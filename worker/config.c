@@ -8,7 +8,7 @@
  * pgcall.secret) or from PGCALL_BRIDGE_JWT_SECRET, never from a flag, so it
  * does not show in the process list; it is never logged.
  */
-#include "bridge.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+#include <libwebsockets.h>
+
+#include "log.h"
 
 #include <openssl/rand.h>
 
@@ -361,8 +366,9 @@ config_load(struct config *cfg, int argc, char **argv)
 		}
 		if (c == 'S')
 		{
-			db_print_sql(stdout);
-			exit(0);
+			/* main.c prints them: the statements are db.c's */
+			cfg->print_sql = true;
+			return 0;
 		}
 		if (c == 'V')
 		{

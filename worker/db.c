@@ -19,7 +19,7 @@
  * then frees it.  A requester that goes away calls job_orphan(): a queued
  * job is freed at once, a running one finishes with owner == NULL.
  */
-#include "bridge.h"
+#include "db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +27,70 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+
+#define SLOT_RESET (-1)			/* a result slot of the session reset */
+
+enum conn_kind
+{
+	CONN_POOL, CONN_LISTENER, CONN_SYSTEM
+};
+
+enum conn_state
+{
+	CONN_DOWN,					/* waiting to (re)connect */
+	CONN_CONNECTING,			/* PQconnectPoll in progress */
+	CONN_SETUP,					/* running its setup job */
+	CONN_IDLE,
+	CONN_BUSY
+};
+
+struct pgconn
+{
+	enum conn_kind kind;
+	enum conn_state state;
+	int			index;
+	PGconn	   *pg;
+	struct lws *wsi;			/* watcher of a dup of PQsocket */
+	uint64_t	ino;			/* inode of the watched socket */
+	PostgresPollingStatusType poll;
+	struct job *job;			/* running job */
+	struct job *setup;
+	int			slot;			/* result slot being read */
+	int			nslots;
+	int8_t		slot_stmt[JOB_MAX_STMT * 2 + 8];	/* statement index, or SLOT_RESET */
+	bool		slot_prepare[JOB_MAX_STMT * 2 + 8];
+	uint32_t	prepared;		/* bit per enum sql_id */
+	uint32_t	preparing;
+	int			attempt;		/* reconnect attempts since last success */
+	bool		in_writeable;
+	bool		ever_up;
+	bool		resetting;		/* the job is done; its reset segment is running */
+	bool		reset_failed;	/* the session must be replaced after this job */
+	bool		discard_needed; /* the reset found leftovers: DISCARD ALL next */
+	bool		discarding;
+	lws_sorted_usec_list_t sul_retry;
+	lws_sorted_usec_list_t sul_write;
+	lws_sorted_usec_list_t sul_timeout;
+	lws_dll2_owner_t queue;		/* listener and system connections queue here */
+	void		(*on_ready) (struct pgconn *c);
+	void		(*on_down) (struct pgconn *c);
+	void		(*on_notify) (struct pgconn *c, PGnotify *n);
+};
+
+/* The connections, which only this file touches. */
+static const struct config *cfg;
+static struct lws_context *ctx;
+static struct lws_vhost *vhost;
+static const char *bridge_id;
+static struct pgconn *pool;
+static struct pgconn listener;
+static struct pgconn sys;
+
 
 static const struct sqldef
 {
@@ -268,7 +332,7 @@ conn_drop_watcher(struct pgconn *c)
 	if (!c->wsi)
 		return;
 	lws_set_opaque_user_data(c->wsi, NULL);
-	if (!B.destroying)
+	if (!lifecycle_destroying())
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	c->wsi = NULL;
 }
@@ -299,7 +363,7 @@ conn_watch(struct pgconn *c)
 		return false;
 	}
 	memset(&ad, 0, sizeof(ad));
-	ad.vh = B.vh;
+	ad.vh = vhost;
 	ad.type = LWS_ADOPT_RAW_FILE_DESC;
 	ad.fd.filefd = dupfd;
 	ad.vh_prot_name = "pg";
@@ -335,7 +399,7 @@ conn_want_write(struct pgconn *c)
 	if (!c->wsi)
 		return;
 	if (c->in_writeable)
-		lws_sul_schedule(B.ctx, 0, &c->sul_write, sul_write_cb, 1);
+		lws_sul_schedule(ctx, 0, &c->sul_write, sul_write_cb, 1);
 	else
 		lws_callback_on_writable(c->wsi);
 }
@@ -428,8 +492,8 @@ conn_connected(struct pgconn *c)
 		return;
 	}
 	setup->arg = c;
-	snprintf(timeout, sizeof(timeout), "%d", B.cfg.statement_timeout_ms);
-	v[0] = B.cfg.bridge_role;
+	snprintf(timeout, sizeof(timeout), "%d", cfg->statement_timeout_ms);
+	v[0] = cfg->bridge_role;
 	v[1] = timeout;
 	job_add(setup, SQL_SET_ROLE, 2, v);
 	if (c->kind == CONN_LISTENER)
@@ -482,11 +546,11 @@ conn_start(struct pgconn *c)
 {
 	char		appname[64];
 	const char *keys[] = {"dbname", "application_name", NULL};
-	const char *vals[] = {B.cfg.db, appname, NULL};
+	const char *vals[] = {cfg->db, appname, NULL};
 
-	if (B.stop || c->state != CONN_DOWN)
+	if (lifecycle_stopping() || c->state != CONN_DOWN)
 		return;
-	snprintf(appname, sizeof(appname), "pgcall-bridge %s %.8s", kind_name(c->kind), B.id);
+	snprintf(appname, sizeof(appname), "pgcall-bridge %s %.8s", kind_name(c->kind), bridge_id);
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	c->state = CONN_CONNECTING;
 	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
@@ -495,8 +559,8 @@ conn_start(struct pgconn *c)
 		return;
 	}
 	c->poll = PGRES_POLLING_WRITING;
-	lws_sul_schedule(B.ctx, 0, &c->sul_timeout, sul_timeout_cb,
-					 (lws_usec_t) B.cfg.connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &c->sul_timeout, sul_timeout_cb,
+					 (lws_usec_t) cfg->connect_timeout_ms * 1000);
 	if (!conn_watch(c))
 		return;
 	conn_want_write(c);
@@ -511,18 +575,18 @@ conn_start(struct pgconn *c)
 static void
 conn_retry_others_now(struct pgconn *back)
 {
-	struct pgconn *fixed[] = {&B.listener, &B.sys};
+	struct pgconn *fixed[] = {&listener, &sys};
 
-	if (B.stop || B.destroying)
+	if (lifecycle_stopping())
 		return;
-	for (int i = 0; i < 2 + B.cfg.pool_size; i++)
+	for (int i = 0; i < 2 + cfg->pool_size; i++)
 	{
-		struct pgconn *c = i < 2 ? fixed[i] : &B.pool[i - 2];
+		struct pgconn *c = i < 2 ? fixed[i] : &pool[i - 2];
 
 		if (c != back && c->state == CONN_DOWN)
 		{
 			lws_sul_cancel(&c->sul_retry);
-			lws_sul_schedule(B.ctx, 0, &c->sul_retry, sul_retry_cb, 1);
+			lws_sul_schedule(ctx, 0, &c->sul_retry, sul_retry_cb, 1);
 		}
 	}
 }
@@ -569,8 +633,8 @@ conn_broken(struct pgconn *c, const char *why)
 	if (was_up)
 	{
 		if (c->kind == CONN_LISTENER)
-			B.m.listener_reconnects++;
-		B.m.db_reconnects++;
+			metrics_inc(M_LISTENER_RECONNECTS);
+		metrics_inc(M_DB_RECONNECTS);
 	}
 	if (job)
 		job_fail(job, "PGRST001", "the database connection was lost");
@@ -586,13 +650,13 @@ conn_broken(struct pgconn *c, const char *why)
 		pool_fail_queue();
 	if (was_up && c->on_down)
 		c->on_down(c);
-	if (B.stop || B.destroying)
+	if (lifecycle_stopping())
 		return;
 	delay = backoff_ms[c->attempt < (int) LWS_ARRAY_SIZE(backoff_ms) ? c->attempt
 					   : (int) LWS_ARRAY_SIZE(backoff_ms) - 1];
 	delay += (uint32_t) (rand() % (int) (delay / 4 + 1));
 	c->attempt++;
-	lws_sul_schedule(B.ctx, 0, &c->sul_retry, sul_retry_cb, (lws_usec_t) delay * 1000);
+	lws_sul_schedule(ctx, 0, &c->sul_retry, sul_retry_cb, (lws_usec_t) delay * 1000);
 }
 
 /* ------------------------------------------------------------ running */
@@ -610,7 +674,7 @@ conn_send(struct pgconn *c, struct job *job)
 	job->running = true;
 	job->t_started = now_us();
 	if (c->kind == CONN_POOL && job->t_queued)
-		hist_observe(&B.m.pool_wait, (double) (job->t_started - job->t_queued) / 1e6);
+		metrics_observe(H_POOL_WAIT, (double) (job->t_started - job->t_queued) / 1e6);
 	for (int i = 0; i < job->nstmt; i++)
 	{
 		const struct sqldef *d = &sqldefs[job->stmt[i]];
@@ -942,7 +1006,7 @@ db_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (c && c->wsi == wsi)
 			{
 				c->wsi = NULL;
-				if (!B.destroying)
+				if (!lifecycle_destroying())
 					conn_broken(c, "socket hung up");
 			}
 			return 0;
@@ -964,8 +1028,8 @@ pool_up_count(void)
 {
 	int			n = 0;
 
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		n += conn_up(&B.pool[i]);
+	for (int i = 0; i < cfg->pool_size; i++)
+		n += conn_up(&pool[i]);
 	return n;
 }
 
@@ -974,8 +1038,8 @@ pool_busy_count(void)
 {
 	int			n = 0;
 
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		n += B.pool[i].state == CONN_BUSY;
+	for (int i = 0; i < cfg->pool_size; i++)
+		n += pool[i].state == CONN_BUSY;
 	return n;
 }
 
@@ -991,10 +1055,10 @@ pool_submit(struct job *job)
 	job->t_queued = now_us();
 	if (pool_up_count() == 0)
 		return 503;
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		if (B.pool[i].state == CONN_IDLE)
+	for (int i = 0; i < cfg->pool_size; i++)
+		if (pool[i].state == CONN_IDLE)
 		{
-			conn_send(&B.pool[i], job);
+			conn_send(&pool[i], job);
 			return 0;
 		}
 	/*
@@ -1002,9 +1066,9 @@ pool_submit(struct job *job)
 	 * number: there is at most one of each per socket, so sockets bound
 	 * them, and refusing them turned a reconnect storm into dropped sockets.
 	 */
-	if (!job->per_socket && pool_queue_limited >= B.cfg.pool_queue)
+	if (!job->per_socket && pool_queue_limited >= cfg->pool_queue)
 	{
-		B.m.pool_rejected++;
+		metrics_inc(M_POOL_REJECTED);
 		return 503;
 	}
 	job->queued = true;
@@ -1031,41 +1095,67 @@ conn_submit(struct pgconn *c, struct job *job)
 }
 
 void
-db_init(void)
+db_init(const struct config *config, struct lws_context *context, struct lws_vhost *vh,
+		const char *id)
 {
-	B.pool = calloc((size_t) B.cfg.pool_size, sizeof(struct pgconn));
-	if (!B.pool)
+	cfg = config;
+	ctx = context;
+	vhost = vh;
+	bridge_id = id;
+	pool = calloc((size_t) cfg->pool_size, sizeof(struct pgconn));
+	if (!pool)
 	{
 		log_error("out of memory");
 		exit(1);
 	}
-	for (int i = 0; i < B.cfg.pool_size; i++)
+	for (int i = 0; i < cfg->pool_size; i++)
 	{
-		B.pool[i].kind = CONN_POOL;
-		B.pool[i].index = i;
+		pool[i].kind = CONN_POOL;
+		pool[i].index = i;
 	}
-	B.listener.kind = CONN_LISTENER;
-	B.sys.kind = CONN_SYSTEM;
+	listener.kind = CONN_LISTENER;
+	sys.kind = CONN_SYSTEM;
 }
 
 void
 db_start(void)
 {
-	conn_start(&B.listener);
-	conn_start(&B.sys);
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		conn_start(&B.pool[i]);
+	conn_start(&listener);
+	conn_start(&sys);
+	for (int i = 0; i < cfg->pool_size; i++)
+		conn_start(&pool[i]);
+}
+
+struct pgconn *
+db_listener(void)
+{
+	return &listener;
+}
+
+struct pgconn *
+db_system(void)
+{
+	return &sys;
+}
+
+void
+conn_set_callbacks(struct pgconn *c, conn_event_fn on_ready, conn_event_fn on_down,
+				   conn_notify_fn on_notify)
+{
+	c->on_ready = on_ready;
+	c->on_down = on_down;
+	c->on_notify = on_notify;
 }
 
 /* After lws_context_destroy: the watchers are gone, finish the sessions. */
 void
 db_stop(void)
 {
-	struct pgconn *all[] = {&B.listener, &B.sys};
+	struct pgconn *all[] = {&listener, &sys};
 
-	for (int i = 0; i < 2 + B.cfg.pool_size; i++)
+	for (int i = 0; i < 2 + cfg->pool_size; i++)
 	{
-		struct pgconn *c = i < 2 ? all[i] : &B.pool[i - 2];
+		struct pgconn *c = i < 2 ? all[i] : &pool[i - 2];
 
 		if (c->job)
 		{
@@ -1092,6 +1182,6 @@ db_stop(void)
 		job_dequeue(j);
 		job_free(j);
 	}
-	free(B.pool);
-	B.pool = NULL;
+	free(pool);
+	pool = NULL;
 }

@@ -10,21 +10,29 @@
  * copied in LWS_CALLBACK_HTTP: the header table goes away later.  Replies
  * are written only from HTTP_WRITEABLE: headers first, then the body.
  *
- * A request that reached the database is "in flight" (B.http_inflight)
+ * A request that reached the database is "in flight" (http_inflight)
  * until its reply is written or the client goes away; SIGTERM waits for
  * that count to reach zero.
  */
-#include "bridge.h"
+#include "http.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <netinet/in.h>
-#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
-#include <sys/socket.h>
-#include <sys/uio.h>
 
+#include "clock.h"
+#include "demo.h"
+#include "fanout.h"
 #include "json.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "lwsio.h"
+#include "metrics.h"
+#include "request.h"
+#include "session.h"
+#include "sio_ws.h"
+#include "static.h"
+#include "wire.h"
 #include "ws.h"
 
 #define BODY_CHUNK 65536
@@ -81,18 +89,33 @@ struct http_req
 	lws_sorted_usec_list_t sul_timeout;
 };
 
-/* Custom (non-lws-token) headers passed on in request.headers. */
-static const char *const custom_headers[] = {
-	"prefer", "content-profile", "accept-profile", "x-client-info", "x-request-id",
-	"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "traceparent",
-	"tracestate", NULL
-};
-
-/* Marks (as opaque user data) a client connection we answered and closed ourselves. */
-static const char answered_directly = 1;
-
 /* Marks (as opaque user data) a connection whose first request has arrived. */
 static const char request_seen = 1;
+
+static const struct config *cfg;
+static struct lws_context *ctx;
+static const char *bridge_id;
+static struct pgconn *sys;
+static uint64_t started_us;
+static int	http_inflight;		/* requests between submit and reply */
+static bool extension_mismatch_logged;	/* warned once per mismatch */
+
+void
+http_init(const struct config *config, struct lws_context *context, const char *id,
+		  struct pgconn *system)
+{
+	cfg = config;
+	ctx = context;
+	bridge_id = id;
+	sys = system;
+	started_us = now_us();
+}
+
+int
+http_inflight_count(void)
+{
+	return http_inflight;
+}
 
 static void
 http_req_end(struct http_req *r)
@@ -112,9 +135,8 @@ http_req_end(struct http_req *r)
 	if (r->inflight)
 	{
 		r->inflight = false;
-		B.http_inflight--;
-		if (B.draining)
-			bridge_check_drained();
+		http_inflight--;
+		lifecycle_work_done();
 	}
 	identity_clear(&r->id);
 	free(r->headers_json);
@@ -204,7 +226,7 @@ sio_dispatch(struct http_req *r)
 	if (!r->inflight)
 	{
 		r->inflight = true;
-		B.http_inflight++;
+		http_inflight++;
 	}
 	sio_poll_request(r, r->wsi, r->get, r->body, r->body_len);
 	if (r->sio_held && r->rx_held)
@@ -223,93 +245,6 @@ http_reply_error(struct http_req *r, int status, const char *code, const char *m
 }
 
 /* --------------------------------------------------------- copying in */
-
-static char *
-hdr_dup(struct lws *wsi, enum lws_token_indexes t)
-{
-	int			n = lws_hdr_total_length(wsi, t);
-	char	   *s;
-
-	if (n <= 0)
-		return NULL;
-	s = malloc((size_t) n + 1);
-	if (s && lws_hdr_copy(wsi, s, n + 1, t) < 0)
-	{
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static char *
-hdr_custom_dup(struct lws *wsi, const char *name)
-{
-	char		key[64];
-	int			kl = snprintf(key, sizeof(key), "%s:", name);
-	int			n = lws_hdr_custom_length(wsi, key, kl);
-	char	   *s;
-
-	if (n <= 0)
-		return NULL;
-	s = malloc((size_t) n + 1);
-	if (s && lws_hdr_custom_copy(wsi, s, n + 1, key, kl) < 0)
-	{
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/*
- * request.headers: every header lws parsed, names lower-case, except the
- * ones that carry credentials (authorization, cookie, apikey), which stay
- * out of the database.
- */
-char *
-http_headers_json(struct lws *wsi)
-{
-	struct jbuf b;
-	bool		first = true;
-
-	jb_init(&b);
-	jb_puts(&b, "{");
-	for (int t = 0; t < WSI_TOKEN_COUNT; t++)
-	{
-		const char *name = (const char *) lws_token_to_string((enum lws_token_indexes) t);
-		size_t		nl;
-		char	   *v;
-
-		if (!name || !(nl = strlen(name)) || name[nl - 1] != ':' || name[0] == ':' ||
-			!strcmp(name, "authorization:") || !strcmp(name, "cookie:") ||
-			!strcmp(name, "proxy-authorization:"))
-			continue;
-		if (!(v = hdr_dup(wsi, (enum lws_token_indexes) t)))
-			continue;
-		if (!first)
-			jb_puts(&b, ",");
-		first = false;
-		jb_str(&b, name, nl - 1);
-		jb_puts(&b, ":");
-		jb_strz(&b, v);
-		free(v);
-	}
-	for (int i = 0; custom_headers[i]; i++)
-	{
-		char	   *v = hdr_custom_dup(wsi, custom_headers[i]);
-
-		if (!v)
-			continue;
-		if (!first)
-			jb_puts(&b, ",");
-		first = false;
-		jb_strz(&b, custom_headers[i]);
-		jb_puts(&b, ":");
-		jb_strz(&b, v);
-		free(v);
-	}
-	jb_puts(&b, "}");
-	return jb_take(&b, NULL);
-}
 
 static char *
 uri_query(struct lws *wsi)
@@ -372,7 +307,7 @@ sul_timeout_cb(lws_sorted_usec_list_t *sul)
 	job_orphan(r->job);
 	r->job = NULL;
 	log_warn("request %s %s timed out after %d ms", r->method, r->path,
-			 B.cfg.request_timeout_ms);
+			 cfg->request_timeout_ms);
 	http_reply_error(r, 504, "PGRST003", "The request timed out", "The database did not answer in time.");
 }
 
@@ -395,7 +330,7 @@ health_done(struct job *job)
 {
 	struct http_req *r = job->owner;
 	bool		db = job_ok(job) || job->err;	/* an SQL error still means reachable */
-	bool		listener = events_live();
+	bool		listener = fanout_live();
 	const char *agora = "null";
 	const char *extension = NULL;	/* pgcall's version in the database */
 	bool		mismatch;
@@ -416,18 +351,18 @@ health_done(struct job *job)
 	 * rather than as failures of every request.
 	 */
 	mismatch = job_ok(job) && (!extension || strcmp(extension, BRIDGE_VERSION) != 0);
-	if (mismatch && !B.extension_mismatch_logged)
+	if (mismatch && !extension_mismatch_logged)
 	{
 		log_warn("the database has pgcall %s, this bridge needs %s: install matching versions",
 				 extension ? extension : "(not installed)", BRIDGE_VERSION);
-		B.extension_mismatch_logged = true;
+		extension_mismatch_logged = true;
 	}
 	else if (!mismatch && job_ok(job))
-		B.extension_mismatch_logged = false;
-	status = db && listener && !B.draining && !mismatch ? 200 : 503;
+		extension_mismatch_logged = false;
+	status = db && listener && !lifecycle_draining() && !mismatch ? 200 : 503;
 	jb_init(&b);
 	jb_printf(&b, "{\"status\":\"%s\",\"database\":%s,\"listener\":%s,\"agora_configured\":%s,",
-			  B.draining ? "draining" : mismatch ? "extension_mismatch" :
+			  lifecycle_draining() ? "draining" : mismatch ? "extension_mismatch" :
 			  status == 200 ? "ok" : "unavailable",
 			  db ? "true" : "false", listener ? "true" : "false", agora);
 	jb_puts(&b, "\"extension\":");
@@ -439,9 +374,9 @@ health_done(struct job *job)
 	jb_printf(&b, "\"pool\":{\"size\":%d,\"up\":%d,\"busy\":%d,\"queued\":%d},"
 			  "\"websockets\":%d,\"users\":%d,\"bridge\":\"%s\",\"version\":\"%s\","
 			  "\"uptime_s\":%llu}",
-			  B.cfg.pool_size, pool_up_count(), pool_busy_count(), pool_queue_len(),
-			  ws_session_count(), ws_user_count(), B.id, BRIDGE_VERSION,
-			  (unsigned long long) ((now_us() - B.started_us) / 1000000));
+			  cfg->pool_size, pool_up_count(), pool_busy_count(), pool_queue_len(),
+			  session_count(), session_user_count(), bridge_id, BRIDGE_VERSION,
+			  (unsigned long long) ((now_us() - started_us) / 1000000));
 	free(r->reply.body);
 	r->reply.body = jb_take(&b, &r->reply.len);
 	r->reply.status = status;
@@ -457,29 +392,23 @@ submit(struct http_req *r, struct job *job, bool pool)
 	r->job = job;
 	r->state = RS_DB;
 	r->inflight = true;
-	B.http_inflight++;
-	refused = pool ? pool_submit(job) : conn_submit(&B.sys, job);
+	http_inflight++;
+	refused = pool ? pool_submit(job) : conn_submit(sys, job);
 	if (refused)
 	{
 		r->job = NULL;
 		job_free(job);
-		if (pool && pool_up_count() > 0)
-			http_reply_error(r, 503, "PGRST003", "Too many requests are waiting for a database connection",
-							 "Retry later.");
-		else
-			http_reply_error(r, 503, "PGRST001", "Could not connect to the database", NULL);
+		request_refused(&r->reply, pool);
+		http_reply(r);
 		return;
 	}
-	lws_sul_schedule(B.ctx, 0, &r->sul_timeout, sul_timeout_cb,
-					 (lws_usec_t) B.cfg.request_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &r->sul_timeout, sul_timeout_cb,
+					 (lws_usec_t) cfg->request_timeout_ms * 1000);
 }
 
 static void
 start_rpc(struct http_req *r)
 {
-	char		timeout[24];
-	const char *idv[6];
-	const char *rpcv[8];
 	struct job *job;
 
 	if (!r->get && !r->args_json)
@@ -498,31 +427,16 @@ start_rpc(struct http_req *r)
 			r->body = NULL;
 		}
 	}
-	snprintf(timeout, sizeof(timeout), "%d", B.cfg.statement_timeout_ms);
-	idv[0] = r->id.role;
-	idv[1] = r->id.claims;
-	idv[2] = r->headers_json ? r->headers_json : "{}";
-	idv[3] = r->method;
-	idv[4] = r->path;
-	idv[5] = timeout;
 	/* GET: args NULL, pgcall.rpc takes them from the query string */
-	rpcv[0] = r->schema;
-	rpcv[1] = r->fn;
-	rpcv[2] = r->args_json;
-	rpcv[3] = r->single ? "true" : "false";
-	rpcv[4] = r->query;
-	rpcv[5] = r->prefer;
-	rpcv[6] = r->accept;
-	rpcv[7] = r->range;
-	job = job_new(rpc_done, r);
-	if (!job || job_add(job, r->get ? SQL_IDENTITY_RO : SQL_IDENTITY, 6, idv) ||
-		job_add(job, SQL_RPC, 8, rpcv) || (!r->get && !r->args_json))
+	job = request_job(&r->id, r->headers_json, r->method, r->path, r->get, rpc_done, r);
+	if (!job || request_add_rpc(job, r->schema, r->fn, r->args_json, r->single, r->query,
+								r->prefer, r->accept, r->range) ||
+		(!r->get && !r->args_json))
 	{
 		job_free(job);
 		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
 		return;
 	}
-	job->reset_after = strcmp(r->schema, "pgcall") != 0;	/* db.c: reset_sql */
 	submit(r, job, true);
 }
 
@@ -537,7 +451,7 @@ start_health(struct http_req *r)
 		http_reply_error(r, 500, "PGRST000", "out of memory", NULL);
 		return;
 	}
-	if (!conn_up(&B.sys))
+	if (!conn_up(sys))
 	{
 		/* not reachable: answer at once with what we know */
 		job->fail_code = "PGRST001";
@@ -586,8 +500,8 @@ rpc_headers(struct http_req *r, struct lws *wsi)
 
 		jb_init(&b);
 		jb_puts(&b, "The schema must be one of the following: ");
-		for (int i = 0; i < B.cfg.nschemas; i++)
-			jb_printf(&b, "%s%s", i ? ", " : "", B.cfg.schemas[i]);
+		for (int i = 0; i < cfg->nschemas; i++)
+			jb_printf(&b, "%s%s", i ? ", " : "", cfg->schemas[i]);
 		hint = jb_take(&b, NULL);
 		reply_error(&r->reply, 406, "PGRST106", hint ? hint : "Invalid schema", NULL, NULL);
 		free(hint);
@@ -673,12 +587,12 @@ body_acceptable(struct http_req *r, struct lws *wsi)
 		return true;
 	}
 	r->content_length = strtoull(buf, NULL, 10);
-	if (r->content_length > B.cfg.max_body)
+	if (r->content_length > cfg->max_body)
 	{
 		char		msg[96];
 
 		r->close_after = true;
-		snprintf(msg, sizeof(msg), "The request body is larger than %zu bytes", B.cfg.max_body);
+		snprintf(msg, sizeof(msg), "The request body is larger than %zu bytes", cfg->max_body);
 		http_reply_error(r, 413, "PGRST413", msg, NULL);
 		return false;
 	}
@@ -754,7 +668,7 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 	r->cors = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
 	r->lws_zero_body = lws_owes_zero_body(wsi);
 
-	if (B.draining)
+	if (lifecycle_draining())
 	{
 		r->close_after = true;
 		http_reply_error(r, 503, "PGRST503", "The bridge is shutting down", "Retry on another bridge.");
@@ -855,7 +769,7 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		http_reply_error(r, 426, "PGRST426", "Upgrade to a WebSocket to use /ws", NULL);
 		return 0;
 	}
-	else if (B.cfg.sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
+	else if (cfg->sio_dialect && (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0))
 	{
 		/* Engine.IO's HTTP long-polling transport (sio_ws.c) */
 		if (!method || (strcmp(method, "POST") != 0 && !r->get) || r->head)
@@ -867,9 +781,9 @@ on_http(struct http_req *r, struct lws *wsi, const char *path, size_t path_len)
 		}
 		r->route = ROUTE_SIO;
 	}
-	else if (B.cfg.web_root && r->get && r->content_length == 0)
+	else if (cfg->web_root && r->get && r->content_length == 0)
 	{
-		int			n = static_serve(wsi, path);
+		int			n = static_serve(wsi, cfg->web_root, path);
 
 		if (n == 0)
 		{
@@ -949,9 +863,8 @@ finish_metrics(struct http_req *r)
 {
 	int			st = r->reply.status;
 
-	if (st >= 100 && st < 600)
-		B.m.http_by_status[st]++;
-	hist_observe(&B.m.http_latency, (double) (now_us() - r->t0) / 1e6);
+	metrics_http_status(st);
+	metrics_observe(H_HTTP_LATENCY, (double) (now_us() - r->t0) / 1e6);
 	if (st >= 500)
 		log_info("%s %s -> %d", r->method, r->path, st);
 }
@@ -996,33 +909,6 @@ fix_reason_phrase(int status, unsigned char *start, unsigned char **pp, unsigned
 	return 0;
 }
 
-/*
- * Retry-After on a 429: the seconds the database said (a rate limit's
- * window, reply_error()), or 1 when it said none.  A PGRST error that set
- * its own Retry-After keeps it.
- */
-static int
-http_retry_after(const struct reply *r, unsigned char **p, unsigned char *end, struct lws *wsi)
-{
-	char		v[16];
-
-	if (r->status != 429)
-		return 0;
-	for (const char *line = r->extra_headers; line && *line;)
-	{
-		const char *eol = strstr(line, "\r\n");
-
-		if (strncasecmp(line, "retry-after:", 12) == 0)
-			return 0;
-		if (!eol)
-			break;
-		line = eol + 2;
-	}
-	snprintf(v, sizeof(v), "%d", r->retry_after > 0 ? r->retry_after : 1);
-	return lws_add_http_header_by_name(wsi, (const unsigned char *) "retry-after:",
-									   (const unsigned char *) v, (int) strlen(v), p, end);
-}
-
 /* The reply's status line and headers at *pp, up to the blank line. */
 static int
 build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned char *end)
@@ -1048,7 +934,7 @@ build_headers(struct http_req *r, struct lws *wsi, unsigned char **pp, unsigned 
 									 (unsigned char *) rp->content_range,
 									 (int) strlen(rp->content_range), &p, end))
 		return -1;
-	if (http_retry_after(rp, &p, end, wsi))
+	if (lwsio_retry_after(rp, &p, end, wsi))
 		return -1;
 	if (rp->extra_headers)
 	{
@@ -1147,7 +1033,7 @@ http_pipelined(struct http_req *r, struct lws *wsi)
 	else
 		log_warn("%s %s: a pipelined request arrived before this one was answered; closing",
 				 r->method, r->path);
-	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
+	lwsio_mark_answered(wsi);
 	http_req_end(r);
 	return -1;
 }
@@ -1175,9 +1061,9 @@ http_rx_buffered(struct lws *wsi)
 				reading;
 
 	lws_rx_flow_control(wsi, 0);
-	paused = lws_service_adjust_timeout(B.ctx, 1, 0);
+	paused = lws_service_adjust_timeout(ctx, 1, 0);
 	lws_rx_flow_control(wsi, 1);
-	reading = lws_service_adjust_timeout(B.ctx, 1, 0);
+	reading = lws_service_adjust_timeout(ctx, 1, 0);
 	return paused == 0 || reading == 0;
 }
 
@@ -1333,102 +1219,12 @@ http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 * telling us, so a pipelined request could sit behind it (see
 			 * http_hold_rx()): static files end their connection.
 			 */
-			B.m.http_by_status[200]++;
+			metrics_http_status(200);
 			return -1;
 
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
-}
-
-/*
- * A connection closes before any request of it reached us.  When its
- * request headers did not arrive within --header-timeout, lws closes it
- * without a word; the client deserves a 408.  (lws does not say why it
- * closes, but the kernel knows whether the client sent anything and when.)
- * Nothing is said to an idle connection or to a client that has gone.
- * (A connection's first request never gets here: listen.c reads it and
- * answers the 408 itself.  Requests lws cannot parse at all are refused
- * there too, but only for a connection's first request: see
- * docs/protocol.md.)  The socket is open here; the reply is one
- * small send() that the socket buffer takes whole.
- */
-void
-http_closed_early(struct lws *wsi)
-{
-	int			fd = lws_get_socket_fd(wsi);
-	struct tcp_info ti;
-	socklen_t	tl = sizeof(ti);
-	struct reply r = {0};
-	char		head[256],
-				c;
-
-	if (lws_get_opaque_user_data(wsi) == &answered_directly || fd < 0 ||
-		recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||	/* the client has gone */
-		getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
-		ti.tcpi_bytes_received == 0 || ti.tcpi_last_data_recv < 1000)
-		return;
-	reply_error(&r, 408, "PGRST408", "The request headers did not arrive in time",
-				NULL, "Send complete request headers within the header timeout.");
-	if (r.body)
-	{
-		int			n = snprintf(head, sizeof(head),
-								 "HTTP/1.1 408 Request Timeout\r\nserver: pgcall-bridge\r\n"
-								 "content-type: application/json; charset=utf-8\r\n"
-								 "content-length: %zu\r\nconnection: close\r\n\r\n", r.len);
-		struct iovec iov[2] = {{head, (size_t) n}, {r.body, r.len}};
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-
-		if (sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-			B.m.http_by_status[408]++;
-	}
-	reply_clear(&r);
-}
-
-/*
- * Answer an upgrade request we refuse, from inside CONFIRM_UPGRADE.  This is
- * the one write outside WRITEABLE: the connection closes right after (as
- * lws_return_http_status() does), and we need the JSON body and the
- * WWW-Authenticate header that lws_return_http_status() cannot give.
- */
-int
-http_write_now(struct lws *wsi, int status, const struct reply *r, bool token_seen)
-{
-	unsigned char buf[LWS_PRE + 2048];
-	unsigned char *start = buf + LWS_PRE,
-			   *p = start,
-			   *end = buf + sizeof(buf) - 1;
-	size_t		len = r->body ? r->len : 0;
-
-	if (len > sizeof(buf) - LWS_PRE - 1024)
-		len = 0;
-	if (lws_add_http_common_headers(wsi, (unsigned int) status, r->content_type,
-									(lws_filepos_t) len, &p, end))
-		return 1;
-	if (status == 401)
-	{
-		const char *v = token_seen ? "Bearer error=\"invalid_token\"" : "Bearer";
-
-		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
-										 (const unsigned char *) v, (int) strlen(v), &p, end))
-			return 1;
-	}
-	if (status == r->status && http_retry_after(r, &p, end, wsi))
-		return 1;
-	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *) "close", 5,
-									 &p, end) ||
-		lws_finalize_http_header(wsi, &p, end))
-		return 1;
-	if (len)
-	{
-		memcpy(p, r->body, len);
-		p += len;
-	}
-	if (status >= 100 && status < 600)
-		B.m.http_by_status[status]++;
-	lws_write(wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_FINAL);
-	lws_set_opaque_user_data(wsi, (void *) &answered_directly);
-	return 1;
 }
 
 const size_t http_req_size = sizeof(struct http_req);

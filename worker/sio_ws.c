@@ -2,7 +2,7 @@
  * sio_ws.c: Socket.IO v4 (Engine.IO 4) over WebSocket at /socket.io/, for
  * the dialect the bridge serves (--socketio-dialect).
  *
- * A Socket.IO socket is a ws.c session (same identity, presence, send queue
+ * A Socket.IO socket is a session.c session (same identity, presence, send queue
  * and event delivery) that speaks Engine.IO packets instead of pgcall's
  * messages.  After the upgrade the bridge sends the open packet and pings
  * every --socketio-ping-interval; the client joins the dialect's namespace
@@ -18,7 +18,7 @@
  *
  * HTTP long-polling (socket.io-client's default start) is served too: a
  * GET without sid opens a session that no connection owns (ws.c's
- * session_detached()), whose packets wait in its send queue for the next
+ * session_detached(), session.c), whose packets wait in its send queue for the next
  * GET; POSTs carry the client's packets (separated by \x1e).  A GET waits
  * until there is something to send, which the ping timer guarantees every
  * ping interval; a second GET while one waits closes the session, as
@@ -31,7 +31,7 @@
  * Not served: binary packets, more than one namespace per connection,
  * connection state recovery.
  */
-#include "ws.h"
+#include "sio_ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,12 @@
 
 #include <openssl/rand.h>
 
+#include "clock.h"
+#include "fanout.h"
 #include "jwt.h"
+#include "log.h"
+#include "lwsio.h"
+#include "metrics.h"
 #include "sio.h"
 
 struct sio
@@ -65,6 +70,10 @@ struct sio
 
 #define SIO_MAX_REFUSALS 5
 #define SIO_MAX_POLLING 10000	/* long-polling sessions at once */
+
+static const struct config *cfg;
+static struct lws_context *ctx;
+static sio_http_answer_fn http_sio_answer;	/* http.c's, given by main.c */
 
 /* The long-polling sessions, by sid. */
 static lws_dll2_owner_t polls;
@@ -142,7 +151,7 @@ sio_confirm_upgrade(struct lws *wsi, struct reply *r)
 	const char *v;
 	int			rc = 0;
 
-	if (!B.cfg.sio_dialect)
+	if (!cfg->sio_dialect)
 	{
 		reply_error(r, 404, "PGRST404", "Socket.IO is not served by this bridge", NULL,
 					"Start it with --socketio-dialect naming a row of pgcall.dialect.");
@@ -246,8 +255,8 @@ sul_ping_cb(lws_sorted_usec_list_t *sul)
 	}
 	send_text(s, "2");
 	x->pong_wait = true;
-	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
-					 (lws_usec_t) B.cfg.sio_ping_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb,
+					 (lws_usec_t) cfg->sio_ping_timeout_ms * 1000);
 }
 
 static void
@@ -287,12 +296,12 @@ sio_start(struct session *s, bool polling)
 	x->s = s;
 	s->sio = x;
 	jb_init(&b);
-	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message,
+	sio_put_open(&b, x->sid, cfg->sio_ping_ms, cfg->sio_ping_timeout_ms, cfg->max_message,
 				 polling);
 	ws_send_jb(s, &b);
-	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) B.cfg.sio_ping_ms * 1000);
-	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
-					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) cfg->sio_ping_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) cfg->sio_connect_timeout_ms * 1000);
 	return true;
 }
 
@@ -328,8 +337,8 @@ sio_established(struct session *s)
 	}
 	x->probe_of = h;
 	h->sio->prober = s;
-	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
-					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) cfg->sio_connect_timeout_ms * 1000);
 }
 
 static void
@@ -415,7 +424,7 @@ connect_done(struct job *job)
 		return;
 	x->connected = true;
 	lws_sul_cancel(&x->sul_connect);
-	s->last_sent = events_cursor();
+	s->last_sent = fanout_cursor();
 	s->state = SS_LIVE;
 	if (s->id.exp && s->wsi)
 	{
@@ -474,7 +483,7 @@ on_connect(struct session *s, const struct sio_packet *p)
 		return;
 	}
 	free(token);
-	v[0] = B.cfg.sio_dialect;
+	v[0] = cfg->sio_dialect;
 	v[1] = nsp;
 	job = session_job(s, connect_done, "GET", "/socket.io/");
 	if (job)
@@ -520,7 +529,7 @@ call_done(struct job *job)
 	{
 		struct reply r = {0};
 
-		B.m.ws_calls_error++;
+		metrics_inc(M_WS_CALLS_ERROR);
 		reply_from_job(&r, job, 1, true, false, false);
 		if (a->ack >= 0 && r.body)
 		{
@@ -539,9 +548,9 @@ call_done(struct job *job)
 	if (!json_valid(text, len, &top) || top != J_OBJECT)
 		return;
 	if (json_member(text, len, "error", &e))
-		B.m.ws_calls_error++;
+		metrics_inc(M_WS_CALLS_ERROR);
 	else
-		B.m.ws_calls_ok++;
+		metrics_inc(M_WS_CALLS_OK);
 	if (json_member(text, len, "emit", &emits) && emits.type == J_ARRAY)
 	{
 		struct jiter it = {emits.p, emits.n, 0};
@@ -585,7 +594,7 @@ ack_error(struct session *s, int64_t ack, int status, const char *code, const ch
 	struct reply r = {0};
 	struct jbuf b;
 
-	B.m.ws_calls_error++;
+	metrics_inc(M_WS_CALLS_ERROR);
 	if (ack < 0)
 		return;
 	reply_error(&r, status, code, message, NULL, NULL);
@@ -611,7 +620,7 @@ on_event(struct session *s, const struct sio_packet *p)
 
 	if (!name)
 		goto oom;
-	if (s->calls >= B.cfg.ws_calls)
+	if (s->calls >= cfg->ws_calls)
 	{
 		ack_error(s, p->ack, 429, "PGRST429", "Too many events in flight on this socket");
 		goto out;
@@ -627,7 +636,7 @@ on_event(struct session *s, const struct sio_packet *p)
 		goto oom;
 	sprintf(path, "/socket.io/%s", name);
 	a->ack = p->ack;
-	v[0] = B.cfg.sio_dialect;
+	v[0] = cfg->sio_dialect;
 	v[1] = name;
 	v[2] = payload;				/* NULL: no argument, SQL NULL */
 	job = session_job(s, call_done, "POST", path);
@@ -713,7 +722,7 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 	struct sio_packet p;
 	const char *err;
 
-	B.m.ws_messages_in++;
+	metrics_inc(M_WS_MESSAGES_IN);
 	if (sio_parse(msg, len, &p, &err))
 	{
 		log_debug("socket.io packet refused: %s", err);
@@ -739,8 +748,8 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 			if (x->pong_wait)
 			{
 				x->pong_wait = false;
-				lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
-								 (lws_usec_t) B.cfg.sio_ping_ms * 1000);
+				lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb,
+								 (lws_usec_t) cfg->sio_ping_ms * 1000);
 			}
 			return;
 		case EIO_CLOSE:
@@ -837,7 +846,7 @@ poll_flush(struct sio *x)
 		lws_dll2_remove(&m->list);
 		s->queued -= m->len;
 		free(m);
-		B.m.ws_messages_out++;
+		metrics_inc(M_WS_MESSAGES_OUT);
 	}
 	if (s->state == SS_CLOSING)
 		jb_puts(&b, b.len ? "\x1e" "1" : "1");
@@ -859,7 +868,7 @@ sio_poll_wake(struct session *s)
 	if (x->get && (s->sendq.count || s->state == SS_CLOSING))
 		poll_flush(x);
 	if (s->state == SS_CLOSING)
-		lws_sul_schedule(B.ctx, 0, &x->sul_release, sul_release_cb, 1);
+		lws_sul_schedule(ctx, 0, &x->sul_release, sul_release_cb, 1);
 }
 
 int
@@ -929,7 +938,7 @@ poll_post(struct http_req *r, struct session *s, const char *body, size_t len)
 {
 	size_t		at = 0;
 
-	if (len > B.cfg.max_message)
+	if (len > cfg->max_message)
 	{
 		answer_error(r, 413, 3, "Payload too large");
 		session_close(s, 1009, "payload too large");
@@ -993,4 +1002,15 @@ sio_poll_request(struct http_req *r, struct lws *wsi, bool get, const char *body
 		if (s->sendq.count || s->state == SS_CLOSING)
 			poll_flush(s->sio);
 	}
+}
+
+void
+sio_ws_init(const struct config *config, struct lws_context *context, sio_http_answer_fn answer)
+{
+	static const struct session_sio_hooks hooks = {sio_deliver, sio_poll_wake, sio_closed};
+
+	cfg = config;
+	ctx = context;
+	http_sio_answer = answer;
+	session_set_sio_hooks(&hooks);
 }
