@@ -18,35 +18,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
-
-/* Every statement the bridge sends; the text is in db.c. */
-enum sql_id
-{
-	SQL_IDENTITY,				/* role, claims, headers, method, path, timeout */
-	SQL_IDENTITY_RO,			/* the same, read-only transaction */
-	SQL_RPC,					/* schema, function, args object, single, query, prefer, accept, range */
-	SQL_WS_RPC,					/* schema, whole client message */
-	SQL_WS_AUTH,				/* current user id under the socket's identity */
-	SQL_EVENTS,					/* after id, max rows */
-	SQL_EVENTS_SINCE,			/* after id, max rows, as the user */
-	SQL_HORIZON,
-	SQL_HEARTBEAT,				/* bridge id */
-	SQL_PRESENCE,				/* bridge id, user id, connections */
-	SQL_UNREGISTER,				/* bridge id */
-	SQL_EXPIRE,
-	SQL_DISCONNECT,
-	SQL_PURGE,					/* max rows */
-	SQL_HEALTH,
-	SQL_SET_ROLE,				/* role (system connections) */
-	SQL_LISTEN,
-	SQL_RESET_CHECK,			/* first statement of the session reset (db.c) */
-	SQL_WEBHOOK_CLAIM,			/* bridge id, max deliveries */
-	SQL_WEBHOOK_REPORT,			/* bridge id, results (JSON array) */
-	SQL_WEBHOOK_ENABLED,
-	SQL_SIO_CONNECT,			/* dialect, namespace: user id and outbound rules */
-	SQL_SIO_CALL,				/* dialect, event, payload: what to send back */
-	SQL__COUNT
-};
+#include "statements.h"
 
 #define JOB_MAX_STMT 4
 #define JOB_MAX_PARAMS 8
@@ -96,7 +68,6 @@ typedef void (*conn_notify_fn) (struct pgconn *c, PGnotify *n);
 
 void		db_init(const struct config *cfg, struct lws_context *ctx, struct lws_vhost *vh,
 					const char *bridge_id);
-void		db_print_sql(FILE *out);
 void		db_start(void);
 void		db_stop(void);
 struct pgconn *db_listener(void);	/* LISTENs for events */
