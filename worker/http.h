@@ -21,8 +21,6 @@ extern const size_t http_req_size;
 void		http_init(const struct config *cfg, struct lws_context *ctx, const char *bridge_id,
 					  struct pgconn *sys);
 int			http_inflight_count(void);	/* requests SIGTERM waits for */
-void		http_sio_answer(struct http_req *r, int status, const char *content_type,
-							char *body, size_t len);	/* given to sio_ws_init() */
 int			http_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason,
 							 void *user, void *in, size_t len);
 

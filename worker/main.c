@@ -26,6 +26,7 @@
 #include "db.h"
 #include "fanout.h"
 #include "http.h"
+#include "http_routes.h"
 #include "lifecycle.h"
 #include "listen.h"
 #include "log.h"
@@ -34,6 +35,7 @@
 #include "request.h"
 #include "session.h"
 #include "sio_ws.h"
+#include "statements.h"
 #include "sweep.h"
 #include "webhook.h"
 #include "ws.h"
@@ -339,7 +341,7 @@ main(int argc, char **argv)
 		return 2;
 	if (B.cfg.print_sql)
 	{
-		db_print_sql(stdout);
+		statements_print(stdout);
 		return 0;
 	}
 	log_init(B.cfg.log_level);
