@@ -2,6 +2,11 @@
  * sio_ws.c: Socket.IO v4 (Engine.IO 4) over WebSocket at /socket.io/, for
  * the dialect the bridge serves (--socketio-dialect).
  *
+ * Long file: an Engine.IO session is one state machine across both of its
+ * transports (it may open on long-polling, probe a WebSocket and move onto
+ * it mid-stream), so the WebSocket and polling halves share every
+ * function that moves a session between states.
+ *
  * A Socket.IO socket is a session.c session (same identity, presence, send queue
  * and event delivery) that speaks Engine.IO packets instead of pgcall's
  * messages.  After the upgrade the bridge sends the open packet and pings

@@ -1,6 +1,10 @@
 /*
  * webhook.c: delivering the webhook outbox (pgcall.webhook_delivery).
  *
+ * Long file: one delivery's life (claim, resolve, check the address,
+ * connect, POST, read the answer, report) is one state machine over one
+ * struct delivery, on timers and lws callbacks that hand it to each other.
+ *
  * The extension writes deliveries at the commit of each change and decides
  * everything about them: who gets what, the body, the signature, the retry
  * schedule, when one is dead.  This module only moves them: it claims due
