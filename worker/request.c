@@ -62,13 +62,31 @@ request_add_rpc(struct job *job, const char *schema, const char *fn, const char 
 }
 
 void
-request_refused(struct reply *r, bool pool)
+request_refusal(bool pool, const char **code, const char **message, const char **hint)
 {
 	if (pool && pool_up_count() > 0)
-		reply_error(r, 503, "PGRST003", "Too many requests are waiting for a database connection",
-					NULL, "Retry later.");
+	{
+		*code = "PGRST003";
+		*message = "Too many requests are waiting for a database connection";
+		*hint = "Retry later.";
+	}
 	else
-		reply_error(r, 503, "PGRST001", "Could not connect to the database", NULL, NULL);
+	{
+		*code = "PGRST001";
+		*message = "Could not connect to the database";
+		*hint = NULL;
+	}
+}
+
+void
+request_refused(struct reply *r, bool pool)
+{
+	const char *code,
+			   *message,
+			   *hint;
+
+	request_refusal(pool, &code, &message, &hint);
+	reply_error(r, 503, code, message, NULL, hint);
 }
 
 void

@@ -72,7 +72,8 @@ int			request_add_rpc(struct job *job, const char *schema, const char *fn,
 							const char *args_json, bool single, const char *query,
 							const char *prefer, const char *accept, const char *range);
 
-/* pool_submit() refused a job: the 503 that says why. */
+/* pool_submit() (pool) or conn_submit() refused a job: the 503 that says why. */
+void		request_refusal(bool pool, const char **code, const char **message, const char **hint);
 void		request_refused(struct reply *r, bool pool);
 
 #endif							/* PGCALL_REQUEST_H */

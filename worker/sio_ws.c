@@ -652,10 +652,13 @@ on_event(struct session *s, const struct sio_packet *p)
 	a = NULL;
 	if (pool_submit(job))
 	{
+		const char *code,
+				   *message,
+				   *hint;
+
 		job_free(job);
-		ack_error(s, p->ack, 503, pool_up_count() ? "PGRST003" : "PGRST001",
-				  pool_up_count() ? "Too many requests are waiting for a database connection"
-				  : "Could not connect to the database");
+		request_refusal(true, &code, &message, &hint);
+		ack_error(s, p->ack, 503, code, message);
 		goto out;
 	}
 	s->calls++;
