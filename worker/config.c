@@ -366,7 +366,7 @@ config_load(struct config *cfg, int argc, char **argv)
 		}
 		if (c == 'S')
 		{
-			/* main.c prints them: the statements are db.c's */
+			/* main.c prints them: the statements are statements.c's */
 			cfg->print_sql = true;
 			return 0;
 		}

@@ -5,7 +5,8 @@
  * event channel, whose name only the extension knows) and, on every
  * notification, on every (re)connect and at start, fetches the events after
  * the last id it has seen with pgcall.bridge_events(after, max), page by
- * page, and hands each one to ws.c.  Event ids are assigned in commit
+ * page, and hands each one, once per recipient, to the deliver callback
+ * (session.c's, given by main.c).  Event ids are assigned in commit
  * order, so "id > last fetched" never skips a late commit, and a lost
  * connection loses nothing: the next fetch starts where the last one ended.
  * The NOTIFY payload is only a wake-up.

@@ -22,8 +22,8 @@
  *    emitted in the seed's name and shape, or not at all.
  *
  * HTTP long-polling (socket.io-client's default start) is served too: a
- * GET without sid opens a session that no connection owns (ws.c's
- * session_detached(), session.c), whose packets wait in its send queue for the next
+ * GET without sid opens a session that no connection owns (session.c's
+ * session_detached()), whose packets wait in its send queue for the next
  * GET; POSTs carry the client's packets (separated by \x1e).  A GET waits
  * until there is something to send, which the ping timer guarantees every
  * ping interval; a second GET while one waits closes the session, as
@@ -78,7 +78,7 @@ struct sio
 
 static const struct config *cfg;
 static struct lws_context *ctx;
-static sio_http_answer_fn http_sio_answer;	/* http.c's, given by main.c */
+static sio_http_answer_fn http_sio_answer;	/* http_routes.c's, given by main.c */
 
 /* The long-polling sessions, by sid. */
 static lws_dll2_owner_t polls;
