@@ -89,11 +89,12 @@ build() {
 	cp -a "$PGBIN_SYS" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/bin"
 	cp -a "/usr/lib/postgresql/$PG_MAJOR/lib" "$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib"
 	cp -a "/usr/share/postgresql/$PG_MAJOR" "$PGTREE.new/usr/share/postgresql/$PG_MAJOR"
-	# only this checkout's pgcall: a pgcall installed into the system's
-	# directories (another checkout's scripts, say a pgcall--0.2.0.sql) would
-	# be picked by CREATE EXTENSION over this one's
-	rm -f "$PGTREE.new/usr/share/postgresql/$PG_MAJOR/extension/pgcall"[-.]* \
-		"$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/pgcall.so"
+	# a system-wide pgcall (another tree's make install, a package) must not
+	# mix with this tree's: an install script of a version this tree does not
+	# have would be picked by CREATE EXTENSION and name C symbols ours lacks
+	rm -rf "$PGTREE.new/usr/share/postgresql/$PG_MAJOR/extension/pgcall"[-.]* \
+		"$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/pgcall.so" \
+		"$PGTREE.new/usr/lib/postgresql/$PG_MAJOR/lib/bitcode/pgcall"*
 	make -C "$ROOT" -s install DESTDIR="$PGTREE.new" >/dev/null
 	rm -rf "$PGTREE"
 	mv "$PGTREE.new" "$PGTREE"

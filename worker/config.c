@@ -8,7 +8,7 @@
  * pgcall.secret) or from PGCALL_BRIDGE_JWT_SECRET, never from a flag, so it
  * does not show in the process list; it is never logged.
  */
-#include "bridge.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+#include <libwebsockets.h>
+
+#include "log.h"
 
 #include <openssl/rand.h>
 
@@ -149,6 +154,54 @@ config_usage(FILE *out)
 			"                     (test/sql/bridge_statements.sql runs each of them)\n");
 }
 
+/* "name=port[,name=port...]"; each --dialect adds to the list. */
+static int
+dialect_add(struct config *cfg, const char *spec)
+{
+	char	   *copy = strdup(spec),
+			   *save = NULL;
+
+	if (!copy)
+		return -1;
+	/* copy is kept: the names point into it for the life of the process */
+	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+	{
+		char	   *eq = strchr(t, '='),
+				   *end = NULL;
+		long		port = eq ? strtol(eq + 1, &end, 10) : 0;
+		size_t		nl = eq ? (size_t) (eq - t) : 0;
+
+		if (!eq || nl == 0 || nl > 32 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") != nl ||
+			!end || *end || end == eq + 1 || port < 1 || port > 65535)
+		{
+			fprintf(stderr, "pgcall-bridge: --dialect takes NAME=PORT (a dialect name of a-z, 0-9, _ "
+					"and -, and a port 1-65535), not \"%s\"\n", t);
+			return -1;
+		}
+		*eq = '\0';
+		if (port == cfg->port)
+		{
+			fprintf(stderr, "pgcall-bridge: --dialect %s: port %ld is --port\n", t, port);
+			return -1;
+		}
+		for (int i = 0; i < cfg->ndialects; i++)
+			if (cfg->dialects[i].port == port || strcmp(cfg->dialects[i].name, t) == 0)
+			{
+				fprintf(stderr, "pgcall-bridge: --dialect %s=%ld: that name or port is taken\n", t, port);
+				return -1;
+			}
+		if (cfg->ndialects == MAX_DIALECTS)
+		{
+			fprintf(stderr, "pgcall-bridge: at most %d dialects\n", MAX_DIALECTS);
+			return -1;
+		}
+		cfg->dialects[cfg->ndialects].name = t;
+		cfg->dialects[cfg->ndialects].port = (int) port;
+		cfg->ndialects++;
+	}
+	return 0;
+}
+
 static int
 set_opt(struct config *cfg, const struct opt *o, const char *v, const char *from)
 {
@@ -166,7 +219,7 @@ set_opt(struct config *cfg, const struct opt *o, const char *v, const char *from
 		return 0;
 	}
 	if (strcmp(o->name, "dialect") == 0)
-		return dialect_config_add(cfg, v);
+		return dialect_add(cfg, v);
 	if (strcmp(o->name, "log-level") == 0)
 	{
 		log_level_text = v;
@@ -366,8 +419,9 @@ config_load(struct config *cfg, int argc, char **argv)
 		}
 		if (c == 'S')
 		{
-			db_print_sql(stdout);
-			exit(0);
+			/* main.c prints them: the statements are statements.c's */
+			cfg->print_sql = true;
+			return 0;
 		}
 		if (c == 'V')
 		{

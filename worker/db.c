@@ -2,6 +2,12 @@
  * db.c: database connections as state machines on the event loop, the jobs
  * they run, and the request pool.
  *
+ * Long file: a connection's state machine (connect, set up, send a
+ * pipeline, read its results, reset the session, reconnect with back-off)
+ * is one struct pgconn and a handful of functions that hand it to each
+ * other, and the pool and the jobs are what it runs; read apart, each half
+ * makes no sense.  The statement texts are in statements.c.
+ *
  * Each struct pgconn is DOWN -> CONNECTING -> SETUP -> IDLE <-> BUSY, and
  * back to DOWN (with back-off) on any failure.  Its libpq socket is watched
  * through a dup adopted as a raw file into the libwebsockets loop (docs/libwebsockets.md §1):
@@ -19,7 +25,7 @@
  * then frees it.  A requester that goes away calls job_orphan(): a queued
  * job is freed at once, a running one finishes with owner == NULL.
  */
-#include "bridge.h"
+#include "db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,114 +34,72 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct sqldef
+#include "clock.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+#include "statements.h"
+
+#define SLOT_RESET (-1)			/* a result slot of the session reset */
+
+enum conn_kind
 {
-	const char *name;
-	const char *sql;
-	bool		prepare;
-}			sqldefs[SQL__COUNT] = {
-	[SQL_IDENTITY] = {"pgcall_identity",
-		"SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),"
-		" set_config('request.headers', $3, true), set_config('request.method', $4, true),"
-		" set_config('request.path', $5, true), set_config('statement_timeout', $6, true)", true},
-	[SQL_IDENTITY_RO] = {"pgcall_identity_ro",
-		"SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),"
-		" set_config('request.headers', $3, true), set_config('request.method', $4, true),"
-		" set_config('request.path', $5, true), set_config('statement_timeout', $6, true),"
-		" set_config('transaction_read_only', 'on', true)", true},
-	[SQL_RPC] = {"pgcall_rpc",
-		"SELECT kind, body, rows, content_range FROM pgcall.rpc($1::text, $2::text, $3::jsonb,"
-		" $4::boolean, $5::text, $6::text, $7::text, $8::text)", true},
-	[SQL_WS_RPC] = {"pgcall_ws_rpc",
-		"SELECT kind, body, rows FROM pgcall.rpc($1::text, $2::jsonb->>'fn',"
-		" coalesce($2::jsonb->'args', '{}'::jsonb), false)", true},
-	[SQL_WS_AUTH] = {"pgcall_ws_auth", "SELECT pgcall.current_user_id()", true},
-	[SQL_EVENTS] = {"pgcall_events",
-		"SELECT id, recipients, payload FROM pgcall.bridge_events($1::bigint, $2::integer)", true},
-	[SQL_EVENTS_SINCE] = {"pgcall_events_since",
-		"SELECT id, payload FROM pgcall.events_since($1::bigint, $2::integer)", true},
-	[SQL_HORIZON] = {"pgcall_horizon", "SELECT pgcall.bridge_event_horizon()", true},
-	[SQL_HEARTBEAT] = {"pgcall_heartbeat", "SELECT pgcall.bridge_heartbeat($1::uuid)", true},
-	[SQL_PRESENCE] = {"pgcall_presence",
-		"SELECT pgcall.bridge_presence($1::uuid, $2::text, $3::integer)", true},
-	[SQL_UNREGISTER] = {"pgcall_unregister", "SELECT pgcall.bridge_unregister($1::uuid)", true},
-	[SQL_EXPIRE] = {"pgcall_expire", "SELECT pgcall.call_expire()", true},
-	[SQL_DISCONNECT] = {"pgcall_disconnect", "SELECT pgcall.participant_disconnect_sweep()", true},
-	[SQL_PURGE] = {"pgcall_purge", "SELECT (pgcall.purge($1::integer)->>'more')::boolean", true},
-	[SQL_HEALTH] = {"pgcall_health",
-		"SELECT pgcall.agora_configured(),"
-		" (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pgcall')", true},
-	[SQL_SET_ROLE] = {NULL,
-		"SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)", false},
-	[SQL_LISTEN] = {NULL, "SELECT pgcall.bridge_listen()", false},
-	[SQL_SIO_CONNECT] = {"pgcall_sio_connect",
-		"SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text", true},
-	[SQL_SIO_CALL] = {"pgcall_sio_call",
-		"SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text", true},
-	[SQL_DIALECT_HTTP] = {"pgcall_dialect_http",
-		"SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text, $3::text,"
-		" $4::text, $5::text)", true},
-	/* prepared: planning its subqueries on every request cost more than the rest */
-	[SQL_WEBHOOK_CLAIM] = {"pgcall_webhook_claim",
-		"SELECT id, attempt, url, delivery_id, event_type, body, signature, timeout_ms, response_max,"
-		" allow_private FROM pgcall.bridge_webhook_claim($1::uuid, $2::integer)", true},
-	[SQL_WEBHOOK_REPORT] = {"pgcall_webhook_report",
-		"SELECT pgcall.bridge_webhook_report($1::uuid, $2::jsonb)", true},
-	[SQL_WEBHOOK_ENABLED] = {"pgcall_webhook_enabled", "SELECT pgcall.bridge_webhooks_enabled()", true},
-	[SQL_RESET_CHECK] = {"pgcall_reset_check",
-		"SELECT pg_catalog.pg_advisory_unlock_all(),"
-		" pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (SELECT FROM pg_catalog.pg_class"
-		" WHERE relnamespace = pg_catalog.pg_my_temp_schema())"
-		" OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql)", true},
+	CONN_POOL, CONN_LISTENER, CONN_SYSTEM
 };
+
+enum conn_state
+{
+	CONN_DOWN,					/* waiting to (re)connect */
+	CONN_CONNECTING,			/* PQconnectPoll in progress */
+	CONN_SETUP,					/* running its setup job */
+	CONN_IDLE,
+	CONN_BUSY
+};
+
+struct pgconn
+{
+	enum conn_kind kind;
+	enum conn_state state;
+	int			index;
+	PGconn	   *pg;
+	struct lws *wsi;			/* watcher of a dup of PQsocket */
+	uint64_t	ino;			/* inode of the watched socket */
+	PostgresPollingStatusType poll;
+	struct job *job;			/* running job */
+	struct job *setup;
+	int			slot;			/* result slot being read */
+	int			nslots;
+	int8_t		slot_stmt[JOB_MAX_STMT * 2 + 8];	/* statement index, or SLOT_RESET */
+	bool		slot_prepare[JOB_MAX_STMT * 2 + 8];
+	uint32_t	prepared;		/* bit per enum sql_id */
+	uint32_t	preparing;
+	int			attempt;		/* reconnect attempts since last success */
+	bool		in_writeable;
+	bool		ever_up;
+	bool		resetting;		/* the job is done; its reset segment is running */
+	bool		reset_failed;	/* the session must be replaced after this job */
+	bool		discard_needed; /* the reset found leftovers: DISCARD ALL next */
+	bool		discarding;
+	lws_sorted_usec_list_t sul_retry;
+	lws_sorted_usec_list_t sul_write;
+	lws_sorted_usec_list_t sul_timeout;
+	lws_dll2_owner_t queue;		/* listener and system connections queue here */
+	void		(*on_ready) (struct pgconn *c);
+	void		(*on_down) (struct pgconn *c);
+	void		(*on_notify) (struct pgconn *c, PGnotify *n);
+};
+
+/* The connections, which only this file touches. */
+static const struct config *cfg;
+static struct lws_context *ctx;
+static struct lws_vhost *vhost;
+static const char *bridge_id;
+static struct pgconn *pool;
+static struct pgconn listener;
+static struct pgconn sys;
+
 
 static const uint32_t backoff_ms[] = {50, 100, 250, 500, 1000, 2000, 5000};
-
-/*
- * Session reset.  A request runs as one implicit transaction, so its
- * set_config(..., true) calls end with it, but a function can leave state on
- * the pooled session for whoever comes next: session settings (including
- * role), advisory locks, LISTEN, WITH HOLD cursors, sequence caches,
- * temporary tables, SQL-level prepared statements.  After a job that ran
- * code from outside the schema pgcall (whose API functions are trusted not
- * to), these statements run before its Sync, in the request's own
- * transaction (a transaction of its own would halve the pool's
- * throughput); when the request fails, its transaction skips them, so they
- * follow the Sync as one more segment.
- *
- * DISCARD ALL would do it in one statement, but it also drops the bridge's
- * own prepared statements, which would then be prepared again on every
- * request; and dropping only the others needs a DO block, which costs more
- * than the request.  So the first statement only looks for temporary
- * relations and SQL-level prepared statements (rare), and when it finds any
- * (its second column is true) a DISCARD ALL follows in a segment of its
- * own and our statements are prepared again.  When any of these fails, the
- * connection is closed and opened afresh.  The pool connections set nothing at
- * session level themselves (their settings are per job), so RESET ALL
- * undoes nothing of ours.
- */
-static const char *const reset_sql[] = {
-	NULL,						/* SQL_RESET_CHECK */
-	"CLOSE ALL",
-	"UNLISTEN *",
-	"RESET ALL",
-	"RESET ROLE",
-	"DISCARD SEQUENCES",
-};
-
-/*
- * --print-sql: every statement above, one per line, so that a test can check
- * that the extension still accepts each of them (test/sql/bridge_statements.sql).
- */
-void
-db_print_sql(FILE *out)
-{
-	for (int i = 0; i < SQL__COUNT; i++)
-		fprintf(out, "%s\n", sqldefs[i].sql);
-	for (size_t i = 1; i < sizeof(reset_sql) / sizeof(reset_sql[0]); i++)
-		fprintf(out, "%s\n", reset_sql[i]);
-	fprintf(out, "DISCARD ALL\n");
-}
 
 static lws_dll2_owner_t pool_queue;
 static int	pool_queue_limited;	/* queued jobs that count against --pool-queue */
@@ -271,7 +235,7 @@ conn_drop_watcher(struct pgconn *c)
 	if (!c->wsi)
 		return;
 	lws_set_opaque_user_data(c->wsi, NULL);
-	if (!B.destroying)
+	if (!lifecycle_destroying())
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	c->wsi = NULL;
 }
@@ -302,7 +266,7 @@ conn_watch(struct pgconn *c)
 		return false;
 	}
 	memset(&ad, 0, sizeof(ad));
-	ad.vh = B.vh;
+	ad.vh = vhost;
 	ad.type = LWS_ADOPT_RAW_FILE_DESC;
 	ad.fd.filefd = dupfd;
 	ad.vh_prot_name = "pg";
@@ -338,7 +302,7 @@ conn_want_write(struct pgconn *c)
 	if (!c->wsi)
 		return;
 	if (c->in_writeable)
-		lws_sul_schedule(B.ctx, 0, &c->sul_write, sul_write_cb, 1);
+		lws_sul_schedule(ctx, 0, &c->sul_write, sul_write_cb, 1);
 	else
 		lws_callback_on_writable(c->wsi);
 }
@@ -431,8 +395,8 @@ conn_connected(struct pgconn *c)
 		return;
 	}
 	setup->arg = c;
-	snprintf(timeout, sizeof(timeout), "%d", B.cfg.statement_timeout_ms);
-	v[0] = B.cfg.bridge_role;
+	snprintf(timeout, sizeof(timeout), "%d", cfg->statement_timeout_ms);
+	v[0] = cfg->bridge_role;
 	v[1] = timeout;
 	job_add(setup, SQL_SET_ROLE, 2, v);
 	if (c->kind == CONN_LISTENER)
@@ -485,11 +449,11 @@ conn_start(struct pgconn *c)
 {
 	char		appname[64];
 	const char *keys[] = {"dbname", "application_name", NULL};
-	const char *vals[] = {B.cfg.db, appname, NULL};
+	const char *vals[] = {cfg->db, appname, NULL};
 
-	if (B.stop || c->state != CONN_DOWN)
+	if (lifecycle_stopping() || c->state != CONN_DOWN)
 		return;
-	snprintf(appname, sizeof(appname), "pgcall-bridge %s %.8s", kind_name(c->kind), B.id);
+	snprintf(appname, sizeof(appname), "pgcall-bridge %s %.8s", kind_name(c->kind), bridge_id);
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	c->state = CONN_CONNECTING;
 	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
@@ -498,8 +462,8 @@ conn_start(struct pgconn *c)
 		return;
 	}
 	c->poll = PGRES_POLLING_WRITING;
-	lws_sul_schedule(B.ctx, 0, &c->sul_timeout, sul_timeout_cb,
-					 (lws_usec_t) B.cfg.connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &c->sul_timeout, sul_timeout_cb,
+					 (lws_usec_t) cfg->connect_timeout_ms * 1000);
 	if (!conn_watch(c))
 		return;
 	conn_want_write(c);
@@ -514,18 +478,18 @@ conn_start(struct pgconn *c)
 static void
 conn_retry_others_now(struct pgconn *back)
 {
-	struct pgconn *fixed[] = {&B.listener, &B.sys};
+	struct pgconn *fixed[] = {&listener, &sys};
 
-	if (B.stop || B.destroying)
+	if (lifecycle_stopping())
 		return;
-	for (int i = 0; i < 2 + B.cfg.pool_size; i++)
+	for (int i = 0; i < 2 + cfg->pool_size; i++)
 	{
-		struct pgconn *c = i < 2 ? fixed[i] : &B.pool[i - 2];
+		struct pgconn *c = i < 2 ? fixed[i] : &pool[i - 2];
 
 		if (c != back && c->state == CONN_DOWN)
 		{
 			lws_sul_cancel(&c->sul_retry);
-			lws_sul_schedule(B.ctx, 0, &c->sul_retry, sul_retry_cb, 1);
+			lws_sul_schedule(ctx, 0, &c->sul_retry, sul_retry_cb, 1);
 		}
 	}
 }
@@ -572,8 +536,8 @@ conn_broken(struct pgconn *c, const char *why)
 	if (was_up)
 	{
 		if (c->kind == CONN_LISTENER)
-			B.m.listener_reconnects++;
-		B.m.db_reconnects++;
+			metrics_inc(M_LISTENER_RECONNECTS);
+		metrics_inc(M_DB_RECONNECTS);
 	}
 	if (job)
 		job_fail(job, "PGRST001", "the database connection was lost");
@@ -589,13 +553,13 @@ conn_broken(struct pgconn *c, const char *why)
 		pool_fail_queue();
 	if (was_up && c->on_down)
 		c->on_down(c);
-	if (B.stop || B.destroying)
+	if (lifecycle_stopping())
 		return;
 	delay = backoff_ms[c->attempt < (int) LWS_ARRAY_SIZE(backoff_ms) ? c->attempt
 					   : (int) LWS_ARRAY_SIZE(backoff_ms) - 1];
 	delay += (uint32_t) (rand() % (int) (delay / 4 + 1));
 	c->attempt++;
-	lws_sul_schedule(B.ctx, 0, &c->sul_retry, sul_retry_cb, (lws_usec_t) delay * 1000);
+	lws_sul_schedule(ctx, 0, &c->sul_retry, sul_retry_cb, (lws_usec_t) delay * 1000);
 }
 
 /* ------------------------------------------------------------ running */
@@ -613,7 +577,7 @@ conn_send(struct pgconn *c, struct job *job)
 	job->running = true;
 	job->t_started = now_us();
 	if (c->kind == CONN_POOL && job->t_queued)
-		hist_observe(&B.m.pool_wait, (double) (job->t_started - job->t_queued) / 1e6);
+		metrics_observe(H_POOL_WAIT, (double) (job->t_started - job->t_queued) / 1e6);
 	for (int i = 0; i < job->nstmt; i++)
 	{
 		const struct sqldef *d = &sqldefs[job->stmt[i]];
@@ -652,7 +616,7 @@ conn_send(struct pgconn *c, struct job *job)
 			goto fail;
 		c->slot_stmt[c->nslots] = SLOT_RESET;
 		c->slot_prepare[c->nslots++] = false;
-		for (size_t i = 1; i < LWS_ARRAY_SIZE(reset_sql); i++)
+		for (size_t i = 1; i < RESET_SQL_COUNT; i++)
 		{
 			if (!PQsendQueryParams(c->pg, reset_sql[i], 0, NULL, NULL, NULL, NULL, 0))
 				goto fail;
@@ -689,7 +653,7 @@ conn_send_segment(struct pgconn *c, bool discard)
 		/* rare (a failed request): unnamed, so no prepare result to track */
 		if (!PQsendQueryParams(c->pg, sqldefs[SQL_RESET_CHECK].sql, 0, NULL, NULL, NULL, NULL, 0))
 			return false;
-		for (size_t i = 1; i < LWS_ARRAY_SIZE(reset_sql); i++)
+		for (size_t i = 1; i < RESET_SQL_COUNT; i++)
 			if (!PQsendQueryParams(c->pg, reset_sql[i], 0, NULL, NULL, NULL, NULL, 0))
 				return false;
 	}
@@ -945,7 +909,7 @@ db_protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (c && c->wsi == wsi)
 			{
 				c->wsi = NULL;
-				if (!B.destroying)
+				if (!lifecycle_destroying())
 					conn_broken(c, "socket hung up");
 			}
 			return 0;
@@ -967,8 +931,8 @@ pool_up_count(void)
 {
 	int			n = 0;
 
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		n += conn_up(&B.pool[i]);
+	for (int i = 0; i < cfg->pool_size; i++)
+		n += conn_up(&pool[i]);
 	return n;
 }
 
@@ -977,8 +941,8 @@ pool_busy_count(void)
 {
 	int			n = 0;
 
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		n += B.pool[i].state == CONN_BUSY;
+	for (int i = 0; i < cfg->pool_size; i++)
+		n += pool[i].state == CONN_BUSY;
 	return n;
 }
 
@@ -994,10 +958,10 @@ pool_submit(struct job *job)
 	job->t_queued = now_us();
 	if (pool_up_count() == 0)
 		return 503;
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		if (B.pool[i].state == CONN_IDLE)
+	for (int i = 0; i < cfg->pool_size; i++)
+		if (pool[i].state == CONN_IDLE)
 		{
-			conn_send(&B.pool[i], job);
+			conn_send(&pool[i], job);
 			return 0;
 		}
 	/*
@@ -1005,9 +969,9 @@ pool_submit(struct job *job)
 	 * number: there is at most one of each per socket, so sockets bound
 	 * them, and refusing them turned a reconnect storm into dropped sockets.
 	 */
-	if (!job->per_socket && pool_queue_limited >= B.cfg.pool_queue)
+	if (!job->per_socket && pool_queue_limited >= cfg->pool_queue)
 	{
-		B.m.pool_rejected++;
+		metrics_inc(M_POOL_REJECTED);
 		return 503;
 	}
 	job->queued = true;
@@ -1034,41 +998,67 @@ conn_submit(struct pgconn *c, struct job *job)
 }
 
 void
-db_init(void)
+db_init(const struct config *config, struct lws_context *context, struct lws_vhost *vh,
+		const char *id)
 {
-	B.pool = calloc((size_t) B.cfg.pool_size, sizeof(struct pgconn));
-	if (!B.pool)
+	cfg = config;
+	ctx = context;
+	vhost = vh;
+	bridge_id = id;
+	pool = calloc((size_t) cfg->pool_size, sizeof(struct pgconn));
+	if (!pool)
 	{
 		log_error("out of memory");
 		exit(1);
 	}
-	for (int i = 0; i < B.cfg.pool_size; i++)
+	for (int i = 0; i < cfg->pool_size; i++)
 	{
-		B.pool[i].kind = CONN_POOL;
-		B.pool[i].index = i;
+		pool[i].kind = CONN_POOL;
+		pool[i].index = i;
 	}
-	B.listener.kind = CONN_LISTENER;
-	B.sys.kind = CONN_SYSTEM;
+	listener.kind = CONN_LISTENER;
+	sys.kind = CONN_SYSTEM;
 }
 
 void
 db_start(void)
 {
-	conn_start(&B.listener);
-	conn_start(&B.sys);
-	for (int i = 0; i < B.cfg.pool_size; i++)
-		conn_start(&B.pool[i]);
+	conn_start(&listener);
+	conn_start(&sys);
+	for (int i = 0; i < cfg->pool_size; i++)
+		conn_start(&pool[i]);
+}
+
+struct pgconn *
+db_listener(void)
+{
+	return &listener;
+}
+
+struct pgconn *
+db_system(void)
+{
+	return &sys;
+}
+
+void
+conn_set_callbacks(struct pgconn *c, conn_event_fn on_ready, conn_event_fn on_down,
+				   conn_notify_fn on_notify)
+{
+	c->on_ready = on_ready;
+	c->on_down = on_down;
+	c->on_notify = on_notify;
 }
 
 /* After lws_context_destroy: the watchers are gone, finish the sessions. */
 void
 db_stop(void)
 {
-	struct pgconn *all[] = {&B.listener, &B.sys};
+	struct pgconn *all[] = {&listener, &sys};
 
-	for (int i = 0; i < 2 + B.cfg.pool_size; i++)
+	for (int i = 0; i < 2 + cfg->pool_size; i++)
 	{
-		struct pgconn *c = i < 2 ? all[i] : &B.pool[i - 2];
+		struct pgconn *c = i < 2 ? all[i] : &pool[i - 2];
 
 		if (c->job)
 		{
@@ -1095,6 +1085,6 @@ db_stop(void)
 		job_dequeue(j);
 		job_free(j);
 	}
-	free(B.pool);
-	B.pool = NULL;
+	free(pool);
+	pool = NULL;
 }

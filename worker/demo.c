@@ -11,17 +11,27 @@
  * the token works for /rpc and /ws like any other; no business rule is
  * involved, the database still decides what the user may do.
  */
-#include "bridge.h"
+#include "demo.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "json.h"
 #include "jwt.h"
+#include "log.h"
 
 /* Lifetime of a demo token, seconds.  The page gets a new one when the
  * WebSocket is closed for an expired token (close code 1008). */
 #define DEMO_TOKEN_TTL 900
+
+static const struct config *cfg;
+
+void
+demo_init(const struct config *config)
+{
+	cfg = config;
+}
 
 /* Whether user is one of the comma-separated names in list. */
 static bool
@@ -51,8 +61,8 @@ demo_user_listed(const char *list, const char *user)
 bool
 demo_enabled(void)
 {
-	return (B.cfg.demo_users && B.cfg.demo_users[0]) ||
-		(B.cfg.demo_admins && B.cfg.demo_admins[0]);
+	return (cfg->demo_users && cfg->demo_users[0]) ||
+		(cfg->demo_admins && cfg->demo_admins[0]);
 }
 
 /*
@@ -92,7 +102,7 @@ demo_token(struct reply *r, const char *body, size_t len)
 		}
 		admin = strcmp(role, "pgcall_admin") == 0;
 	}
-	if (!demo_user_listed(admin ? B.cfg.demo_admins : B.cfg.demo_users, user))
+	if (!demo_user_listed(admin ? cfg->demo_admins : cfg->demo_users, user))
 	{
 		reply_error(r, 404, "PGRST404", admin ? "Not a demo administrator" : "Not a demo user", NULL,
 					admin ? "Demo administrators are the ones named by --demo-admins."
@@ -107,7 +117,7 @@ demo_token(struct reply *r, const char *body, size_t len)
 			  (long long) now, (long long) (now + DEMO_TOKEN_TTL));
 	claims = jb_take(&b, NULL);
 	if (claims)
-		token = jwt_sign(claims, (const unsigned char *) B.cfg.jwt_secret, B.cfg.jwt_secret_len);
+		token = jwt_sign(claims, (const unsigned char *) cfg->jwt_secret, cfg->jwt_secret_len);
 	if (!token)
 	{
 		reply_error(r, 500, "PGRST000", "out of memory", NULL, NULL);
@@ -143,7 +153,7 @@ demo_users(struct reply *r, bool admins)
 
 	jb_init(&b);
 	jb_puts(&b, "[");
-	for (const char *p = admins ? B.cfg.demo_admins : B.cfg.demo_users; p && *p;)
+	for (const char *p = admins ? cfg->demo_admins : cfg->demo_users; p && *p;)
 	{
 		size_t		n = strcspn(p, ",");
 		const char *s = p;

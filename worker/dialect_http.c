@@ -10,8 +10,10 @@
  *
  * Which port a connection came to is the socket's own address
  * (getsockname), so listen.c hands every connection to lws alike.
+ * http_routes.c routes a dialect port's requests here; config.c reads the
+ * --dialect options.
  */
-#include "bridge.h"
+#include "dialect_http.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,52 +21,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* "name=port[,name=port...]"; each --dialect adds to the list. */
-int
-dialect_config_add(struct config *cfg, const char *spec)
+static const struct config *cfg;
+
+void
+dialect_http_init(const struct config *config)
 {
-	char	   *copy = strdup(spec),
-			   *save = NULL;
-
-	if (!copy)
-		return -1;
-	/* copy is kept: the names point into it for the life of the process */
-	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
-	{
-		char	   *eq = strchr(t, '='),
-				   *end = NULL;
-		long		port = eq ? strtol(eq + 1, &end, 10) : 0;
-		size_t		nl = eq ? (size_t) (eq - t) : 0;
-
-		if (!eq || nl == 0 || nl > 32 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") != nl ||
-			!end || *end || end == eq + 1 || port < 1 || port > 65535)
-		{
-			fprintf(stderr, "pgcall-bridge: --dialect takes NAME=PORT (a dialect name of a-z, 0-9, _ "
-					"and -, and a port 1-65535), not \"%s\"\n", t);
-			return -1;
-		}
-		*eq = '\0';
-		if (port == cfg->port)
-		{
-			fprintf(stderr, "pgcall-bridge: --dialect %s: port %ld is --port\n", t, port);
-			return -1;
-		}
-		for (int i = 0; i < cfg->ndialects; i++)
-			if (cfg->dialects[i].port == port || strcmp(cfg->dialects[i].name, t) == 0)
-			{
-				fprintf(stderr, "pgcall-bridge: --dialect %s=%ld: that name or port is taken\n", t, port);
-				return -1;
-			}
-		if (cfg->ndialects == MAX_DIALECTS)
-		{
-			fprintf(stderr, "pgcall-bridge: at most %d dialects\n", MAX_DIALECTS);
-			return -1;
-		}
-		cfg->dialects[cfg->ndialects].name = t;
-		cfg->dialects[cfg->ndialects].port = (int) port;
-		cfg->ndialects++;
-	}
-	return 0;
+	cfg = config;
 }
 
 /* The dialect of the port this connection came to, or NULL for --port. */
@@ -76,7 +38,7 @@ dialect_of(struct lws *wsi)
 	int			fd,
 				port;
 
-	if (B.cfg.ndialects == 0 || !wsi || (fd = lws_get_socket_fd(wsi)) < 0 ||
+	if (cfg->ndialects == 0 || !wsi || (fd = lws_get_socket_fd(wsi)) < 0 ||
 		getsockname(fd, (struct sockaddr *) &ss, &sl) != 0)
 		return NULL;
 	if (ss.ss_family == AF_INET)
@@ -85,9 +47,9 @@ dialect_of(struct lws *wsi)
 		port = ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
 	else
 		return NULL;
-	for (int i = 0; i < B.cfg.ndialects; i++)
-		if (B.cfg.dialects[i].port == port)
-			return B.cfg.dialects[i].name;
+	for (int i = 0; i < cfg->ndialects; i++)
+		if (cfg->dialects[i].port == port)
+			return cfg->dialects[i].name;
 	return NULL;
 }
 
@@ -97,33 +59,19 @@ dialect_sio_of(struct lws *wsi)
 {
 	const char *d = dialect_of(wsi);
 
-	return d ? d : B.cfg.sio_dialect;
+	return d ? d : cfg->sio_dialect;
 }
 
-/* The identity step of /rpc, then pgcall.dialect_http(). */
+/* The identity step of /rpc (request.c), then pgcall.dialect_http(). */
 struct job *
 dialect_http_job(job_done_fn done, void *owner, const char *dialect, const struct identity *id,
 				 const char *headers_json, const char *method, const char *path,
 				 const char *query, const char *body)
 {
-	char		timeout[24];
-	const char *idv[6];
-	const char *dv[5];
-	struct job *job = job_new(done, owner);
+	const char *dv[5] = {dialect, method, path, query ? query : "", body ? body : ""};
+	struct job *job = request_job(id, headers_json, method, path, false, done, owner);
 
-	snprintf(timeout, sizeof(timeout), "%d", B.cfg.statement_timeout_ms);
-	idv[0] = id->role;
-	idv[1] = id->claims;
-	idv[2] = headers_json ? headers_json : "{}";
-	idv[3] = method;
-	idv[4] = path;
-	idv[5] = timeout;
-	dv[0] = dialect;
-	dv[1] = method;
-	dv[2] = path;
-	dv[3] = query ? query : "";
-	dv[4] = body ? body : "";
-	if (!job || job_add(job, SQL_IDENTITY, 6, idv) || job_add(job, SQL_DIALECT_HTTP, 5, dv))
+	if (!job || job_add(job, SQL_DIALECT_HTTP, 5, dv))
 	{
 		job_free(job);
 		return NULL;

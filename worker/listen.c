@@ -29,7 +29,7 @@
  *
  * With TLS (--tls-cert) none of this runs: lws listens and reads itself.
  */
-#include "bridge.h"
+#include "listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,8 +43,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "httphead.h"
 #include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "request.h"
+
+static const struct config *cfg;
+static struct lws_context *ctx;
+static struct lws_vhost *vhost;
 
 #define LINGER_MS 2000			/* reading after an error reply */
 #define ACCEPT_BURST 256		/* accepts per wake-up */
@@ -161,7 +169,7 @@ pend_answer(struct pending *p, const struct head_error *e)
 	msg = jb_take(&b, &mlen);
 	if (msg && send(p->fd, msg, mlen, MSG_NOSIGNAL | MSG_DONTWAIT) > 0 &&
 		e->status >= 100 && e->status < 600)
-		B.m.http_by_status[e->status]++;
+		metrics_http_status(e->status);
 	free(msg);
 	reply_clear(&r);
 	shutdown(p->fd, SHUT_WR);
@@ -190,7 +198,7 @@ adopt_cb(lws_sorted_usec_list_t *sul)
 		p->fd = -1;
 		pend_free(p);
 		/* lws closes the socket itself when it fails */
-		lws_adopt_socket_vhost(B.vh, fd);
+		lws_adopt_socket_vhost(vhost, fd);
 	}
 }
 
@@ -214,7 +222,7 @@ pend_hand_over(struct pending *p, size_t skip)
 	/* adopted outside any callback of the epoll descriptor's */
 	lws_dll2_remove(&p->link);
 	lws_dll2_add_tail(&p->link, &ready);
-	lws_sul_schedule(B.ctx, 0, &sul_adopt, adopt_cb, 1);
+	lws_sul_schedule(ctx, 0, &sul_adopt, adopt_cb, 1);
 }
 
 /*
@@ -314,7 +322,7 @@ on_accept(int lsock)
 			pend_free(p);
 			continue;
 		}
-		pend_wait(p, &heads, (uint64_t) B.cfg.header_timeout_s * 1000000);
+		pend_wait(p, &heads, (uint64_t) cfg->header_timeout_s * 1000000);
 		/* the request often came with the connection */
 		pend_read(p, false);
 	}
@@ -373,10 +381,10 @@ schedule_sweep(void)
 		if (!at || l < at)
 			at = l;
 	}
-	if (!at || at == sweep_at || !B.ctx)
+	if (!at || at == sweep_at || !ctx)
 		return;
 	sweep_at = at;
-	lws_sul_schedule(B.ctx, 0, &sul_sweep, sweep_cb,
+	lws_sul_schedule(ctx, 0, &sul_sweep, sweep_cb,
 					 (lws_usec_t) (at > now_us() ? at - now_us() : 0) + 1);
 }
 
@@ -505,9 +513,9 @@ listen_socket(int port)
 				zero = 0;
 	int			fd;
 
-	if (listen_addr(B.cfg.listen, port, &ss, &sl, &dual) != 0)
+	if (listen_addr(cfg->listen, port, &ss, &sl, &dual) != 0)
 	{
-		log_error("cannot listen on %s: no such address or interface", B.cfg.listen);
+		log_error("cannot listen on %s: no such address or interface", cfg->listen);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -544,20 +552,23 @@ listen_socket(int port)
  * here on; http.c asks dialect_of() which port one came to.
  */
 int
-listen_start(void)
+listen_start(const struct config *config, struct lws_context *context, struct lws_vhost *vh)
 {
 	struct epoll_event ev;
 	lws_adopt_desc_t ad;
 
-	if ((lfd = listen_socket(B.cfg.port)) < 0)
+	cfg = config;
+	ctx = context;
+	vhost = vh;
+	if ((lfd = listen_socket(cfg->port)) < 0)
 		return -1;
-	for (int i = 0; i < B.cfg.ndialects; i++)
-		if ((dfd[i] = listen_socket(B.cfg.dialects[i].port)) < 0)
+	for (int i = 0; i < cfg->ndialects; i++)
+		if ((dfd[i] = listen_socket(cfg->dialects[i].port)) < 0)
 			return -1;
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	if (efd < 0)
 		return -1;
-	for (int i = 0; i <= B.cfg.ndialects; i++)
+	for (int i = 0; i <= cfg->ndialects; i++)
 	{
 		listen_marker[i] = i == 0 ? lfd : dfd[i - 1];
 		memset(&ev, 0, sizeof(ev));
@@ -567,7 +578,7 @@ listen_start(void)
 			return -1;
 	}
 	memset(&ad, 0, sizeof(ad));
-	ad.vh = B.vh;
+	ad.vh = vhost;
 	ad.type = LWS_ADOPT_RAW_FILE_DESC;
 	ad.fd.filefd = efd;
 	ad.vh_prot_name = "listen";

@@ -6,12 +6,14 @@
  * string.  libwebsockets' own warnings and errors come through here too,
  * with anything that looks like a token=... argument masked.
  */
-#include "bridge.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <libwebsockets.h>
 
 static int	level = LOG_INFO;
 

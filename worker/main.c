@@ -1,6 +1,10 @@
 /*
- * main.c: start-up, the event loop, timers (heartbeat, ring-timeout sweep)
- * and graceful shutdown of pgcall-bridge.
+ * main.c: the entry point.  It loads the options, creates the
+ * libwebsockets context, hands every module what it needs through its init
+ * function (options, context, the connections db.c owns, the callbacks
+ * that carry news upward), runs the loop, and shuts down gracefully.  It
+ * is the only file that sees struct bridge, and the only one that knows
+ * every module.
  *
  * One thread, one libwebsockets poll loop.  SIGTERM and SIGINT are blocked
  * and read from a signalfd adopted into the loop, so shutdown runs as an
@@ -9,266 +13,210 @@
  * finish, tell the database this bridge is gone, leave the loop, then
  * destroy the context and finish the database connections.
  */
-#include "bridge.h"
-
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
-struct bridge B;
+#include "clock.h"
+#include "config.h"
+#include "db.h"
+#include "fanout.h"
+#include "http.h"
+#include "http_routes.h"
+#include "lifecycle.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "demo.h"
+#include "dialect_http.h"
+#include "request.h"
+#include "session.h"
+#include "sio_ws.h"
+#include "statements.h"
+#include "sweep.h"
+#include "webhook.h"
+#include "ws.h"
 
-extern const size_t http_req_size;
-extern const size_t session_size;
-void		config_random_uuid(char out[37]);
+/* The server: what only the entry point holds. */
+static struct bridge
+{
+	struct config cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	char		id[37];
+}			B;
 
 static struct lws_protocols protocols[7];	/* and the terminator */
-static lws_sorted_usec_list_t sul_heartbeat,
-			sul_grace;
-static bool heartbeat_pending,
-			unregistering;
+static lws_sorted_usec_list_t sul_grace;
 
-uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-int64_t
-now_unix(void)
-{
-	return (int64_t) time(NULL);
-}
-
-/* -------------------------------------------------------------- timers */
-
-static void
-heartbeat_done(struct job *job)
-{
-	heartbeat_pending = false;
-	if (job->err)
-	{
-		B.m.heartbeat_errors++;
-		log_warn("heartbeat failed: %s", PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
-	}
-}
-
-static void
-heartbeat(void)
-{
-	const char *v[1] = {B.id};
-	struct job *job;
-
-	/* after the unregister, a heartbeat would register the bridge again */
-	if (heartbeat_pending || unregistering || !conn_up(&B.sys) || B.stop)
-		return;
-	job = job_new(heartbeat_done, NULL);
-	if (!job || job_add(job, SQL_HEARTBEAT, 1, v) || conn_submit(&B.sys, job))
-	{
-		job_free(job);
-		return;
-	}
-	heartbeat_pending = true;
-}
-
-static void
-sul_heartbeat_cb(lws_sorted_usec_list_t *sul)
-{
-	heartbeat();
-	lws_sul_schedule(B.ctx, 0, sul, sul_heartbeat_cb, (lws_usec_t) B.cfg.heartbeat_ms * 1000);
-}
-
-/*
- * Sweeps: database maintenance the bridge runs on a timer on its system
- * connection, one at a time each (call_expire() and
- * participant_disconnect_sweep() every second, purge() every
- * few minutes).  A failure is logged once per distinct message, not on every
- * run; a purge that says more rows are due runs again at once.
- */
-struct sweep
-{
-	lws_sorted_usec_list_t sul;
-	const char *name;
-	enum sql_id sql;
-	const int  *interval_ms;
-	const char *param;			/* the one parameter, or NULL */
-	bool		pending;
-	bool		again;			/* run again at once: the last run left work */
-	uint64_t   *runs;
-	uint64_t   *errors;
-	char		last_error[160];
-};
-
-static char purge_batch[16];
-
-static struct sweep sweep_expire = {.name = "call_expire()", .sql = SQL_EXPIRE,
-	.interval_ms = &B.cfg.expire_ms, .runs = &B.m.expire_runs, .errors = &B.m.expire_errors};
-/* participants whose sockets all went away: on call_expire()'s period */
-static struct sweep sweep_disconnect = {.name = "participant_disconnect_sweep()",
-	.sql = SQL_DISCONNECT, .interval_ms = &B.cfg.expire_ms,
-	.runs = &B.m.disconnect_runs, .errors = &B.m.disconnect_errors};
-static struct sweep sweep_purge = {.name = "purge()", .sql = SQL_PURGE,
-	.interval_ms = &B.cfg.purge_ms, .param = purge_batch,
-	.runs = &B.m.purge_runs, .errors = &B.m.purge_errors};
-
-static void
-sweep_done(struct job *job)
-{
-	struct sweep *sw = job->arg;
-
-	sw->pending = false;
-	sw->again = false;
-	if (job->fail_code)
-		return;
-	(*sw->runs)++;
-	if (job->err)
-	{
-		const char *msg = PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY);
-
-		(*sw->errors)++;
-		if (msg && strncmp(msg, sw->last_error, sizeof(sw->last_error) - 1) != 0)
-		{
-			log_warn("%s failed: %s", sw->name, msg);
-			snprintf(sw->last_error, sizeof(sw->last_error), "%s", msg);
-		}
-		return;
-	}
-	sw->last_error[0] = '\0';
-	/* purge() answers whether more rows are due */
-	if (job->res[0] && PQntuples(job->res[0]) == 1 && PQnfields(job->res[0]) == 1 &&
-		strcmp(PQgetvalue(job->res[0], 0, 0), "t") == 0)
-		sw->again = true;
-}
-
-static void
-sweep_cb(lws_sorted_usec_list_t *sul)
-{
-	struct sweep *sw = lws_container_of(sul, struct sweep, sul);
-	struct job *job;
-
-	if (!sw->pending && conn_up(&B.sys) && !B.stop)
-	{
-		job = job_new(sweep_done, NULL);
-		if (job)
-			job->arg = sw;
-		if (!job || job_add(job, sw->sql, sw->param ? 1 : 0, &sw->param) || conn_submit(&B.sys, job))
-			job_free(job);
-		else
-			sw->pending = true;
-	}
-	lws_sul_schedule(B.ctx, 0, sul, sweep_cb,
-					 sw->again ? 1000 : (lws_usec_t) *sw->interval_ms * 1000);
-}
-
-static void
-sweep_start(struct sweep *sw)
-{
-	if (*sw->interval_ms > 0)
-		lws_sul_schedule(B.ctx, 0, &sw->sul, sweep_cb, (lws_usec_t) *sw->interval_ms * 1000);
-}
+/* ------------------------------------------------ what the modules report */
 
 static void
 sys_ready(struct pgconn *c)
 {
 	(void) c;
-	heartbeat_pending = false;
-	sweep_expire.pending = sweep_disconnect.pending = sweep_purge.pending = false;
-	heartbeat();
-	ws_presence_resync();
+	sweep_sys_ready();
+	session_presence_resync();
 }
 
 static void
 sys_down(struct pgconn *c)
 {
 	(void) c;
-	heartbeat_pending = false;
-	sweep_expire.pending = sweep_disconnect.pending = sweep_purge.pending = false;
+	sweep_sys_down();
 }
 
 /* A commit with events may have written webhook deliveries too. */
 static void
 on_notify(struct pgconn *c, PGnotify *n)
 {
-	events_notify(c, n);
+	fanout_notify(c, n);
 	webhook_kick();
+}
+
+static long long
+gauge_pool_size(void)
+{
+	return B.cfg.pool_size;
+}
+
+static long long
+gauge_pool_up(void)
+{
+	return pool_up_count();
+}
+
+static long long
+gauge_pool_busy(void)
+{
+	return pool_busy_count();
+}
+
+static long long
+gauge_pool_queue(void)
+{
+	return pool_queue_len();
+}
+
+static long long
+gauge_listener_up(void)
+{
+	return fanout_live();
+}
+
+static long long
+gauge_event_cursor(void)
+{
+	return (long long) fanout_cursor();
+}
+
+static long long
+gauge_websockets(void)
+{
+	return session_count();
+}
+
+static long long
+gauge_users(void)
+{
+	return session_user_count();
+}
+
+static long long
+gauge_sio_polling(void)
+{
+	return sio_poll_count(false);
+}
+
+static long long
+gauge_sio_waiting(void)
+{
+	return sio_poll_count(true);
+}
+
+static long long
+gauge_http_in_flight(void)
+{
+	return http_inflight_count();
+}
+
+static long long
+gauge_webhooks_in_flight(void)
+{
+	return webhook_inflight_count();
+}
+
+static void
+metrics_sources(void)
+{
+	metrics_gauge_source(G_POOL_SIZE, gauge_pool_size);
+	metrics_gauge_source(G_POOL_UP, gauge_pool_up);
+	metrics_gauge_source(G_POOL_BUSY, gauge_pool_busy);
+	metrics_gauge_source(G_POOL_QUEUE, gauge_pool_queue);
+	metrics_gauge_source(G_LISTENER_UP, gauge_listener_up);
+	metrics_gauge_source(G_EVENT_CURSOR, gauge_event_cursor);
+	metrics_gauge_source(G_WEBSOCKETS, gauge_websockets);
+	metrics_gauge_source(G_USERS, gauge_users);
+	metrics_gauge_source(G_SIO_POLLING, gauge_sio_polling);
+	metrics_gauge_source(G_SIO_POLLS_WAITING, gauge_sio_waiting);
+	metrics_gauge_source(G_HTTP_IN_FLIGHT, gauge_http_in_flight);
+	metrics_gauge_source(G_WEBHOOKS_IN_FLIGHT, gauge_webhooks_in_flight);
 }
 
 /* ------------------------------------------------------------ shutdown */
 
 static void
-unregister_done(struct job *job)
+unregistered(void)
 {
-	if (job->err)
-		log_warn("unregistering the bridge failed: %s",
-				 PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
-	B.stop = true;
+	lifecycle_advance(STAGE_STOPPING);
 }
 
+/* lifecycle_work_done(): while draining, whether the last piece of work ended. */
 static void
-unregister(void)
+check_drained(void)
 {
-	const char *v[1] = {B.id};
-	struct job *job;
-
-	if (unregistering)
+	if (!lifecycle_draining() || lifecycle_stopping())
 		return;
-	unregistering = true;
-	job = job_new(unregister_done, NULL);
-	if (!job || job_add(job, SQL_UNREGISTER, 1, v) || conn_submit(&B.sys, job))
-	{
-		job_free(job);
-		B.stop = true;
-	}
-}
-
-void
-bridge_check_drained(void)
-{
-	if (!B.draining || B.stop || B.destroying)
+	if (http_inflight_count() > 0 || session_count() > 0)
 		return;
-	if (B.http_inflight > 0 || ws_session_count() > 0)
-		return;
-	unregister();
+	sweep_unregister(unregistered);
 }
 
 static void
 sul_grace_cb(lws_sorted_usec_list_t *sul)
 {
 	(void) sul;
-	if (B.stop)
+	if (lifecycle_stopping())
 		return;
-	if (B.http_inflight || ws_session_count())
+	if (http_inflight_count() || session_count())
 		log_warn("shutdown grace ended with %d requests in flight and %d sockets open",
-				 B.http_inflight, ws_session_count());
-	if (!unregistering)
-		unregister();
+				 http_inflight_count(), session_count());
+	if (!sweep_unregistering())
+		sweep_unregister(unregistered);
 	else
-		B.stop = true;			/* the database did not answer either */
+		lifecycle_advance(STAGE_STOPPING);	/* the database did not answer either */
 }
 
-void
-bridge_shutdown_begin(void)
+static void
+shutdown_begin(void)
 {
-	if (B.draining)
+	if (lifecycle_draining())
 	{
 		log_warn("second signal: stopping now");
-		B.stop = true;
+		lifecycle_advance(STAGE_STOPPING);
 		return;
 	}
-	B.draining = true;
-	log_info("shutting down: %d requests in flight, %d sockets", B.http_inflight,
-			 ws_session_count());
-	ws_close_all();
+	lifecycle_advance(STAGE_DRAINING);
+	log_info("shutting down: %d requests in flight, %d sockets", http_inflight_count(),
+			 session_count());
+	session_close_all();
 	lws_sul_schedule(B.ctx, 0, &sul_grace, sul_grace_cb,
 					 (lws_usec_t) B.cfg.shutdown_grace_ms * 1000 + 1);
-	bridge_check_drained();
+	check_drained();
 }
 
 static int
@@ -284,7 +232,7 @@ signal_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 	while (read(lws_get_socket_fd(wsi), &si, sizeof(si)) == (ssize_t) sizeof(si))
 	{
 		log_info("received %s", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		bridge_shutdown_begin();
+		shutdown_begin();
 	}
 	return 0;
 }
@@ -392,6 +340,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (config_load(&B.cfg, argc, argv))
 		return 2;
+	if (B.cfg.print_sql)
+	{
+		statements_print(stdout);
+		return 0;
+	}
 	log_init(B.cfg.log_level);
 	if (B.cfg.bridge_id)
 		snprintf(B.id, sizeof(B.id), "%s", B.cfg.bridge_id);
@@ -399,7 +352,6 @@ main(int argc, char **argv)
 		config_random_uuid(B.id);
 	srand((unsigned) now_us());
 	fds = raise_fd_limit();
-	B.started_us = now_us();
 
 	protocols[0] = (struct lws_protocols)
 	{
@@ -469,7 +421,7 @@ main(int argc, char **argv)
 		info.alpn = "http/1.1";
 	}
 	B.vh = lws_create_vhost(B.ctx, &info);
-	if (!B.vh || (!B.cfg.tls_cert && listen_start() != 0))
+	if (!B.vh || (!B.cfg.tls_cert && listen_start(&B.cfg, B.ctx, B.vh) != 0))
 	{
 		log_error("cannot listen on %s port %d", B.cfg.listen, B.cfg.port);
 		lws_context_destroy(B.ctx);
@@ -482,20 +434,22 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	db_init();
-	events_init();
-	B.listener.on_ready = events_listener_ready;
-	B.listener.on_down = events_listener_down;
-	B.listener.on_notify = on_notify;
-	B.sys.on_ready = sys_ready;
-	B.sys.on_down = sys_down;
+	lifecycle_on_work_done(check_drained);
+	db_init(&B.cfg, B.ctx, B.vh, B.id);
+	request_init(&B.cfg);
+	dialect_http_init(&B.cfg);
+	fanout_init(&B.cfg, B.ctx, db_listener(), session_deliver_event);
+	session_init(&B.cfg, B.ctx, B.id, db_system());
+	ws_init(&B.cfg, B.id);
+	sio_ws_init(&B.cfg, B.ctx, http_sio_answer);
+	http_init(&B.cfg, B.ctx, B.id, db_system());
+	demo_init(&B.cfg);
+	metrics_sources();
+	conn_set_callbacks(db_listener(), fanout_listener_ready, fanout_listener_down, on_notify);
+	conn_set_callbacks(db_system(), sys_ready, sys_down, NULL);
 	db_start();
-	lws_sul_schedule(B.ctx, 0, &sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) B.cfg.heartbeat_ms * 1000);
-	snprintf(purge_batch, sizeof(purge_batch), "%d", B.cfg.purge_batch);
-	sweep_start(&sweep_expire);
-	sweep_start(&sweep_disconnect);
-	sweep_start(&sweep_purge);
-	webhook_start();
+	sweep_start(&B.cfg, B.ctx, B.id, db_system());
+	webhook_start(&B.cfg, B.ctx, B.vh, B.id, db_system());
 
 	log_info("pgcall-bridge %s listening on %s://%s%s%s:%d (bridge %s, pool %d, schema %s, "
 			 "%llu descriptors)", BRIDGE_VERSION, B.cfg.tls_cert ? "http" "s" : "http",
@@ -503,11 +457,10 @@ main(int argc, char **argv)
 			 strchr(B.cfg.listen, ':') ? "]" : "", B.cfg.port, B.id, B.cfg.pool_size,
 			 B.cfg.schemas[0], (unsigned long long) fds);
 
-	while (!B.stop && lws_service(B.ctx, 0) >= 0)
+	while (!lifecycle_stopping() && lws_service(B.ctx, 0) >= 0)
 		;
 
-	B.stop = true;
-	B.destroying = true;
+	lifecycle_advance(STAGE_DESTROYING);
 	lws_context_destroy(B.ctx);
 	listen_stop();
 	webhook_stop();

@@ -2,7 +2,12 @@
  * sio_ws.c: Socket.IO v4 (Engine.IO 4) over WebSocket at /socket.io/, for
  * the dialect the bridge serves (--socketio-dialect).
  *
- * A Socket.IO socket is a ws.c session (same identity, presence, send queue
+ * Long file: an Engine.IO session is one state machine across both of its
+ * transports (it may open on long-polling, probe a WebSocket and move onto
+ * it mid-stream), so the WebSocket and polling halves share every
+ * function that moves a session between states.
+ *
+ * A Socket.IO socket is a session.c session (same identity, presence, send queue
  * and event delivery) that speaks Engine.IO packets instead of pgcall's
  * messages.  After the upgrade the bridge sends the open packet and pings
  * every --socketio-ping-interval; the client joins the dialect's namespace
@@ -17,7 +22,7 @@
  *    emitted in the seed's name and shape, or not at all.
  *
  * HTTP long-polling (socket.io-client's default start) is served too: a
- * GET without sid opens a session that no connection owns (ws.c's
+ * GET without sid opens a session that no connection owns (session.c's
  * session_detached()), whose packets wait in its send queue for the next
  * GET; POSTs carry the client's packets (separated by \x1e).  A GET waits
  * until there is something to send, which the ping timer guarantees every
@@ -46,7 +51,7 @@
  *
  * Not served: binary packets, more than one namespace per connection.
  */
-#include "ws.h"
+#include "sio_ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +61,13 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "clock.h"
+#include "dialect_http.h"
+#include "fanout.h"
 #include "jwt.h"
+#include "log.h"
+#include "lwsio.h"
+#include "metrics.h"
 #include "sio.h"
 
 struct sio
@@ -85,6 +96,10 @@ struct sio
 
 #define SIO_MAX_REFUSALS 5
 #define SIO_MAX_POLLING 10000	/* long-polling sessions at once */
+
+static const struct config *cfg;
+static struct lws_context *ctx;
+static sio_http_answer_fn http_sio_answer;	/* http_routes.c's, given by main.c */
 
 /* The long-polling sessions, by sid. */
 static lws_dll2_owner_t polls;
@@ -282,8 +297,8 @@ sul_ping_cb(lws_sorted_usec_list_t *sul)
 	}
 	send_text(s, "2");
 	x->pong_wait = true;
-	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
-					 (lws_usec_t) B.cfg.sio_ping_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb,
+					 (lws_usec_t) cfg->sio_ping_timeout_ms * 1000);
 }
 
 static void
@@ -324,12 +339,12 @@ sio_start(struct session *s, bool polling)
 	x->dialect = dialect_sio_of(s->wsi);
 	s->sio = x;
 	jb_init(&b);
-	sio_put_open(&b, x->sid, B.cfg.sio_ping_ms, B.cfg.sio_ping_timeout_ms, B.cfg.max_message,
+	sio_put_open(&b, x->sid, cfg->sio_ping_ms, cfg->sio_ping_timeout_ms, cfg->max_message,
 				 polling);
 	ws_send_jb(s, &b);
-	lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) B.cfg.sio_ping_ms * 1000);
-	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
-					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb, (lws_usec_t) cfg->sio_ping_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) cfg->sio_connect_timeout_ms * 1000);
 	return true;
 }
 
@@ -365,8 +380,8 @@ sio_established(struct session *s)
 	}
 	x->probe_of = h;
 	h->sio->prober = s;
-	lws_sul_schedule(B.ctx, 0, &x->sul_connect, sul_connect_cb,
-					 (lws_usec_t) B.cfg.sio_connect_timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &x->sul_connect, sul_connect_cb,
+					 (lws_usec_t) cfg->sio_connect_timeout_ms * 1000);
 }
 
 static void
@@ -490,7 +505,7 @@ joined(struct session *s, bool recovered)
 	x->connecting = false;
 	if (!recovered)
 	{
-		s->last_sent = events_cursor();
+		s->last_sent = fanout_cursor();
 		user_tag(s->user->id, x->pid);
 		snprintf(x->pid + 16, sizeof(x->pid) - 16, ".%lld", (long long) s->last_sent);
 		s->state = SS_LIVE;
@@ -510,7 +525,7 @@ joined(struct session *s, bool recovered)
 	jb_puts(&b, "}");
 	ws_send_jb(s, &b);
 	if (recovered)
-		session_resume(s, x->recover_after);
+		session_start_resume(s, x->recover_after);
 }
 
 static void
@@ -706,7 +721,7 @@ call_done(struct job *job)
 	{
 		struct reply r = {0};
 
-		B.m.ws_calls_error++;
+		metrics_inc(M_WS_CALLS_ERROR);
 		reply_from_job(&r, job, 1, true, false, false);
 		if (a->ack >= 0 && r.body)
 		{
@@ -725,9 +740,9 @@ call_done(struct job *job)
 	if (!json_valid(text, len, &top) || top != J_OBJECT)
 		return;
 	if (json_member(text, len, "error", &e))
-		B.m.ws_calls_error++;
+		metrics_inc(M_WS_CALLS_ERROR);
 	else
-		B.m.ws_calls_ok++;
+		metrics_inc(M_WS_CALLS_OK);
 	if (json_member(text, len, "emit", &emits) && emits.type == J_ARRAY)
 	{
 		struct jiter it = {emits.p, emits.n, 0};
@@ -771,7 +786,7 @@ ack_error(struct session *s, int64_t ack, int status, const char *code, const ch
 	struct reply r = {0};
 	struct jbuf b;
 
-	B.m.ws_calls_error++;
+	metrics_inc(M_WS_CALLS_ERROR);
 	if (ack < 0)
 		return;
 	reply_error(&r, status, code, message, NULL, NULL);
@@ -797,7 +812,7 @@ on_event(struct session *s, const struct sio_packet *p)
 
 	if (!name)
 		goto oom;
-	if (s->calls >= B.cfg.ws_calls)
+	if (s->calls >= cfg->ws_calls)
 	{
 		ack_error(s, p->ack, 429, "PGRST429", "Too many events in flight on this socket");
 		goto out;
@@ -824,10 +839,13 @@ on_event(struct session *s, const struct sio_packet *p)
 	a = NULL;
 	if (pool_submit(job))
 	{
+		const char *code,
+				   *message,
+				   *hint;
+
 		job_free(job);
-		ack_error(s, p->ack, 503, pool_up_count() ? "PGRST003" : "PGRST001",
-				  pool_up_count() ? "Too many requests are waiting for a database connection"
-				  : "Could not connect to the database");
+		request_refusal(true, &code, &message, &hint);
+		ack_error(s, p->ack, 503, code, message);
 		goto out;
 	}
 	s->calls++;
@@ -899,7 +917,7 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 	struct sio_packet p;
 	const char *err;
 
-	B.m.ws_messages_in++;
+	metrics_inc(M_WS_MESSAGES_IN);
 	if (sio_parse(msg, len, &p, &err))
 	{
 		log_debug("socket.io packet refused: %s", err);
@@ -925,8 +943,8 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 			if (x->pong_wait)
 			{
 				x->pong_wait = false;
-				lws_sul_schedule(B.ctx, 0, &x->sul_ping, sul_ping_cb,
-								 (lws_usec_t) B.cfg.sio_ping_ms * 1000);
+				lws_sul_schedule(ctx, 0, &x->sul_ping, sul_ping_cb,
+								 (lws_usec_t) cfg->sio_ping_ms * 1000);
 			}
 			return;
 		case EIO_CLOSE:
@@ -1037,7 +1055,7 @@ poll_flush(struct sio *x)
 		lws_dll2_remove(&m->list);
 		s->queued -= m->len;
 		free(m);
-		B.m.ws_messages_out++;
+		metrics_inc(M_WS_MESSAGES_OUT);
 	}
 	if (s->state == SS_CLOSING)
 		jb_puts(&b, b.len ? "\x1e" "1" : "1");
@@ -1059,7 +1077,7 @@ sio_poll_wake(struct session *s)
 	if (x->get && (s->sendq.count || s->state == SS_CLOSING))
 		poll_flush(x);
 	if (s->state == SS_CLOSING)
-		lws_sul_schedule(B.ctx, 0, &x->sul_release, sul_release_cb, 1);
+		lws_sul_schedule(ctx, 0, &x->sul_release, sul_release_cb, 1);
 }
 
 int
@@ -1130,7 +1148,7 @@ poll_post(struct http_req *r, struct session *s, const char *body, size_t len)
 {
 	size_t		at = 0;
 
-	if (len > B.cfg.max_message)
+	if (len > cfg->max_message)
 	{
 		answer_error(r, 413, 3, "Payload too large");
 		session_close(s, 1009, "payload too large");
@@ -1351,4 +1369,15 @@ sio_preflight(struct lws *wsi, const char **message, const char **hint)
 	free(method);
 	free(headers);
 	return status;
+}
+
+void
+sio_ws_init(const struct config *config, struct lws_context *context, sio_http_answer_fn answer)
+{
+	static const struct session_sio_hooks hooks = {sio_deliver, sio_poll_wake, sio_closed};
+
+	cfg = config;
+	ctx = context;
+	http_sio_answer = answer;
+	session_set_sio_hooks(&hooks);
 }

@@ -7,13 +7,15 @@
  * realpath() and serve only regular files that stay under the root.  The
  * transfer itself is lws_serve_http_file(), which streams from WRITEABLE.
  */
-#include "bridge.h"
+#include "static.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include "wire.h"
 
 static const struct
 {
@@ -46,7 +48,7 @@ static_mime(const char *path)
 
 /* 0 when the transfer started, -1 to close, or an HTTP status to answer. */
 int
-static_serve(struct lws *wsi, const char *path)
+static_serve(struct lws *wsi, const char *web_root, const char *path)
 {
 	static const char hdrs[] = "x-content-type-options: nosniff\r\ncache-control: no-cache\r\n";
 	char		want[PATH_MAX],
@@ -58,7 +60,7 @@ static_serve(struct lws *wsi, const char *path)
 
 	if (!static_path_ok(path))
 		return 404;
-	if (!realpath(B.cfg.web_root, root))
+	if (!realpath(web_root, root))
 		return 404;
 	if (strlen(root) + strlen(path) + 11 >= sizeof(want))
 		return 404;

@@ -1,6 +1,10 @@
 /*
  * webhook.c: delivering the webhook outbox (pgcall.webhook_delivery).
  *
+ * Long file: one delivery's life (claim, resolve, check the address,
+ * connect, POST, read the answer, report) is one state machine over one
+ * struct delivery, on timers and lws callbacks that hand it to each other.
+ *
  * The extension writes deliveries at the commit of each change and decides
  * everything about them: who gets what, the body, the signature, the retry
  * schedule, when one is dead.  This module only moves them: it claims due
@@ -24,16 +28,26 @@
  * Lifetime: a struct delivery lives from the claim to its report entry.  Its
  * wsi points back to it through the opaque user data; finish() clears that
  * and kills the wsi, so callbacks that come later find NULL and do nothing.
- * Nothing here is locked: one thread (bridge.h).
+ * Nothing here is locked: one loop thread (main.c).
  */
-#include "bridge.h"
+#include "webhook.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "json.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+
+static const struct config *cfg;
+static struct lws_context *ctx;
+static struct lws_vhost *vhost;
+static const char *bridge_id;
+static struct pgconn *sys;
 
 struct delivery
 {
@@ -230,8 +244,8 @@ sul_orphans_cb(lws_sorted_usec_list_t *sul)
 		}
 	}
 	lws_end_foreach_dll_safe(p, p1);
-	if (orphans.count && !B.destroying)
-		lws_sul_schedule(B.ctx, 0, sul, sul_orphans_cb, 100 * 1000);
+	if (orphans.count && !lifecycle_destroying())
+		lws_sul_schedule(ctx, 0, sul, sul_orphans_cb, 100 * 1000);
 }
 
 /* Free a lookup now if the resolver is done with it, else later. */
@@ -241,8 +255,8 @@ lookup_drop(struct lookup *l)
 	if (gai_error(&l->gai) == EAI_INPROGRESS && gai_cancel(&l->gai) != EAI_CANCELED)
 	{
 		lws_dll2_add_tail(&l->list, &orphans);
-		if (!B.destroying)
-			lws_sul_schedule(B.ctx, 0, &sul_orphans, sul_orphans_cb, 100 * 1000);
+		if (!lifecycle_destroying())
+			lws_sul_schedule(ctx, 0, &sul_orphans, sul_orphans_cb, 100 * 1000);
 		return;
 	}
 	if (l->gai.ar_result)
@@ -300,9 +314,9 @@ finish(struct delivery *d, const char *error)
 	report_append("}", 1);
 	report_count++;
 	if (d->status >= 200 && d->status < 300)
-		B.m.webhooks_delivered++;
+		metrics_inc(M_WEBHOOKS_DELIVERED);
 	else
-		B.m.webhooks_failed++;
+		metrics_inc(M_WEBHOOKS_FAILED);
 	log_debug("webhook %lld attempt %d to %s: %d %s", d->id, d->attempt, d->host, d->status,
 			  error ? error : "");
 
@@ -332,7 +346,7 @@ report_done(struct job *job)
 	if (job->err && !retryable(job_sqlstate(job)))
 	{
 		/* the batch itself was refused: sending it again would fail again */
-		B.m.webhook_report_errors++;
+		metrics_inc(M_WEBHOOK_REPORT_ERRORS);
 		log_warn("webhooks: reporting deliveries failed, batch dropped (their leases will run out): %s",
 				 PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
 		report_flush();
@@ -348,7 +362,7 @@ report_done(struct job *job)
 		 */
 		size_t		len = strlen(sent);
 
-		B.m.webhook_report_errors++;
+		metrics_inc(M_WEBHOOK_REPORT_ERRORS);
 		log_warn("webhooks: reporting %s failed: %s", "deliveries",
 				 job->err ? PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY) : job->fail_msg);
 		if (report_count == 0)
@@ -379,10 +393,10 @@ report_done(struct job *job)
 static void
 report_flush(void)
 {
-	const char *v[2] = {B.id, NULL};
+	const char *v[2] = {bridge_id, NULL};
 	struct job *job;
 
-	if (report_pending || report_count == 0 || !conn_up(&B.sys) || B.destroying)
+	if (report_pending || report_count == 0 || !conn_up(sys) || lifecycle_destroying())
 		return;
 	report_append("]", 1);
 	v[1] = report_buf;
@@ -396,7 +410,7 @@ report_flush(void)
 	}
 	job->arg = strdup(report_buf);
 	job->free_arg = true;
-	if (!job->arg || conn_submit(&B.sys, job))
+	if (!job->arg || conn_submit(sys, job))
 	{
 		job_free(job);
 		report_len--;
@@ -436,8 +450,8 @@ connect_to(struct delivery *d)
 	struct lws *wsi;
 
 	memset(&ci, 0, sizeof(ci));
-	ci.context = B.ctx;
-	ci.vhost = B.vh;
+	ci.context = ctx;
+	ci.vhost = vhost;
 	ci.address = d->addr;
 	ci.port = atoi(d->port);
 	ci.path = d->path;
@@ -476,7 +490,7 @@ sul_resolve_cb(lws_sorted_usec_list_t *sul)
 
 	if (rc == EAI_INPROGRESS)
 	{
-		lws_sul_schedule(B.ctx, 0, &d->sul_resolve, sul_resolve_cb, 2000);
+		lws_sul_schedule(ctx, 0, &d->sul_resolve, sul_resolve_cb, 2000);
 		return;
 	}
 	if (rc != 0)
@@ -560,7 +574,7 @@ start(struct delivery *d)
 	int			rc;
 
 	d->t_start = now_us();
-	lws_sul_schedule(B.ctx, 0, &d->sul_timeout, sul_timeout_cb, (lws_usec_t) d->timeout_ms * 1000);
+	lws_sul_schedule(ctx, 0, &d->sul_timeout, sul_timeout_cb, (lws_usec_t) d->timeout_ms * 1000);
 	if (!parse_url(d))
 	{
 		finish(d, "the URL cannot be parsed");
@@ -601,7 +615,7 @@ start(struct delivery *d)
 		return;
 	}
 	d->lookup = l;
-	lws_sul_schedule(B.ctx, 0, &d->sul_resolve, sul_resolve_cb, 1000);
+	lws_sul_schedule(ctx, 0, &d->sul_resolve, sul_resolve_cb, 1000);
 }
 
 int
@@ -775,7 +789,7 @@ claim_done(struct job *job)
 	{
 		if (job->err)
 		{
-			B.m.webhook_claim_errors++;
+			metrics_inc(M_WEBHOOK_CLAIM_ERRORS);
 			log_warn("webhooks: claiming deliveries failed: %s",
 					 PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
 		}
@@ -802,7 +816,7 @@ claim_done(struct job *job)
 		d->response_max = (size_t) atol(PQgetvalue(res, r, 8));
 		d->allow_private = PQgetvalue(res, r, 9)[0] == 't';
 		lws_dll2_add_tail(&d->list, &inflight);
-		B.m.webhook_attempts++;
+		metrics_inc(M_WEBHOOK_ATTEMPTS);
 		if (!d->url || !d->delivery_id || !d->event_type || !d->body || !d->signature)
 		{
 			finish(d, "out of memory");
@@ -822,18 +836,18 @@ static void
 claim(void)
 {
 	char		bmax[16];
-	const char *v[2] = {B.id, bmax};
-	int			room = B.cfg.webhook_inflight - (int) inflight.count;
+	const char *v[2] = {bridge_id, bmax};
+	int			room = cfg->webhook_inflight - (int) inflight.count;
 	struct job *job;
 
-	if (B.cfg.webhook_inflight <= 0 || B.draining || B.stop || room <= 0)
+	if (cfg->webhook_inflight <= 0 || lifecycle_draining() || room <= 0)
 		return;
 	if (claim_pending)
 	{
 		claim_again = true;
 		return;
 	}
-	if (!conn_up(&B.sys))
+	if (!conn_up(sys))
 		return;
 	snprintf(bmax, sizeof(bmax), "%d", room);
 	job = job_new(claim_done, NULL);
@@ -843,7 +857,7 @@ claim(void)
 		return;
 	}
 	job->arg = (void *) (intptr_t) room;
-	if (conn_submit(&B.sys, job))
+	if (conn_submit(sys, job))
 	{
 		job_free(job);
 		return;
@@ -863,7 +877,7 @@ sul_poll_cb(lws_sorted_usec_list_t *sul)
 {
 	report_flush();
 	claim();
-	lws_sul_schedule(B.ctx, 0, sul, sul_poll_cb, (lws_usec_t) B.cfg.webhook_poll_ms * 1000);
+	lws_sul_schedule(ctx, 0, sul, sul_poll_cb, (lws_usec_t) cfg->webhook_poll_ms * 1000);
 }
 
 /*
@@ -874,15 +888,21 @@ sul_poll_cb(lws_sorted_usec_list_t *sul)
 void
 webhook_kick(void)
 {
-	if (B.cfg.webhook_inflight > 0 && enabled)
-		lws_sul_schedule(B.ctx, 0, &sul_kick, sul_kick_cb, 1);
+	if (cfg && cfg->webhook_inflight > 0 && enabled)
+		lws_sul_schedule(ctx, 0, &sul_kick, sul_kick_cb, 1);
 }
 
 void
-webhook_start(void)
+webhook_start(const struct config *config, struct lws_context *context, struct lws_vhost *vh,
+			  const char *id, struct pgconn *system)
 {
-	if (B.cfg.webhook_inflight > 0)
-		lws_sul_schedule(B.ctx, 0, &sul_poll, sul_poll_cb, 1);
+	cfg = config;
+	ctx = context;
+	vhost = vh;
+	bridge_id = id;
+	sys = system;
+	if (cfg->webhook_inflight > 0)
+		lws_sul_schedule(ctx, 0, &sul_poll, sul_poll_cb, 1);
 }
 
 int

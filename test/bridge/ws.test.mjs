@@ -118,6 +118,15 @@ describe('messages', () => {
     assert.deepEqual(r, { type: 'result', id: 'v', data: null });
   });
 
+  test('only fn and args reach the database: a member jsonb would refuse does not fail the call', async () => {
+    // the call is the same pgcall.rpc statement HTTP sends, with the fn and
+    // args the bridge checked; the rest of the message stays in the bridge
+    c.send('{"type":"call","id":"nul","fn":"current_user_id","note":"a\\u0000b"}');
+    assert.deepEqual(await c.next((m) => m.id === 'nul'), { type: 'result', id: 'nul', data: 'msg-user' });
+    c.send('{"type":"call","id":"dup","fn":"echo","schema":"bridge_test","args":{"a":"first"},"args":{"a":"last"}}');
+    assert.equal((await c.next((m) => m.id === 'dup')).data.a, 'last');
+  });
+
   test('errors carry the HTTP status and the PostgREST error body', async () => {
     const r = await c.call('no_such_function');
     assert.equal(r.type, 'error');

@@ -10,8 +10,6 @@ PREPARE bridge_identity_ro AS
 SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true), set_config('request.headers', $3, true), set_config('request.method', $4, true), set_config('request.path', $5, true), set_config('statement_timeout', $6, true), set_config('transaction_read_only', 'on', true);
 PREPARE bridge_rpc AS
 SELECT kind, body, rows, content_range FROM pgcall.rpc($1::text, $2::text, $3::jsonb, $4::boolean, $5::text, $6::text, $7::text, $8::text);
-PREPARE bridge_ws_rpc AS
-SELECT kind, body, rows FROM pgcall.rpc($1::text, $2::jsonb->>'fn', coalesce($2::jsonb->'args', '{}'::jsonb), false);
 PREPARE bridge_ws_auth AS
 SELECT pgcall.current_user_id();
 PREPARE bridge_events AS

@@ -1,19 +1,93 @@
 /*
- * rpc.c: the PostgREST conventions shared by HTTP and WebSocket calls:
+ * request.c: the PostgREST conventions shared by HTTP and WebSocket calls:
  * who a request runs as (JWT or anonymous role), which exposed schema it
  * names, and how a database result or error becomes a status and a body.
  *
  * Status mapping follows PostgREST's table (docs/protocol.md lists it),
  * plus pgcall's own codes P<status><letter> and PostgREST's PTxyz and
- * 'PGRST' conventions.  Pure functions of their inputs and B.cfg.
+ * 'PGRST' conventions.  Pure functions of their inputs and the options
+ * given to request_init().
+ *
+ * The identity statement and the call are built here and nowhere else:
+ * HTTP and WebSocket calls send the same two statements.
  */
-#include "bridge.h"
+#include "request.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "json.h"
 #include "jwt.h"
+#include "wire.h"
+
+static const struct config *cfg;
+static char statement_timeout[24];
+
+void
+request_init(const struct config *config)
+{
+	cfg = config;
+	snprintf(statement_timeout, sizeof(statement_timeout), "%d", cfg->statement_timeout_ms);
+}
+
+struct job *
+request_job(const struct identity *id, const char *headers_json, const char *method,
+			const char *path, bool read_only, job_done_fn done, void *owner)
+{
+	const char *v[6] = {id->role, id->claims, headers_json ? headers_json : "{}",
+	method, path, statement_timeout};
+	struct job *job = job_new(done, owner);
+
+	if (!job || job_add(job, read_only ? SQL_IDENTITY_RO : SQL_IDENTITY, 6, v))
+	{
+		job_free(job);
+		return NULL;
+	}
+	return job;
+}
+
+int
+request_add_rpc(struct job *job, const char *schema, const char *fn, const char *args_json,
+				bool single, const char *query, const char *prefer, const char *accept,
+				const char *range)
+{
+	const char *v[8] = {schema, fn, args_json, single ? "true" : "false",
+	query, prefer, accept, range};
+
+	if (job_add(job, SQL_RPC, 8, v))
+		return -1;
+	job->reset_after = strcmp(schema, "pgcall") != 0;	/* db.c: reset_sql */
+	return 0;
+}
+
+void
+request_refusal(bool pool, const char **code, const char **message, const char **hint)
+{
+	if (pool && pool_up_count() > 0)
+	{
+		*code = "PGRST003";
+		*message = "Too many requests are waiting for a database connection";
+		*hint = "Retry later.";
+	}
+	else
+	{
+		*code = "PGRST001";
+		*message = "Could not connect to the database";
+		*hint = NULL;
+	}
+}
+
+void
+request_refused(struct reply *r, bool pool)
+{
+	const char *code,
+			   *message,
+			   *hint;
+
+	request_refusal(pool, &code, &message, &hint);
+	reply_error(r, 503, code, message, NULL, hint);
+}
 
 void
 identity_clear(struct identity *id)
@@ -262,25 +336,25 @@ identity_from_bearer(struct identity *id, const char *token, size_t len, struct 
 	memset(id, 0, sizeof(*id));
 	if (!token)
 	{
-		if (!B.cfg.anon_role[0])
+		if (!cfg->anon_role[0])
 		{
 			reply_error(err, 401, "PGRST302", "Anonymous access is disabled", NULL,
 						"Send a JWT in the Authorization header.");
 			return -1;
 		}
-		id->role = strdup(B.cfg.anon_role);
+		id->role = strdup(cfg->anon_role);
 		id->claims = strdup("");
 		return id->role && id->claims ? 0 : -1;
 	}
-	e = jwt_verify(token, len, (const unsigned char *) B.cfg.jwt_secret, B.cfg.jwt_secret_len,
-				   B.cfg.jwt_aud, now_unix(), &t, &why);
+	e = jwt_verify(token, len, (const unsigned char *) cfg->jwt_secret, cfg->jwt_secret_len,
+				   cfg->jwt_aud, now_unix(), &t, &why);
 	if (e != JWT_OK)
 	{
 		reply_error(err, 401, jwt_error_code(e), why, NULL, NULL);
 		return -1;
 	}
 	/* a token that never expires cannot be taken back: refuse it unless allowed */
-	if (!t.exp && !B.cfg.jwt_allow_no_exp)
+	if (!t.exp && !cfg->jwt_allow_no_exp)
 	{
 		jwt_clear(&t);
 		reply_error(err, 401, "PGRST303", "JWT has no exp claim", NULL,
@@ -295,13 +369,13 @@ identity_from_bearer(struct identity *id, const char *token, size_t len, struct 
 		 * for something else act as its sub under the anonymous role.
 		 */
 		jwt_clear(&t);
-		if (!B.cfg.anon_role[0])
+		if (!cfg->anon_role[0])
 		{
 			reply_error(err, 401, "PGRST302", "JWT has no role claim and anonymous access is disabled",
 						NULL, NULL);
 			return -1;
 		}
-		id->role = strdup(B.cfg.anon_role);
+		id->role = strdup(cfg->anon_role);
 		id->claims = strdup("");
 		return id->role && id->claims ? 0 : -1;
 	}
@@ -317,9 +391,9 @@ const char *
 schema_pick(const char *profile)
 {
 	if (!profile || !profile[0])
-		return B.cfg.schemas[0];
-	for (int i = 0; i < B.cfg.nschemas; i++)
-		if (strcmp(profile, B.cfg.schemas[i]) == 0)
-			return B.cfg.schemas[i];
+		return cfg->schemas[0];
+	for (int i = 0; i < cfg->nschemas; i++)
+		if (strcmp(profile, cfg->schemas[i]) == 0)
+			return cfg->schemas[i];
 	return NULL;
 }

@@ -1,11 +1,12 @@
 /*
- * events.c: moving database events to sockets.
+ * fanout.c: moving database events to sockets.
  *
  * The listener connection runs pgcall.bridge_listen() (LISTEN to the
  * event channel, whose name only the extension knows) and, on every
  * notification, on every (re)connect and at start, fetches the events after
  * the last id it has seen with pgcall.bridge_events(after, max), page by
- * page, and hands each one to ws.c.  Event ids are assigned in commit
+ * page, and hands each one, once per recipient, to the deliver callback
+ * (session.c's, given by main.c).  Event ids are assigned in commit
  * order, so "id > last fetched" never skips a late commit, and a lost
  * connection loses nothing: the next fetch starts where the last one ended.
  * The NOTIFY payload is only a wake-up.
@@ -13,33 +14,40 @@
  * At most one fetch runs at a time; a notification during a fetch sets
  * "again" and the fetch repeats.
  */
-#include "bridge.h"
+#include "fanout.h"
+
 #include "json.h"
+#include "log.h"
+#include "metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static struct
 {
-	int64_t		last_id;		/* highest event id handed to ws.c */
+	int64_t		last_id;		/* highest event id handed on */
 	bool		known;			/* last_id is valid (horizon read) */
 	bool		fetching;
 	bool		again;
 	bool		ready;			/* listener is LISTENing */
 	lws_sorted_usec_list_t sul_retry;
+	const struct config *cfg;
+	struct lws_context *ctx;
+	struct pgconn *listener;
+	fanout_deliver_fn deliver;
 }			E;
 
 static void fetch(void);
 static void read_horizon(void);
 
 int64_t
-events_cursor(void)
+fanout_cursor(void)
 {
 	return E.last_id;
 }
 
 bool
-events_live(void)
+fanout_live(void)
 {
 	return E.ready && E.known;
 }
@@ -59,11 +67,11 @@ sul_retry_cb(lws_sorted_usec_list_t *sul)
 static void
 retry_later(void)
 {
-	lws_sul_schedule(B.ctx, 0, &E.sul_retry, sul_retry_cb, 1000 * 1000);
+	lws_sul_schedule(E.ctx, 0, &E.sul_retry, sul_retry_cb, 1000 * 1000);
 }
 
 /*
- * Hand the event to ws.c for each of its recipients, a JSON array of user
+ * Hand the event on for each of its recipients, a JSON array of user
  * ids as bridge_events() writes it (array_to_json of text[]).
  */
 static void
@@ -89,11 +97,11 @@ deliver(int64_t id, const char *recipients, size_t rlen, const char *payload, si
 		{
 			memcpy(plain, v.p + 1, v.n - 2);
 			plain[v.n - 2] = '\0';
-			ws_deliver_event(plain, id, payload, plen);
+			E.deliver(plain, id, payload, plen);
 		}
 		else if ((user = json_string_dup(&v)) != NULL)
 		{
-			ws_deliver_event(user, id, payload, plen);
+			E.deliver(user, id, payload, plen);
 			free(user);
 		}
 	}
@@ -108,14 +116,14 @@ fetch_done(struct job *job)
 	E.fetching = false;
 	if (!job_ok(job))
 	{
-		B.m.events_fetch_errors++;
+		metrics_inc(M_EVENTS_FETCH_ERRORS);
 		if (job->err)
 		{
 			log_error("fetching events failed: %s",
 					  PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY));
 			retry_later();
 		}
-		/* connection lost: events_listener_ready() fetches again */
+		/* connection lost: fanout_listener_ready() fetches again */
 		return;
 	}
 	n = res ? PQntuples(res) : 0;
@@ -126,12 +134,12 @@ fetch_done(struct job *job)
 		if (id <= E.last_id)
 			continue;
 		E.last_id = id;
-		B.m.events_fetched++;
+		metrics_inc(M_EVENTS_FETCHED);
 		if (!PQgetisnull(res, i, 1))
 			deliver(id, PQgetvalue(res, i, 1), (size_t) PQgetlength(res, i, 1),
 					PQgetvalue(res, i, 2), (size_t) PQgetlength(res, i, 2));
 	}
-	if (n >= B.cfg.event_batch || E.again)
+	if (n >= E.cfg->event_batch || E.again)
 	{
 		E.again = false;
 		fetch();
@@ -154,7 +162,7 @@ fetch(void)
 	if (!E.ready || !E.known)
 		return;
 	snprintf(after, sizeof(after), "%lld", (long long) E.last_id);
-	snprintf(max, sizeof(max), "%d", B.cfg.event_batch);
+	snprintf(max, sizeof(max), "%d", E.cfg->event_batch);
 	job = job_new(fetch_done, NULL);
 	if (!job || job_add(job, SQL_EVENTS, 2, v))
 	{
@@ -164,7 +172,7 @@ fetch(void)
 	}
 	E.fetching = true;
 	E.again = false;
-	if (conn_submit(&B.listener, job))
+	if (conn_submit(E.listener, job))
 	{
 		E.fetching = false;
 		job_free(job);
@@ -196,12 +204,12 @@ read_horizon(void)
 {
 	struct job *job = job_new(horizon_done, NULL);
 
-	if (!job || job_add(job, SQL_HORIZON, 0, NULL) || conn_submit(&B.listener, job))
+	if (!job || job_add(job, SQL_HORIZON, 0, NULL) || conn_submit(E.listener, job))
 		job_free(job);
 }
 
 void
-events_listener_ready(struct pgconn *c)
+fanout_listener_ready(struct pgconn *c)
 {
 	(void) c;
 	E.ready = true;
@@ -213,7 +221,7 @@ events_listener_ready(struct pgconn *c)
 }
 
 void
-events_listener_down(struct pgconn *c)
+fanout_listener_down(struct pgconn *c)
 {
 	(void) c;
 	E.ready = false;
@@ -221,7 +229,7 @@ events_listener_down(struct pgconn *c)
 }
 
 void
-events_notify(struct pgconn *c, PGnotify *n)
+fanout_notify(struct pgconn *c, PGnotify *n)
 {
 	(void) c;
 	(void) n;
@@ -229,7 +237,12 @@ events_notify(struct pgconn *c, PGnotify *n)
 }
 
 void
-events_init(void)
+fanout_init(const struct config *cfg, struct lws_context *ctx, struct pgconn *listener,
+			fanout_deliver_fn deliver)
 {
 	memset(&E, 0, sizeof(E));
+	E.cfg = cfg;
+	E.ctx = ctx;
+	E.listener = listener;
+	E.deliver = deliver;
 }
