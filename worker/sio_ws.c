@@ -43,7 +43,7 @@
  * same pid (socket.recovered) when the pid is its user's and the events
  * after the offset (or after the pid's id, when it got none) are all still
  * stored; it then gets those events, through the dialect's rules, before
- * live ones, each once (ws.c's resume).  Otherwise it gets a new pid and new
+ * live ones, each once (session.c's resume).  Otherwise it gets a new pid and new
  * events only.  Nothing of this is kept in the bridge: another bridge, or
  * this one restarted, recovers the same way.  Replies to the client's own
  * events (callInitiated, callError, acks) are not events and carry no
