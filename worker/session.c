@@ -24,6 +24,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "request.h"
 
 static const struct config *cfg;
 static struct lws_context *ctx;
@@ -621,6 +622,15 @@ session_adopt(struct session *to, struct session *from)
 	to->last_sent = from->last_sent;
 	to->calls = from->calls;
 	from->calls = 0;
+	to->call_running = from->call_running;
+	from->call_running = false;
+	while (from->calls_waiting.count)
+	{
+		struct lws_dll2 *d = lws_dll2_get_head(&from->calls_waiting);
+
+		lws_dll2_remove(d);
+		lws_dll2_add_tail(d, &to->calls_waiting);
+	}
 	if (from->registered)
 	{
 		to->user = from->user;
@@ -651,12 +661,75 @@ session_adopt(struct session *to, struct session *from)
 		lws_callback_on_writable(to->wsi);
 }
 
+/*
+ * A socket's calls commit in the order they were sent: one is in the pool
+ * at a time and the rest wait here, in order (--ws-calls bounds them all).
+ * Two calls sent back to back, an offer and then an ICE candidate, ran on
+ * two pool connections before and could commit, and so reach the peer, the
+ * other way round.  0, or the refusal's HTTP status when the call could not
+ * be queued at all.
+ */
+int
+session_call_submit(struct session *s, struct job *job)
+{
+	int			rc;
+
+	if (s->call_running)
+	{
+		lws_dll2_add_tail(&job->list, &s->calls_waiting);
+		return 0;
+	}
+	if ((rc = pool_submit(job)) != 0)
+		return rc;
+	s->call_running = true;
+	return 0;
+}
+
+/*
+ * The running call is done (its done callback calls this): the next one
+ * goes to the pool.  One the pool refuses is answered through its own done
+ * callback with the refusal's code, as a job that never reached a database.
+ */
+void
+session_call_finished(struct session *s)
+{
+	s->call_running = false;
+	while (!s->call_running && s->calls_waiting.count)
+	{
+		struct job *job = lws_container_of(lws_dll2_get_head(&s->calls_waiting), struct job, list);
+		const char *code,
+				   *message,
+				   *hint;
+
+		lws_dll2_remove(&job->list);
+		if (pool_submit(job) == 0)
+		{
+			s->call_running = true;
+			return;
+		}
+		request_refusal(true, &code, &message, &hint);
+		job->fail_code = code;
+		job->fail_msg = message;
+		job->done(job);
+		job_free(job);
+	}
+}
+
 void
 session_cleanup(struct session *s)
 {
 	lws_sul_cancel(&s->sul_resume);
 	if (s->sio)
 		sio->closed(s);
+	/* calls that never reached the pool are dropped with their socket */
+	while (s->calls_waiting.count)
+	{
+		struct job *j = lws_container_of(lws_dll2_get_head(&s->calls_waiting), struct job, list);
+
+		lws_dll2_remove(&j->list);
+		lws_dll2_remove(&j->owner_link);
+		job_free(j);
+	}
 	while (s->jobs.count)
 	{
 		struct job *j = lws_container_of(lws_dll2_get_head(&s->jobs), struct job, owner_link);

@@ -62,7 +62,9 @@ struct session
 	size_t		rx_len;
 	size_t		rx_cap;
 	lws_dll2_owner_t jobs;
-	int			calls;
+	int			calls;			/* calls running or waiting */
+	bool		call_running;	/* one call in the pool at a time */
+	lws_dll2_owner_t calls_waiting;	/* the rest, in the order sent */
 	uint16_t	close_code;
 	char		close_reason[96];
 	uint64_t	wire_min;		/* bytes the client must have sent, all frames masked */
@@ -93,6 +95,8 @@ void		session_send_error(struct session *s, const char *rawid, int status,
 							   const char *code, const char *msg);
 void		session_close(struct session *s, uint16_t code, const char *reason);
 struct job *session_job(struct session *s, job_done_fn done, const char *method, const char *path);
+int			session_call_submit(struct session *s, struct job *job);
+void		session_call_finished(struct session *s);
 int			session_identity(struct identity *id, const char *tok, size_t len, struct reply *r);
 bool		session_register(struct session *s, const char *uid);
 void		session_opened(struct session *s);	/* a socket's session, zeroed by lws */

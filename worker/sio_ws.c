@@ -697,10 +697,26 @@ struct call_arg
 	int64_t		ack;
 };
 
+static void call_answer(struct session *s, struct job *job);
+
 static void
 call_done(struct job *job)
 {
 	struct session *s = job->owner;
+
+	if (!s)
+		return;
+	lws_dll2_remove(&job->owner_link);
+	s->calls--;
+	call_answer(s, job);
+	session_call_finished(s);	/* the socket's next event, in order */
+	if (s->wsi && s->calls < cfg->ws_calls && s->state != SS_CLOSING)
+		lws_rx_flow_control(s->wsi, 1);
+}
+
+static void
+call_answer(struct session *s, struct job *job)
+{
 	const struct call_arg *a = job->arg;
 	const PGresult *res = job->res[1];
 	struct jval emits,
@@ -711,10 +727,6 @@ call_done(struct job *job)
 	size_t		len;
 	enum jtype	top;
 
-	if (!s)
-		return;
-	lws_dll2_remove(&job->owner_link);
-	s->calls--;
 	if ((s->state != SS_LIVE && s->state != SS_RESUMING) || !s->sio)
 		return;
 	if (!job_ok(job) || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
@@ -837,7 +849,7 @@ on_event(struct session *s, const struct sio_packet *p)
 	job->arg = a;
 	job->free_arg = true;
 	a = NULL;
-	if (pool_submit(job))
+	if (session_call_submit(s, job))
 	{
 		const char *code,
 				   *message,
@@ -850,6 +862,15 @@ on_event(struct session *s, const struct sio_packet *p)
 	}
 	s->calls++;
 	lws_dll2_add_tail(&job->owner_link, &s->jobs);
+	/*
+	 * A Socket.IO client emits without waiting (an offer, then its ICE
+	 * candidates) and, without an ack, would never learn of a refusal: on a
+	 * WebSocket the bridge stops reading instead while --ws-calls events
+	 * wait, so TCP holds the rest and nothing is lost.  (Long-polling sends
+	 * one POST at a time; what one POST holds beyond the limit is refused.)
+	 */
+	if (s->wsi && s->calls >= cfg->ws_calls)
+		lws_rx_flow_control(s->wsi, 0);
 	goto out;
 oom:
 	job_free(job);

@@ -78,6 +78,7 @@ call_done(struct job *job)
 			session_send_error_body(s, rawid, r.status, r.body, r.len);
 	}
 	reply_clear(&r);
+	session_call_finished(s);
 }
 
 static void
@@ -132,7 +133,7 @@ on_call(struct session *s, const char *msg, size_t len, const char *rawid)
 		goto out;
 	}
 	job->free_arg = true;
-	if (pool_submit(job))
+	if (session_call_submit(s, job))
 	{
 		struct reply r = {0};
 

@@ -216,3 +216,37 @@ test('a rate limit is 429 with Retry-After, the seconds the database says to wai
     await rb.stop();
   }
 });
+
+// A socket's calls commit in the order they were sent: an offer and the ICE
+// candidates sent right after it, without waiting for replies, reach the
+// peer in that order (they ran on several pool connections at once before,
+// and could commit the other way round).
+test('calls sent back to back on one socket commit, and reach the peer, in the order sent', async () => {
+  const alice = new Client(b, userToken('ord-alice'));
+  const bob = new Client(b, userToken('ord-bob'));
+  await Promise.all([alice.welcome(), bob.welcome()]);
+  const callId = (await alice.ok('call_start', { invitees: ['ord-bob'], type: 'video' })).call.id;
+  await bob.event((m) => m.event === 'call.incoming');
+  await bob.ok('call_accept', { call_id: callId });
+  for (let round = 0; round < 3; round++) {
+    const n = 16;
+    const replies = [];
+    for (let i = 0; i < n; i++) {
+      replies.push(alice.call('call_signal', { call_id: callId, to_user: 'ord-bob', kind: i === 0 ? 'offer' : 'candidate', payload: { round, i } }));
+    }
+    for (const r of await Promise.all(replies)) assert.equal(r.type, 'result', JSON.stringify(r));
+    const got = [];
+    for (let i = 0; i < n; i++) {
+      got.push((await bob.event((m) => m.event === 'call.signal' && m.data.payload.round === round, `signal ${i} of round ${round}`)).data.payload.i);
+    }
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => i), `round ${round}`);
+  }
+  // and a 17th call while 16 wait is refused, as before: --ws-calls bounds them all
+  const burst = Array.from({ length: 20 }, (_, i) => alice.call('call_get', { call_id: callId }));
+  const kinds = (await Promise.all(burst)).map((r) => (r.type === 'result' ? 'ok' : r.status));
+  assert.ok(kinds.filter((k) => k === 'ok').length >= 16, JSON.stringify(kinds));
+  assert.ok(kinds.every((k) => k === 'ok' || k === 429), JSON.stringify(kinds));
+  await alice.ok('call_end', { call_id: callId });
+  alice.close();
+  bob.close();
+});

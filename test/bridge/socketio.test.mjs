@@ -131,6 +131,40 @@ describe('seed 003 flow with socket.io-client', () => {
     bob.close();
   });
 
+  // The seed's client sends its offer and then its ICE candidates without
+  // waiting: they must reach the peer in that order (addIceCandidate before
+  // setRemoteDescription fails), and none may be lost: a socket's events run
+  // one at a time, and past --ws-calls the bridge stops reading the socket.
+  test('an offer and the ICE candidates emitted right after it reach the peer in order', async () => {
+    const alice = client('ord3-alice');
+    const bob = client('ord3-bob');
+    await Promise.all([connected(alice), connected(bob)]);
+    await online('ord3-alice', 'ord3-bob');
+    alice.emit('initiateCall', { receiverId: 'ord3-bob', callType: 'video' });
+    const { callId } = await next(alice, 'callInitiated');
+    await next(bob, 'incomingCall');
+    bob.emit('acceptCall', { callId });
+    await next(alice, 'callAccepted');
+    // on the WebSocket (the bridge has --ws-calls 2: the rest wait in TCP)
+    await waitFor(() => alice.io.engine.transport.name === 'websocket', 'the upgrade');
+    const n = 15;
+    alice.emit('sendOffer', { to: 'ord3-bob', offer: { type: 'offer', sdp: 'v=0' }, callId });
+    for (let i = 0; i < n; i++) {
+      alice.emit('sendIceCandidate', { to: 'ord3-bob', candidate: { candidate: `candidate:${i} 1 udp 2122260223 10.0.0.1 ${50000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 }, callId });
+    }
+    await waitFor(() => bob.seen.filter(([name]) => name === 'receiveIceCandidate').length === n ||
+      alice.seen.some(([name]) => name === 'callError'), 'every candidate')
+      .catch((e) => { throw new Error(`${e.message}: bob saw ${JSON.stringify(bob.seen).slice(0, 600)}; alice ${JSON.stringify(alice.seen).slice(0, 600)}`); });
+    const order = bob.seen.filter(([name]) => name === 'receiveOffer' || name === 'receiveIceCandidate')
+      .map(([name, p]) => (name === 'receiveOffer' ? 'offer' : p.candidate.candidate.split(' ')[0]));
+    assert.deepEqual(order, ['offer', ...Array.from({ length: n }, (_, i) => `candidate:${i}`)]);
+    assert.deepEqual(alice.seen.filter(([name]) => name === 'callError'), []);
+    alice.emit('endCall', { callId });
+    await next(bob, 'callEnded');
+    alice.close();
+    bob.close();
+  });
+
   test('reject, on long-polling only (transports: [\'polling\']): the callee confirms, the caller learns callRejected', async () => {
     const alice = client('alice', { transports: ['polling'] });
     const bob = client('bob', { transports: ['polling'] });
@@ -545,8 +579,17 @@ describe('Engine.IO and Socket.IO attacked', () => {
     assert.equal((await r.closed).code, 1009);
   });
 
-  test('flood: events beyond --ws-calls in flight are acked with 429, the socket goes on', async () => {
-    const alice = client('flooder');
+  test('flood on a WebSocket: past --ws-calls the bridge stops reading, so every event is answered', async () => {
+    const alice = client('flooder-ws', { transports: ['websocket'] });
+    await connected(alice);
+    const acks = await Promise.all(Array.from({ length: 40 }, () => alice.emitWithAck('acceptCall', { callId: 'x' })));
+    assert.deepEqual(acks.filter((a) => a.error !== 'Call not found'), []);
+    assert.deepEqual(await alice.emitWithAck('acceptCall', {}), { error: 'callId required' });
+    alice.close();
+  });
+
+  test('flood on long-polling: what one POST holds past --ws-calls is acked with 429, the socket goes on', async () => {
+    const alice = client('flooder', { transports: ['polling'] });
     await connected(alice);
     const acks = await Promise.all(Array.from({ length: 40 }, () => alice.emitWithAck('acceptCall', { callId: 'x' })));
     const refused = acks.filter((a) => a.code === 'PGRST429');
