@@ -79,7 +79,7 @@ static const struct opt opts[] = {
 	{"ws-ping", O_INT, F(ws_ping_s), "25", 1, 3600, "seconds of silence before a WebSocket ping"},
 	{"ws-timeout", O_INT, F(ws_timeout_s), "60", 2, 7200,
 	"seconds without a pong (or any frame) before a socket is cut; more than --ws-ping"},
-	{"ws-calls", O_INT, F(ws_calls), "16", 1, 10000, "calls in flight per socket before 429"},
+	{"ws-calls", O_INT, F(ws_calls), "16", 1, 10000, "calls running or waiting per socket (one runs at a time, in order) before 429"},
 	{"heartbeat", O_INT, F(heartbeat_ms), "5000", 100, 600000, "ms between presence heartbeats"},
 	{"expire-interval", O_INT, F(expire_ms), "1000", 0, 3600000,
 	"ms between call_expire() and participant_disconnect_sweep() sweeps (0: off)"},
