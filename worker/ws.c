@@ -464,21 +464,32 @@ on_closed(struct session *s)
  * Bytes the bridge has read from this connection so far: what the kernel
  * received less what still waits in its queue.  At the upgrade this is the
  * request head only, even when the client, having seen the 101, has already
- * sent its first frame.  The count is taken before the queue is read, so a
- * frame landing in between makes the result smaller, never larger.
+ * sent its first frame.  Bytes landing between the two counts would make it
+ * wrong (too small: an unmasked frame then passed as masked), so the count
+ * is taken again after the queue and the pair retried until both agree;
+ * without agreement the check is off for the socket.
  */
 static bool
 wire_consumed(struct lws *wsi, uint64_t *n)
 {
 	int			fd = lws_get_socket_fd(wsi);
-	int			queued = 0;
-	uint64_t	got;
 
-	if (!wire_received(wsi, &got) || ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0 ||
-		(uint64_t) queued > got)
-		return false;
-	*n = got - (uint64_t) queued;
-	return true;
+	for (int tries = 0; tries < 8; tries++)
+	{
+		int			queued = 0;
+		uint64_t	before,
+					after;
+
+		if (!wire_received(wsi, &before) || ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0 ||
+			!wire_received(wsi, &after))
+			return false;
+		if (before == after && (uint64_t) queued <= after)
+		{
+			*n = after - (uint64_t) queued;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
