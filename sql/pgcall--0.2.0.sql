@@ -3914,6 +3914,8 @@ SELECT 'seed004', e, seq, w::jsonb, ev, p::jsonb
 -- codes and error texts, over pgcall's functions.
 
 -- Seed 003 (MongoDB + WebRTC peer-to-peer): {success, message, data}.
+-- status is the seed's: no-answer while the call rings (its documented
+-- "still ringing"), the end reason once it ended, else pgcall's status.
 
 -- (dialect_error words both the socket's and the REST errors: no row for
 -- 42883, whose words differ, "Unknown event" and "Route not found")
@@ -3928,7 +3930,10 @@ INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, sta
      '{"success": true, "message": "Call initiated",
        "data": {"_id": "$.out.call.id", "callerId": {"_id": "$.out.call.created_by"},
                 "receiverId": {"_id": "$.body.receiverId"}, "callType": "$.out.call.media",
-                "status": "$.out.call.status", "endReason": "$.out.call.end_reason",
+                "status": {"$if": "$.out.call.status == \"ringing\"", "$then": "no-answer",
+                           "$else": {"$if": "$.out.call.status == \"ended\"", "$then": "$.out.call.end_reason",
+                                     "$else": "$.out.call.status"}},
+                "endReason": "$.out.call.end_reason",
                 "createdAt": "$.out.call.created_at"}}'),
     ('seed003', 'POST', '/api/calls/accept', 'call_accept', '{"call_id": "$.body.callId"}', '{callId}', 200,
      '{"success": true, "message": "Call accepted",
@@ -3959,7 +3964,10 @@ SELECT 'seed003', 'GET', p, 'call_history',
                           "receiverId": {"_id": "$.item.participants[0].id",
                                          "username": "$.item.participants[0].display_name",
                                          "images": "$.item.participants[0].avatar_url"},
-                          "callType": "$.item.type", "status": "$.item.status", "duration": "$.item.duration",
+                          "callType": "$.item.type",
+                          "status": {"$if": "$.item.status == \"ringing\"", "$then": "no-answer",
+                                     "$else": "$.item.status"},
+                          "duration": "$.item.duration",
                           "direction": "$.item.direction", "isMissed": "$.item.is_missed",
                           "createdAt": "$.item.created_at", "startedAt": "$.item.started_at",
                           "endedAt": "$.item.ended_at"}},

@@ -76,9 +76,12 @@ describe('seed 003 REST flow', () => {
     assert.deepEqual(call.callerId, { _id: 'alice' });
     assert.deepEqual(call.receiverId, { _id: 'bob' });
     assert.equal(call.callType, 'video');
-    assert.equal(call.status, 'ringing');
+    assert.equal(call.status, 'no-answer', 'the seed says no-answer while a call rings');
+    assert.equal(call.endReason, null);
     assert.match(call.createdAt, TS);
     const callId = call._id;
+    const ringing = (await api(alice, 'GET', '/api/calls/history')).json.data.find((x) => x._id === callId);
+    assert.equal(ringing.status, 'no-answer', 'history says no-answer for a call still ringing');
 
     // the same port's Socket.IO speaks seed 003 too
     const inc = await next(bobSocket, 'incomingCall');
@@ -145,7 +148,7 @@ describe('seed 003 REST flow', () => {
     // carol is offline: the seed's "user not available"; the call shows as missed for her
     const off = await api(alice, 'POST', '/api/calls/initiate', { receiverId: 'carol', callType: 'audio' });
     assert.equal(off.status, 201);
-    assert.equal(off.json.data.status, 'ended');
+    assert.equal(off.json.data.status, 'unavailable', 'an ended call says its end reason, as reject and end do');
     assert.equal(off.json.data.endReason, 'unavailable');
     const missed = await api(userToken('carol'), 'GET', '/api/calls/missed?limit=20&skip=0');
     assert.equal(missed.status, 200);
