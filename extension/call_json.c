@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -195,9 +196,57 @@ read_rows(Relation rel, Oid indexid, Datum key, Snapshot snap, bool last_only, O
 	return n;
 }
 
-/* Attribute number (0-based) of column name in desc; an internal error if missing. */
+/*
+ * Attribute number (0-based) of column name in desc; an internal error if
+ * missing.  The answers are kept, per name (the callers pass string
+ * constants, so a name is its pointer) and table, until the relation cache
+ * of any table is invalidated (ALTER TABLE among it).
+ */
+#define COL_CACHE_SIZE 64
+
+typedef struct ColCacheEntry
+{
+	Oid			relid;
+	const char *name;
+	int			att;
+} ColCacheEntry;
+
+static ColCacheEntry col_cache[COL_CACHE_SIZE];
+static int	col_cache_used = 0;
+static bool col_cache_callback = false;
+
+static void
+col_cache_reset(Datum arg, Oid relid)
+{
+	col_cache_used = 0;
+}
+
+static int col_lookup(TupleDesc desc, const char *name);
+
 static int
 col(TupleDesc desc, const char *name)
+{
+	int			att;
+
+	for (int i = 0; i < col_cache_used; i++)
+		if (col_cache[i].name == name && col_cache[i].relid == desc->tdtypeid)
+			return col_cache[i].att;
+	att = col_lookup(desc, name);
+	if (!col_cache_callback)
+	{
+		CacheRegisterRelcacheCallback(col_cache_reset, (Datum) 0);
+		col_cache_callback = true;
+	}
+	if (col_cache_used < COL_CACHE_SIZE)
+		col_cache[col_cache_used++] = (ColCacheEntry)
+		{
+			desc->tdtypeid, name, att
+		};
+	return att;
+}
+
+static int
+col_lookup(TupleDesc desc, const char *name)
 {
 	for (int i = 0; i < desc->natts; i++)
 	{
