@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/skey.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -117,7 +118,9 @@ with_version(const char *json, const char *version)
 
 /* --- the call object built in C -----------------------------------------------
  *
- * What call_json_query computes, read straight from the rows: the call by
+ * What call_json_query (and call_fields_query and participant_query, for
+ * events and the replies about a large call) compute, read straight from
+ * the rows: the call by
  * its primary key, its participants by theirs, its version from
  * event_call_idx, written the way json_build_object and json_agg write
  * (", " between members, " : " after a key, timestamps as JsonEncodeDateTime
@@ -158,20 +161,26 @@ typedef struct ObjRow
  * many.
  */
 static int
-read_rows(Relation rel, Oid indexid, Datum key, Snapshot snap, bool last_only, ObjRow **rows)
+read_rows(Relation rel, Oid indexid, Datum key, const char *key2, Snapshot snap,
+		  bool last_only, ObjRow **rows)
 {
 	Relation	idx = index_open(indexid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData skey;
+	ScanKeyData skey[2];
+	int			nkeys = key2 ? 2 : 1;
 	int			n = 0;
 	int			cap = 4;
 	int			natts = RelationGetDescr(rel)->natts;
 
 	*rows = palloc(sizeof(ObjRow) * cap);
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ, key);
-	scan = index_beginscan(rel, idx, snap, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
+	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, key);
+	/* the second index column, a text (participant's user_id), in its collation */
+	if (key2)
+		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key2));
+	scan = index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
 	while (index_getnext_slot(scan, last_only ? BackwardScanDirection : ForwardScanDirection, slot))
 	{
 		ObjRow	   *r;
@@ -431,19 +440,28 @@ by_invited_at(const void *a, const void *b)
 	return x->pos - y->pos;
 }
 
+/* As SPI runs a statement: see the changes made so far, in a new snapshot. */
+static Snapshot
+statement_snapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
 /*
  * call_json_query's two columns, built in C: the call object (*json, ending
- * in '}') and its version (*version, NULL when none), or false when there is
- * no such call.
+ * in '}') and its version (*version, NULL when none; not read when version
+ * is NULL), or false when there is no such call.  Without participants
+ * (!full) it is call_fields_query's.
  */
 static bool
-build_call_json(const char *call_id, char **json, char **version)
+build_call_json(const char *call_id, bool full, char **json, char **version)
 {
 	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
 	Relation	call_rel;
 	Relation	part_rel;
 	Relation	event_rel;
-	Snapshot	snap;
+	Snapshot	snap = statement_snapshot();
 	ObjRow	   *call_row;
 	ObjRow	   *parts;
 	ObjRow	   *ev;
@@ -451,50 +469,77 @@ build_call_json(const char *call_id, char **json, char **version)
 	StringInfoData buf;
 	bool		found;
 
-	/* as SPI runs a statement: see the changes made so far, in a new snapshot */
-	CommandCounterIncrement();
-	snap = RegisterSnapshot(GetTransactionSnapshot());
 	call_rel = table_open(pgcall_relid("call"), AccessShareLock);
-	found = read_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), key, snap, false, &call_row) > 0;
+	found = read_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), key, NULL, snap, false,
+					  &call_row) > 0;
 	if (found)
 	{
 		initStringInfo(&buf);
 		appendStringInfoChar(&buf, '{');
 		append_call_fields(&buf, RelationGetDescr(call_rel), call_row);
-
-		part_rel = table_open(pgcall_relid("participant"), AccessShareLock);
-		nparts = read_rows(part_rel, RelationGetPrimaryKeyIndex(part_rel), key, snap, false, &parts);
-		obj_key(&buf, "participants");
-		if (nparts == 0)
-			appendStringInfoString(&buf, "null");
-		else
+		if (full)
 		{
-			invited_at_att = col(RelationGetDescr(part_rel), "invited_at");
-			qsort(parts, nparts, sizeof(ObjRow), by_invited_at);
-			appendStringInfoChar(&buf, '[');
-			for (int i = 0; i < nparts; i++)
+			part_rel = table_open(pgcall_relid("participant"), AccessShareLock);
+			nparts = read_rows(part_rel, RelationGetPrimaryKeyIndex(part_rel), key, NULL, snap,
+							   false, &parts);
+			obj_key(&buf, "participants");
+			if (nparts == 0)
+				appendStringInfoString(&buf, "null");
+			else
 			{
-				if (i > 0)
-					appendStringInfoString(&buf, ", ");
-				append_participant(&buf, RelationGetDescr(part_rel), &parts[i]);
+				invited_at_att = col(RelationGetDescr(part_rel), "invited_at");
+				qsort(parts, nparts, sizeof(ObjRow), by_invited_at);
+				appendStringInfoChar(&buf, '[');
+				for (int i = 0; i < nparts; i++)
+				{
+					if (i > 0)
+						appendStringInfoString(&buf, ", ");
+					append_participant(&buf, RelationGetDescr(part_rel), &parts[i]);
+				}
+				appendStringInfoChar(&buf, ']');
 			}
-			appendStringInfoChar(&buf, ']');
+			table_close(part_rel, AccessShareLock);
 		}
 		appendStringInfoChar(&buf, '}');
-		table_close(part_rel, AccessShareLock);
 		*json = buf.data;
 
-		event_rel = table_open(pgcall_relid("event"), AccessShareLock);
-		if (read_rows(event_rel, pgcall_relid("event_call_idx"), key, snap, true, &ev) > 0)
-			*version = psprintf(INT64_FORMAT,
-								DatumGetInt64(ev->values[col(RelationGetDescr(event_rel), "id")]));
-		else
-			*version = NULL;
-		table_close(event_rel, AccessShareLock);
+		if (version)
+		{
+			event_rel = table_open(pgcall_relid("event"), AccessShareLock);
+			if (read_rows(event_rel, pgcall_relid("event_call_idx"), key, NULL, snap, true, &ev) > 0)
+				*version = psprintf(INT64_FORMAT,
+									DatumGetInt64(ev->values[col(RelationGetDescr(event_rel), "id")]));
+			else
+				*version = NULL;
+			table_close(event_rel, AccessShareLock);
+		}
 	}
 	table_close(call_rel, AccessShareLock);
 	UnregisterSnapshot(snap);
 	return found;
+}
+
+/* participant_query, built in C: NULL when there is no such participant. */
+static char *
+build_participant_json(const char *call_id, const char *user_id)
+{
+	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	Snapshot	snap = statement_snapshot();
+	Relation	rel = table_open(pgcall_relid("participant"), AccessShareLock);
+	ObjRow	   *row;
+	char	   *json = NULL;
+
+	if (read_rows(rel, RelationGetPrimaryKeyIndex(rel), key, user_id, snap, false, &row) > 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		append_participant(&buf, RelationGetDescr(rel), row);
+		json = buf.data;
+	}
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return json;
 }
 
 /* Whether build_call_json reads what call_json_query would for the current user. */
@@ -523,7 +568,7 @@ pgcall_call_json_text(const char *call_id)
 
 	if (builds_in_c())
 	{
-		if (!build_call_json(call_id, &json, &version))
+		if (!build_call_json(call_id, true, &json, &version))
 			return NULL;
 		pgcall_event_remember_call(call_id, json);
 		return with_version(json, version);
@@ -548,8 +593,12 @@ pgcall_call_json_for_event(const char *call_id, bool full)
 	static SPIPlanPtr full_plan = NULL;
 	static SPIPlanPtr fields_plan = NULL;
 	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(call_id)};
+	Datum		values[1];
+	char	   *json;
 
+	if (builds_in_c())
+		return build_call_json(call_id, full, &json, NULL) ? json : NULL;
+	values[0] = CStringGetTextDatum(call_id);
 	if (pgcall_exec(full ? pgcall_plan(&full_plan, call_json_query, 1, types)
 					: pgcall_plan(&fields_plan, call_fields_query, 1, types),
 					values, NULL, false, 1) == 0)
@@ -658,8 +707,12 @@ pgcall_participant_json(const char *call_id, const char *user_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(call_id), CStringGetTextDatum(user_id)};
+	Datum		values[2];
 
+	if (builds_in_c())
+		return build_participant_json(call_id, user_id);
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = CStringGetTextDatum(user_id);
 	if (pgcall_exec(pgcall_plan(&plan, participant_query, 2, types), values, NULL, false, 1) == 0)
 		return NULL;
 	return pgcall_getstr(0, 1);
