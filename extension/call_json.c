@@ -6,8 +6,10 @@
  * deadline reads as ended/missed) and its version, the id of its latest
  * event.  Events carry parts of it: the call's own members, the participant
  * that changed, or (call.started, call.incoming and the end events) the
- * whole call.  One kept plan serves the SQL function pgcall.call_json() and
- * the C callers.
+ * whole call.  pgcall's own functions (and the event flush), which run as
+ * the tables' owner, get it built in C from the rows (below); anyone that
+ * row-level security applies to (pgcall.call_json() called by a user) gets
+ * it from the kept plans of the queries, which define it.
  */
 #include "postgres.h"
 
@@ -120,9 +122,8 @@ with_version(const char *json, const char *version)
  *
  * What call_json_query (and call_fields_query and participant_query, for
  * events and the replies about a large call) compute, read straight from
- * the rows: the call by
- * its primary key, its participants by theirs, its version from
- * event_call_idx, written the way json_build_object and json_agg write
+ * the rows: the call by its primary key, its participants by theirs, its
+ * version from event_call_idx, written the way json_build_object and json_agg write
  * (", " between members, " : " after a key, timestamps as JsonEncodeDateTime
  * writes them in the session's time zone), so the text is the same byte for
  * byte: events carry it as is.  Taken only when row-level security leaves
@@ -156,9 +157,9 @@ typedef struct ObjRow
 } ObjRow;
 
 /*
- * The rows of rel whose first index column of indexid equals the uuid key,
- * in index order (backward: only the last one), as ObjRows; returns how
- * many.
+ * The rows of rel whose first index column of indexid equals the uuid key
+ * (and, with key2, whose second equals that text), in index order
+ * (last_only: backward, only the last one), as ObjRows; returns how many.
  */
 static int
 read_rows(Relation rel, Oid indexid, Datum key, const char *key2, Snapshot snap,
