@@ -6,16 +6,35 @@
  * deadline reads as ended/missed) and its version, the id of its latest
  * event.  Events carry parts of it: the call's own members, the participant
  * that changed, or (call.started, call.incoming and the end events) the
- * whole call.  One kept plan serves the SQL function pgcall.call_json() and
- * the C callers.
+ * whole call.  pgcall's own functions (and the event flush), which run as
+ * the tables' owner, get it built in C from the rows (below); anyone that
+ * row-level security applies to (pgcall.call_json() called by a user) gets
+ * it from the kept plans of the queries, which define it.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/skey.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/uuid.h"
 
 #include "pgcall.h"
@@ -99,6 +118,439 @@ with_version(const char *json, const char *version)
 	return buf.data;
 }
 
+/* --- the call object built in C -----------------------------------------------
+ *
+ * What call_json_query (and call_fields_query and participant_query, for
+ * events and the replies about a large call) compute, read straight from
+ * the rows: the call by its primary key, its participants by theirs, its
+ * version from event_call_idx, written the way json_build_object and json_agg write
+ * (", " between members, " : " after a key, timestamps as JsonEncodeDateTime
+ * writes them in the session's time zone), so the text is the same byte for
+ * byte: events carry it as is.  Taken only when row-level security leaves
+ * the three tables alone for the current user (pgcall's SECURITY DEFINER
+ * functions, run by the tables' owner); anyone else gets the query, under
+ * their policies.  test/sql/call_object.sql compares the two for calls in
+ * every state and lists the columns, so a column change shows there.
+ */
+
+/* Whether the current user owns relid and row-level security leaves it alone. */
+static bool
+owner_reads(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ok = ((Form_pg_class) GETSTRUCT(tup))->relowner == GetUserId() &&
+		!((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/* A row read by index: its columns deformed. */
+typedef struct ObjRow
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			pos;			/* order read (by the index) */
+} ObjRow;
+
+/*
+ * The rows of rel whose first index column of indexid equals the uuid key
+ * (and, with key2, whose second equals that text), in index order
+ * (last_only: backward, only the last one), as ObjRows; returns how many.
+ */
+static int
+read_rows(Relation rel, Oid indexid, Datum key, const char *key2, Snapshot snap,
+		  bool last_only, ObjRow **rows)
+{
+	Relation	idx = index_open(indexid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey[2];
+	int			nkeys = key2 ? 2 : 1;
+	int			n = 0;
+	int			cap = 4;
+	int			natts = RelationGetDescr(rel)->natts;
+
+	*rows = palloc(sizeof(ObjRow) * cap);
+	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, key);
+	/* the second index column, a text (participant's user_id), in its collation */
+	if (key2)
+		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key2));
+	scan = index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	while (index_getnext_slot(scan, last_only ? BackwardScanDirection : ForwardScanDirection, slot))
+	{
+		ObjRow	   *r;
+
+		if (n == cap)
+		{
+			cap *= 2;
+			*rows = repalloc(*rows, sizeof(ObjRow) * cap);
+		}
+		r = &(*rows)[n];
+		r->values = palloc(sizeof(Datum) * natts);
+		r->nulls = palloc(sizeof(bool) * natts);
+		r->pos = n;
+		heap_deform_tuple(ExecCopySlotHeapTuple(slot), RelationGetDescr(rel), r->values, r->nulls);
+		n++;
+		if (last_only)
+			break;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	return n;
+}
+
+/*
+ * Attribute number (0-based) of column name in desc; an internal error if
+ * missing.  The answers are kept, per name (the callers pass string
+ * constants, so a name is its pointer) and table, until the relation cache
+ * of any table is invalidated (ALTER TABLE among it).
+ */
+#define COL_CACHE_SIZE 64
+
+typedef struct ColCacheEntry
+{
+	Oid			relid;
+	const char *name;
+	int			att;
+} ColCacheEntry;
+
+static ColCacheEntry col_cache[COL_CACHE_SIZE];
+static int	col_cache_used = 0;
+static bool col_cache_callback = false;
+
+static void
+col_cache_reset(Datum arg, Oid relid)
+{
+	col_cache_used = 0;
+}
+
+static int col_lookup(TupleDesc desc, const char *name);
+
+static int
+col(TupleDesc desc, const char *name)
+{
+	int			att;
+
+	for (int i = 0; i < col_cache_used; i++)
+		if (col_cache[i].name == name && col_cache[i].relid == desc->tdtypeid)
+			return col_cache[i].att;
+	att = col_lookup(desc, name);
+	if (!col_cache_callback)
+	{
+		CacheRegisterRelcacheCallback(col_cache_reset, (Datum) 0);
+		col_cache_callback = true;
+	}
+	if (col_cache_used < COL_CACHE_SIZE)
+		col_cache[col_cache_used++] = (ColCacheEntry)
+		{
+			desc->tdtypeid, name, att
+		};
+	return att;
+}
+
+static int
+col_lookup(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return i;
+	}
+	elog(ERROR, "column \"%s\" is missing from the call object's table", name);
+	return -1;
+}
+
+/* The members, written as json_build_object writes them. */
+static void
+obj_key(StringInfo buf, const char *key)
+{
+	if (buf->data[buf->len - 1] != '{')
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, " : ");
+}
+
+static void
+obj_text(StringInfo buf, const char *key, const char *value)
+{
+	obj_key(buf, key);
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+static const char *
+text_col(ObjRow *r, int att)
+{
+	return r->nulls[att] ? NULL : TextDatumGetCString(r->values[att]);
+}
+
+static void
+obj_col_text(StringInfo buf, const char *key, ObjRow *r, int att)
+{
+	obj_text(buf, key, text_col(r, att));
+}
+
+static void
+obj_col_bool(StringInfo buf, const char *key, ObjRow *r, int att)
+{
+	obj_key(buf, key);
+	if (r->nulls[att])
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfoString(buf, DatumGetBool(r->values[att]) ? "true" : "false");
+}
+
+static void
+obj_int(StringInfo buf, const char *key, bool isnull, int32 value)
+{
+	obj_key(buf, key);
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "%d", value);
+}
+
+static void
+obj_col_int(StringInfo buf, const char *key, ObjRow *r, int att)
+{
+	obj_int(buf, key, r->nulls[att], r->nulls[att] ? 0 : DatumGetInt32(r->values[att]));
+}
+
+static void
+obj_time(StringInfo buf, const char *key, bool isnull, Datum value)
+{
+	obj_key(buf, key);
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else
+	{
+		char		ts[MAXDATELEN + 1];
+
+		JsonEncodeDateTime(ts, value, TIMESTAMPTZOID, NULL);
+		appendStringInfo(buf, "\"%s\"", ts);
+	}
+}
+
+static void
+obj_col_time(StringInfo buf, const char *key, ObjRow *r, int att)
+{
+	obj_time(buf, key, r->nulls[att], r->values[att]);
+}
+
+/* deadline <= now(), false when there is none (SQL's null) */
+static bool
+past(ObjRow *r, int att)
+{
+	return !r->nulls[att] &&
+		DatumGetTimestampTz(r->values[att]) <= GetCurrentTransactionStartTimestamp();
+}
+
+/* CALL_FIELDS of the call row r */
+static void
+append_call_fields(StringInfo buf, TupleDesc d, ObjRow *r)
+{
+	const char *status = text_col(r, col(d, "status"));
+	int			deadline = col(d, "ring_deadline");
+	int			ended_at = col(d, "ended_at");
+	int			duration = col(d, "duration_seconds");
+	/* pgcall.effective_call_status */
+	bool		expired = strcmp(status, "ringing") == 0 && past(r, deadline);
+	const char *eff = expired ? "ended" : status;
+	const char *reason = text_col(r, col(d, "end_reason"));
+
+	obj_key(buf, "id");
+	escape_json(buf, DatumGetCString(DirectFunctionCall1(uuid_out, r->values[col(d, "id")])));
+	obj_col_text(buf, "kind", r, col(d, "kind"));
+	obj_col_text(buf, "media", r, col(d, "media"));
+	obj_text(buf, "status", eff);
+	obj_text(buf, "end_reason", strcmp(eff, "ended") == 0 ? (reason ? reason : "missed") : NULL);
+	obj_col_text(buf, "channel_id", r, col(d, "channel_id"));
+	obj_col_text(buf, "room_id", r, col(d, "room_id"));
+	obj_col_text(buf, "created_by", r, col(d, "created_by"));
+	obj_col_text(buf, "answered_by", r, col(d, "answered_by"));
+	obj_col_text(buf, "ended_by", r, col(d, "ended_by"));
+	obj_col_text(buf, "title", r, col(d, "title"));
+	obj_col_text(buf, "description", r, col(d, "description"));
+	obj_col_bool(buf, "is_public", r, col(d, "is_public"));
+	obj_col_int(buf, "max_participants", r, col(d, "max_participants"));
+	obj_col_time(buf, "created_at", r, col(d, "created_at"));
+	obj_col_time(buf, "ring_deadline", r, deadline);
+	obj_col_time(buf, "answered_at", r, col(d, "answered_at"));
+	if (!r->nulls[ended_at])
+		obj_col_time(buf, "ended_at", r, ended_at);
+	else
+		obj_time(buf, "ended_at", !expired, r->values[deadline]);
+	if (!r->nulls[duration])
+		obj_col_int(buf, "duration_seconds", r, duration);
+	else
+		obj_int(buf, "duration_seconds", !expired, 0);
+}
+
+/* PARTICIPANT_OBJECT of the participant row r */
+static void
+append_participant(StringInfo buf, TupleDesc d, ObjRow *r)
+{
+	const char *status = text_col(r, col(d, "status"));
+	/* pgcall.effective_participant_status over pgcall.rings_until */
+	bool		expired = (strcmp(status, "invited") == 0 || strcmp(status, "ringing") == 0) &&
+		past(r, col(d, "ring_deadline"));
+
+	appendStringInfoChar(buf, '{');
+	obj_col_text(buf, "user_id", r, col(d, "user_id"));
+	obj_col_text(buf, "role", r, col(d, "role"));
+	obj_text(buf, "status", expired ? "missed" : status);
+	if (expired)
+		obj_text(buf, "reason", "timeout");
+	else
+		obj_col_text(buf, "reason", r, col(d, "reason"));
+	obj_col_time(buf, "invited_at", r, col(d, "invited_at"));
+	obj_col_time(buf, "joined_at", r, col(d, "joined_at"));
+	obj_col_time(buf, "left_at", r, col(d, "left_at"));
+	obj_col_int(buf, "joined_seconds", r, col(d, "joined_seconds"));
+	obj_col_text(buf, "device_id", r, col(d, "device_id"));
+	obj_col_bool(buf, "mic_muted", r, col(d, "mic_muted"));
+	obj_col_bool(buf, "camera_off", r, col(d, "camera_off"));
+	obj_col_bool(buf, "sharing_screen", r, col(d, "sharing_screen"));
+	appendStringInfoChar(buf, '}');
+}
+
+/* ORDER BY p.invited_at, p.user_id: the rows come by user id, keep that order on ties */
+static int invited_at_att;
+
+static int
+by_invited_at(const void *a, const void *b)
+{
+	const ObjRow *x = a;
+	const ObjRow *y = b;
+	TimestampTz tx = DatumGetTimestampTz(x->values[invited_at_att]);
+	TimestampTz ty = DatumGetTimestampTz(y->values[invited_at_att]);
+
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+/* As SPI runs a statement: see the changes made so far, in a new snapshot. */
+static Snapshot
+statement_snapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * call_json_query's two columns, built in C: the call object (*json, ending
+ * in '}') and its version (*version, NULL when none; not read when version
+ * is NULL), or false when there is no such call.  Without participants
+ * (!full) it is call_fields_query's.
+ */
+static bool
+build_call_json(const char *call_id, bool full, char **json, char **version)
+{
+	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	Relation	call_rel;
+	Relation	part_rel;
+	Relation	event_rel;
+	Snapshot	snap = statement_snapshot();
+	ObjRow	   *call_row;
+	ObjRow	   *parts;
+	ObjRow	   *ev;
+	int			nparts;
+	StringInfoData buf;
+	bool		found;
+
+	call_rel = table_open(pgcall_relid("call"), AccessShareLock);
+	found = read_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), key, NULL, snap, false,
+					  &call_row) > 0;
+	if (found)
+	{
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		append_call_fields(&buf, RelationGetDescr(call_rel), call_row);
+		if (full)
+		{
+			part_rel = table_open(pgcall_relid("participant"), AccessShareLock);
+			nparts = read_rows(part_rel, RelationGetPrimaryKeyIndex(part_rel), key, NULL, snap,
+							   false, &parts);
+			obj_key(&buf, "participants");
+			if (nparts == 0)
+				appendStringInfoString(&buf, "null");
+			else
+			{
+				invited_at_att = col(RelationGetDescr(part_rel), "invited_at");
+				qsort(parts, nparts, sizeof(ObjRow), by_invited_at);
+				appendStringInfoChar(&buf, '[');
+				for (int i = 0; i < nparts; i++)
+				{
+					if (i > 0)
+						appendStringInfoString(&buf, ", ");
+					append_participant(&buf, RelationGetDescr(part_rel), &parts[i]);
+				}
+				appendStringInfoChar(&buf, ']');
+			}
+			table_close(part_rel, AccessShareLock);
+		}
+		appendStringInfoChar(&buf, '}');
+		*json = buf.data;
+
+		if (version)
+		{
+			event_rel = table_open(pgcall_relid("event"), AccessShareLock);
+			if (read_rows(event_rel, pgcall_relid("event_call_idx"), key, NULL, snap, true, &ev) > 0)
+				*version = psprintf(INT64_FORMAT,
+									DatumGetInt64(ev->values[col(RelationGetDescr(event_rel), "id")]));
+			else
+				*version = NULL;
+			table_close(event_rel, AccessShareLock);
+		}
+	}
+	table_close(call_rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return found;
+}
+
+/* participant_query, built in C: NULL when there is no such participant. */
+static char *
+build_participant_json(const char *call_id, const char *user_id)
+{
+	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	Snapshot	snap = statement_snapshot();
+	Relation	rel = table_open(pgcall_relid("participant"), AccessShareLock);
+	ObjRow	   *row;
+	char	   *json = NULL;
+
+	if (read_rows(rel, RelationGetPrimaryKeyIndex(rel), key, user_id, snap, false, &row) > 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		append_participant(&buf, RelationGetDescr(rel), row);
+		json = buf.data;
+	}
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return json;
+}
+
+/* Whether build_call_json reads what call_json_query would for the current user. */
+static bool
+builds_in_c(void)
+{
+	return owner_reads(pgcall_relid("call")) && owner_reads(pgcall_relid("participant")) &&
+		owner_reads(pgcall_relid("event"));
+}
+
 /*
  * The call object of call_id as JSON text, or NULL when there is no such
  * call (or row-level security hides it).  SPI must be connected; the result
@@ -111,9 +563,18 @@ pgcall_call_json_text(const char *call_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(call_id)};
+	Datum		values[1];
 	char	   *json;
+	char	   *version;
 
+	if (builds_in_c())
+	{
+		if (!build_call_json(call_id, true, &json, &version))
+			return NULL;
+		pgcall_event_remember_call(call_id, json);
+		return with_version(json, version);
+	}
+	values[0] = CStringGetTextDatum(call_id);
 	if (pgcall_exec(pgcall_plan(&plan, call_json_query, 1, types), values, NULL, false, 1) == 0)
 		return NULL;
 	json = pgcall_getstr(0, 1);
@@ -133,8 +594,12 @@ pgcall_call_json_for_event(const char *call_id, bool full)
 	static SPIPlanPtr full_plan = NULL;
 	static SPIPlanPtr fields_plan = NULL;
 	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(call_id)};
+	Datum		values[1];
+	char	   *json;
 
+	if (builds_in_c())
+		return build_call_json(call_id, full, &json, NULL) ? json : NULL;
+	values[0] = CStringGetTextDatum(call_id);
 	if (pgcall_exec(full ? pgcall_plan(&full_plan, call_json_query, 1, types)
 					: pgcall_plan(&fields_plan, call_fields_query, 1, types),
 					values, NULL, false, 1) == 0)
@@ -243,8 +708,12 @@ pgcall_participant_json(const char *call_id, const char *user_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(call_id), CStringGetTextDatum(user_id)};
+	Datum		values[2];
 
+	if (builds_in_c())
+		return build_participant_json(call_id, user_id);
+	values[0] = CStringGetTextDatum(call_id);
+	values[1] = CStringGetTextDatum(user_id);
 	if (pgcall_exec(pgcall_plan(&plan, participant_query, 2, types), values, NULL, false, 1) == 0)
 		return NULL;
 	return pgcall_getstr(0, 1);
