@@ -19,7 +19,10 @@
  *    answers with the events (and the ack) to send back;
  *  - each pgcall event for the user goes through the dialect's outbound
  *    rules (sio_map(), rules as pgcall.dialect_rules() gave them) and is
- *    emitted in the seed's name and shape, or not at all.
+ *    emitted in the seed's name and shape, or not at all.  A rule whose
+ *    payload reads $.media waits for the user's call_media_session (a job
+ *    in the socket's turn of calls), and the socket's later events wait
+ *    behind it in order ("delivery" below).
  *
  * HTTP long-polling (socket.io-client's default start) is served too: a
  * GET without sid opens a session that no connection owns (session.c's
