@@ -1156,6 +1156,8 @@ held_release(struct session *s, const struct sio_media *media)
 	}
 	if (s->state == SS_CLOSING)
 		held_free(s);
+	else
+		session_resume_more(s);	/* a recovery that waited for the held bytes */
 }
 
 static void
@@ -1281,6 +1283,8 @@ poll_flush(struct sio *x)
 		answer_error(r, 500, 3, "out of memory");
 	else
 		http_sio_answer(r, 200, text_plain, body, len);
+	/* a recovery waiting for the queue to drain goes on (ws.c does it per write) */
+	session_resume_more(s);
 }
 
 void
