@@ -1144,6 +1144,8 @@ held_release(struct session *s, const struct sio_media *media)
 	{
 		struct held *h = lws_container_of(lws_dll2_get_head(&x->held), struct held, list);
 
+		if (media)
+			metrics_inc(media->json ? M_SIO_MEDIA_TOKEN : M_SIO_MEDIA_NONE);
 		if (map_event(s, h->payload, h->len, h->id, media) == SIO_MAP_MEDIA)
 		{
 			if (media_fetch(s))

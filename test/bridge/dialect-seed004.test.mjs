@@ -348,6 +348,11 @@ describe('seed 004 attacked', () => {
     await rest('s4h-bob', 'call_leave', { call_id: call.id });
     const carol = client('s4h-carol', { transports: ['websocket'] });
     await connected(carol);
+    const media = async () => {
+      const m = await metrics(b);
+      return [m['pgcall_bridge_socketio_media_total{outcome="session"}'], m['pgcall_bridge_socketio_media_total{outcome="none"}']];
+    };
+    const [session0, none0] = await media();
     const bob = client('s4h-bob', { auth: { token: userToken('s4h-bob'), pid: `${tag}.${base}`, offset: base } });
     await connected(bob);
     await waitFor(() => names(bob).includes('call.participant_left'), 'bob\'s recovered events');
@@ -356,12 +361,14 @@ describe('seed 004 attacked', () => {
     assert.deepEqual(bob.seen.find(([n]) => n === 'call.call_accepted')[1],
       { callId: call.id, roomId: call.channel_id, userId: 's4h-bob', token: null });
     inOrder(bob);
+    assert.deepEqual(await media(), [session0, none0 + 1], 'one emit filled with null, counted');
     // the bridge goes on: a live call for bob gets his token
     const { call: c2 } = await rest('s4h-carol', 'call_start', { invitees: ['s4h-bob'], type: 'audio' });
     await next(bob, 'call.incoming_call');
     await rest('s4h-bob', 'call_accept', { call_id: c2.id });
     assertTokenOf((await next(bob, 'call.call_accepted', (p) => p.callId === c2.id)).token, 's4h-bob', c2.channel_id);
     assertTokenOf((await next(carol, 'call.call_accepted', (p) => p.callId === c2.id)).token, 's4h-carol', c2.channel_id);
+    assert.deepEqual(await media(), [session0 + 2, none0 + 1], 'two from media sessions');
     inOrder(bob);
     inOrder(carol);
     await rest('s4h-carol', 'call_end', { call_id: c2.id });
