@@ -143,6 +143,11 @@ metrics_render(size_t *len)
 			  "pgcall_bridge_websockets_closed_total{reason=\"auth\"} %llu\n",
 			  (unsigned long long) m[M_WS_CLOSED_SLOW], (unsigned long long) m[M_WS_CLOSED_TOO_BIG],
 			  (unsigned long long) m[M_WS_CLOSED_AUTH]);
+	jb_puts(&b, "# HELP pgcall_bridge_socketio_media_total Socket.IO emits that read $.media, by what filled it.\n"
+			"# TYPE pgcall_bridge_socketio_media_total counter\n");
+	jb_printf(&b, "pgcall_bridge_socketio_media_total{outcome=\"session\"} %llu\n"
+			  "pgcall_bridge_socketio_media_total{outcome=\"none\"} %llu\n",
+			  (unsigned long long) m[M_SIO_MEDIA_TOKEN], (unsigned long long) m[M_SIO_MEDIA_NONE]);
 	counter(&b, "pgcall_bridge_ws_messages_received_total", "Client messages received.", m[M_WS_MESSAGES_IN]);
 	counter(&b, "pgcall_bridge_ws_messages_sent_total", "Messages written to clients.", m[M_WS_MESSAGES_OUT]);
 	jb_puts(&b, "# HELP pgcall_bridge_ws_calls_total Function calls over WebSockets, by outcome.\n"

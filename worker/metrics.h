@@ -22,6 +22,8 @@ enum metric_counter
 	M_WS_MESSAGES_OUT,
 	M_WS_CALLS_OK,
 	M_WS_CALLS_ERROR,
+	M_SIO_MEDIA_TOKEN,			/* a $.media emit filled from a media session */
+	M_SIO_MEDIA_NONE,			/* ... with null: none to be had */
 	M_EVENTS_FETCHED,
 	M_EVENTS_DELIVERED,
 	M_EVENTS_UNROUTED,

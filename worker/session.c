@@ -235,7 +235,7 @@ session_close(struct session *s, uint16_t code, const char *reason)
 }
 
 /* Queue overflow: drop the socket; the client reconnects and resumes. */
-static void
+void
 session_drop_slow(struct session *s)
 {
 	log_info("dropping a slow websocket client of user %s: %zu bytes queued",
@@ -654,8 +654,9 @@ session_adopt(struct session *to, struct session *from)
 
 		lws_dll2_remove(&m->list);
 		lws_dll2_add_tail(&m->list, &to->sendq);
-		to->queued += m->len;
 	}
+	/* with the bytes of events Socket.IO holds (sio_ws.c's sio_deliver) */
+	to->queued += from->queued;
 	from->queued = 0;
 	if (to->sendq.count)
 		lws_callback_on_writable(to->wsi);

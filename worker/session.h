@@ -49,7 +49,7 @@ struct session
 	struct identity id;
 	char	   *headers_json;
 	lws_dll2_owner_t sendq;
-	size_t		queued;
+	size_t		queued;			/* bytes in sendq, and of events Socket.IO holds */
 	lws_dll2_owner_t resume_buf;
 	size_t		resume_bytes;
 	bool		resume_overflow;
@@ -94,6 +94,7 @@ void		session_send_error_body(struct session *s, const char *rawid, int status,
 void		session_send_error(struct session *s, const char *rawid, int status,
 							   const char *code, const char *msg);
 void		session_close(struct session *s, uint16_t code, const char *reason);
+void		session_drop_slow(struct session *s);	/* past --send-queue: 1013 */
 struct job *session_job(struct session *s, job_done_fn done, const char *method, const char *path);
 int			session_call_submit(struct session *s, struct job *job);
 void		session_call_finished(struct session *s);

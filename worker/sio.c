@@ -272,9 +272,18 @@ is_path(const struct jval *v)
 		(v->p[2] == '.' || v->p[2] == '[') && !memchr(v->p, '\\', v->n);
 }
 
-bool
-sio_path(const char *path, size_t len, const char *event, size_t event_len,
-		 const char *me_json, size_t me_len, struct jval *out)
+struct mapctx
+{
+	const char *event;
+	size_t		event_len;
+	const char *me;
+	size_t		me_len;
+	const struct sio_media *media;	/* NULL: not asked for (conditions never see it) */
+};
+
+/* A path's value in m's context ($.event, $.me, $.media). */
+static bool
+path_value(const struct mapctx *m, const char *path, size_t len, struct jval *out)
 {
 	struct jval cur;
 	size_t		i = 1;
@@ -300,15 +309,22 @@ sio_path(const char *path, size_t len, const char *event, size_t event_len,
 				if (strcmp(key, "event") == 0)
 				{
 					/* the event was validated as an object by the caller */
-					cur.p = event;
-					cur.n = event_len;
+					cur.p = m->event;
+					cur.n = m->event_len;
 					cur.type = J_OBJECT;
 				}
 				else if (strcmp(key, "me") == 0)
 				{
-					cur.p = me_json;
-					cur.n = me_len;
+					cur.p = m->me;
+					cur.n = m->me_len;
 					cur.type = J_STRING;
+				}
+				else if (strcmp(key, "media") == 0 && m->media && m->media->json)
+				{
+					/* validated as an object by sio_map() */
+					cur.p = m->media->json;
+					cur.n = m->media->len;
+					cur.type = J_OBJECT;
 				}
 				else
 					return false;
@@ -353,6 +369,15 @@ sio_path(const char *path, size_t len, const char *event, size_t event_len,
 	return true;
 }
 
+bool
+sio_path(const char *path, size_t len, const char *event, size_t event_len,
+		 const char *me_json, size_t me_len, struct jval *out)
+{
+	struct mapctx m = {event, event_len, me_json, me_len, NULL};
+
+	return path_value(&m, path, len, out);
+}
+
 /* Two values equal as JSON scalars; strings compare decoded. */
 static bool
 values_equal(const struct jval *a, const struct jval *b)
@@ -372,14 +397,6 @@ values_equal(const struct jval *a, const struct jval *b)
 	return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
-struct mapctx
-{
-	const char *event;
-	size_t		event_len;
-	const char *me;
-	size_t		me_len;
-};
-
 static bool
 value_of(const struct mapctx *m, const struct jval *v, struct jval *out)
 {
@@ -388,7 +405,40 @@ value_of(const struct mapctx *m, const struct jval *v, struct jval *out)
 		*out = *v;
 		return true;
 	}
-	return sio_path(v->p + 1, v->n - 2, m->event, m->event_len, m->me, m->me_len, out);
+	return path_value(m, v->p + 1, v->n - 2, out);
+}
+
+/* A template value that is a path into $.media ("$.media", "$.media.agora.token"). */
+static bool
+is_media_path(const struct jval *v)
+{
+	return is_path(v) && v->n >= 9 && memcmp(v->p + 1, "$.media", 7) == 0 &&
+		(v->n == 9 || v->p[8] == '.' || v->p[8] == '[');
+}
+
+/* Whether a template reads $.media anywhere (then its rule waits for it). */
+static bool
+uses_media(const struct jval *t, int depth)
+{
+	struct jiter it = {t->p, t->n, 0};
+	struct jval k,
+				v;
+
+	if (depth > 16)
+		return false;
+	if (t->type == J_OBJECT)
+	{
+		while (json_next_member(&it, &k, &v))
+			if (uses_media(&v, depth + 1))
+				return true;
+	}
+	else if (t->type == J_ARRAY)
+	{
+		while (json_next_element(&it, &v))
+			if (uses_media(&v, depth + 1))
+				return true;
+	}
+	return is_media_path(t);
 }
 
 static bool
@@ -404,7 +454,7 @@ rule_holds(const struct mapctx *m, const struct jval *when)
 		return false;
 	while (json_next_member(&it, &k, &v))
 	{
-		if (!is_path(&k) || !sio_path(k.p + 1, k.n - 2, m->event, m->event_len, m->me, m->me_len, &a))
+		if (!is_path(&k) || !path_value(m, k.p + 1, k.n - 2, &a))
 			return false;
 		if (!value_of(m, &v, &b) || !values_equal(&a, &b))
 			return false;
@@ -432,8 +482,9 @@ fill(const struct mapctx *m, const struct jval *t, struct jbuf *b, int depth)
 		jb_puts(b, "{");
 		while (json_next_member(&it, &k, &v))
 		{
-			if (is_path(&v) && !value_of(m, &v, &r))
-				continue;		/* a member the path does not find is left out */
+			/* a member the path does not find is left out; $.media's are null */
+			if (is_path(&v) && !value_of(m, &v, &r) && !is_media_path(&v))
+				continue;
 			if (any)
 				jb_puts(b, ",");
 			any = true;
@@ -471,13 +522,14 @@ fill(const struct mapctx *m, const struct jval *t, struct jbuf *b, int depth)
 
 int
 sio_map(const char *rules, size_t rules_len, const char *event, size_t event_len,
-		const char *me, sio_emit_fn emit, void *ctx)
+		const char *me, const struct sio_media *media, sio_emit_fn emit, void *ctx)
 {
 	enum jtype	top;
 	struct jval type,
 				rule;
 	struct jiter it = {rules, rules_len, 0};
-	struct mapctx m = {event, event_len, NULL, 0};
+	struct mapctx m = {event, event_len, NULL, 0, NULL};
+	struct sio_media given = {NULL, 0};
 	struct jbuf mej;
 	int			rc = 0;
 
@@ -486,6 +538,9 @@ sio_map(const char *rules, size_t rules_len, const char *event, size_t event_len
 	if (!json_valid(event, event_len, &top) || top != J_OBJECT ||
 		!json_member(event, event_len, "event", &type) || type.type != J_STRING)
 		return -1;
+	/* a media session that is not an object is none: its paths fill null */
+	if (media && media->json && json_valid(media->json, media->len, &top) && top == J_OBJECT)
+		given = *media;
 	jb_init(&mej);
 	jb_strz(&mej, me ? me : "");
 	if (mej.oom)
@@ -510,6 +565,14 @@ sio_map(const char *rules, size_t rules_len, const char *event, size_t event_len
 		if (json_member(rule.p, rule.n, "when", &when) && when.type != J_NULL &&
 			!rule_holds(&m, &when))
 			continue;
+		if (!json_member(rule.p, rule.n, "payload", &payload))
+			payload = (struct jval) {.type = J_NULL};
+		if (!media && uses_media(&payload, 0))
+		{
+			rc = SIO_MAP_MEDIA;	/* the caller asks for it, then maps again */
+			break;
+		}
+		m.media = &given;
 		if (!json_member(rule.p, rule.n, "emit", &name) || name.type != J_STRING ||
 			!(nm = json_string_dup(&name)))
 		{
@@ -517,7 +580,7 @@ sio_map(const char *rules, size_t rules_len, const char *event, size_t event_len
 			break;
 		}
 		jb_init(&out);
-		if (json_member(rule.p, rule.n, "payload", &payload) && payload.type != J_NULL)
+		if (payload.type != J_NULL)
 			fill(&m, &payload, &out, 0);
 		if (out.oom)
 			rc = -1;

@@ -95,16 +95,34 @@ bool		sio_origin_ok(const char *s, size_t n);
  * expected is a path or a literal; values compare as JSON (strings after
  * decoding).
  *
+ * Payloads (not conditions) may also read "media": the recipient's own
+ * pgcall.call_media_session(call_id) for the event's call, which only the
+ * database can make (it holds the Agora certificate) and which differs per
+ * recipient.  A $.media path that names nothing fills null, even as a
+ * member: the rule promised the field.
+ *
  * The first rule whose "on" is the event's type and whose "when" holds
  * is applied: sio_map() calls emit(ctx, name, payload) and returns 1.  No
- * such rule: 0 (the socket does not see the event).  -1 when the rules or
- * the event are not well-formed, or memory ran out; nothing is emitted.
+ * such rule: 0 (the socket does not see the event).  When that rule's
+ * payload reads $.media and media is NULL, nothing is emitted and
+ * SIO_MAP_MEDIA is returned: the caller asks the database for the media
+ * session and maps the event again with it (media->json NULL when it could
+ * not be had: its paths fill null).  -1 when the rules or the event are not
+ * well-formed, or memory ran out; nothing is emitted.
  */
 typedef void (*sio_emit_fn) (void *ctx, const char *name, size_t name_len,
 							 const char *payload, size_t payload_len);
 
+struct sio_media
+{
+	const char *json;			/* a JSON object, or NULL: none */
+	size_t		len;
+};
+
+#define SIO_MAP_MEDIA 2
+
 int			sio_map(const char *rules, size_t rules_len, const char *event, size_t event_len,
-					const char *me, sio_emit_fn emit, void *ctx);
+					const char *me, const struct sio_media *media, sio_emit_fn emit, void *ctx);
 
 /*
  * A template path's value in the context.  Returns true with *out set when

@@ -19,7 +19,10 @@
  *    answers with the events (and the ack) to send back;
  *  - each pgcall event for the user goes through the dialect's outbound
  *    rules (sio_map(), rules as pgcall.dialect_rules() gave them) and is
- *    emitted in the seed's name and shape, or not at all.
+ *    emitted in the seed's name and shape, or not at all.  A rule whose
+ *    payload reads $.media waits for the user's call_media_session (a job
+ *    in the socket's turn of calls), and the socket's later events wait
+ *    behind it in order ("delivery" below).
  *
  * HTTP long-polling (socket.io-client's default start) is served too: a
  * GET without sid opens a session that no connection owns (session.c's
@@ -92,6 +95,19 @@ struct sio
 	struct session *probe_of;	/* the polling session this WebSocket probes */
 	lws_dll2_t	poll_link;
 	lws_sorted_usec_list_t sul_release;
+	/* events held behind one whose emit waits for its media session */
+	lws_dll2_owner_t held;
+	size_t		held_bytes;		/* counted in s->queued too */
+	bool		media_wait;		/* the head of held waits for its job */
+};
+
+/* An event held for its socket, in order (sio_deliver). */
+struct held
+{
+	lws_dll2_t	list;
+	int64_t		id;				/* its offset */
+	size_t		len;
+	char		payload[];
 };
 
 #define SIO_MAX_REFUSALS 5
@@ -390,11 +406,14 @@ answer_text(struct http_req *r, int status, const char *content_type, const char
 	http_sio_answer(r, status, content_type, strdup(text), strlen(text));
 }
 
+static void held_free(struct session *s);
+
 void
 sio_closed(struct session *s)
 {
 	struct sio *x = s->sio;
 
+	held_free(s);
 	lws_sul_cancel(&x->sul_ping);
 	lws_sul_cancel(&x->sul_connect);
 	lws_sul_cancel(&x->sul_release);
@@ -1004,10 +1023,28 @@ sio_on_message(struct session *s, const char *msg, size_t len)
 
 /* ------------------------------------------------------------ delivery */
 
+/*
+ * Most events are mapped and sent as they come.  An event whose rule reads
+ * $.media (the recipient's own pgcall.call_media_session(), an Agora token
+ * only the database can mint) waits for a job that runs that function as
+ * the socket's user, and every later event for the socket is held behind
+ * it, so that the socket still gets them in commit order.  The held events
+ * count in the send queue's bytes (--send-queue: past it the socket is
+ * dropped as too slow, and a resume waits for them to go out); the job
+ * takes its turn among the socket's calls (session_call_submit()).
+ */
+
+struct emit_to
+{
+	struct session *s;
+	int64_t		id;				/* the event's id: the emit's offset */
+};
+
 static void
 emit_one(void *ctx, const char *name, size_t name_len, const char *payload, size_t payload_len)
 {
-	struct session *s = ctx;
+	struct emit_to *to = ctx;
+	struct session *s = to->s;
 	struct jbuf b;
 
 	/* sio_put_event()'s packet with the event's id last: the offset */
@@ -1020,22 +1057,184 @@ emit_one(void *ctx, const char *name, size_t name_len, const char *payload, size
 		jb_puts(&b, ",");
 		jb_put(&b, payload, payload_len);
 	}
-	jb_printf(&b, ",\"%lld\"]", (long long) s->last_sent);
+	jb_printf(&b, ",\"%lld\"]", (long long) to->id);
 	ws_send_jb(s, &b);
+}
+
+/* One event through the dialect's rules: sio_map()'s answer. */
+static int
+map_event(struct session *s, const char *payload, size_t len, int64_t id,
+		  const struct sio_media *media)
+{
+	struct emit_to to = {s, id};
+	int			slot = rules_slot(s->sio->dialect);
+	int			rc;
+
+	if (!rules[slot].text)
+		return 0;
+	rc = sio_map(rules[slot].text, rules[slot].len, payload, len, s->user->id, media, emit_one, &to);
+	if (rc < 0)
+		log_warn("the dialect's rules or an event could not be mapped");
+	return rc;
+}
+
+static void
+held_pop(struct session *s)
+{
+	struct sio *x = s->sio;
+	struct held *h = lws_container_of(lws_dll2_get_head(&x->held), struct held, list);
+
+	lws_dll2_remove(&h->list);
+	x->held_bytes -= h->len;
+	/* session_drop_slow() zeroed the count: the socket is going anyway */
+	s->queued -= h->len <= s->queued ? h->len : s->queued;
+	free(h);
+}
+
+static void
+held_free(struct session *s)
+{
+	while (s->sio->held.count)
+		held_pop(s);
+	s->sio->media_wait = false;
+}
+
+/* Hold an event for s behind the one waiting (false: s was dropped). */
+static bool
+hold(struct session *s, const char *payload, size_t len, int64_t id)
+{
+	struct sio *x = s->sio;
+	struct held *h;
+
+	if (s->queued > 0 && s->queued + len > cfg->send_queue)
+	{
+		session_drop_slow(s);
+		return false;
+	}
+	if (!(h = malloc(sizeof(*h) + len)))
+	{
+		session_drop_slow(s);
+		return false;
+	}
+	memset(&h->list, 0, sizeof(h->list));
+	h->id = id;
+	h->len = len;
+	memcpy(h->payload, payload, len);
+	lws_dll2_add_tail(&h->list, &x->held);
+	x->held_bytes += len;
+	s->queued += len;
+	return true;
+}
+
+static const struct sio_media no_media = {NULL, 0};
+
+static bool media_fetch(struct session *s);
+
+/*
+ * The head of held gets its media session (json NULL: none), then the
+ * events behind it go out until one needs a media session of its own.
+ */
+static void
+held_release(struct session *s, const struct sio_media *media)
+{
+	struct sio *x = s->sio;
+
+	x->media_wait = false;
+	while (x->held.count && s->state != SS_CLOSING)
+	{
+		struct held *h = lws_container_of(lws_dll2_get_head(&x->held), struct held, list);
+
+		if (media)
+			metrics_inc(media->json ? M_SIO_MEDIA_TOKEN : M_SIO_MEDIA_NONE);
+		if (map_event(s, h->payload, h->len, h->id, media) == SIO_MAP_MEDIA)
+		{
+			if (media_fetch(s))
+				return;
+			media = &no_media;	/* none to be had: map it again with null */
+			continue;
+		}
+		media = NULL;
+		held_pop(s);
+	}
+	if (s->state == SS_CLOSING)
+		held_free(s);
+	else
+		session_resume_more(s);	/* a recovery that waited for the held bytes */
+}
+
+static void
+media_done(struct job *job)
+{
+	struct session *s = job->owner;
+	const PGresult *res = job->res[1];
+	struct sio_media media = {NULL, 0};
+
+	if (!s)
+		return;
+	lws_dll2_remove(&job->owner_link);
+	session_call_finished(s);	/* the socket's next call, in order */
+	if (!s->sio || !s->sio->media_wait)
+		return;
+	if (job_ok(job) && res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+	{
+		media.json = PQgetvalue(res, 0, 0);
+		media.len = (size_t) PQgetlength(res, 0, 0);
+	}
+	else
+		log_debug("no media session for an emit to user %s: %s", s->user ? s->user->id : "?",
+				  job_sqlstate(job) ? job_sqlstate(job) : "no database");
+	held_release(s, &media);
+}
+
+/*
+ * Run pgcall.call_media_session(call_id) as the socket's user for the
+ * event at the head of held: true when the job is on its way, false when
+ * none could be made or queued (the caller emits with $.media null).
+ */
+static bool
+media_fetch(struct session *s)
+{
+	struct sio *x = s->sio;
+	struct held *h = lws_container_of(lws_dll2_get_head(&x->held), struct held, list);
+	struct jval id;
+	char	   *call_id = NULL;
+	struct job *job = NULL;
+
+	if (json_member(h->payload, h->len, "call_id", &id) && id.type == J_STRING &&
+		(call_id = json_string_dup(&id)) &&
+		(job = session_job(s, media_done, "POST", "/socket.io/")) &&
+		job_add(job, SQL_SIO_MEDIA, 1, (const char *const *) &call_id) == 0)
+	{
+		job->per_socket = true;	/* one per socket at a time, like a resume round */
+		if (session_call_submit(s, job) == 0)
+		{
+			x->media_wait = true;
+			lws_dll2_add_tail(&job->owner_link, &s->jobs);
+			free(call_id);
+			return true;
+		}
+	}
+	log_debug("no media session asked for an emit to user %s", s->user ? s->user->id : "?");
+	job_free(job);
+	free(call_id);
+	return false;
 }
 
 void
 sio_deliver(struct session *s, const char *payload, size_t len)
 {
-	int			slot;
+	struct sio *x = s->sio;
 
-	if (!s->sio->connected || !s->user || !s->sio->dialect)
+	if (!x->connected || !s->user || !x->dialect)
 		return;
-	slot = rules_slot(s->sio->dialect);
-	if (!rules[slot].text)
+	if (x->held.count)
+	{
+		hold(s, payload, len, s->last_sent);
 		return;
-	if (sio_map(rules[slot].text, rules[slot].len, payload, len, s->user->id, emit_one, s) < 0)
-		log_warn("the dialect's rules or an event could not be mapped");
+	}
+	if (map_event(s, payload, len, s->last_sent, NULL) == SIO_MAP_MEDIA &&
+		hold(s, payload, len, s->last_sent) && !media_fetch(s))
+		held_release(s, &no_media);
 }
 
 /* ------------------------------------------------------- long-polling */
@@ -1086,6 +1285,8 @@ poll_flush(struct sio *x)
 		answer_error(r, 500, 3, "out of memory");
 	else
 		http_sio_answer(r, 200, text_plain, body, len);
+	/* a recovery waiting for the queue to drain goes on (ws.c does it per write) */
+	session_resume_more(s);
 }
 
 void

@@ -43,6 +43,7 @@ const struct sqldef sqldefs[SQL__COUNT] = {
 		"SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text", true},
 	[SQL_SIO_CALL] = {"pgcall_sio_call",
 		"SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text", true},
+	[SQL_SIO_MEDIA] = {"pgcall_sio_media", "SELECT pgcall.call_media_session($1::uuid)::text", true},
 	[SQL_DIALECT_HTTP] = {"pgcall_dialect_http",
 		"SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text, $3::text,"
 		" $4::text, $5::text)", true},

@@ -32,6 +32,7 @@ enum sql_id
 	SQL_WEBHOOK_ENABLED,
 	SQL_SIO_CONNECT,			/* dialect, namespace: user id and outbound rules */
 	SQL_SIO_CALL,				/* dialect, event, payload: what to send back */
+	SQL_SIO_MEDIA,				/* call id: the user's media session, for an emit */
 	SQL_DIALECT_HTTP,			/* dialect, method, path, query, body: status and body */
 	SQL__COUNT
 };

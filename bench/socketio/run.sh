@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/socketio/run.sh: Socket.IO (seed 003's dialect) vs the native
 # WebSocket in one run: event latency and memory per connection (run.mjs).
-# A throwaway cluster; BENCH_* variables as in run.mjs.
+# bench/socketio/run.sh media: seed 004's call.call_accepted with each
+# recipient's token ($.media) vs without (media.mjs).
+# A throwaway cluster; BENCH_* variables as in the .mjs.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/script/lib.sh"
 build
@@ -11,4 +13,7 @@ pg_env bench-socketio
 trap 'pg_stop bench-socketio' EXIT
 export ROOT PGCALL_ARTIFACTS=${PGCALL_ARTIFACTS:-$(mktemp -d)}
 (cd "$ROOT/test/bridge" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
-node "$ROOT/bench/socketio/run.mjs"
+case "${1:-}" in
+	media) node "$ROOT/bench/socketio/media.mjs" ;;
+	*) node "$ROOT/bench/socketio/run.mjs" ;;
+esac

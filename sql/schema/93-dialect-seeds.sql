@@ -137,7 +137,9 @@ INSERT INTO pgcall.dialect_error (dialect, sqlstate, message) VALUES
 -- ('DIRECT'|'GROUP', 'AUDIO'|'VIDEO'): one row per combination.  A group
 -- member's decline reaches the others as call.participant_left (the seed's
 -- call.call_rejected would end the call in every client); a direct call that
--- is declined ends as call.call_rejected.
+-- is declined ends as call.call_rejected.  call.call_accepted carries each
+-- recipient's own Agora token, as the seed's did ($.media: the bridge runs
+-- call_media_session as that recipient).
 -------------------------------------------------------------------------------
 
 INSERT INTO pgcall.dialect (name, namespace, error_event, http_error, description) VALUES
@@ -168,7 +170,8 @@ SELECT 'seed004', e, seq, w::jsonb, ev, p::jsonb
        "caller": {"userId": "$.event.call.created_by", "username": "$.event.data.caller.name",
                   "userAvatar": "$.event.data.caller.avatar"}}'),
     ('call.accepted', 1, '{}', 'call.call_accepted',
-     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.data.by"}'),
+     '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.data.by",
+       "token": "$.media.agora.token"}'),
     ('call.rejected', 1, '{}', 'call.call_rejected',
      '{"callId": "$.event.call_id", "roomId": "$.event.call.channel_id", "userId": "$.event.call.ended_by"}'),
     ('call.ended', 1, '{}', 'call.call_ended',

@@ -13,9 +13,11 @@
 // (docs/migrating/seed004.md, "REST").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { createDatabase, freePort, http, psql, startBridge, userToken, waitFor } from './lib.mjs';
+import { createDatabase, freePort, http, metrics, psql, startBridge, userToken, waitFor } from './lib.mjs';
 
 const DB = createDatabase('bridge_seed004');
 let b;
@@ -42,8 +44,32 @@ function client(sub, opts = {}) {
     auth: { token: userToken(sub) }, reconnection: false, forceNew: true, ...opts,
   });
   socket.seen = [];
-  socket.onAny((name, ...args) => socket.seen.push([name, ...args]));
+  socket.offsets = [];	// every emit's offset (its pgcall event id), never spliced
+  socket.onAny((name, ...args) => {
+    socket.seen.push([name, ...args]);
+    socket.offsets.push([name, Number(args[args.length - 1])]);
+  });
   return socket;
+}
+
+// Events reach a socket in commit order: each emit's offset (its pgcall
+// event id) above the one before, whatever waited for a media session.
+function inOrder(socket) {
+  for (let i = 1; i < socket.offsets.length; i++) {
+    assert.ok(socket.offsets[i][1] > socket.offsets[i - 1][1], `in order: ${JSON.stringify(socket.offsets)}`);
+  }
+}
+
+// The names of what a socket got, in the order it got them.
+const names = (socket) => socket.offsets.map(([n]) => n);
+
+// An Agora token minted for user in the call's channel (roomId), as
+// pgcall.agora_token_inspect reads it: the seed's client joins with it.
+function assertTokenOf(token, user, roomId) {
+  assert.match(token, /^007/);
+  const t = JSON.parse(psql(DB, `SELECT pgcall.agora_token_inspect('${token}')`));
+  assert.deepEqual({ channel: t.services[0].channel, uid: t.services[0].uid, valid: t.signature.valid },
+    { channel: roomId, uid: user, valid: true }, `${user}'s token for ${roomId}`);
 }
 
 function next(socket, name, pred = () => true) {
@@ -68,6 +94,25 @@ function connectError(socket) {
     socket.once('connect', () => reject(new Error('connected')));
     socket.once('connect_error', resolve);
   });
+}
+
+// A psql session kept open, so that a transaction can hold its locks while
+// the test goes on: run() sends statements and waits until the session is
+// in the state given ('idle in transaction', 'idle') after the statement
+// that starts with last, as pg_stat_activity shows it (psql's output to a
+// pipe is not flushed until it exits).
+function holding(db) {
+  const name = `hold-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const p = spawn('psql', ['-X', '-d', db, '-U', process.env.PGUSER ?? 'postgres', '-Atq', '-v', 'ON_ERROR_STOP=1'],
+    { stdio: ['pipe', 'ignore', 'inherit'], env: { ...process.env, PGAPPNAME: name } });
+  return {
+    run: (sql, state, last) => {
+      p.stdin.write(`${sql}\n`);
+      return waitFor(() => psql(db, `SELECT state || ' ' || query FROM pg_stat_activity WHERE application_name = '${name}'`)
+        .startsWith(`${state} ${last}`), `psql: ${state} after ${last}`);
+    },
+    end: () => { p.stdin.end(); },
+  };
 }
 
 async function rest(user, fn, body) {
@@ -95,12 +140,19 @@ describe('seed 004 flows with socket.io-client', () => {
     });
     assert.equal(alice.seen.length, 0, 'the caller is not rung');
 
-    // POST /call/accept {callId, roomId}
+    // POST /call/accept {callId, roomId}: call_accepted carries each
+    // recipient's own token ("Includes token!"), and participant_joined,
+    // committed with it, comes after it
     await rest('s4-bob', 'call_accept', { call_id: inc.callId });
-    for (const s of [alice, bob]) {
-      assert.deepEqual(await next(s, 'call.call_accepted'), { callId: call.id, roomId, userId: 's4-bob' });
+    const tokens = {};
+    for (const [s, user] of [[alice, 's4-alice'], [bob, 's4-bob']]) {
+      const acc = await next(s, 'call.call_accepted');
+      assert.deepEqual({ ...acc, token: 't' }, { callId: call.id, roomId, userId: 's4-bob', token: 't' });
+      assertTokenOf(acc.token, user, roomId);
+      tokens[user] = acc.token;
       assert.deepEqual(await next(s, 'call.participant_joined'), { callId: call.id, roomId, userId: 's4-bob' });
     }
+    assert.notEqual(tokens['s4-alice'], tokens['s4-bob']);
     // POST /call/end {callId, roomId}
     await rest('s4-bob', 'call_end', { call_id: call.id });
     for (const s of [alice, bob]) {
@@ -110,6 +162,10 @@ describe('seed 004 flows with socket.io-client', () => {
     }
     // nothing unmapped: no call.started, no participant.*
     assert.deepEqual([...alice.seen, ...bob.seen], []);
+    assert.deepEqual(names(alice), ['call.call_accepted', 'call.participant_joined', 'call.call_ended']);
+    assert.deepEqual(names(bob), ['call.incoming_call', 'call.call_accepted', 'call.participant_joined', 'call.call_ended']);
+    inOrder(alice);
+    inOrder(bob);
     for (const s of [alice, bob]) {
       await waitFor(() => s.io.engine.transport.name === 'websocket', 'the upgrade');
       s.close();
@@ -164,10 +220,12 @@ describe('seed 004 flows with socket.io-client', () => {
     // carol declines: the call goes on, the others see her leave
     await rest('s4-carol', 'call_reject', { call_id: call.id });
     assert.deepEqual(await next(alice, 'call.participant_left'), { callId: call.id, roomId, userId: 's4-carol', reason: 'declined' });
-    // bob accepts: everyone in it hears call_accepted and participant_joined
+    // bob accepts: everyone in it hears call_accepted, with their own token, and participant_joined
     await rest('s4-bob', 'call_accept', { call_id: call.id });
-    for (const s of [alice, bob]) {
-      assert.deepEqual(await next(s, 'call.call_accepted'), { callId: call.id, roomId, userId: 's4-bob' });
+    for (const [s, user] of [[alice, 's4-alice'], [bob, 's4-bob']]) {
+      const acc = await next(s, 'call.call_accepted');
+      assert.deepEqual({ ...acc, token: 't' }, { callId: call.id, roomId, userId: 's4-bob', token: 't' });
+      assertTokenOf(acc.token, user, roomId);
       assert.deepEqual(await next(s, 'call.participant_joined'), { callId: call.id, roomId, userId: 's4-bob' });
     }
     // bob leaves; alice ends it
@@ -178,7 +236,59 @@ describe('seed 004 flows with socket.io-client', () => {
     assert.equal(ended.reason, 'completed');
     assert.equal(ended.endedBy, 's4-alice');
     assert.ok(!alice.seen.some(([n]) => n === 'call.call_rejected'), 'one decline does not end a group call');
+    for (const s of [alice, bob, carol]) inOrder(s);
     for (const s of [alice, bob, carol]) s.close();
+  });
+
+  test('over long-polling: call_accepted with each one\'s token, and what follows it after it', async () => {
+    const alice = client('s4p-alice', { transports: ['polling'] });
+    const bob = client('s4p-bob', { transports: ['polling'] });
+    await Promise.all([connected(alice), connected(bob)]);
+    const { call } = await rest('s4p-alice', 'call_start', { invitees: ['s4p-bob'], type: 'audio' });
+    const roomId = call.channel_id;
+    await next(bob, 'call.incoming_call');
+    // participant_joined, committed with the acceptance, waits behind the
+    // call_accepted that waits for its token, on each socket
+    await rest('s4p-bob', 'call_accept', { call_id: call.id });
+    for (const [s, user] of [[alice, 's4p-alice'], [bob, 's4p-bob']]) {
+      await next(s, 'call.participant_joined');
+      assertTokenOf((await next(s, 'call.call_accepted')).token, user, roomId);
+    }
+    await rest('s4p-bob', 'call_end', { call_id: call.id });
+    for (const s of [alice, bob]) {
+      await next(s, 'call.call_ended');
+      assert.deepEqual(names(s).filter((n) => n !== 'call.incoming_call'),
+        ['call.call_accepted', 'call.participant_joined', 'call.call_ended']);
+      inOrder(s);
+      assert.equal(s.io.engine.transport.name, 'polling');
+    }
+    alice.close();
+    bob.close();
+  });
+
+  test('many accepted calls in a row: each call_accepted has its token, all in commit order', async () => {
+    const alice = client('s4m-alice', { transports: ['websocket'] });
+    const bob = client('s4m-bob');
+    await Promise.all([connected(alice), connected(bob)]);
+    const rooms = [];
+    for (let i = 0; i < 5; i++) {
+      const { call } = await rest('s4m-alice', 'call_start', { invitees: ['s4m-bob'], type: 'video' });
+      rooms.push(call.channel_id);
+      await rest('s4m-bob', 'call_accept', { call_id: call.id });
+      // (a call ended before its call_accepted goes out gets a null token)
+      await waitFor(() => [alice, bob].every((s) => s.seen.some(([n, p]) => n === 'call.participant_joined' && p.callId === call.id)),
+        'participant_joined');
+      await rest('s4m-alice', 'call_end', { call_id: call.id });
+    }
+    for (const [s, user] of [[alice, 's4m-alice'], [bob, 's4m-bob']]) {
+      await waitFor(() => names(s).filter((n) => n === 'call.call_ended').length === 5, 'five call_ended');
+      const accepted = s.seen.filter(([n]) => n === 'call.call_accepted').map(([, p]) => p);
+      assert.deepEqual(accepted.map((p) => p.roomId), rooms);
+      for (const p of accepted) assertTokenOf(p.token, user, p.roomId);
+      inOrder(s);
+    }
+    alice.close();
+    bob.close();
   });
 
   test('a caller with no profile: caller has the user id only', async () => {
@@ -223,6 +333,95 @@ describe('seed 004 attacked', () => {
     const t = client('s4-alice', { auth: { token: userToken('s4-alice', { exp: Math.floor(Date.now() / 1000) - 120 }) } });
     assert.equal((await connectError(t)).message, 'JWT expired');
     t.close();
+  });
+
+  test('a recipient no longer in the call when its call_accepted goes out: token null, the rest in order', async () => {
+    // bob takes part in a group call while offline, then comes back and
+    // recovers what he missed (socket.io-client's {pid, offset}): his
+    // call_accepted events go out after he left, when the database no
+    // longer gives him a media session for the call
+    const tag = crypto.createHash('sha256').update('s4h-bob').digest('hex').slice(0, 16);
+    const base = psql(DB, 'SELECT pgcall.bridge_event_horizon()');
+    const { call } = await rest('s4h-alice', 'call_start', { invitees: ['s4h-bob', 's4h-carol'], type: 'audio', is_group: true });
+    await rest('s4h-bob', 'call_accept', { call_id: call.id });
+    await rest('s4h-carol', 'call_accept', { call_id: call.id });
+    await rest('s4h-bob', 'call_leave', { call_id: call.id });
+    const carol = client('s4h-carol', { transports: ['websocket'] });
+    await connected(carol);
+    const media = async () => {
+      const m = await metrics(b);
+      return [m['pgcall_bridge_socketio_media_total{outcome="session"}'], m['pgcall_bridge_socketio_media_total{outcome="none"}']];
+    };
+    const [session0, none0] = await media();
+    const bob = client('s4h-bob', { auth: { token: userToken('s4h-bob'), pid: `${tag}.${base}`, offset: base } });
+    await connected(bob);
+    await waitFor(() => names(bob).includes('call.participant_left'), 'bob\'s recovered events');
+    assert.deepEqual(names(bob), ['call.incoming_call', 'call.call_accepted', 'call.participant_joined',
+      'call.participant_joined', 'call.participant_left']);
+    assert.deepEqual(bob.seen.find(([n]) => n === 'call.call_accepted')[1],
+      { callId: call.id, roomId: call.channel_id, userId: 's4h-bob', token: null });
+    inOrder(bob);
+    assert.deepEqual(await media(), [session0, none0 + 1], 'one emit filled with null, counted');
+    // the bridge goes on: a live call for bob gets his token
+    const { call: c2 } = await rest('s4h-carol', 'call_start', { invitees: ['s4h-bob'], type: 'audio' });
+    await next(bob, 'call.incoming_call');
+    await rest('s4h-bob', 'call_accept', { call_id: c2.id });
+    assertTokenOf((await next(bob, 'call.call_accepted', (p) => p.callId === c2.id)).token, 's4h-bob', c2.channel_id);
+    assertTokenOf((await next(carol, 'call.call_accepted', (p) => p.callId === c2.id)).token, 's4h-carol', c2.channel_id);
+    assert.deepEqual(await media(), [session0 + 2, none0 + 1], 'two from media sessions');
+    inOrder(bob);
+    inOrder(carol);
+    await rest('s4h-carol', 'call_end', { call_id: c2.id });
+    await rest('s4h-alice', 'call_end', { call_id: call.id });
+    bob.close();
+    carol.close();
+  });
+
+  test('a slow database holds events behind a call_accepted; past --send-queue the socket is dropped, nothing leaks', async () => {
+    // bob's media session waits for a lock on his token count (an open
+    // transaction holds its row); what else reaches his socket waits
+    // behind the call_accepted, counted in his send queue, until it
+    // overflows: 1013, as any slow consumer
+    const small = await startBridge(DB, { args: ['--socketio-dialect', 'seed004', '--send-queue', '8192'] });
+    const tx = holding(DB);
+    try {
+      const bob = io(`${small.url}/realtime`, { auth: { token: userToken('s4s-bob') }, reconnection: false, forceNew: true, transports: ['websocket'] });
+      bob.seen = [];
+      bob.onAny((name) => bob.seen.push(name));
+      await connected(bob);
+      const closed = new Promise((resolve) => bob.on('disconnect', resolve));
+      const { call } = await rest('s4s-alice', 'call_start', { invitees: ['s4s-bob', 's4s-carol'], type: 'audio', is_group: true });
+      await waitFor(() => bob.seen.includes('call.incoming_call'), 'incoming_call');
+      await tx.run(`BEGIN;
+        INSERT INTO pgcall.rate_limit AS r (user_id, action, scope, window_seconds, window_start, hits)
+             VALUES ('s4s-bob', 'token', '', 60, now(), 1)
+        ON CONFLICT (user_id, action, scope) DO UPDATE SET hits = r.hits;`, 'idle in transaction', 'INSERT');
+      await rest('s4s-carol', 'call_accept', { call_id: call.id });
+      const before = (await metrics(small))['pgcall_bridge_websockets_closed_total{reason="slow"}'];
+      // signals from carol to bob: 3 KiB each, held behind the call_accepted
+      for (let i = 0; i < 8 && !bob.disconnected; i++) {
+        const r = await http(b, 'POST', '/rpc/call_signal', { token: userToken('s4s-carol'),
+          body: { call_id: call.id, to_user: 's4s-bob', kind: 'offer', payload: { sdp: 'x'.repeat(3072) } } });
+        assert.equal(r.status, 204, r.text);
+      }
+      assert.equal(await closed, 'transport close');
+      assert.deepEqual(bob.seen, ['call.incoming_call'], 'nothing after the call_accepted that waited');
+      assert.equal((await metrics(small))['pgcall_bridge_websockets_closed_total{reason="slow"}'], before + 1);
+      await tx.run('COMMIT;', 'idle', 'COMMIT');
+      // the bridge goes on: a new socket for bob gets his token
+      await rest('s4s-alice', 'call_end', { call_id: call.id });
+      const again = client('s4s-bob', { origin: small.url, transports: ['websocket'] });
+      await connected(again);
+      const { call: c2 } = await rest('s4s-alice', 'call_start', { invitees: ['s4s-bob'], type: 'audio' });
+      await rest('s4s-bob', 'call_accept', { call_id: c2.id });
+      assertTokenOf((await next(again, 'call.call_accepted')).token, 's4s-bob', c2.channel_id);
+      await rest('s4s-alice', 'call_end', { call_id: c2.id });
+      again.close();
+      bob.close();
+    } finally {
+      tx.end();
+      await small.stop();
+    }
   });
 
   test('an event before the namespace CONNECT: closed 1008', async () => {
@@ -272,7 +471,11 @@ describe('seed 004 on one origin: its REST routes and /realtime (--dialect seed0
     });
     assert.match(acc.json.token, /^007/);
     assert.notEqual(acc.json.token, start.json.token);
-    for (const s of [alice, bob]) assert.deepEqual(await next(s, 'call.call_accepted'), { callId, roomId, userId: 's4r-bob' });
+    for (const [s, user] of [[alice, 's4r-alice'], [bob, 's4r-bob']]) {
+      const ev = await next(s, 'call.call_accepted');
+      assert.deepEqual({ ...ev, token: 't' }, { callId, roomId, userId: 's4r-bob', token: 't' });
+      assertTokenOf(ev.token, user, roomId);
+    }
 
     // POST /call/end {callId, roomId, reason}
     const end = await api('s4r-alice', '/call/end', { callId, roomId, reason: 'user hung up' });

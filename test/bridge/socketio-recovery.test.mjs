@@ -158,6 +158,43 @@ describe('connection state recovery with socket.io-client', () => {
   });
 });
 
+describe('recovery larger than the send queue', () => {
+  for (const transports of [['polling'], ['websocket']]) {
+    test(`${transports[0]}: paged as the client reads, every event once and in order`, async () => {
+      // a bridge whose --send-queue holds a few of the missed events: the
+      // resume waits for the client to read, then fetches on
+      const small = await startBridge(DB, { args: ['--socketio-dialect', 'seed003', '--send-queue', '4096'] });
+      try {
+        const [alice, bob] = [`rq-alice-${transports[0]}`, `rq-bob-${transports[0]}`];
+        const base = psql(DB, 'SELECT pgcall.bridge_event_horizon()');
+        const callId = asUser(DB, alice, `SELECT pgcall.call_start(ARRAY['${bob}'], 'audio') #>> '{call,id}'`).split('\n').pop();
+        asUser(DB, bob, `SELECT pgcall.call_accept('${callId}')`);
+        const sent = [];
+        for (let n = 0; n < 40; n++) {
+          const candidate = `candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host ${'x'.repeat(300)}`;
+          asUser(DB, alice, `SELECT pgcall.call_signal('${callId}', '${bob}', 'candidate', '{"candidate": "${candidate}"}')`);
+          sent.push(candidate);
+        }
+        const [s] = track(io(small.url, {
+          auth: { token: userToken(bob), pid: `${tag(bob)}.${base}`, offset: base }, transports, reconnection: false, forceNew: true,
+        }));
+        s.seen = [];
+        s.onAny((name, ...args) => s.seen.push([name, ...args]));
+        await connected(s);
+        await waitFor(() => names(s).filter((n) => n === 'receiveIceCandidate').length >= 40, 'the 40 missed candidates');
+        assert.deepEqual(s.seen.filter(([n]) => n === 'receiveIceCandidate').map(([, p]) => p.candidate.candidate), sent);
+        const offsets = s.seen.map((e) => Number(e[e.length - 1]));
+        assert.deepEqual([...offsets].sort((x, y) => x - y), offsets);
+        assert.equal(new Set(offsets).size, offsets.length);
+        asUser(DB, alice, `SELECT pgcall.call_end('${callId}')`);
+        s.close();
+      } finally {
+        await small.stop();
+      }
+    });
+  }
+});
+
 // Raw Socket.IO over WebSocket: the CONNECT reply for a given auth.
 async function connectWith(auth) {
   const ws = new WebSocket(`ws://127.0.0.1:${b.port}/socket.io/?EIO=4&transport=websocket`);

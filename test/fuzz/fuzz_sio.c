@@ -23,6 +23,8 @@ static const char fixed_rules[] =
 "\"callerId\":\"$.event.call.created_by\",\"first\":\"$.event.call.participants[0].user_id\",\"lit\":[1,\"$.me\",null]}},"
 "{\"on\":\"call.accepted\",\"when\":{\"$.event.call.created_by\":\"$.me\"},\"emit\":\"callAccepted\","
 "\"payload\":{\"callId\":\"$.event.call_id\",\"by\":\"$.event.data.by\"}},"
+"{\"on\":\"call.accepted\",\"emit\":\"accepted\",\"payload\":{\"token\":\"$.media.agora.token\","
+"\"all\":[\"$.media\",\"$.media.agora[0]\"],\"callId\":\"$.event.call_id\"}},"
 "{\"on\":\"call.signal\",\"when\":{\"$.event.data.kind\":\"offer\"},\"emit\":\"receiveOffer\","
 "\"payload\":{\"offer\":\"$.event.data.payload\",\"x\":\"$.event.data.payload[3]\"}}]";
 
@@ -122,15 +124,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 	}
 
-	/* the input as an event, and as rules */
-	emitted = 0;
-	if (sio_map(fixed_rules, sizeof(fixed_rules) - 1, copy, size, "alice", check_emit, NULL) > 1 ||
-		emitted > 1)
-		abort();
-	emitted = 0;
-	if (sio_map(copy, size, fixed_event, sizeof(fixed_event) - 1, (size & 1) ? "alice" : "bob",
-				check_emit, NULL) > 1 || emitted > 1)
-		abort();
+	/*
+	 * The input as an event, as rules, and as a media session.  A rule that
+	 * reads $.media emits nothing until it is given one (SIO_MAP_MEDIA).
+	 */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		static const char fixed_media[] =
+			"{\"call_id\":\"c1\",\"agora\":{\"token\":\"007x\",\"account\":\"bob\"}}";
+		const struct sio_media none = {NULL, 0};
+		const struct sio_media *media = pass ? &none : NULL;
+		int			rc;
+
+		emitted = 0;
+		rc = sio_map(fixed_rules, sizeof(fixed_rules) - 1, copy, size, "alice", media, check_emit, NULL);
+		if (rc > (pass ? 1 : SIO_MAP_MEDIA) || emitted != (rc == 1) || (rc == SIO_MAP_MEDIA && pass))
+			abort();
+		emitted = 0;
+		rc = sio_map(copy, size, fixed_event, sizeof(fixed_event) - 1, (size & 1) ? "alice" : "bob",
+					 media, check_emit, NULL);
+		if (rc > (pass ? 1 : SIO_MAP_MEDIA) || emitted != (rc == 1))
+			abort();
+		if (pass)
+		{
+			const struct sio_media m = {copy, size},
+						f = {fixed_media, sizeof(fixed_media) - 1};
+
+			emitted = 0;
+			rc = sio_map(fixed_rules, sizeof(fixed_rules) - 1, fixed_event, sizeof(fixed_event) - 1,
+						 "bob", &m, check_emit, NULL);
+			if (rc > 1 || emitted != (rc == 1))
+				abort();
+			emitted = 0;
+			rc = sio_map(copy, size, fixed_event, sizeof(fixed_event) - 1, "bob", &f, check_emit, NULL);
+			if (rc > 1 || emitted != (rc == 1))
+				abort();
+		}
+	}
 	free(copy);
 	return 0;
 }

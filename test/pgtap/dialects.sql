@@ -2,7 +2,7 @@
 -- the constraints on dialect rows (seed 003's dialect, and a test dialect
 -- for what seed 003 does not use).
 BEGIN;
-SELECT plan(35);
+SELECT plan(42);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text) RETURNS void LANGUAGE sql
@@ -20,6 +20,26 @@ SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event
 SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event, "when")
                    VALUES ('trusty', 'call.incoming', 'x', '{"$.in.x": 1}')$$,
                  '23514', NULL, 'and conditions too');
+-- $.media (the recipient's own call_media_session, filled in by the bridge):
+-- in emit payloads only, a clear error anywhere else
+SELECT lives_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, event, payload)
+                  VALUES ('trusty', 'call.accepted', 'accepted',
+                          '{"token": "$.media.agora.token", "all": ["$.media"], "ch": "$.media.agora.channel_id"}')$$,
+                'an emit payload may read $.media');
+SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, event, "when")
+                   VALUES ('trusty', 'call.accepted', 2, 'x', '{"$.event.call.created_by": "$.media.agora.account"}')$$,
+                 '22023', '$.media cannot be read in a dialect_emit condition', 'not a condition''s value');
+SELECT throws_ok($$INSERT INTO pgcall.dialect_emit (dialect, pgcall_event, seq, event, "when")
+                   VALUES ('trusty', 'call.accepted', 2, 'x', '{"$.media.agora.token": null}')$$,
+                 '22023', '$.media cannot be read in a dialect_emit condition', 'nor its key');
+SELECT throws_ok($$UPDATE pgcall.dialect_event SET reply_payload = '{"token": "$.media.agora.token"}'
+                    WHERE dialect = 'trusty'$$,
+                 '22023', '$.media is filled in dialect_emit payloads only', 'an inbound template raises against it');
+SELECT throws_ok($$UPDATE pgcall.dialect SET http_error = '{"t": ["$.media"]}' WHERE name = 'trusty'$$,
+                 '22023', '$.media is filled in dialect_emit payloads only', 'wherever it is in the template');
+SELECT is(pgcall.dialect_template_ok('{"kind": "$.event.call.media", "m": "$.mediax", "n": "$.out.media"}'), true,
+          'a member named media, or a root that only starts with it, is not $.media');
+SELECT is(pgcall.dialect_template_ok('{"m": "$.medias.x"}', true), false, 'outbound roots are $.event, $.me and $.media');
 SELECT throws_ok($$INSERT INTO pgcall.dialect_event (dialect, event, fn) VALUES ('trusty', 'x', 'rpc')$$,
                  '23503', NULL, 'an event calls only functions of pgcall.api_function');
 SELECT throws_ok($$INSERT INTO pgcall.dialect (name) VALUES ('Bad Name')$$, '23514', NULL, 'dialect names are checked');

@@ -48,6 +48,8 @@ PREPARE bridge_sio_connect AS
 SELECT pgcall.current_user_id(), pgcall.dialect_rules($1::text, $2::text)::text;
 PREPARE bridge_sio_call AS
 SELECT pgcall.dialect_call($1::text, $2::text, $3::jsonb)::text;
+PREPARE bridge_sio_media AS
+SELECT pgcall.call_media_session($1::uuid)::text;
 PREPARE bridge_dialect_http AS
 SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text, $3::text, $4::text, $5::text);
 
