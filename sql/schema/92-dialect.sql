@@ -530,7 +530,7 @@ BEGIN
         END IF;
         -- pgcall.rpc's own refusals (PGRST101: a function that writes on a
         -- read-only route): their code, message and status
-        IF st = 'PGRST' THEN
+        IF st = 'PGRST' AND msg ~ '^\{"code":' AND detail ~ '^\{"status":[0-9]{3},' THEN
             pgrst_status := (detail::jsonb ->> 'status')::integer;
             st := coalesce(msg::jsonb ->> 'code', st);
             msg := coalesce(msg::jsonb ->> 'message', msg);
