@@ -111,59 +111,26 @@ eval_jsonpath(FillContext *fc, const char *path, int len, JsonbValue *out)
 }
 
 /*
- * Whether path is $ then only .member and [index] steps (the steps walked
- * directly below); a predicate, filter or method is not, even when its
- * start is, since a member it names that is missing still makes a value.
- */
-static bool
-simple_path(const char *path, int len)
-{
-	int			i = 1;
-
-	while (i < len)
-	{
-		int			start = i + 1;
-
-		if (path[i] == '.')
-		{
-			i = start;
-			while (i < len && (isalnum((unsigned char) path[i]) || path[i] == '_'))
-				i++;
-			if (i == start || isdigit((unsigned char) path[start]))
-				return false;
-		}
-		else if (path[i] == '[')
-		{
-			i = start;
-			while (i < len && isdigit((unsigned char) path[i]) && i - start < 6)
-				i++;
-			if (i == start || i >= len || path[i] != ']')
-				return false;
-			i++;
-		}
-		else
-			return false;
-	}
-	return len > 1;
-}
-
-/*
  * The value path names in the context: $ then .member and [index] steps,
  * walked directly while every step meets an object (member) or an array
- * (index); anything else is jsonb_path_query_first's.
+ * (index).  Anything else is jsonb_path_query_first's: a step of another
+ * kind, a member of a non-object, an index into a non-array (lax unwrapping
+ * and wrapping).  A member or an index that is not there names nothing only
+ * if the rest of the path is such steps too: the scan goes on without
+ * walking, since a predicate, filter or method after it still makes a value
+ * ($.nope == 1 is false).
  */
 static bool
 eval_path(FillContext *fc, const char *path, int len, JsonbValue *out)
 {
 	JsonbValue	cur;
-	JsonbValue *next;
+	JsonbValue *next = NULL;
 	int			i = 1;
 	bool		at_root = true;
+	bool		missing = false;
 
 	if (fc->no_context)
 		return false;
-	if (!simple_path(path, len))
-		return eval_jsonpath(fc, path, len, out);
 	cur.type = jbvBinary;
 	cur.val.binary.data = &fc->base->root;
 	cur.val.binary.len = VARSIZE(fc->base) - VARHDRSZ;
@@ -177,6 +144,8 @@ eval_path(FillContext *fc, const char *path, int len, JsonbValue *out)
 				i++;
 			if (i == start || isdigit((unsigned char) path[start]) || (i < len && path[i] != '.' && path[i] != '['))
 				return eval_jsonpath(fc, path, len, out);
+			if (missing)
+				continue;
 			if (at_root && fc->has_item && i - start == 4 && memcmp(path + start, "item", 4) == 0)
 				next = &fc->item;
 			else
@@ -184,8 +153,6 @@ eval_path(FillContext *fc, const char *path, int len, JsonbValue *out)
 				if (cur.type != jbvBinary || !JsonContainerIsObject(cur.val.binary.data))
 					return eval_jsonpath(fc, path, len, out);
 				next = getKeyJsonValueFromContainer(cur.val.binary.data, path + start, i - start, NULL);
-				if (!next)
-					return false;
 			}
 		}
 		else if (path[i] == '[')
@@ -198,20 +165,25 @@ eval_path(FillContext *fc, const char *path, int len, JsonbValue *out)
 			if (i == start || i >= len || path[i] != ']')
 				return eval_jsonpath(fc, path, len, out);
 			i++;
+			if (missing)
+				continue;
 			if (cur.type != jbvBinary || !JsonContainerIsArray(cur.val.binary.data) ||
 				JsonContainerIsScalar(cur.val.binary.data))
 				return eval_jsonpath(fc, path, len, out);
 			next = getIthJsonbValueFromContainer(cur.val.binary.data, (uint32) n);
-			if (!next)
-				return false;
 		}
 		else
 			return eval_jsonpath(fc, path, len, out);
-		cur = *next;
 		at_root = false;
+		if (next)
+			cur = *next;
+		else
+			missing = true;
 	}
 	if (at_root)
 		return eval_jsonpath(fc, path, len, out);
+	if (missing)
+		return false;
 	*out = cur;
 	return true;
 }

@@ -1,9 +1,10 @@
 /*
  * lwsio.c: what both transports (http.c, ws.c, sio_ws.c) ask of
  * libwebsockets and of the socket under it: copies of request headers and
- * request.headers as JSON, the kernel's count of bytes received, and the
- * answers written outside WRITEABLE because the connection ends with them
- * (a refused upgrade, a 408 to a connection that never sent its request).
+ * request.headers as JSON, the kernel's count of bytes received and of
+ * those the bridge has read, and the answers written outside WRITEABLE
+ * because the connection ends with them (a refused upgrade, a 408 to a
+ * connection that never sent its request).
  * No state of its own beyond the marker of connections answered here.
  */
 #include "lwsio.h"
@@ -13,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>		/* SIOCINQ */
 #include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -136,6 +139,38 @@ wire_received(struct lws *wsi, uint64_t *n)
 		return false;
 	*n = ti.tcpi_bytes_received;
 	return true;
+}
+
+/*
+ * Bytes the bridge has read from this connection so far: what the kernel
+ * received less what still waits in its queue.  At the upgrade this is the
+ * request head only, even when the client, having seen the 101, has already
+ * sent its first frame.  Bytes landing between the two counts would make it
+ * wrong (too small: an unmasked frame then passed as masked), so the count
+ * is taken again after the queue and the pair retried until both agree;
+ * without agreement the check is off for the socket.
+ */
+bool
+wire_consumed(struct lws *wsi, uint64_t *n)
+{
+	int			fd = lws_get_socket_fd(wsi);
+
+	for (int tries = 0; tries < 8; tries++)
+	{
+		int			queued = 0;
+		uint64_t	before,
+					after;
+
+		if (!wire_received(wsi, &before) || ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0 ||
+			!wire_received(wsi, &after))
+			return false;
+		if (before == after && (uint64_t) queued <= after)
+		{
+			*n = after - (uint64_t) queued;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*

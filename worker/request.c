@@ -90,6 +90,14 @@ request_refused(struct reply *r, bool pool)
 }
 
 void
+request_job_refused(struct job *job, bool pool)
+{
+	const char *hint;
+
+	request_refusal(pool, &job->fail_code, &job->fail_msg, &hint);
+}
+
+void
 identity_clear(struct identity *id)
 {
 	free(id->role);

@@ -76,4 +76,11 @@ int			request_add_rpc(struct job *job, const char *schema, const char *fn,
 void		request_refusal(bool pool, const char **code, const char **message, const char **hint);
 void		request_refused(struct reply *r, bool pool);
 
+/*
+ * Or the refusal kept on the job, as one that never reached a database:
+ * reply_from_job() makes it the same 503 (without the hint), so a job
+ * answered through its done callback and one answered at once agree.
+ */
+void		request_job_refused(struct job *job, bool pool);
+
 #endif							/* PGCALL_REQUEST_H */

@@ -698,9 +698,6 @@ session_call_finished(struct session *s)
 	while (!s->call_running && s->calls_waiting.count)
 	{
 		struct job *job = lws_container_of(lws_dll2_get_head(&s->calls_waiting), struct job, list);
-		const char *code,
-				   *message,
-				   *hint;
 
 		lws_dll2_remove(&job->list);
 		if (pool_submit(job) == 0)
@@ -708,9 +705,7 @@ session_call_finished(struct session *s)
 			s->call_running = true;
 			return;
 		}
-		request_refusal(true, &code, &message, &hint);
-		job->fail_code = code;
-		job->fail_msg = message;
+		request_job_refused(job, true);
 		job->done(job);
 		job_free(job);
 	}

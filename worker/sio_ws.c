@@ -870,13 +870,10 @@ on_event(struct session *s, const struct sio_packet *p)
 	a = NULL;
 	if (session_call_submit(s, job))
 	{
-		const char *code,
-				   *message,
-				   *hint;
-
+		/* answered as a refused job waiting its turn is (session_call_finished) */
+		request_job_refused(job, true);
+		call_answer(s, job);
 		job_free(job);
-		request_refusal(true, &code, &message, &hint);
-		ack_error(s, p->ack, 503, code, message);
 		goto out;
 	}
 	s->calls++;

@@ -12,13 +12,9 @@
 #include "ws.h"
 
 #include <errno.h>
-#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>		/* SIOCINQ */
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 
 #include "clock.h"
 #include "fanout.h"
@@ -41,7 +37,6 @@ ws_init(const struct config *config, const char *id)
 	bridge_id = id;
 }
 
-static bool wire_consumed(struct lws *wsi, uint64_t *n);
 
 /* -------------------------------------------------------------- users */
 
@@ -458,38 +453,6 @@ on_closed(struct session *s)
 	session_cleanup(s);
 	s->wsi = NULL;
 	lifecycle_work_done();
-}
-
-/*
- * Bytes the bridge has read from this connection so far: what the kernel
- * received less what still waits in its queue.  At the upgrade this is the
- * request head only, even when the client, having seen the 101, has already
- * sent its first frame.  Bytes landing between the two counts would make it
- * wrong (too small: an unmasked frame then passed as masked), so the count
- * is taken again after the queue and the pair retried until both agree;
- * without agreement the check is off for the socket.
- */
-static bool
-wire_consumed(struct lws *wsi, uint64_t *n)
-{
-	int			fd = lws_get_socket_fd(wsi);
-
-	for (int tries = 0; tries < 8; tries++)
-	{
-		int			queued = 0;
-		uint64_t	before,
-					after;
-
-		if (!wire_received(wsi, &before) || ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0 ||
-			!wire_received(wsi, &after))
-			return false;
-		if (before == after && (uint64_t) queued <= after)
-		{
-			*n = after - (uint64_t) queued;
-			return true;
-		}
-	}
-	return false;
 }
 
 /*

@@ -375,11 +375,12 @@ CREATE TABLE pgcall.dialect_route (
     backend_only     boolean NOT NULL DEFAULT false,
     status           integer NOT NULL DEFAULT 200 CHECK (status BETWEEN 200 AND 299),
     response         jsonb CHECK (pgcall.dialect_template_ok(response)),
+    writes           boolean NOT NULL DEFAULT false,
     PRIMARY KEY (dialect, method, path)
 );
 
 COMMENT ON TABLE pgcall.dialect_route IS
-'A REST route of a dialect: method and path (literal segments and :params) call the pgcall function fn (reachable through pgcall.rpc) with args filled in from {params, query, body, me}.  required: body members it cannot go without (required_message, or "<member> required", P400R); self_fields: body members that name the caller and must equal the authenticated user (P403A), except that a backend credential (pgcall_backend) acts for the user they name; backend_only: only backend credentials may call it (42501 otherwise); and the answer: status with response filled in from {params, query, body, me, out} (the function''s result when NULL).  A literal segment wins over a :param.';
+'A REST route of a dialect: method and path (literal segments and :params) call the pgcall function fn (reachable through pgcall.rpc) with args filled in from {params, query, body, me}.  required: body members it cannot go without (required_message, or "<member> required", P400R); self_fields: body members that name the caller and must equal the authenticated user (P403A), except that a backend credential (pgcall_backend) acts for the user they name; backend_only: only backend credentials may call it (42501 otherwise); and the answer: status with response filled in from {params, query, body, me, out} (the function''s result when NULL).  A literal segment wins over a :param.  A GET route runs in a read-only transaction, as PostgREST and GET /rpc run a GET, unless writes says its function writes (a function that writes on a read-only route fails with 405).';
 
 ALTER TABLE pgcall.dialect_route ENABLE ROW LEVEL SECURITY;
 CREATE POLICY dialect_route_read ON pgcall.dialect_route FOR SELECT USING (true);
@@ -458,7 +459,9 @@ DECLARE
     st text;
     msg text;
     hint text;
+    detail text;
     code integer;
+    pgrst_status integer;
 BEGIN
     SELECT * INTO d FROM pgcall.dialect WHERE name = dialect_http.dialect;
     IF NOT FOUND THEN
@@ -492,6 +495,10 @@ BEGIN
         END IF;
         SELECT * INTO rt FROM pgcall.dialect_route r
          WHERE r.dialect = rt.dialect AND r.method = rt.method AND r.path = rt.path;
+        -- a GET (or HEAD) reads, as PostgREST and GET /rpc have it, unless the route says otherwise
+        IF m = 'GET' AND NOT rt.writes THEN
+            PERFORM set_config('transaction_read_only', 'on', true);
+        END IF;
         ctx := ctx || jsonb_build_object('params', params, 'query', pgcall.dialect_query(query));
         IF rt.backend_only AND NOT backend THEN
             RAISE EXCEPTION 'Backend credentials required' USING ERRCODE = '42501',
@@ -537,15 +544,23 @@ BEGIN
                          ELSE pgcall.dialect_fill(rt.response, ctx)::text END;
         RETURN;
     EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT,
+                                detail = PG_EXCEPTION_DETAIL;
         -- not the request's fault: the bridge answers these as it does any failure
         IF left(st, 2) IN ('08', '40', '53', '54', '55', '57', '58', 'XX') THEN
             RAISE;
         END IF;
+        -- pgcall.rpc's own refusals (PGRST101: a function that writes on a
+        -- read-only route): their code, message and status
+        IF st = 'PGRST' AND msg ~ '^\{"code":' AND detail ~ '^\{"status":[0-9]{3},' THEN
+            pgrst_status := (detail::jsonb ->> 'status')::integer;
+            st := coalesce(msg::jsonb ->> 'code', st);
+            msg := coalesce(msg::jsonb ->> 'message', msg);
+        END IF;
         SELECT de.message, de.http_status INTO msg, code FROM pgcall.dialect_error de
          WHERE de.dialect = d.name AND de.sqlstate = st
         UNION ALL SELECT msg, NULL LIMIT 1;
-        status := coalesce(code, pgcall.dialect_http_status(st, me IS NOT NULL OR backend));
+        status := coalesce(code, pgrst_status, pgcall.dialect_http_status(st, me IS NOT NULL OR backend));
         response := pgcall.dialect_fill(d.http_error,
                                         ctx || jsonb_build_object('error', jsonb_build_object(
                                             'code', st, 'message', msg, 'status', status)))::text;
@@ -557,7 +572,7 @@ END
 $$;
 
 COMMENT ON FUNCTION pgcall.dialect_http(text, text, text, text, text) IS
-'Answer a REST request of a dialect as the current role and user: the route of pgcall.dialect_route that method and path name, its checks, its function through pgcall.rpc and its response template; status and response (the body, JSON), and retry_after (seconds) on a 429.  A failure is answered with the dialect''s http_error body (status from pgcall.dialect_error.http_status or pgcall.dialect_http_status) and rolls back what the function did; an unknown route is 404 (42883), a body that is not JSON 400 (22032).  The bridge calls it for every request to a --dialect port other than /socket.io/.';
+'Answer a REST request of a dialect as the current role and user: the route of pgcall.dialect_route that method and path name, its checks, its function through pgcall.rpc and its response template; status and response (the body, JSON), and retry_after (seconds) on a 429.  A failure is answered with the dialect''s http_error body (status from pgcall.dialect_error.http_status or pgcall.dialect_http_status) and rolls back what the function did; an unknown route is 404 (42883), a body that is not JSON 400 (22032), and pgcall.rpc''s own refusals keep their code, message and status (PGRST101, 405: a function that writes on a GET route, which runs read-only unless pgcall.dialect_route.writes).  The bridge calls it for every request to a --dialect port other than /socket.io/.';
 
 GRANT EXECUTE ON FUNCTION pgcall.dialect_http_status(text, boolean), pgcall.dialect_query(text),
     pgcall.dialect_unescape(text), pgcall.dialect_http(text, text, text, text, text)

@@ -376,6 +376,10 @@ INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args, required, bac
     ('seed002', 'DELETE', '/api/calling/admin/:callId/participants/:userId', 'admin_remove_participant',
      '{"call_id": "$.params.callId", "user_id": "$.params.userId"}', '{}', false, 200,
      '{"success": true, "message": "Participant removed from call"}');
+-- Analytics counts against pgcall.rate_limit_analytics (a write), and the
+-- seed's dashboard reads it with GET: the one shipped GET route that writes.
+UPDATE pgcall.dialect_route SET writes = true
+ WHERE dialect = 'seed002' AND method = 'GET' AND path = '/api/calling/admin/analytics';
 
 -------------------------------------------------------------------------------
 -- The REST routes of seeds 001 and 004 (docs/migrating/seed001.md,

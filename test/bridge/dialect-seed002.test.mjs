@@ -169,6 +169,28 @@ describe('seed 002 REST: hostile requests', () => {
     assert.deepEqual(priv.json, { success: false, error: 'Access denied to private call' });
   });
 
+  test('a GET route runs read-only: over a function that writes it is refused, in the seed\'s shape', async () => {
+    // a test-only route: GET over preferences_set, which writes
+    psql(DB, `INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args) VALUES
+      ('seed002', 'GET', '/api/calling/test-get-writes', 'preferences_set', '{"video_quality": "$.query.q"}')`);
+    const dave = userToken('dave');
+    const before = await api(dave, 'GET', '/api/calling/preferences');
+    assert.equal(before.status, 200);
+    const r = await api(dave, 'GET', '/api/calling/test-get-writes?q=sd');
+    assert.equal(r.status, 405);
+    assert.deepEqual(keys(r.json), ['error', 'success']);
+    assert.equal(r.json.success, false);
+    assert.match(r.json.error, /changes data and cannot be called with GET/);
+    const after = await api(dave, 'GET', '/api/calling/preferences');
+    assert.deepEqual(after.json, before.json);
+    // the same route declared as writing runs read-write
+    psql(DB, `UPDATE pgcall.dialect_route SET writes = true WHERE path = '/api/calling/test-get-writes'`);
+    const w = await api(dave, 'GET', '/api/calling/test-get-writes?q=sd');
+    assert.equal(w.status, 200);
+    assert.equal((await api(dave, 'GET', '/api/calling/preferences')).json.video_quality, 'sd');
+    psql(DB, `DELETE FROM pgcall.dialect_route WHERE path = '/api/calling/test-get-writes'`);
+  });
+
   test('users on admin routes, unknown calls and routes, malformed bodies', async () => {
     const cases = [
       [[alice, 'GET', '/api/calling/admin/analytics'], 403],

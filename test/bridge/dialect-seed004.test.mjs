@@ -532,4 +532,23 @@ describe('seed 004 on one origin: its REST routes and /realtime (--dialect seed0
     assert.equal(psql(DB, `SELECT status FROM pgcall.call WHERE id = '${callId}'`), 'active', 'nothing ended it');
     await api('s4r-alice', '/call/end', { callId });
   });
+
+  test('a GET route runs read-only: over a function that writes it is 405, as {statusCode, message}', async () => {
+    // a test-only route: GET over call_end, which writes
+    psql(DB, `INSERT INTO pgcall.dialect_route (dialect, method, path, fn, args) VALUES
+      ('seed004', 'GET', '/call/test-get-end', 'call_end', '{"call_id": "$.query.callId"}')`);
+    const start = await api('s4r-alice', '/call/start', { targetUserIds: ['s4r-bob'], callType: 'DIRECT', mediaType: 'AUDIO' });
+    const { callId } = start.json;
+    const was = psql(DB, `SELECT status FROM pgcall.call WHERE id = '${callId}'`);
+    const r = await fetch(`${API}/call/test-get-end?callId=${callId}`,
+      { headers: { Authorization: `Bearer ${userToken('s4r-alice')}` } });
+    assert.equal(r.status, 405);
+    const j = await r.json();
+    assert.deepEqual(keys(j), ['message', 'statusCode']);
+    assert.equal(j.statusCode, 405);
+    assert.match(j.message, /cannot be called with GET/);
+    assert.equal(psql(DB, `SELECT status FROM pgcall.call WHERE id = '${callId}'`), was, 'nothing ended it');
+    psql(DB, `DELETE FROM pgcall.dialect_route WHERE path = '/call/test-get-end'`);
+    await api('s4r-alice', '/call/end', { callId });
+  });
 });

@@ -3,7 +3,7 @@
 -- shapes and statuses, rollback on failure), $each in dialect_fill, the
 -- constraints on dialect_route rows, and pgcall.channel_token.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 SET LOCAL pgcall.rate_limit_calls = 0;
 CREATE FUNCTION pg_temp.act(u text, r text DEFAULT 'pgcall_user') RETURNS void LANGUAGE sql
@@ -121,10 +121,22 @@ INSERT INTO fill_tmpl VALUES
       "e": {"$each": "$.out.data", "$to": {"$if": "$.item.caller.id", "$then": "$.item.caller.id", "$else": "$.item"}},
       "f": {"$if": 7, "$then": 1, "$else": 2}, "g": {"$if": "$.out.nested", "$else": 2}}'),
     ('{"$each": 5, "$to": 1}'), ('{"$each": "$.out.data", "$to": {"$each": "$.item.participants", "$to": "$.item.id"}}'),
-    ('{"$each": "$.out.data", "x": 1}'), ('{"a": {"$each": "$.in.offer", "$to": 1}}');
+    ('{"$each": "$.out.data", "x": 1}'), ('{"a": {"$each": "$.in.offer", "$to": 1}}'),
+    -- a missing member or an index out of range, then simple steps (nothing), a predicate (false), a filter, a method
+    ('"$.nope.a[0].b"'), ('"$.out.nope[2]"'), ('"$.out.data[99].id"'), ('"$.out.last[5][0]"'), ('"$.nope.a == 1"'),
+    ('"$.out.nope.x != null"'), ('"$.out.data[99] == 1"'), ('"$.nope ? (@ == 1)"'), ('"$.out.nope[*] ? (@.x == 1)"'),
+    ('"$.out.data[99] ? (@ == 1)"'), ('"$.nope.size()"'), ('"$.nope.x [0]"'), ('"$.out.data[1].caller.id"'),
+    ('{"a": "$.nope == 1", "b": "$.nope.x", "c": "$.out.data[99] == 1", "d": "$.out.data[99][0]", "e": "$.nope.x ? (@ > 0)"}'),
+    ('{"$each": "$.out.data", "$to": {"$if": "$.item.nope.x == 1", "$then": 1, "$else": {"m": "$.item.nope.x",
+       "p": "$.item.caller.nope == null", "q": {"$each": "$.item.participants", "$to": {"a": "$.item.nope[0]",
+       "b": "$.item.nope[0] == 1", "c": "$.item.id ? (@ == \"b\")", "d": {"$if": "$.item.nope", "$then": 1, "$else": "$.item.nope.y"}}}}}}'),
+    ('{"$each": "$.nope.list", "$to": 1}'), ('{"$if": "$.nope.x == null", "$then": "yes", "$else": "no"}');
 SELECT is((SELECT count(*) FROM fill_tmpl t, fill_ctx c
             WHERE pgcall.dialect_fill(t.t, c.ctx) IS DISTINCT FROM pg_temp.fill_ref(t.t, c.ctx)), 0::bigint,
           'dialect_fill in C fills every template in every context as the PL/pgSQL version did');
+SELECT is(pgcall.dialect_fill('{"a": "$.nope.x[0]", "b": "$.nope.x[0] == 1", "c": "$.l[3].x", "d": "$.l[3] ? (@ == 1)"}', '{"l": [1]}'),
+          '{"b": false}', 'a missing member or index then simple steps names nothing, then a predicate false');
+SELECT is(pgcall.dialect_fill('"$.nope == null"', '{}'), 'false', 'as jsonpath says of a predicate over nothing');
 SELECT is(pgcall.dialect_fill(NULL, '{}'), NULL, 'a NULL template is NULL');
 SELECT is(pgcall.dialect_fill('{"a": "$.x", "b": "$.y[0]"}', NULL), pg_temp.fill_ref('{"a": "$.x", "b": "$.y[0]"}', NULL),
           'and a NULL context names nothing');
