@@ -60,7 +60,9 @@
  * The columns read_call_row() reads.  The last two say whether the call, or
  * one of its invitations, reads differently than it is stored: rung past its
  * deadline (pgcall.effective_call_status and
- * pgcall.effective_participant_status, the one place that rule is written).
+ * pgcall.effective_participant_status, where that rule is written in SQL;
+ * call_json.c's builder writes it again in C for the call object, and
+ * regress call_object holds the two to the same text).
  * The last one looks at the call's own participants by call_id only (an
  * aggregate), so the planner never reaches for the index of everyone being
  * rung.

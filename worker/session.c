@@ -249,6 +249,12 @@ session_drop_slow(struct session *s)
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+bool
+session_queue_room(const struct session *s, size_t len)
+{
+	return s->queued == 0 || s->queued + len <= cfg->send_queue;
+}
+
 void
 ws_send(struct session *s, const char *data, size_t len)
 {
@@ -256,8 +262,7 @@ ws_send(struct session *s, const char *data, size_t len)
 
 	if (s->state == SS_CLOSING)
 		return;
-	/* one message always fits an empty queue, however large */
-	if (s->queued > 0 && s->queued + len > cfg->send_queue)
+	if (!session_queue_room(s, len))
 	{
 		session_drop_slow(s);
 		return;
@@ -440,7 +445,7 @@ resume_done(struct job *job)
 
 		if (id <= s->last_sent)
 			continue;
-		if (s->queued > 0 && s->queued + len > cfg->send_queue)
+		if (!session_queue_room(s, len))
 		{
 			/* the client reads slower than we fetch: go on from here later */
 			s->resume_waiting = true;

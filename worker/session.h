@@ -95,6 +95,8 @@ void		session_send_error(struct session *s, const char *rawid, int status,
 							   const char *code, const char *msg);
 void		session_close(struct session *s, uint16_t code, const char *reason);
 void		session_drop_slow(struct session *s);	/* past --send-queue: 1013 */
+/* Whether len more bytes stay within --send-queue (one always fits an empty queue). */
+bool		session_queue_room(const struct session *s, size_t len);
 struct job *session_job(struct session *s, job_done_fn done, const char *method, const char *path);
 int			session_call_submit(struct session *s, struct job *job);
 void		session_call_finished(struct session *s);

@@ -96,8 +96,7 @@ struct sio
 	lws_dll2_t	poll_link;
 	lws_sorted_usec_list_t sul_release;
 	/* events held behind one whose emit waits for its media session */
-	lws_dll2_owner_t held;
-	size_t		held_bytes;		/* counted in s->queued too */
+	lws_dll2_owner_t held;		/* their bytes count in s->queued */
 	bool		media_wait;		/* the head of held waits for its job */
 };
 
@@ -1082,7 +1081,6 @@ held_pop(struct session *s)
 	struct held *h = lws_container_of(lws_dll2_get_head(&x->held), struct held, list);
 
 	lws_dll2_remove(&h->list);
-	x->held_bytes -= h->len;
 	/* session_drop_slow() zeroed the count: the socket is going anyway */
 	s->queued -= h->len <= s->queued ? h->len : s->queued;
 	free(h);
@@ -1103,7 +1101,7 @@ hold(struct session *s, const char *payload, size_t len, int64_t id)
 	struct sio *x = s->sio;
 	struct held *h;
 
-	if (s->queued > 0 && s->queued + len > cfg->send_queue)
+	if (!session_queue_room(s, len))
 	{
 		session_drop_slow(s);
 		return false;
@@ -1118,7 +1116,6 @@ hold(struct session *s, const char *payload, size_t len, int64_t id)
 	h->len = len;
 	memcpy(h->payload, payload, len);
 	lws_dll2_add_tail(&h->list, &x->held);
-	x->held_bytes += len;
 	s->queued += len;
 	return true;
 }
