@@ -775,34 +775,131 @@ pgcall_call_after(PG_FUNCTION_ARGS)
 }
 
 /*
- * The value checks of pgcall.call and pgcall.participant (call_kind_check,
- * call_media_check, call_status_check, call_end_reason_check,
- * participant_role_check, participant_status_check): the same as "column IN
- * (...)" of these lists, but as a call of one function on the column.
- * PostgreSQL reads every check of a table back from its stored text and
- * plans it again in each statement that writes the table; a function call
- * is a fraction of the text and work of an IN list of constants.  STRICT:
- * a null passes, as it passes IN.
+ * The row checks of pgcall.call (call_row_check) and pgcall.participant
+ * (participant_row_check): every rule of a row in one call of one C
+ * function on its columns.  PostgreSQL reads each check of a table back
+ * from its stored text and plans it again in every statement that writes
+ * the table; eight checks on a call and four on a participant were about a
+ * tenth of a call_session (docs/benchmarks.md, "the row checks"), one
+ * function of the columns is a fraction of that.  Each rule passes a null
+ * as CHECK does; a failure is check_violation (23514) naming the
+ * constraint, with the rule that failed in its detail.
  */
 static bool
-text_in_list(text *t, const char *const *list)
+text_is(text *t, const char *s)
 {
-	const char *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
 
+	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* whether t is one of list (NULL-terminated); a null is (as with IN) */
+static bool
+text_in_list(FunctionCallInfo fcinfo, int arg, const char *const *list)
+{
+	if (PG_ARGISNULL(arg))
+		return true;
 	for (; *list; list++)
-		if ((int) strlen(*list) == len && memcmp(*list, s, len) == 0)
+		if (text_is(PG_GETARG_TEXT_PP(arg), *list))
 			return true;
 	return false;
 }
 
+/* whether argument arg is the text s (false when null) */
+static bool
+arg_is(FunctionCallInfo fcinfo, int arg, const char *s)
+{
+	return !PG_ARGISNULL(arg) && text_is(PG_GETARG_TEXT_PP(arg), s);
+}
+
+static void
+row_check_failed(const char *table, const char *constraint, const char *rule)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("new row for relation \"%s\" violates check constraint \"%s\"", table, constraint),
+			 errdetail("%s", rule),
+			 errhint("Only pgcall's functions write pgcall.%s; use them.", table),
+			 err_generic_string(PG_DIAG_SCHEMA_NAME, "pgcall"),
+			 err_generic_string(PG_DIAG_TABLE_NAME, table),
+			 err_generic_string(PG_DIAG_CONSTRAINT_NAME, constraint)));
+}
+
+#define CALL_CHECK(ok, rule) \
+	do { if (!(ok)) row_check_failed("call", "call_row_check", rule); } while (0)
+#define PARTICIPANT_CHECK(ok, rule) \
+	do { if (!(ok)) row_check_failed("participant", "participant_row_check", rule); } while (0)
+
+PG_FUNCTION_INFO_V1(pgcall_call_row_check);
+
+/*
+ * call_row_check(kind, media, status, end_reason, ended_at, ring_deadline,
+ * max_participants): the rules of a pgcall.call row.
+ */
+Datum
+pgcall_call_row_check(PG_FUNCTION_ARGS)
+{
+	static const char *const kinds[] = {"direct", "group", "conference", NULL};
+	static const char *const media[] = {"audio", "video", NULL};
+	static const char *const statuses[] = {"ringing", "active", "ended", NULL};
+	static const char *const reasons[] = {"completed", "cancelled", "rejected", "missed",
+	"busy", "unavailable", "failed", "terminated", NULL};
+	bool		ended = arg_is(fcinfo, 2, "ended");
+
+	CALL_CHECK(text_in_list(fcinfo, 0, kinds), "kind is direct, group or conference.");
+	CALL_CHECK(text_in_list(fcinfo, 1, media), "media is audio or video.");
+	CALL_CHECK(text_in_list(fcinfo, 2, statuses), "status is ringing, active or ended.");
+	CALL_CHECK(text_in_list(fcinfo, 3, reasons),
+			   "end_reason is completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.");
+	CALL_CHECK(PG_ARGISNULL(6) || (PG_GETARG_INT32(6) >= 2 && PG_GETARG_INT32(6) <= 10000),
+			   "max_participants is between 2 and 10000.");
+	if (!PG_ARGISNULL(2))
+	{
+		CALL_CHECK(ended == !PG_ARGISNULL(3), "end_reason is set when, and only when, status is ended.");
+		CALL_CHECK(ended == !PG_ARGISNULL(4), "ended_at is set when, and only when, status is ended.");
+		CALL_CHECK(!arg_is(fcinfo, 2, "ringing") || !PG_ARGISNULL(5),
+				   "A ringing call has a ring_deadline.");
+	}
+	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(pgcall_participant_row_check);
+
+/* participant_row_check(role, status, current_join, ring_deadline): the rules of a pgcall.participant row */
+Datum
+pgcall_participant_row_check(PG_FUNCTION_ARGS)
+{
+	static const char *const roles[] = {"caller", "callee", "host", "member", NULL};
+	static const char *const statuses[] = {"invited", "ringing", "joined", "left",
+	"declined", "missed", "busy", "removed", NULL};
+
+	PARTICIPANT_CHECK(text_in_list(fcinfo, 0, roles), "role is caller, callee, host or member.");
+	PARTICIPANT_CHECK(text_in_list(fcinfo, 1, statuses),
+					  "status is invited, ringing, joined, left, declined, missed, busy or removed.");
+	if (!PG_ARGISNULL(1))
+	{
+		PARTICIPANT_CHECK(arg_is(fcinfo, 1, "joined") == !PG_ARGISNULL(2),
+						  "current_join is set when, and only when, status is joined.");
+		PARTICIPANT_CHECK(!(arg_is(fcinfo, 1, "invited") || arg_is(fcinfo, 1, "ringing")) ||
+						  !PG_ARGISNULL(3),
+						  "An invited or ringing participant has a ring_deadline.");
+	}
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * The value checks of 0.1.0 (pgcall.is_call_kind and the others): its
+ * install script, which never changes, declares them, so the library keeps
+ * them for installing 0.1.0 and updating it (the update drops them with
+ * their constraints).  STRICT: a null passes, as with IN.
+ */
 #define VALUE_CHECK(fn, ...) \
 PG_FUNCTION_INFO_V1(fn); \
 Datum \
 fn(PG_FUNCTION_ARGS) \
 { \
 	static const char *const list[] = {__VA_ARGS__, NULL}; \
-	PG_RETURN_BOOL(text_in_list(PG_GETARG_TEXT_PP(0), list)); \
+	PG_RETURN_BOOL(text_in_list(fcinfo, 0, list)); \
 }
 
 VALUE_CHECK(pgcall_is_call_kind, "direct", "group", "conference")
@@ -813,85 +910,6 @@ VALUE_CHECK(pgcall_is_call_end_reason, "completed", "cancelled", "rejected", "mi
 VALUE_CHECK(pgcall_is_participant_role, "caller", "callee", "host", "member")
 VALUE_CHECK(pgcall_is_participant_status, "invited", "ringing", "joined", "left",
 			"declined", "missed", "busy", "removed")
-
-/*
- * The row checks of pgcall.call, pgcall.participant and pgcall.event that
- * tie a status to whether another column is set (call_check, call_check1,
- * call_check2, participant_check, participant_check1, event_check): the
- * same tests as the SQL expressions they replaced, with the same nulls,
- * but a call of one function on two columns.  The expressions compared the
- * status with text constants, and PostgreSQL reads every check back from
- * its stored text in each statement that writes the table: a text constant
- * is stored byte by byte as numbers, and reading them back was most of the
- * cost of checking a row.  The second argument is any type: only whether
- * it is null matters.
- */
-static bool
-text_is(text *t, const char *s)
-{
-	int			len = VARSIZE_ANY_EXHDR(t);
-
-	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
-}
-
-/* (status = is) = (value IS NOT NULL); null when status is */
-static Datum
-status_iff_set(FunctionCallInfo fcinfo, const char *is)
-{
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), is) == !PG_ARGISNULL(1));
-}
-
-/* status NOT IN (a, b) OR value IS NOT NULL; null when status is null and value too */
-static Datum
-status_needs_set(FunctionCallInfo fcinfo, const char *a, const char *b)
-{
-	if (!PG_ARGISNULL(1))
-		PG_RETURN_BOOL(true);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	PG_RETURN_BOOL(!text_is(PG_GETARG_TEXT_PP(0), a) && !(b && text_is(PG_GETARG_TEXT_PP(0), b)));
-}
-
-PG_FUNCTION_INFO_V1(pgcall_call_ended_check);
-
-/* call_ended_check(status text, value "any"): (status = 'ended') = (value IS NOT NULL) */
-Datum
-pgcall_call_ended_check(PG_FUNCTION_ARGS)
-{
-	return status_iff_set(fcinfo, "ended");
-}
-
-PG_FUNCTION_INFO_V1(pgcall_call_ringing_check);
-
-/* call_ringing_check(status text, ring_deadline): status <> 'ringing' OR ring_deadline IS NOT NULL */
-Datum
-pgcall_call_ringing_check(PG_FUNCTION_ARGS)
-{
-	return status_needs_set(fcinfo, "ringing", NULL);
-}
-
-PG_FUNCTION_INFO_V1(pgcall_participant_joined_check);
-
-/* participant_joined_check(status text, current_join): (status = 'joined') = (current_join IS NOT NULL) */
-Datum
-pgcall_participant_joined_check(PG_FUNCTION_ARGS)
-{
-	return status_iff_set(fcinfo, "joined");
-}
-
-PG_FUNCTION_INFO_V1(pgcall_participant_ringing_check);
-
-/*
- * participant_ringing_check(status text, ring_deadline):
- * status NOT IN ('invited', 'ringing') OR ring_deadline IS NOT NULL
- */
-Datum
-pgcall_participant_ringing_check(PG_FUNCTION_ARGS)
-{
-	return status_needs_set(fcinfo, "invited", "ringing");
-}
 
 PG_FUNCTION_INFO_V1(pgcall_event_call_check);
 

@@ -8,6 +8,7 @@
 #   KINDS="session" (default "session floor lifecycle")
 #   FOLLOWED=1        with one presence subscription (of other users)
 #   CALLGRIND_KEEP=DIR bench/session/instructions.sh
+#   CALLGRIND_OPTS="--separate-callers2=pgcall_exec"   more valgrind options
 #                     also keeps the callgrind outputs in DIR, for
 #                     callgrind_annotate --inclusive=yes DIR/callgrind.session.<2N>
 #
@@ -61,7 +62,7 @@ ir() { # KIND COUNT TAG -> instructions of a backend running the script
 	local out="$DIR/callgrind.out"
 	script "$@" >"$DIR/script.sql"
 	# (a single-user backend does not read ALTER DATABASE settings)
-	run_pg valgrind --tool=callgrind --callgrind-out-file="$out" "$PGBIN/postgres" --single \
+	run_pg valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --callgrind-out-file="$out" "$PGBIN/postgres" --single \
 		-D "$DIR/data" -c pgcall.agora_app_id="$APP_ID" -c pgcall.rate_limit_calls=0 \
 		-c pgcall.rate_limit_tokens=0 -c pgcall.rate_limit_joins=0 \
 		"$DB" <"$DIR/script.sql" >"$DIR/single.log" 2>&1

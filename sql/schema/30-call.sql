@@ -10,32 +10,33 @@
 -- write these tables; row-level security decides what each user reads.
 -------------------------------------------------------------------------------
 
--- The value checks of the two tables below: "column IN (<list>)", as one
--- call of a C function on the column, which PostgreSQL reads and plans
--- faster in each statement that writes the table (call_triggers.c).
-CREATE FUNCTION pgcall.is_call_kind(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_call_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The rules of a call row and of a participant row, each one CHECK calling
+-- one C function on the columns (call_triggers.c): PostgreSQL reads every
+-- check of a table back from its stored text and plans it again in each
+-- statement that writes the table, and one function of the columns is a
+-- fraction of that work (docs/benchmarks.md, "the row checks").  A failure
+-- is check_violation (23514) naming the constraint, the rule in its detail.
+CREATE FUNCTION pgcall.call_row_check(kind text, media text, status text, end_reason text,
+                                      ended_at timestamptz, ring_deadline timestamptz,
+                                      max_participants integer) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_call_row_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION pgcall.is_call_kind(text) IS
-'Check of pgcall.call.kind: direct, group or conference.';
+COMMENT ON FUNCTION pgcall.call_row_check(text, text, text, text, timestamptz, timestamptz, integer) IS
+'Check of pgcall.call (call_row_check): kind is direct, group or conference; media audio or video; status ringing, active or ended; end_reason completed, cancelled, rejected, missed, busy, unavailable, failed or terminated; max_participants between 2 and 10000; end_reason and ended_at are set when, and only when, the call has ended; a ringing call has a ring_deadline.';
 
-CREATE FUNCTION pgcall.is_call_media(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_call_media' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pgcall.participant_row_check(role text, status text, current_join timestamptz,
+                                             ring_deadline timestamptz) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_participant_row_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION pgcall.is_call_media(text) IS
-'Check of pgcall.call.media: audio or video.';
+COMMENT ON FUNCTION pgcall.participant_row_check(text, text, timestamptz, timestamptz) IS
+'Check of pgcall.participant (participant_row_check): role is caller, callee, host or member; status invited, ringing, joined, left, declined, missed, busy or removed; current_join is set when, and only when, the participant is joined; an invited or ringing participant has a ring_deadline.';
 
-CREATE FUNCTION pgcall.is_call_status(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_call_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The check of pgcall.event (40-event.sql), a C function for the same reason.
+CREATE FUNCTION pgcall.event_call_check(type text, call_id "any") RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgcall_event_call_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION pgcall.is_call_status(text) IS
-'Check of pgcall.call.status: ringing, active or ended.';
-
-CREATE FUNCTION pgcall.is_call_end_reason(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_call_end_reason' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION pgcall.is_call_end_reason(text) IS
-'Check of pgcall.call.end_reason: completed, cancelled, rejected, missed, busy, unavailable, failed or terminated.';
+COMMENT ON FUNCTION pgcall.event_call_check(text, "any") IS
+'Check of pgcall.event (event_check): (call_id IS NULL) = (type = ''presence.changed'').';
 
 -- ----------------------------------------------------------------------------
 -- Row-level security: a user reads the calls they take part in; admins read
@@ -45,57 +46,19 @@ COMMENT ON FUNCTION pgcall.is_call_end_reason(text) IS
 -- 36-history.sql do): the policies stay as a second line should someone
 -- grant more.
 
-CREATE FUNCTION pgcall.is_participant_role(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_participant_role' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION pgcall.is_participant_role(text) IS
-'Check of pgcall.participant.role: caller, callee, host or member.';
-
-CREATE FUNCTION pgcall.is_participant_status(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_is_participant_status' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION pgcall.is_participant_status(text) IS
-'Check of pgcall.participant.status: invited, ringing, joined, left, declined, missed, busy or removed.';
-
--- The checks that tie a status to another column are one C function each:
--- PostgreSQL reads every check back from its stored text in each statement
--- that writes the table, and the text constants of the plain expressions
--- were most of that work (docs/benchmarks.md, "a lean call, continued").
-CREATE FUNCTION pgcall.call_ended_check(status text, value "any") RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_call_ended_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcall.call_ringing_check(status text, ring_deadline "any") RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_call_ringing_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcall.participant_joined_check(status text, current_join "any") RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_participant_joined_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcall.participant_ringing_check(status text, ring_deadline "any") RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_participant_ringing_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcall.event_call_check(type text, call_id "any") RETURNS boolean
-AS 'MODULE_PATHNAME', 'pgcall_event_call_check' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION pgcall.call_ended_check(text, "any") IS
-'Check of pgcall.call: (status = ''ended'') = (value IS NOT NULL), for end_reason (call_check) and ended_at (call_check1).';
-COMMENT ON FUNCTION pgcall.call_ringing_check(text, "any") IS
-'Check of pgcall.call (call_check2): status <> ''ringing'' OR ring_deadline IS NOT NULL.';
-COMMENT ON FUNCTION pgcall.participant_joined_check(text, "any") IS
-'Check of pgcall.participant (participant_check): (status = ''joined'') = (current_join IS NOT NULL).';
-COMMENT ON FUNCTION pgcall.participant_ringing_check(text, "any") IS
-'Check of pgcall.participant (participant_check1): status NOT IN (''invited'', ''ringing'') OR ring_deadline IS NOT NULL.';
-COMMENT ON FUNCTION pgcall.event_call_check(text, "any") IS
-'Check of pgcall.event (event_check): (call_id IS NULL) = (type = ''presence.changed'').';
-
 CREATE TABLE pgcall.call (
     id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    kind             text NOT NULL CONSTRAINT call_kind_check CHECK (pgcall.is_call_kind(kind)),
-    media            text NOT NULL CONSTRAINT call_media_check CHECK (pgcall.is_call_media(media)),
+    kind             text NOT NULL,
+    media            text NOT NULL,
     channel_id       text NOT NULL UNIQUE,
     room_id          text,
     created_by       text NOT NULL,
     title            text,
     description      text,
     is_public        boolean NOT NULL DEFAULT false,
-    max_participants integer NOT NULL CHECK (max_participants BETWEEN 2 AND 10000),
-    status           text NOT NULL CONSTRAINT call_status_check CHECK (pgcall.is_call_status(status)),
-    end_reason       text CONSTRAINT call_end_reason_check CHECK (pgcall.is_call_end_reason(end_reason)),
+    max_participants integer NOT NULL,
+    status           text NOT NULL,
+    end_reason       text,
     answered_by      text,
     ended_by         text,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -107,9 +70,8 @@ CREATE TABLE pgcall.call (
     participant_count   integer,
     peak_participants   integer,
     participant_seconds double precision,
-    CONSTRAINT call_check CHECK (pgcall.call_ended_check(status, end_reason)),
-    CONSTRAINT call_check1 CHECK (pgcall.call_ended_check(status, ended_at)),
-    CONSTRAINT call_check2 CHECK (pgcall.call_ringing_check(status, ring_deadline))
+    CONSTRAINT call_row_check CHECK (pgcall.call_row_check(kind, media, status, end_reason, ended_at,
+                                                           ring_deadline, max_participants))
 );
 
 COMMENT ON TABLE pgcall.call IS
@@ -161,8 +123,8 @@ COMMENT ON FUNCTION pgcall.rings_until(text, timestamptz) IS
 CREATE TABLE pgcall.participant (
     call_id        uuid NOT NULL REFERENCES pgcall.call (id) ON DELETE CASCADE,
     user_id        text NOT NULL,
-    role           text NOT NULL CONSTRAINT participant_role_check CHECK (pgcall.is_participant_role(role)),
-    status         text NOT NULL CONSTRAINT participant_status_check CHECK (pgcall.is_participant_status(status)),
+    role           text NOT NULL,
+    status         text NOT NULL,
     reason         text,
     invited_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     ring_deadline  timestamptz,
@@ -177,8 +139,8 @@ CREATE TABLE pgcall.participant (
     sharing_screen boolean NOT NULL DEFAULT false,
     hidden         boolean NOT NULL DEFAULT false,
     PRIMARY KEY (call_id, user_id),
-    CONSTRAINT participant_check CHECK (pgcall.participant_joined_check(status, current_join)),
-    CONSTRAINT participant_check1 CHECK (pgcall.participant_ringing_check(status, ring_deadline))
+    CONSTRAINT participant_row_check CHECK (pgcall.participant_row_check(role, status, current_join,
+                                                                         ring_deadline))
 )
 -- Participants change status several times in a minute: vacuum them early,
 -- so their indexes do not fill with dead entries.
