@@ -33,6 +33,7 @@
 
 #include <ctype.h>
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -47,12 +48,15 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "agora.h"
 #include "calls.h"
 #include "pgcall.h"
+#include "rowread.h"
 
 /* --- reading and locking --------------------------------------------------- */
 
@@ -593,6 +597,120 @@ pgcall_lock_pair(const char *a, const char *b)
 }
 
 /*
+ * Whether each invitee is busy (joined to another call that has not ended)
+ * and online (a socket open on a bridge heard from within
+ * pgcall.presence_timeout), read by index (rowread.c) as the tables' owner:
+ * a few index probes per invitee instead of a statement.
+ */
+typedef struct Probe
+{
+	Snapshot	snap;
+	Datum		call_id;		/* the call being joined: not busy with it */
+	Relation	part;
+	Relation	call;
+	Relation	presence;
+	Relation	bridge;
+	Oid			joined_idx;
+	TimestampTz seen_after;
+} Probe;
+
+static void
+probe_open(Probe *pr, const char *call_id)
+{
+	pr->snap = pgcall_statement_snapshot();
+	pr->call_id = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	pr->part = table_open(pgcall_relid("participant"), AccessShareLock);
+	pr->call = table_open(pgcall_relid("call"), AccessShareLock);
+	pr->presence = NULL;
+	pr->bridge = NULL;
+	pr->joined_idx = pgcall_relid("participant_joined_idx");
+	pr->seen_after = GetCurrentTransactionStartTimestamp() -
+		(TimestampTz) pgcall_presence_timeout * USECS_PER_SEC;
+}
+
+static void
+probe_close(Probe *pr)
+{
+	table_close(pr->part, AccessShareLock);
+	table_close(pr->call, AccessShareLock);
+	if (pr->presence)
+	{
+		table_close(pr->presence, AccessShareLock);
+		table_close(pr->bridge, AccessShareLock);
+	}
+	UnregisterSnapshot(pr->snap);
+}
+
+/* The call of id call_id has not ended (pgcall.effective_call_status <> 'ended'). */
+static bool
+probe_call_live(Probe *pr, Datum call_id)
+{
+	TupleDesc	d = RelationGetDescr(pr->call);
+	IndexKey	key = {UUIDOID, call_id};
+	IndexRow   *c;
+
+	if (pgcall_index_rows(pr->call, RelationGetPrimaryKeyIndex(pr->call), &key, 1, pr->snap, 1,
+						  false, &c) == 0)
+		return false;
+	if (pgcall_row_text_is(c, pgcall_column(d, "status"), "ended"))
+		return false;
+	return !(pgcall_row_text_is(c, pgcall_column(d, "status"), "ringing") &&
+			 pgcall_row_past(c, pgcall_column(d, "ring_deadline")));
+}
+
+static bool
+probe_busy(Probe *pr, Datum user)
+{
+	TupleDesc	d = RelationGetDescr(pr->part);
+	IndexKey	key = {TEXTOID, user};
+	IndexRow   *rows;
+	int			n = pgcall_index_rows(pr->part, pr->joined_idx, &key, 1, pr->snap, 0, false, &rows);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		call_id = rows[i].values[pgcall_column(d, "call_id")];
+
+		/* the index is partial: the row's visible version may have left */
+		if (!pgcall_row_text_is(&rows[i], pgcall_column(d, "status"), "joined") ||
+			DatumGetBool(DirectFunctionCall2(uuid_eq, call_id, pr->call_id)))
+			continue;
+		if (probe_call_live(pr, call_id))
+			return true;
+	}
+	return false;
+}
+
+static bool
+probe_online(Probe *pr, Datum user)
+{
+	IndexKey	key = {TEXTOID, user};
+	IndexRow   *rows;
+	int			n;
+
+	if (pr->presence == NULL)
+	{
+		pr->presence = table_open(pgcall_relid("presence"), AccessShareLock);
+		pr->bridge = table_open(pgcall_relid("bridge"), AccessShareLock);
+	}
+	n = pgcall_index_rows(pr->presence, RelationGetPrimaryKeyIndex(pr->presence), &key, 1, pr->snap,
+						  0, false, &rows);
+	for (int i = 0; i < n; i++)
+	{
+		TupleDesc	pd = RelationGetDescr(pr->presence);
+		TupleDesc	bd = RelationGetDescr(pr->bridge);
+		IndexKey	bkey = {UUIDOID, rows[i].values[pgcall_column(pd, "bridge_id")]};
+		IndexRow   *b;
+		int			seen = pgcall_column(bd, "last_seen");
+
+		if (pgcall_index_rows(pr->bridge, RelationGetPrimaryKeyIndex(pr->bridge), &bkey, 1, pr->snap,
+							  1, false, &b) > 0 &&
+			DatumGetTimestampTz(b->values[seen]) > pr->seen_after)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Add the users in invitees (a text[] already checked by check_invitees) to
  * a call, in the given role.  Someone joined in another live call is busy;
  * with require_online, someone without an open socket misses the call as
@@ -604,8 +722,6 @@ int
 pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int ring_timeout,
 					bool require_online, const CallCreator *creator)
 {
-	static SPIPlanPtr probe = NULL;
-	static const Oid probe_types[3] = {TEXTARRAYOID, UUIDOID, INT4OID};
 	static SPIPlanPtr insert_plan = NULL;
 	static SPIPlanPtr insert_with_creator_plan = NULL;
 	static const Oid insert_types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID,
@@ -617,40 +733,24 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int
 	bool	   *reason_nulls;
 	int			dims[1];
 	int			lbs[1] = {1};
-	bool		isnull;
-	uint64		n;
+	Datum	   *users;
+	int			n;
+	Probe		probe;
 	int			invited = 0;
 
-	values[0] = PointerGetDatum(invitees);
-	values[1] = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
-	values[2] = Int32GetDatum(pgcall_presence_timeout);
-	n = pgcall_exec(pgcall_plan(&probe,
-								"SELECT busy.found IS NOT NULL, online.found IS NOT NULL "
-								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(u, i) "
-								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.participant p "
-								"  JOIN pgcall.call c ON c.id = p.call_id "
-								"  WHERE p.user_id = x.u AND p.status = 'joined' AND c.id <> $2 "
-								"  AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended' LIMIT 1) busy ON true "
-								"LEFT JOIN LATERAL (SELECT 1 AS found FROM pgcall.presence pr "
-								"  JOIN pgcall.bridge b ON b.id = pr.bridge_id "
-								"  WHERE pr.user_id = x.u AND b.last_seen > pg_catalog.now() - pg_catalog.make_interval(secs => $3) "
-								"  LIMIT 1) online ON true "
-								"ORDER BY x.i",
-								3, probe_types), values, NULL, false, 0);
+	deconstruct_array(invitees, TEXTOID, -1, false, TYPALIGN_INT, &users, NULL, &n);
 	statuses = palloc(sizeof(Datum) * n);
 	reasons = palloc(sizeof(Datum) * n);
 	reason_nulls = palloc0(sizeof(bool) * n);
-	for (uint64 i = 0; i < n; i++)
+	probe_open(&probe, call_id);
+	for (int i = 0; i < n; i++)
 	{
-		bool		busy = DatumGetBool(pgcall_getdatum(i, 1, &isnull));
-		bool		online = DatumGetBool(pgcall_getdatum(i, 2, &isnull));
-
-		if (busy)
+		if (probe_busy(&probe, users[i]))
 		{
 			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_BUSY));
 			reasons[i] = CStringGetTextDatum("busy");
 		}
-		else if (require_online && !online)
+		else if (require_online && !probe_online(&probe, users[i]))
 		{
 			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_MISSED));
 			reasons[i] = CStringGetTextDatum("unavailable");
@@ -662,10 +762,11 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int
 			invited++;
 		}
 	}
-	dims[0] = (int) n;
+	probe_close(&probe);
+	dims[0] = n;
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = PointerGetDatum(invitees);
-	values[2] = PointerGetDatum(construct_array(statuses, (int) n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
 												   TEXTOID, -1, false, TYPALIGN_INT));
 	values[4] = CStringGetTextDatum(pgcall_part_role_name(role));

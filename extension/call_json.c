@@ -38,6 +38,7 @@
 #include "utils/uuid.h"
 
 #include "pgcall.h"
+#include "rowread.h"
 
 /* The call's own members, without participants (c is pgcall.call). */
 #define CALL_FIELDS \
@@ -133,142 +134,6 @@ with_version(const char *json, const char *version)
  * every state and lists the columns, so a column change shows there.
  */
 
-/* Whether the current user owns relid and row-level security leaves it alone. */
-static bool
-owner_reads(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		ok;
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	ok = ((Form_pg_class) GETSTRUCT(tup))->relowner == GetUserId() &&
-		!((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
-	ReleaseSysCache(tup);
-	return ok;
-}
-
-/* A row read by index: its columns deformed. */
-typedef struct ObjRow
-{
-	Datum	   *values;
-	bool	   *nulls;
-	int			pos;			/* order read (by the index) */
-} ObjRow;
-
-/*
- * The rows of rel whose first index column of indexid equals the uuid key
- * (and, with key2, whose second equals that text), in index order
- * (last_only: backward, only the last one), as ObjRows; returns how many.
- */
-static int
-read_rows(Relation rel, Oid indexid, Datum key, const char *key2, Snapshot snap,
-		  bool last_only, ObjRow **rows)
-{
-	Relation	idx = index_open(indexid, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan;
-	ScanKeyData skey[2];
-	int			nkeys = key2 ? 2 : 1;
-	int			n = 0;
-	int			cap = 4;
-	int			natts = RelationGetDescr(rel)->natts;
-
-	*rows = palloc(sizeof(ObjRow) * cap);
-	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_UUID_EQ, key);
-	/* the second index column, a text (participant's user_id), in its collation */
-	if (key2)
-		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key2));
-	scan = index_beginscan(rel, idx, snap, nkeys, 0);
-	index_rescan(scan, skey, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, last_only ? BackwardScanDirection : ForwardScanDirection, slot))
-	{
-		ObjRow	   *r;
-
-		if (n == cap)
-		{
-			cap *= 2;
-			*rows = repalloc(*rows, sizeof(ObjRow) * cap);
-		}
-		r = &(*rows)[n];
-		r->values = palloc(sizeof(Datum) * natts);
-		r->nulls = palloc(sizeof(bool) * natts);
-		r->pos = n;
-		heap_deform_tuple(ExecCopySlotHeapTuple(slot), RelationGetDescr(rel), r->values, r->nulls);
-		n++;
-		if (last_only)
-			break;
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
-	return n;
-}
-
-/*
- * Attribute number (0-based) of column name in desc; an internal error if
- * missing.  The answers are kept, per name (the callers pass string
- * constants, so a name is its pointer) and table, until the relation cache
- * of any table is invalidated (ALTER TABLE among it).
- */
-#define COL_CACHE_SIZE 64
-
-typedef struct ColCacheEntry
-{
-	Oid			relid;
-	const char *name;
-	int			att;
-} ColCacheEntry;
-
-static ColCacheEntry col_cache[COL_CACHE_SIZE];
-static int	col_cache_used = 0;
-static bool col_cache_callback = false;
-
-static void
-col_cache_reset(Datum arg, Oid relid)
-{
-	col_cache_used = 0;
-}
-
-static int col_lookup(TupleDesc desc, const char *name);
-
-static int
-col(TupleDesc desc, const char *name)
-{
-	int			att;
-
-	for (int i = 0; i < col_cache_used; i++)
-		if (col_cache[i].name == name && col_cache[i].relid == desc->tdtypeid)
-			return col_cache[i].att;
-	att = col_lookup(desc, name);
-	if (!col_cache_callback)
-	{
-		CacheRegisterRelcacheCallback(col_cache_reset, (Datum) 0);
-		col_cache_callback = true;
-	}
-	if (col_cache_used < COL_CACHE_SIZE)
-		col_cache[col_cache_used++] = (ColCacheEntry)
-		{
-			desc->tdtypeid, name, att
-		};
-	return att;
-}
-
-static int
-col_lookup(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return i;
-	}
-	elog(ERROR, "column \"%s\" is missing from the call object's table", name);
-	return -1;
-}
-
 /* The members, written as json_build_object writes them. */
 static void
 obj_key(StringInfo buf, const char *key)
@@ -289,20 +154,14 @@ obj_text(StringInfo buf, const char *key, const char *value)
 		appendStringInfoString(buf, "null");
 }
 
-static const char *
-text_col(ObjRow *r, int att)
+static void
+obj_col_text(StringInfo buf, const char *key, IndexRow *r, int att)
 {
-	return r->nulls[att] ? NULL : TextDatumGetCString(r->values[att]);
+	obj_text(buf, key, pgcall_row_text(r, att));
 }
 
 static void
-obj_col_text(StringInfo buf, const char *key, ObjRow *r, int att)
-{
-	obj_text(buf, key, text_col(r, att));
-}
-
-static void
-obj_col_bool(StringInfo buf, const char *key, ObjRow *r, int att)
+obj_col_bool(StringInfo buf, const char *key, IndexRow *r, int att)
 {
 	obj_key(buf, key);
 	if (r->nulls[att])
@@ -322,7 +181,7 @@ obj_int(StringInfo buf, const char *key, bool isnull, int32 value)
 }
 
 static void
-obj_col_int(StringInfo buf, const char *key, ObjRow *r, int att)
+obj_col_int(StringInfo buf, const char *key, IndexRow *r, int att)
 {
 	obj_int(buf, key, r->nulls[att], r->nulls[att] ? 0 : DatumGetInt32(r->values[att]));
 }
@@ -343,50 +202,42 @@ obj_time(StringInfo buf, const char *key, bool isnull, Datum value)
 }
 
 static void
-obj_col_time(StringInfo buf, const char *key, ObjRow *r, int att)
+obj_col_time(StringInfo buf, const char *key, IndexRow *r, int att)
 {
 	obj_time(buf, key, r->nulls[att], r->values[att]);
 }
 
-/* deadline <= now(), false when there is none (SQL's null) */
-static bool
-past(ObjRow *r, int att)
-{
-	return !r->nulls[att] &&
-		DatumGetTimestampTz(r->values[att]) <= GetCurrentTransactionStartTimestamp();
-}
-
 /* CALL_FIELDS of the call row r */
 static void
-append_call_fields(StringInfo buf, TupleDesc d, ObjRow *r)
+append_call_fields(StringInfo buf, TupleDesc d, IndexRow *r)
 {
-	const char *status = text_col(r, col(d, "status"));
-	int			deadline = col(d, "ring_deadline");
-	int			ended_at = col(d, "ended_at");
-	int			duration = col(d, "duration_seconds");
+	const char *status = pgcall_row_text(r, pgcall_column(d, "status"));
+	int			deadline = pgcall_column(d, "ring_deadline");
+	int			ended_at = pgcall_column(d, "ended_at");
+	int			duration = pgcall_column(d, "duration_seconds");
 	/* pgcall.effective_call_status */
-	bool		expired = strcmp(status, "ringing") == 0 && past(r, deadline);
+	bool		expired = strcmp(status, "ringing") == 0 && pgcall_row_past(r, deadline);
 	const char *eff = expired ? "ended" : status;
-	const char *reason = text_col(r, col(d, "end_reason"));
+	const char *reason = pgcall_row_text(r, pgcall_column(d, "end_reason"));
 
 	obj_key(buf, "id");
-	escape_json(buf, DatumGetCString(DirectFunctionCall1(uuid_out, r->values[col(d, "id")])));
-	obj_col_text(buf, "kind", r, col(d, "kind"));
-	obj_col_text(buf, "media", r, col(d, "media"));
+	escape_json(buf, DatumGetCString(DirectFunctionCall1(uuid_out, r->values[pgcall_column(d, "id")])));
+	obj_col_text(buf, "kind", r, pgcall_column(d, "kind"));
+	obj_col_text(buf, "media", r, pgcall_column(d, "media"));
 	obj_text(buf, "status", eff);
 	obj_text(buf, "end_reason", strcmp(eff, "ended") == 0 ? (reason ? reason : "missed") : NULL);
-	obj_col_text(buf, "channel_id", r, col(d, "channel_id"));
-	obj_col_text(buf, "room_id", r, col(d, "room_id"));
-	obj_col_text(buf, "created_by", r, col(d, "created_by"));
-	obj_col_text(buf, "answered_by", r, col(d, "answered_by"));
-	obj_col_text(buf, "ended_by", r, col(d, "ended_by"));
-	obj_col_text(buf, "title", r, col(d, "title"));
-	obj_col_text(buf, "description", r, col(d, "description"));
-	obj_col_bool(buf, "is_public", r, col(d, "is_public"));
-	obj_col_int(buf, "max_participants", r, col(d, "max_participants"));
-	obj_col_time(buf, "created_at", r, col(d, "created_at"));
+	obj_col_text(buf, "channel_id", r, pgcall_column(d, "channel_id"));
+	obj_col_text(buf, "room_id", r, pgcall_column(d, "room_id"));
+	obj_col_text(buf, "created_by", r, pgcall_column(d, "created_by"));
+	obj_col_text(buf, "answered_by", r, pgcall_column(d, "answered_by"));
+	obj_col_text(buf, "ended_by", r, pgcall_column(d, "ended_by"));
+	obj_col_text(buf, "title", r, pgcall_column(d, "title"));
+	obj_col_text(buf, "description", r, pgcall_column(d, "description"));
+	obj_col_bool(buf, "is_public", r, pgcall_column(d, "is_public"));
+	obj_col_int(buf, "max_participants", r, pgcall_column(d, "max_participants"));
+	obj_col_time(buf, "created_at", r, pgcall_column(d, "created_at"));
 	obj_col_time(buf, "ring_deadline", r, deadline);
-	obj_col_time(buf, "answered_at", r, col(d, "answered_at"));
+	obj_col_time(buf, "answered_at", r, pgcall_column(d, "answered_at"));
 	if (!r->nulls[ended_at])
 		obj_col_time(buf, "ended_at", r, ended_at);
 	else
@@ -399,29 +250,29 @@ append_call_fields(StringInfo buf, TupleDesc d, ObjRow *r)
 
 /* PARTICIPANT_OBJECT of the participant row r */
 static void
-append_participant(StringInfo buf, TupleDesc d, ObjRow *r)
+append_participant(StringInfo buf, TupleDesc d, IndexRow *r)
 {
-	const char *status = text_col(r, col(d, "status"));
+	const char *status = pgcall_row_text(r, pgcall_column(d, "status"));
 	/* pgcall.effective_participant_status over pgcall.rings_until */
 	bool		expired = (strcmp(status, "invited") == 0 || strcmp(status, "ringing") == 0) &&
-		past(r, col(d, "ring_deadline"));
+		pgcall_row_past(r, pgcall_column(d, "ring_deadline"));
 
 	appendStringInfoChar(buf, '{');
-	obj_col_text(buf, "user_id", r, col(d, "user_id"));
-	obj_col_text(buf, "role", r, col(d, "role"));
+	obj_col_text(buf, "user_id", r, pgcall_column(d, "user_id"));
+	obj_col_text(buf, "role", r, pgcall_column(d, "role"));
 	obj_text(buf, "status", expired ? "missed" : status);
 	if (expired)
 		obj_text(buf, "reason", "timeout");
 	else
-		obj_col_text(buf, "reason", r, col(d, "reason"));
-	obj_col_time(buf, "invited_at", r, col(d, "invited_at"));
-	obj_col_time(buf, "joined_at", r, col(d, "joined_at"));
-	obj_col_time(buf, "left_at", r, col(d, "left_at"));
-	obj_col_int(buf, "joined_seconds", r, col(d, "joined_seconds"));
-	obj_col_text(buf, "device_id", r, col(d, "device_id"));
-	obj_col_bool(buf, "mic_muted", r, col(d, "mic_muted"));
-	obj_col_bool(buf, "camera_off", r, col(d, "camera_off"));
-	obj_col_bool(buf, "sharing_screen", r, col(d, "sharing_screen"));
+		obj_col_text(buf, "reason", r, pgcall_column(d, "reason"));
+	obj_col_time(buf, "invited_at", r, pgcall_column(d, "invited_at"));
+	obj_col_time(buf, "joined_at", r, pgcall_column(d, "joined_at"));
+	obj_col_time(buf, "left_at", r, pgcall_column(d, "left_at"));
+	obj_col_int(buf, "joined_seconds", r, pgcall_column(d, "joined_seconds"));
+	obj_col_text(buf, "device_id", r, pgcall_column(d, "device_id"));
+	obj_col_bool(buf, "mic_muted", r, pgcall_column(d, "mic_muted"));
+	obj_col_bool(buf, "camera_off", r, pgcall_column(d, "camera_off"));
+	obj_col_bool(buf, "sharing_screen", r, pgcall_column(d, "sharing_screen"));
 	appendStringInfoChar(buf, '}');
 }
 
@@ -431,22 +282,14 @@ static int invited_at_att;
 static int
 by_invited_at(const void *a, const void *b)
 {
-	const ObjRow *x = a;
-	const ObjRow *y = b;
+	const IndexRow *x = a;
+	const IndexRow *y = b;
 	TimestampTz tx = DatumGetTimestampTz(x->values[invited_at_att]);
 	TimestampTz ty = DatumGetTimestampTz(y->values[invited_at_att]);
 
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
 	return x->pos - y->pos;
-}
-
-/* As SPI runs a statement: see the changes made so far, in a new snapshot. */
-static Snapshot
-statement_snapshot(void)
-{
-	CommandCounterIncrement();
-	return RegisterSnapshot(GetTransactionSnapshot());
 }
 
 /*
@@ -458,21 +301,21 @@ statement_snapshot(void)
 static bool
 build_call_json(const char *call_id, bool full, char **json, char **version)
 {
-	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
 	Relation	call_rel;
 	Relation	part_rel;
 	Relation	event_rel;
-	Snapshot	snap = statement_snapshot();
-	ObjRow	   *call_row;
-	ObjRow	   *parts;
-	ObjRow	   *ev;
+	Snapshot	snap = pgcall_statement_snapshot();
+	IndexRow	   *call_row;
+	IndexRow	   *parts;
+	IndexRow	   *ev;
 	int			nparts;
 	StringInfoData buf;
 	bool		found;
 
 	call_rel = table_open(pgcall_relid("call"), AccessShareLock);
-	found = read_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), key, NULL, snap, false,
-					  &call_row) > 0;
+	found = pgcall_index_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), &key, 1, snap, 0,
+							  false, &call_row) > 0;
 	if (found)
 	{
 		initStringInfo(&buf);
@@ -481,15 +324,15 @@ build_call_json(const char *call_id, bool full, char **json, char **version)
 		if (full)
 		{
 			part_rel = table_open(pgcall_relid("participant"), AccessShareLock);
-			nparts = read_rows(part_rel, RelationGetPrimaryKeyIndex(part_rel), key, NULL, snap,
-							   false, &parts);
+			nparts = pgcall_index_rows(part_rel, RelationGetPrimaryKeyIndex(part_rel), &key, 1, snap,
+									   0, false, &parts);
 			obj_key(&buf, "participants");
 			if (nparts == 0)
 				appendStringInfoString(&buf, "null");
 			else
 			{
-				invited_at_att = col(RelationGetDescr(part_rel), "invited_at");
-				qsort(parts, nparts, sizeof(ObjRow), by_invited_at);
+				invited_at_att = pgcall_column(RelationGetDescr(part_rel), "invited_at");
+				qsort(parts, nparts, sizeof(IndexRow), by_invited_at);
 				appendStringInfoChar(&buf, '[');
 				for (int i = 0; i < nparts; i++)
 				{
@@ -507,9 +350,9 @@ build_call_json(const char *call_id, bool full, char **json, char **version)
 		if (version)
 		{
 			event_rel = table_open(pgcall_relid("event"), AccessShareLock);
-			if (read_rows(event_rel, pgcall_relid("event_call_idx"), key, NULL, snap, true, &ev) > 0)
+			if (pgcall_index_rows(event_rel, pgcall_relid("event_call_idx"), &key, 1, snap, 1, true, &ev) > 0)
 				*version = psprintf(INT64_FORMAT,
-									DatumGetInt64(ev->values[col(RelationGetDescr(event_rel), "id")]));
+									DatumGetInt64(ev->values[pgcall_column(RelationGetDescr(event_rel), "id")]));
 			else
 				*version = NULL;
 			table_close(event_rel, AccessShareLock);
@@ -524,13 +367,14 @@ build_call_json(const char *call_id, bool full, char **json, char **version)
 static char *
 build_participant_json(const char *call_id, const char *user_id)
 {
-	Datum		key = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
-	Snapshot	snap = statement_snapshot();
+	IndexKey	keys[2] = {{UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))},
+	{TEXTOID, CStringGetTextDatum(user_id)}};
+	Snapshot	snap = pgcall_statement_snapshot();
 	Relation	rel = table_open(pgcall_relid("participant"), AccessShareLock);
-	ObjRow	   *row;
+	IndexRow   *row;
 	char	   *json = NULL;
 
-	if (read_rows(rel, RelationGetPrimaryKeyIndex(rel), key, user_id, snap, false, &row) > 0)
+	if (pgcall_index_rows(rel, RelationGetPrimaryKeyIndex(rel), keys, 2, snap, 0, false, &row) > 0)
 	{
 		StringInfoData buf;
 
@@ -547,8 +391,8 @@ build_participant_json(const char *call_id, const char *user_id)
 static bool
 builds_in_c(void)
 {
-	return owner_reads(pgcall_relid("call")) && owner_reads(pgcall_relid("participant")) &&
-		owner_reads(pgcall_relid("event"));
+	return pgcall_owner_reads(pgcall_relid("call")) && pgcall_owner_reads(pgcall_relid("participant")) &&
+		pgcall_owner_reads(pgcall_relid("event"));
 }
 
 /*

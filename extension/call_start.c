@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -23,35 +24,69 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "agora.h"
 #include "calls.h"
 #include "pgcall.h"
+#include "rowread.h"
 
 /*
- * A ringing direct call from other to me, if there is one.  It starts from
- * my own invitations (few) and looks each call up by id, never from the
- * calls that ring (many, in a busy system).
+ * A ringing direct call from other to me, if there is one (the earliest).
+ * It starts from the calls I am live in (participant_live_idx: few) and
+ * looks each call up by id, never from the calls that ring (many, in a
+ * busy system).  Read by index (rowread.c), as the tables' owner, in a
+ * snapshot taken after the pair's lock.
  */
 static char *
 glare_call(const char *me, const char *other)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(me), CStringGetTextDatum(other)};
+	Snapshot	snap = pgcall_statement_snapshot();
+	Relation	part_rel = table_open(pgcall_relid("participant"), AccessShareLock);
+	Relation	call_rel = table_open(pgcall_relid("call"), AccessShareLock);
+	TupleDesc	pd = RelationGetDescr(part_rel);
+	TupleDesc	cd = RelationGetDescr(call_rel);
+	IndexKey	key = {TEXTOID, CStringGetTextDatum(me)};
+	IndexRow   *parts;
+	int			n = pgcall_index_rows(part_rel, pgcall_relid("participant_live_idx"), &key, 1, snap,
+									  0, false, &parts);
+	Datum		found = (Datum) 0;
+	TimestampTz found_at = 0;
 
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT c.id::text FROM pgcall.participant p "
-								"CROSS JOIN LATERAL (SELECT c.id, c.created_at FROM pgcall.call c "
-								"  WHERE c.id = p.call_id AND c.kind = 'direct' AND c.created_by = $2 "
-								"  AND pgcall.effective_call_status(c.status, c.ring_deadline) = 'ringing') c "
-								"WHERE p.user_id = $1 AND p.status IN ('invited', 'ringing') "
-								"ORDER BY c.created_at LIMIT 1",
-								2, types), values, NULL, false, 1) == 0)
-		return NULL;
-	return pgcall_getstr(0, 1);
+	for (int i = 0; i < n; i++)
+	{
+		int			pstatus = pgcall_column(pd, "status");
+		IndexKey	call_key = {UUIDOID, parts[i].values[pgcall_column(pd, "call_id")]};
+		IndexRow   *c;
+		TimestampTz created;
+
+		/* p.status IN ('invited', 'ringing'): the index also holds joined, and old versions */
+		if (!pgcall_row_text_is(&parts[i], pstatus, "invited") &&
+			!pgcall_row_text_is(&parts[i], pstatus, "ringing"))
+			continue;
+		if (pgcall_index_rows(call_rel, RelationGetPrimaryKeyIndex(call_rel), &call_key, 1, snap, 1,
+							  false, &c) == 0)
+			continue;
+		/* a direct call by other, effective_call_status(status, ring_deadline) = 'ringing' */
+		if (!pgcall_row_text_is(c, pgcall_column(cd, "kind"), "direct") ||
+			!pgcall_row_text_is(c, pgcall_column(cd, "created_by"), other) ||
+			!pgcall_row_text_is(c, pgcall_column(cd, "status"), "ringing") ||
+			pgcall_row_past(c, pgcall_column(cd, "ring_deadline")))
+			continue;
+		created = DatumGetTimestampTz(c->values[pgcall_column(cd, "created_at")]);
+		if (found == (Datum) 0 || created < found_at)
+		{
+			found = c->values[pgcall_column(cd, "id")];
+			found_at = created;
+		}
+	}
+	table_close(call_rel, AccessShareLock);
+	table_close(part_rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return found == (Datum) 0 ? NULL : DatumGetCString(DirectFunctionCall1(uuid_out, found));
 }
 
 typedef struct StartArgs

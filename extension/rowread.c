@@ -1,0 +1,211 @@
+/*
+ * rowread.c: rows read by index, without SQL.
+ *
+ * pgcall's own functions run as the owner of its tables (SECURITY
+ * DEFINER), and some of what they read on every call is a handful of rows
+ * found by key: the call object (call_json.c), whether an invitee is busy
+ * or online and whether the other side is already ringing us (call_start.c,
+ * call_common.c).  A statement through SPI costs its executor start, its
+ * nodes and their expressions each time (tens of thousands of
+ * instructions); an index scan here costs a few thousand.  What is read is
+ * what a statement would read: a new snapshot after CommandCounterIncrement
+ * (pgcall_statement_snapshot), as SPI takes one for each statement in READ
+ * COMMITTED, and the heap's visible version of each row the index finds,
+ * whose columns the caller checks again (a partial index may hold entries
+ * of versions that no longer match its predicate).
+ *
+ * Row-level security is not applied: callers read as the tables' owner,
+ * which it leaves alone unless forced (pgcall_owner_reads tells).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pgcall.h"
+#include "rowread.h"
+
+/* Whether the current user owns relid and row-level security leaves it alone. */
+bool
+pgcall_owner_reads(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ok = ((Form_pg_class) GETSTRUCT(tup))->relowner == GetUserId() &&
+		!((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/* As SPI runs a statement: see the changes made so far, in a new snapshot. */
+Snapshot
+pgcall_statement_snapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * The rows of rel that index indexid finds with its first nkeys columns
+ * equal to keys (uuid or text values, the text compared in the index
+ * column's collation), in index order (backward: from the end), at most
+ * max of them (0: all), as IndexRows with their columns deformed; returns
+ * how many.
+ */
+int
+pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Snapshot snap,
+				  int max, bool backward, IndexRow **rows)
+{
+	Relation	idx = index_open(indexid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey[INDEX_MAX_KEYS];
+	int			n = 0;
+	int			cap = 4;
+	int			natts = RelationGetDescr(rel)->natts;
+
+	Assert(nkeys > 0 && nkeys <= IndexRelationGetNumberOfKeyAttributes(idx));
+	*rows = palloc(sizeof(IndexRow) * cap);
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (keys[i].type == UUIDOID)
+			ScanKeyInit(&skey[i], i + 1, BTEqualStrategyNumber, F_UUID_EQ, keys[i].value);
+		else if (keys[i].type == TEXTOID)
+			ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+								   idx->rd_indcollation[i], F_TEXTEQ, keys[i].value);
+		else
+			elog(ERROR, "pgcall_index_rows: key of type %u", keys[i].type);
+	}
+	scan = index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	while (index_getnext_slot(scan, backward ? BackwardScanDirection : ForwardScanDirection, slot))
+	{
+		IndexRow   *r;
+
+		if (n == cap)
+		{
+			cap *= 2;
+			*rows = repalloc(*rows, sizeof(IndexRow) * cap);
+		}
+		r = &(*rows)[n];
+		r->values = palloc(sizeof(Datum) * natts);
+		r->nulls = palloc(sizeof(bool) * natts);
+		r->pos = n;
+		heap_deform_tuple(ExecCopySlotHeapTuple(slot), RelationGetDescr(rel), r->values, r->nulls);
+		n++;
+		if (n == max)
+			break;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	return n;
+}
+
+/*
+ * Attribute number (0-based) of column name in desc; an internal error if
+ * missing.  The answers are kept, per name (the callers pass string
+ * constants, so a name is its pointer) and table, until the relation cache
+ * of any table is invalidated (ALTER TABLE among it).
+ */
+#define COL_CACHE_SIZE 64
+
+typedef struct ColCacheEntry
+{
+	Oid			relid;
+	const char *name;
+	int			att;
+} ColCacheEntry;
+
+static ColCacheEntry col_cache[COL_CACHE_SIZE];
+static int	col_cache_used = 0;
+static bool col_cache_callback = false;
+
+static void
+col_cache_reset(Datum arg, Oid relid)
+{
+	col_cache_used = 0;
+}
+
+static int
+col_lookup(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return i;
+	}
+	elog(ERROR, "column \"%s\" is missing from one of pgcall's tables", name);
+	return -1;
+}
+
+int
+pgcall_column(TupleDesc desc, const char *name)
+{
+	int			att;
+
+	for (int i = 0; i < col_cache_used; i++)
+		if (col_cache[i].name == name && col_cache[i].relid == desc->tdtypeid)
+			return col_cache[i].att;
+	att = col_lookup(desc, name);
+	if (!col_cache_callback)
+	{
+		CacheRegisterRelcacheCallback(col_cache_reset, (Datum) 0);
+		col_cache_callback = true;
+	}
+	if (col_cache_used < COL_CACHE_SIZE)
+		col_cache[col_cache_used++] = (ColCacheEntry)
+		{
+			desc->tdtypeid, name, att
+		};
+	return att;
+}
+
+/* The text column att of r as a C string, NULL when null. */
+const char *
+pgcall_row_text(const IndexRow *r, int att)
+{
+	return r->nulls[att] ? NULL : TextDatumGetCString(r->values[att]);
+}
+
+/* Whether the text column att of r is s (false when null), without copying it. */
+bool
+pgcall_row_text_is(const IndexRow *r, int att, const char *s)
+{
+	text	   *t;
+	int			len;
+
+	if (r->nulls[att])
+		return false;
+	t = DatumGetTextPP(r->values[att]);
+	len = VARSIZE_ANY_EXHDR(t);
+	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* Whether the timestamptz column att of r is at or before now() (false when null). */
+bool
+pgcall_row_past(const IndexRow *r, int att)
+{
+	return !r->nulls[att] &&
+		DatumGetTimestampTz(r->values[att]) <= GetCurrentTransactionStartTimestamp();
+}

@@ -1,0 +1,36 @@
+/*
+ * rowread.h: rows read by index, without SQL (rowread.c).
+ */
+#ifndef PGCALL_ROWREAD_H
+#define PGCALL_ROWREAD_H
+
+#include "postgres.h"
+
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
+
+/* A row read by index: its columns deformed, and the order it was read in. */
+typedef struct IndexRow
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			pos;
+} IndexRow;
+
+/* One key of an index scan: a uuid or text value (type UUIDOID or TEXTOID). */
+typedef struct IndexKey
+{
+	Oid			type;
+	Datum		value;
+} IndexKey;
+
+extern bool pgcall_owner_reads(Oid relid);
+extern Snapshot pgcall_statement_snapshot(void);
+extern int	pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys,
+							  Snapshot snap, int max, bool backward, IndexRow **rows);
+extern int	pgcall_column(TupleDesc desc, const char *name);
+extern const char *pgcall_row_text(const IndexRow *r, int att);
+extern bool pgcall_row_text_is(const IndexRow *r, int att, const char *s);
+extern bool pgcall_row_past(const IndexRow *r, int att);
+
+#endif
