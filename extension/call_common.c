@@ -596,6 +596,14 @@ pgcall_lock_pair(const char *a, const char *b)
 	}
 }
 
+/* A one-dimensional text[] of n values (nulls: which are null, or NULL for none). */
+static Datum
+text_array(Datum *values, bool *nulls, int n)
+{
+	return PointerGetDatum(construct_md_array(values, nulls, 1, &n, (int[]) {1}, TEXTOID, -1, false,
+											  TYPALIGN_INT));
+}
+
 /*
  * Whether each invitee is busy (joined to another call that has not ended)
  * and online (a socket open on a bridge heard from within
@@ -723,83 +731,116 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int
 					bool require_online, const CallCreator *creator)
 {
 	static SPIPlanPtr insert_plan = NULL;
-	static SPIPlanPtr insert_with_creator_plan = NULL;
-	static const Oid insert_types[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, INT4OID,
-	TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Datum	   *statuses;
-	Datum	   *reasons;
-	bool	   *reason_nulls;
-	int			dims[1];
-	int			lbs[1] = {1};
+	static const Oid insert_types[8] = {UUIDOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, BOOLARRAYOID};
+	Datum		values[8];
 	Datum	   *users;
 	int			n;
+	int			rows;
+	int			first;
+	Datum	   *user_col;
+	Datum	   *role_col;
+	Datum	   *status_col;
+	Datum	   *reason_col;
+	Datum	   *deadline_col;
+	Datum	   *device_col;
+	Datum	   *mic_col;
+	bool	   *reason_nulls;
+	bool	   *deadline_nulls;
+	bool	   *device_nulls;
+	Datum		invitee_role = CStringGetTextDatum(pgcall_part_role_name(role));
+	Datum		deadline = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() +
+											   (TimestampTz) ring_timeout * USECS_PER_SEC);
 	Probe		probe;
 	int			invited = 0;
 
 	deconstruct_array(invitees, TEXTOID, -1, false, TYPALIGN_INT, &users, NULL, &n);
-	statuses = palloc(sizeof(Datum) * n);
-	reasons = palloc(sizeof(Datum) * n);
-	reason_nulls = palloc0(sizeof(bool) * n);
+	first = creator ? 1 : 0;
+	rows = n + first;
+	user_col = palloc(sizeof(Datum) * rows);
+	role_col = palloc(sizeof(Datum) * rows);
+	status_col = palloc(sizeof(Datum) * rows);
+	reason_col = palloc0(sizeof(Datum) * rows);
+	deadline_col = palloc(sizeof(Datum) * rows);
+	device_col = palloc0(sizeof(Datum) * rows);
+	mic_col = palloc(sizeof(Datum) * rows);
+	reason_nulls = palloc(sizeof(bool) * rows);
+	deadline_nulls = palloc(sizeof(bool) * rows);
+	device_nulls = palloc(sizeof(bool) * rows);
+
+	/*
+	 * A new call: its creator first (joined, as pgcall_add_creator adds
+	 * them, the microphone after their auto_mute_on_join preference), then
+	 * the invitees, in one statement.  Rows and their triggers go in that
+	 * order, so call.started is still queued before call.incoming.
+	 */
+	if (creator)
+	{
+		user_col[0] = CStringGetTextDatum(creator->user_id);
+		role_col[0] = CStringGetTextDatum(pgcall_part_role_name(creator->role));
+		status_col[0] = CStringGetTextDatum(pgcall_part_status_name(PART_JOINED));
+		reason_nulls[0] = true;
+		deadline_nulls[0] = true;
+		device_nulls[0] = creator->device_id == NULL;
+		if (creator->device_id)
+			device_col[0] = CStringGetTextDatum(creator->device_id);
+		mic_col[0] = BoolGetDatum(pgcall_auto_mute_on_join(creator->user_id));
+	}
+
 	probe_open(&probe, call_id);
 	for (int i = 0; i < n; i++)
 	{
+		int			r = first + i;
+
+		user_col[r] = users[i];
+		role_col[r] = invitee_role;
+		deadline_col[r] = deadline;
+		deadline_nulls[r] = false;
+		device_nulls[r] = true;
+		mic_col[r] = BoolGetDatum(false);
+		reason_nulls[r] = false;
 		if (probe_busy(&probe, users[i]))
 		{
-			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_BUSY));
-			reasons[i] = CStringGetTextDatum("busy");
+			status_col[r] = CStringGetTextDatum(pgcall_part_status_name(PART_BUSY));
+			reason_col[r] = CStringGetTextDatum("busy");
 		}
 		else if (require_online && !probe_online(&probe, users[i]))
 		{
-			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_MISSED));
-			reasons[i] = CStringGetTextDatum("unavailable");
+			status_col[r] = CStringGetTextDatum(pgcall_part_status_name(PART_MISSED));
+			reason_col[r] = CStringGetTextDatum("unavailable");
 		}
 		else
 		{
-			statuses[i] = CStringGetTextDatum(pgcall_part_status_name(PART_INVITED));
-			reason_nulls[i] = true;
+			status_col[r] = CStringGetTextDatum(pgcall_part_status_name(PART_INVITED));
+			reason_nulls[r] = true;
 			invited++;
 		}
 	}
 	probe_close(&probe);
-	dims[0] = n;
-	values[0] = CStringGetTextDatum(call_id);
-	values[1] = PointerGetDatum(invitees);
-	values[2] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_md_array(reasons, reason_nulls, 1, dims, lbs,
-												   TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = CStringGetTextDatum(pgcall_part_role_name(role));
-	values[5] = Int32GetDatum(ring_timeout);
-	if (creator == NULL)
-	{
-		pgcall_exec(pgcall_plan(&insert_plan,
-								"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline) "
-								"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6) "
-								"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
-								6, insert_types), values, NULL, false, 0);
-		return invited;
-	}
 
 	/*
-	 * A new call: its creator first (joined, as pgcall_add_creator
-	 * adds them, the microphone after their auto_mute_on_join preference),
-	 * then the invitees, in one statement.  Rows and their triggers go in
-	 * that order, so call.started is still queued before call.incoming.
+	 * Every column is computed here (the deadline too: now() is the
+	 * transaction's start), so the statement is the rows of the arrays, no
+	 * expression but the unnests to start in each execution.
 	 */
-	values[6] = CStringGetTextDatum(creator->user_id);
-	values[7] = CStringGetTextDatum(pgcall_part_role_name(creator->role));
-	values[8] = creator->device_id ? CStringGetTextDatum(creator->device_id) : (Datum) 0;
-	nulls[8] = creator->device_id ? ' ' : 'n';
-	pgcall_exec(pgcall_plan(&insert_with_creator_plan,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, ring_deadline, "
-							"device_id, mic_muted) "
-							"SELECT $1::uuid, $7, $8, 'joined', NULL, NULL, $9, "
-							"COALESCE((SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $7), false) "
-							"UNION ALL "
-							"SELECT $1::uuid, u, $5, s, r, pg_catalog.now() + pg_catalog.make_interval(secs => $6), NULL, false "
-							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS x(u, s, r)",
-							9, insert_types), values, nulls, false, 0);
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	values[1] = text_array(user_col, NULL, rows);
+	values[2] = text_array(role_col, NULL, rows);
+	values[3] = text_array(status_col, NULL, rows);
+	values[4] = text_array(reason_col, reason_nulls, rows);
+	values[5] = PointerGetDatum(construct_md_array(deadline_col, deadline_nulls, 1, &rows, (int[]) {1},
+												   TIMESTAMPTZOID, sizeof(TimestampTz), true,
+												   TYPALIGN_DOUBLE));
+	values[6] = text_array(device_col, device_nulls, rows);
+	values[7] = PointerGetDatum(construct_array(mic_col, rows, BOOLOID, 1, true, TYPALIGN_CHAR));
+	pgcall_exec(pgcall_plan(&insert_plan,
+							"INSERT INTO pgcall.participant (call_id, user_id, role, status, reason, "
+							"ring_deadline, device_id, mic_muted) "
+							"SELECT $1, u, r, s, re, d, dev, m "
+							"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+							"pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+							"pg_catalog.unnest($8)) AS x(u, r, s, re, d, dev, m)",
+							8, insert_types), values, NULL, false, 0);
 	return invited;
 }
 

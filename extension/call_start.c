@@ -105,14 +105,16 @@ static void
 start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 {
 	static SPIPlanPtr insert_call = NULL;
-	static const Oid call_types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
+	static const Oid call_types[8] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
+	TIMESTAMPTZOID};
 	int			n;
 	char	  **invitees = pgcall_check_invitees(a->invitees, me, &n);
 	bool		direct = (n == 1 && a->is_group != 1);
 	int			max = a->max_participants;
 	int			ring_timeout = a->ring_timeout ? a->ring_timeout : pgcall_ring_timeout;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		id;
 	char	   *call_id;
 	char	   *channel_id;
 	int			invited;
@@ -150,23 +152,29 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 		}
 	}
 
-	values[0] = CStringGetTextDatum(pgcall_call_kind_name(direct ? CALL_DIRECT : CALL_GROUP));
-	values[1] = CStringGetTextDatum(a->media);
-	values[2] = a->room_id ? CStringGetTextDatum(a->room_id) : (Datum) 0;
-	nulls[2] = a->room_id ? ' ' : 'n';
-	values[3] = CStringGetTextDatum(me);
-	values[4] = Int32GetDatum(max);
-	values[5] = Int32GetDatum(ring_timeout);
+	/*
+	 * The id is drawn here, and the deadline computed (now() is the
+	 * transaction's start), so the insert is a plain VALUES row: no
+	 * subquery to start and read back (docs/benchmarks.md, "a lean call").
+	 */
+	id = DirectFunctionCall1(gen_random_uuid, (Datum) 0);
+	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, id));
+	channel_id = psprintf("call-%s", call_id);
+	values[0] = id;
+	values[1] = CStringGetTextDatum(channel_id);
+	values[2] = CStringGetTextDatum(pgcall_call_kind_name(direct ? CALL_DIRECT : CALL_GROUP));
+	values[3] = CStringGetTextDatum(a->media);
+	values[4] = a->room_id ? CStringGetTextDatum(a->room_id) : (Datum) 0;
+	nulls[4] = a->room_id ? ' ' : 'n';
+	values[5] = CStringGetTextDatum(me);
+	values[6] = Int32GetDatum(max);
+	values[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() +
+									(TimestampTz) ring_timeout * USECS_PER_SEC);
 	pgcall_exec(pgcall_plan(&insert_call,
-							"WITH n AS (SELECT pg_catalog.gen_random_uuid() AS id) "
 							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
 							"max_participants, status, ring_deadline) "
-							"SELECT id, 'call-' || id::text, $1, $2, $3, $4, $5, 'ringing', "
-							"pg_catalog.now() + pg_catalog.make_interval(secs => $6) FROM n "
-							"RETURNING id::text, channel_id",
-							6, call_types), values, nulls, false, 0);
-	call_id = pgcall_getstr(0, 1);
-	channel_id = pgcall_getstr(0, 2);
+							"VALUES ($1, $2, $3, $4, $5, $6, $7, 'ringing', $8)",
+							8, call_types), values, nulls, false, 0);
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);

@@ -10,14 +10,18 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "calls.h"
 #include "pgcall.h"
+#include "rowread.h"
 
 #define AVATAR_MAX 1024
 
@@ -59,16 +63,17 @@ preferences_json(const char *user_id)
 bool
 pgcall_auto_mute_on_join(const char *user_id)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(user_id)};
-	bool		isnull;
+	Snapshot	snap = pgcall_statement_snapshot();
+	Relation	rel = table_open(pgcall_relid("preference"), AccessShareLock);
+	IndexKey	key = {TEXTOID, CStringGetTextDatum(user_id)};
+	IndexRow   *row;
+	bool		mute = default_auto_mute;
 
-	if (pgcall_exec(pgcall_plan(&plan,
-								"SELECT auto_mute_on_join FROM pgcall.preference WHERE user_id = $1",
-								1, types), values, NULL, false, 1) == 0)
-		return default_auto_mute;
-	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
+	if (pgcall_index_rows(rel, RelationGetPrimaryKeyIndex(rel), &key, 1, snap, 1, false, &row) > 0)
+		mute = DatumGetBool(row->values[pgcall_column(RelationGetDescr(rel), "auto_mute_on_join")]);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return mute;
 }
 
 PG_FUNCTION_INFO_V1(pgcall_preferences_get);
