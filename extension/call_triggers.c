@@ -18,21 +18,29 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "rewrite/prs2lock.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/uuid.h"
 #include "utils/json.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "pgcall.h"
+#include "rowread.h"
 
 /* Column of a trigger tuple as text, NULL when null. */
 static char *
@@ -473,6 +481,112 @@ json_text_or_null(StringInfo buf, const char *v)
 }
 
 /*
+ * Whether pgcall.user_profile is pgcall.profile as the extension made it,
+ * not another source given to use_profile_source(): its one rule selects
+ * user_id, display_name and avatar_url of pgcall.profile (attribute
+ * numbers atts), without a condition or anything else around it.
+ */
+static bool
+profile_is_default(Oid profile, const int atts[3])
+{
+	Relation	view = table_open(pgcall_relid("user_profile"), AccessShareLock);
+	bool		ok = false;
+	Query	   *q;
+	RangeTblRef *from;
+	RangeTblEntry *rte;
+
+	if (view->rd_rules == NULL || view->rd_rules->numLocks != 1 ||
+		list_length(view->rd_rules->rules[0]->actions) != 1)
+		goto done;
+	q = linitial_node(Query, view->rd_rules->rules[0]->actions);
+	if (q->commandType != CMD_SELECT || q->jointree == NULL || q->jointree->quals != NULL ||
+		list_length(q->jointree->fromlist) != 1 || !IsA(linitial(q->jointree->fromlist), RangeTblRef) ||
+		q->hasAggs || q->hasWindowFuncs || q->hasTargetSRFs || q->hasSubLinks || q->hasRowSecurity ||
+		q->cteList != NIL || q->groupClause != NIL || q->havingQual != NULL ||
+		q->distinctClause != NIL || q->sortClause != NIL || q->limitCount != NULL ||
+		q->limitOffset != NULL || q->setOperations != NULL || list_length(q->targetList) != 3)
+		goto done;
+	from = linitial_node(RangeTblRef, q->jointree->fromlist);
+	rte = rt_fetch(from->rtindex, q->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->relid != profile || rte->tablesample ||
+		(rte->inh && has_subclass(profile)))
+		goto done;
+	for (int i = 0; i < 3; i++)
+	{
+		TargetEntry *te = list_nth_node(TargetEntry, q->targetList, i);
+		Var		   *v = (Var *) te->expr;
+
+		if (te->resjunk || !IsA(v, Var) || v->varno != from->rtindex || v->varlevelsup != 0 ||
+			v->varattno != atts[i] + 1)
+			goto done;
+	}
+	ok = true;
+done:
+	table_close(view, AccessShareLock);
+	return ok;
+}
+
+/*
+ * The caller's {"id", "name", "avatar"} read by key, without SQL, when
+ * pgcall.user_profile is the default source (pgcall.profile) and the
+ * current user reads both tables as their owner: such a read cannot fail
+ * as a user's source can, so it needs neither a statement nor the
+ * subtransaction around it (about 80,000 instructions per invitee rung).
+ * Returns false when it does not apply; otherwise sets *found, *id, *name
+ * and *avatar as the query of append_caller would.
+ */
+static bool
+caller_by_key(const char *call_id, bool *found, char **id, char **name, char **avatar)
+{
+	Oid			profile_id = pgcall_relid("profile");
+	Oid			call_relid = pgcall_relid("call");
+	Relation	profile;
+	Relation	call;
+	TupleDesc	pd;
+	int			atts[3];
+	Snapshot	snap;
+	IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
+	IndexRow   *c;
+	IndexRow   *p;
+	bool		ok = false;
+
+	if (!pgcall_owner_reads(profile_id) || !pgcall_owner_reads(call_relid))
+		return false;
+	profile = table_open(profile_id, AccessShareLock);
+	pd = RelationGetDescr(profile);
+	atts[0] = pgcall_column(pd, "user_id");
+	atts[1] = pgcall_column(pd, "display_name");
+	atts[2] = pgcall_column(pd, "avatar_url");
+	if (!profile_is_default(profile_id, atts))
+	{
+		table_close(profile, AccessShareLock);
+		return false;
+	}
+	call = table_open(call_relid, AccessShareLock);
+	snap = pgcall_statement_snapshot();
+	*found = false;
+	if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1 &&
+		!c->nulls[pgcall_column(RelationGetDescr(call), "created_by")])
+	{
+		IndexKey	pkey = {TEXTOID, c->values[pgcall_column(RelationGetDescr(call), "created_by")]};
+
+		if (pgcall_index_rows(profile, RelationGetPrimaryKeyIndex(profile), &pkey, 1, snap, 1,
+							  false, &p) == 1)
+		{
+			*found = true;
+			*id = (char *) pgcall_row_text(p, atts[0]);
+			*name = (char *) pgcall_row_text(p, atts[1]);
+			*avatar = (char *) pgcall_row_text(p, atts[2]);
+		}
+	}
+	ok = true;
+	UnregisterSnapshot(snap);
+	table_close(call, AccessShareLock);
+	table_close(profile, AccessShareLock);
+	return ok;
+}
+
+/*
  * The caller of a call as call.incoming shows it: {"id", "name", "avatar"}
  * from pgcall.user_profile (the profile source) for the call's creator,
  * appended to buf under "caller"; null when the source has no row for
@@ -491,6 +605,17 @@ append_caller(StringInfo buf, const char *call_id)
 	char	   *volatile name = NULL;
 	char	   *volatile avatar = NULL;
 	volatile bool found = false;
+	bool		by_key_found;
+	char	   *by_key[3] = {NULL, NULL, NULL};
+
+	if (caller_by_key(call_id, &by_key_found, &by_key[0], &by_key[1], &by_key[2]))
+	{
+		found = by_key_found;
+		id = by_key[0];
+		name = by_key[1];
+		avatar = by_key[2];
+		goto append;
+	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(mcx);
@@ -549,6 +674,7 @@ append_caller(StringInfo buf, const char *call_id)
 	}
 	PG_END_TRY();
 
+append:
 	if (buf->len > 1)
 		appendStringInfoChar(buf, ',');
 	appendStringInfoString(buf, "\"caller\":");

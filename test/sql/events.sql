@@ -191,3 +191,22 @@ SELECT pgcall.use_profile_source(NULL);
 DROP VIEW public.prof_bad;
 DROP TABLE public.prof_users;
 RESET pgcall.user_id;
+-- the default source is read by key, any other by its query: a table of
+-- one's own names the caller from it, and back to the default, from
+-- pgcall.profile again
+CREATE TABLE public.prof_people (id text, full_name text, photo text);
+INSERT INTO public.prof_people VALUES ('prof-alice', 'Alice of the people table', NULL);
+GRANT SELECT ON public.prof_people TO pgcall_user, pgcall_backend;
+SELECT pgcall.use_profile_source('public.prof_people', 'id', 'full_name', 'photo');
+SET pgcall.user_id = 'prof-alice';
+SELECT pgcall.call_start(ARRAY['prof-gil'])->'call'->>'id' AS prof_call \gset
+SELECT payload::jsonb->'data'->'caller' AS own_source FROM pgcall.event
+ WHERE call_id = :'prof_call' AND type = 'call.incoming';
+RESET pgcall.user_id;
+SELECT pgcall.use_profile_source(NULL);
+SET pgcall.user_id = 'prof-alice';
+SELECT pgcall.call_start(ARRAY['prof-hal'])->'call'->>'id' AS prof_call \gset
+SELECT payload::jsonb->'data'->'caller' AS default_again FROM pgcall.event
+ WHERE call_id = :'prof_call' AND type = 'call.incoming';
+RESET pgcall.user_id;
+DROP TABLE public.prof_people;
