@@ -66,6 +66,7 @@
 #include "utils/uuid.h"
 
 #include "pgcall.h"
+#include "rowread.h"
 
 /*
  * Every event type pgcall sends: who gets it and when.  Queuing an event of
@@ -577,10 +578,7 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
  */
 typedef struct EventWriter
 {
-	Relation	rel;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
+	RowWriter	w;
 	int			att_id,
 				att_call_id,
 				att_type,
@@ -592,11 +590,9 @@ typedef struct EventWriter
 static bool
 writer_open(EventWriter *w, Oid relid)
 {
-	TupleDesc	desc;
-	RangeTblEntry *rte;
+	Relation	rel = table_open(relid, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
 
-	w->rel = table_open(relid, RowExclusiveLock);
-	desc = RelationGetDescr(w->rel);
 	w->att_id = w->att_call_id = w->att_type = w->att_recipients = -1;
 	w->att_created_at = w->att_payload = -1;
 	for (int i = 0; i < desc->natts; i++)
@@ -620,31 +616,17 @@ writer_open(EventWriter *w, Oid relid)
 			w->att_payload = i;
 		else
 		{
-			table_close(w->rel, RowExclusiveLock);
+			table_close(rel, RowExclusiveLock);
 			return false;
 		}
 	}
 	if (w->att_id < 0 || w->att_call_id < 0 || w->att_type < 0 || w->att_recipients < 0 ||
-		w->att_created_at < 0 || w->att_payload < 0 || w->rel->trigdesc != NULL ||
-		w->rel->rd_rel->relkind != RELKIND_RELATION)
+		w->att_created_at < 0 || w->att_payload < 0 || rel->trigdesc != NULL ||
+		!pgcall_writer_open(&w->w, rel))
 	{
-		table_close(w->rel, RowExclusiveLock);
+		table_close(rel, RowExclusiveLock);
 		return false;
 	}
-
-	w->estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = w->rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(w->estate, list_make1(rte));
-	w->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
-	w->estate->es_opened_result_relations = list_make1(w->rri);
-	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, false);
-	w->slot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
 	return true;
 }
 
@@ -652,7 +634,7 @@ writer_open(EventWriter *w, Oid relid)
 static void
 writer_fill(EventWriter *w, int64 id, Datum call_id, Datum type, Datum recipients, Datum payload)
 {
-	TupleTableSlot *slot = w->slot;
+	TupleTableSlot *slot = w->w.slot;
 
 	ExecClearTuple(slot);
 	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
@@ -675,10 +657,8 @@ writer_fill(EventWriter *w, int64 id, Datum call_id, Datum type, Datum recipient
 static void
 writer_close(EventWriter *w)
 {
-	ExecCloseIndices(w->rri);
-	ExecResetTupleTable(w->estate->es_tupleTable, false);
-	FreeExecutorState(w->estate);
-	table_close(w->rel, NoLock);
+	pgcall_writer_close(&w->w);
+	table_close(w->w.rel, NoLock);
 }
 
 /* The queued events (presence touches aside) to pgcall_webhook_flush(). */
@@ -855,8 +835,8 @@ flush_events(void)
 	if (nrows > 0 && (direct = writer_open(&writer, pgcall_relid("event"))))
 	{
 		writer_fill(&writer, 1, uuids[0], types[0], recipients[0], CStringGetTextDatum(rests[0]));
-		if (writer.rel->rd_att->constr)
-			ExecConstraints(writer.rri, writer.slot, writer.estate);
+		if (writer.w.rel->rd_att->constr)
+			ExecConstraints(writer.w.rri, writer.w.slot, writer.w.estate);
 	}
 
 	/*
@@ -894,8 +874,7 @@ flush_events(void)
 		if (direct)
 		{
 			writer_fill(&writer, id, uuids[e], types[e], recipients[e], PointerGetDatum(t));
-			ExecSimpleRelationInsert(writer.rri, writer.estate, writer.slot);
-			ResetPerTupleExprContext(writer.estate);
+			pgcall_writer_insert(&writer.w);
 		}
 		else
 		{

@@ -1,5 +1,5 @@
 /*
- * rowread.c: rows read by index, without SQL.
+ * rowread.c: rows read by index and written, without SQL.
  *
  * pgcall's own functions run as the owner of its tables (SECURITY
  * DEFINER), and some of what they read on every call is a handful of rows
@@ -16,6 +16,12 @@
  *
  * Row-level security is not applied: callers read as the tables' owner,
  * which it leaves alone unless forced (pgcall_owner_reads tells).
+ *
+ * The writer (pgcall_writer_*) puts rows straight into a table and its
+ * indexes, as logical replication's apply does: the table's checks are
+ * applied, its triggers are not, so a caller uses it only where it knows
+ * what the triggers would do (events.c: a table without triggers;
+ * call_triggers.c: a foreign key whose row it holds).
  */
 #include "postgres.h"
 
@@ -28,7 +34,9 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -208,4 +216,59 @@ pgcall_row_past(const IndexRow *r, int att)
 {
 	return !r->nulls[att] &&
 		DatumGetTimestampTz(r->values[att]) <= GetCurrentTransactionStartTimestamp();
+}
+
+/*
+ * Ready w to write rows of rel (opened by the caller with RowExclusiveLock):
+ * its executor state, its indexes opened and a slot.  False, and nothing
+ * to close, for a table the writer cannot fill as an INSERT would: not a
+ * plain table, a partition, or with stored generated columns.
+ */
+bool
+pgcall_writer_open(RowWriter *w, Relation rel)
+{
+	RangeTblEntry *rte;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
+		(rel->rd_att->constr && rel->rd_att->constr->has_generated_stored))
+		return false;
+	w->rel = rel;
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = list_make1(w->rri);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(w->rri, false);
+	w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	return true;
+}
+
+/*
+ * Write the row in w's slot (stored virtual, every column set): the
+ * table's checks and not-null constraints, the heap, every index.  No
+ * trigger fires.
+ */
+void
+pgcall_writer_insert(RowWriter *w)
+{
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, w->slot, w->estate);
+	simple_table_tuple_insert(w->rel, w->slot);
+	if (w->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(w->rri, w->slot, w->estate, false, false, NULL, NIL));
+	ResetPerTupleExprContext(w->estate);
+}
+
+void
+pgcall_writer_close(RowWriter *w)
+{
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
 }

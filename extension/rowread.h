@@ -1,11 +1,12 @@
 /*
- * rowread.h: rows read by index, without SQL (rowread.c).
+ * rowread.h: rows read by index and written, without SQL (rowread.c).
  */
 #ifndef PGCALL_ROWREAD_H
 #define PGCALL_ROWREAD_H
 
 #include "postgres.h"
 
+#include "nodes/execnodes.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
@@ -32,5 +33,18 @@ extern int	pgcall_column(TupleDesc desc, const char *name);
 extern const char *pgcall_row_text(const IndexRow *r, int att);
 extern bool pgcall_row_text_is(const IndexRow *r, int att, const char *s);
 extern bool pgcall_row_past(const IndexRow *r, int att);
+
+/* Rows written straight into a table and its indexes (pgcall_writer_*). */
+typedef struct RowWriter
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;		/* fill tts_values and tts_isnull, then insert */
+} RowWriter;
+
+extern bool pgcall_writer_open(RowWriter *w, Relation rel);
+extern void pgcall_writer_insert(RowWriter *w);
+extern void pgcall_writer_close(RowWriter *w);
 
 #endif
