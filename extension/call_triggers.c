@@ -306,6 +306,87 @@ ended_here(const char *call_id)
 	return false;
 }
 
+/* Whether a participant status is live: being rung or in the call. */
+static bool
+is_live(const char *status)
+{
+	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
+}
+
+/*
+ * A call's participants read through the primary key's index (rowread.c)
+ * rather than by a statement, where the current user reads pgcall.call and
+ * pgcall.participant as their owner (pgcall's functions): every change to
+ * a call lists who hears of it, 1,000 rows in a large conference.
+ */
+typedef struct AudienceScan
+{
+	int			att_user;
+	int			att_status;
+	bool		live;			/* invited, ringing or joined only; else all but removed */
+	List	   *users;
+} AudienceScan;
+
+static bool
+audience_row(TupleTableSlot *slot, void *arg)
+{
+	AudienceScan *a = arg;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, a->att_status + 1, &isnull);
+	char	   *status = isnull ? NULL : TextDatumGetCString(d);
+
+	if (a->live ? is_live(status) : !streq(status, "removed"))
+	{
+		d = slot_getattr(slot, a->att_user + 1, &isnull);
+		a->users = lappend(a->users, TextDatumGetCString(d));
+	}
+	return true;
+}
+
+/*
+ * The participants of call_id (live: those being rung or in it; else all
+ * but the removed) into *users, and, when call_status is given, the
+ * call's status into it (NULL: no such call).  False, with nothing read,
+ * when the current user does not read the tables as their owner.
+ */
+static bool
+audience_by_key(const char *call_id, bool live, List **users, char **call_status)
+{
+	Oid			part_relid = pgcall_relid("participant");
+	Oid			call_relid = pgcall_relid("call");
+	Relation	part;
+	Snapshot	snap;
+	IndexKey	key;
+	AudienceScan a;
+
+	if (!pgcall_owner_reads(part_relid) || (call_status && !pgcall_owner_reads(call_relid)))
+		return false;
+	key.type = UUIDOID;
+	key.value = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
+	snap = pgcall_statement_snapshot();
+	if (call_status)
+	{
+		Relation	call = table_open(call_relid, AccessShareLock);
+		IndexRow   *c;
+
+		*call_status = NULL;
+		if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1)
+			*call_status = (char *) pgcall_row_text(c, pgcall_column(RelationGetDescr(call), "status"));
+		table_close(call, AccessShareLock);
+	}
+	part = table_open(part_relid, AccessShareLock);
+	a.att_user = pgcall_column(RelationGetDescr(part), "user_id");
+	a.att_status = pgcall_column(RelationGetDescr(part), "status");
+	a.live = live;
+	a.users = NIL;
+	if (!call_status || *call_status)
+		pgcall_index_visit(part, RelationGetPrimaryKeyIndex(part), &key, 1, snap, false, audience_row, &a);
+	table_close(part, AccessShareLock);
+	UnregisterSnapshot(snap);
+	*users = a.users;
+	return true;
+}
+
 /*
  * Users who hear about a change to one participant: everyone still in the
  * call or being rung, plus the participant (for their other devices).
@@ -321,8 +402,13 @@ participant_audience(const char *call_id, const char *subject)
 	List	   *users = NIL;
 	uint64		n;
 
+	char	   *call_status;
+
 	if (ended_here(call_id))
 		return NIL;
+	if (audience_by_key(call_id, true, &users, &call_status))
+		return call_status == NULL || streq(call_status, "ended") ? NIL :
+			lappend(users, pstrdup(subject));
 
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
@@ -383,6 +469,23 @@ added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
 
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = col_datum(tup, desc, "invited_at", &isnull);
+	if (pgcall_owner_reads(pgcall_relid("call")))
+	{
+		/* read by key (rowread.c), as audience_by_key reads */
+		Relation	call = table_open(pgcall_relid("call"), AccessShareLock);
+		Snapshot	snap = pgcall_statement_snapshot();
+		IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
+		IndexRow   *c;
+		int			att = pgcall_column(RelationGetDescr(call), "created_at");
+		bool		later = false;
+
+		if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1)
+			later = !isnull && !c->nulls[att] &&
+				DatumGetTimestampTz(c->values[att]) < DatumGetTimestampTz(values[1]);
+		UnregisterSnapshot(snap);
+		table_close(call, AccessShareLock);
+		return later;
+	}
 	return pgcall_exec(pgcall_plan(&plan,
 								   "SELECT 1 FROM pgcall.call WHERE id = $1::uuid AND created_at < $2",
 								   2, types),
@@ -403,6 +506,8 @@ call_audience(const char *call_id)
 	List	   *users = NIL;
 	uint64		n;
 
+	if (audience_by_key(call_id, false, &users, NULL))
+		return users;
 	values[0] = CStringGetTextDatum(call_id);
 	n = pgcall_exec(pgcall_plan(&plan,
 								"SELECT user_id FROM pgcall.participant "
@@ -565,13 +670,6 @@ session_close(const char *call_id, const char *user_id, Datum left_at)
 							"WHERE call_id = $1::uuid AND user_id = $2 AND left_at IS NULL",
 							3, types),
 				values, NULL, false, 0);
-}
-
-/* Whether a participant status is live: being rung or in the call. */
-static bool
-is_live(const char *status)
-{
-	return streq(status, "invited") || streq(status, "ringing") || streq(status, "joined");
 }
 
 static void

@@ -72,26 +72,23 @@ pgcall_statement_snapshot(void)
 }
 
 /*
- * The rows of rel that index indexid finds with its first nkeys columns
- * equal to keys (uuid or text values, the text compared in the index
- * column's collation), in index order (backward: from the end), at most
- * max of them (0: all), as IndexRows with their columns deformed; returns
- * how many.
+ * Call visit(slot, arg) for each row of rel that index indexid finds with
+ * its first nkeys columns equal to keys (uuid or text values, the text
+ * compared in the index column's collation), in index order (backward:
+ * from the end), until it returns false.  The slot holds the heap's
+ * visible version of the row, valid until the next; slot_getattr reads
+ * its columns without copying it.
  */
-int
-pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Snapshot snap,
-				  int max, bool backward, IndexRow **rows)
+void
+pgcall_index_visit(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Snapshot snap,
+				   bool backward, bool (*visit) (TupleTableSlot *slot, void *arg), void *arg)
 {
 	Relation	idx = index_open(indexid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData skey[INDEX_MAX_KEYS];
-	int			n = 0;
-	int			cap = 4;
-	int			natts = RelationGetDescr(rel)->natts;
 
 	Assert(nkeys > 0 && nkeys <= IndexRelationGetNumberOfKeyAttributes(idx));
-	*rows = palloc(sizeof(IndexRow) * cap);
 	for (int i = 0; i < nkeys; i++)
 	{
 		if (keys[i].type == UUIDOID)
@@ -100,32 +97,60 @@ pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Sn
 			ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 								   idx->rd_indcollation[i], F_TEXTEQ, keys[i].value);
 		else
-			elog(ERROR, "pgcall_index_rows: key of type %u", keys[i].type);
+			elog(ERROR, "pgcall_index_visit: key of type %u", keys[i].type);
 	}
 	scan = index_beginscan(rel, idx, snap, nkeys, 0);
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	while (index_getnext_slot(scan, backward ? BackwardScanDirection : ForwardScanDirection, slot))
-	{
-		IndexRow   *r;
-
-		if (n == cap)
-		{
-			cap *= 2;
-			*rows = repalloc(*rows, sizeof(IndexRow) * cap);
-		}
-		r = &(*rows)[n];
-		r->values = palloc(sizeof(Datum) * natts);
-		r->nulls = palloc(sizeof(bool) * natts);
-		r->pos = n;
-		heap_deform_tuple(ExecCopySlotHeapTuple(slot), RelationGetDescr(rel), r->values, r->nulls);
-		n++;
-		if (n == max)
+		if (!visit(slot, arg))
 			break;
-	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, AccessShareLock);
-	return n;
+}
+
+typedef struct RowsCopy
+{
+	IndexRow   *rows;
+	int			n;
+	int			cap;
+	int			max;
+} RowsCopy;
+
+static bool
+copy_row(TupleTableSlot *slot, void *arg)
+{
+	RowsCopy   *c = arg;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	IndexRow   *r;
+
+	if (c->n == c->cap)
+	{
+		c->cap *= 2;
+		c->rows = repalloc(c->rows, sizeof(IndexRow) * c->cap);
+	}
+	r = &c->rows[c->n];
+	r->values = palloc(sizeof(Datum) * desc->natts);
+	r->nulls = palloc(sizeof(bool) * desc->natts);
+	r->pos = c->n;
+	heap_deform_tuple(ExecCopySlotHeapTuple(slot), desc, r->values, r->nulls);
+	c->n++;
+	return c->n != c->max;
+}
+
+/*
+ * The rows pgcall_index_visit would visit, at most max of them (0: all),
+ * as IndexRows with their columns deformed; returns how many.
+ */
+int
+pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Snapshot snap,
+				  int max, bool backward, IndexRow **rows)
+{
+	RowsCopy	c = {palloc(sizeof(IndexRow) * 4), 0, 4, max};
+
+	pgcall_index_visit(rel, indexid, keys, nkeys, snap, backward, copy_row, &c);
+	*rows = c.rows;
+	return c.n;
 }
 
 /*

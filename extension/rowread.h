@@ -27,6 +27,9 @@ typedef struct IndexKey
 
 extern bool pgcall_owner_reads(Oid relid);
 extern Snapshot pgcall_statement_snapshot(void);
+extern void pgcall_index_visit(Relation rel, Oid indexid, const IndexKey *keys, int nkeys,
+							   Snapshot snap, bool backward,
+							   bool (*visit) (TupleTableSlot *slot, void *arg), void *arg);
 extern int	pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, int nkeys,
 							  Snapshot snap, int max, bool backward, IndexRow **rows);
 extern int	pgcall_column(TupleDesc desc, const char *name);
