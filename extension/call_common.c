@@ -719,6 +719,36 @@ probe_online(Probe *pr, Datum user)
 }
 
 /*
+ * A new call's id: a UUID of version 7 (RFC 9562), the Unix time in
+ * milliseconds in its first 48 bits, then 74 random bits.  Every index
+ * keyed by a call id (the call's, its channel's, its participants', their
+ * sessions' and the events') then grows at its right edge, in pages
+ * already in memory and already written since the last checkpoint,
+ * instead of touching one page at random per call, which after a
+ * checkpoint puts that page's whole image in the WAL the commit flushes
+ * (docs/benchmarks.md, "time-ordered call ids").  74 random bits keep ids
+ * as hard to guess as before for anyone who has not seen them.
+ */
+Datum
+pgcall_new_call_id(void)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+	uint64		ms = (uint64) (GetCurrentTimestamp() / 1000) +
+		(uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+
+	if (!pg_strong_random(u->data + 6, UUID_LEN - 6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not draw random bits for a call id"),
+				 errhint("Check the server's source of randomness (OpenSSL).")));
+	for (int i = 0; i < 6; i++)
+		u->data[i] = (uint8) (ms >> (8 * (5 - i)));
+	u->data[6] = (u->data[6] & 0x0f) | 0x70;	/* version 7 */
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;	/* variant 10 */
+	return UUIDPGetDatum(u);
+}
+
+/*
  * Add the users in invitees (a text[] already checked by check_invitees) to
  * a call, in the given role.  Someone joined in another live call is busy;
  * with require_online, someone without an open socket misses the call as

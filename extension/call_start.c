@@ -157,7 +157,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	 * transaction's start), so the insert is a plain VALUES row: no
 	 * subquery to start and read back (docs/benchmarks.md, "a lean call").
 	 */
-	id = DirectFunctionCall1(gen_random_uuid, (Datum) 0);
+	id = pgcall_new_call_id();
 	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, id));
 	channel_id = psprintf("call-%s", call_id);
 	values[0] = id;

@@ -103,6 +103,7 @@ extern int	pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRol
 								int ring_timeout, bool require_online, const CallCreator *creator);
 extern void pgcall_add_creator(const char *call_id, const char *me, PartRole role,
 							   const char *device_id, int mic_muted, int camera_off);
+extern Datum pgcall_new_call_id(void);
 
 /* call_common.c: replies (SPI stays open: the entry point closes it) */
 extern void pgcall_append_call_json(StringInfo buf, const char *call_id);

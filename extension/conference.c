@@ -114,7 +114,8 @@ Datum
 pgcall_conference_create(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_call = NULL;
-	static const Oid call_types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
+	static const Oid call_types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID,
+		UUIDOID, TEXTOID};
 	const char *me = pgcall_require_user();
 	char	   *title;
 	char	   *description = NULL;
@@ -126,8 +127,8 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 	char	   *device_id = pgcall_arg_text(fcinfo, 7);
 	int			mic_muted = pgcall_arg_bool(fcinfo, 8);
 	int			camera_off = PG_ARGISNULL(9) ? 0 : PG_GETARG_BOOL(9);
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
 	Call		c;
 	Datum		result;
@@ -171,14 +172,14 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 	nulls[4] = description ? ' ' : 'n';
 	values[5] = BoolGetDatum(is_public);
 	values[6] = Int32GetDatum(max);
+	values[7] = pgcall_new_call_id();
+	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, values[7]));
+	values[8] = CStringGetTextDatum(psprintf("call-%s", call_id));
 	pgcall_exec(pgcall_plan(&insert_call,
-							"WITH n AS (SELECT pg_catalog.gen_random_uuid() AS id) "
 							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
 							"title, description, is_public, max_participants, status) "
-							"SELECT id, 'call-' || id::text, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active' "
-							"FROM n RETURNING id::text",
-							7, call_types), values, nulls, false, 0);
-	call_id = pgcall_getstr(0, 1);
+							"VALUES ($8, $9, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active')",
+							9, call_types), values, nulls, false, 0);
 
 	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)
