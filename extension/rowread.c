@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -244,6 +245,85 @@ pgcall_row_past(const IndexRow *r, int att)
 }
 
 /*
+ * The parsed checks of the tables written here, kept for the backend's
+ * life: ExecConstraints parses each check from its stored text again for
+ * every ResultRelInfo, 15,000 to 25,000 instructions for each of pgcall's
+ * (a C function over several columns), once per transaction with events.
+ * An entry holds the texts it was parsed from and is used only while the
+ * table's checks are still exactly those texts.
+ */
+typedef struct CheckCache
+{
+	Oid			relid;
+	int			ncheck;
+	char	  **ccbin;
+	Node	  **expr;
+} CheckCache;
+
+#define CHECK_CACHE_SIZE 8
+static CheckCache check_cache[CHECK_CACHE_SIZE];
+
+static Node **
+parsed_checks(Relation rel)
+{
+	TupleConstr *constr = rel->rd_att->constr;
+	Oid			relid = RelationGetRelid(rel);
+	CheckCache *c = NULL;
+	MemoryContext old;
+
+	for (int i = 0; i < CHECK_CACHE_SIZE && c == NULL; i++)
+		if (check_cache[i].relid == relid || check_cache[i].relid == InvalidOid)
+			c = &check_cache[i];
+	if (c == NULL)
+		return NULL;			/* more tables than kept: parse as usual */
+	if (c->relid == relid && c->ncheck == constr->num_check)
+	{
+		bool		same = true;
+
+		for (int i = 0; i < c->ncheck && same; i++)
+			same = strcmp(c->ccbin[i], constr->check[i].ccbin) == 0;
+		if (same)
+			return c->expr;
+	}
+	if (c->relid == relid)
+	{
+		for (int i = 0; i < c->ncheck; i++)
+			pfree(c->ccbin[i]);
+		pfree(c->ccbin);
+		pfree(c->expr);			/* the trees stay: a few KB, only when checks change */
+	}
+	old = MemoryContextSwitchTo(CacheMemoryContext);
+	c->ccbin = palloc(sizeof(char *) * Max(constr->num_check, 1));
+	c->expr = palloc(sizeof(Node *) * Max(constr->num_check, 1));
+	for (int i = 0; i < constr->num_check; i++)
+	{
+		c->ccbin[i] = pstrdup(constr->check[i].ccbin);
+		c->expr[i] = stringToNode(constr->check[i].ccbin);
+	}
+	MemoryContextSwitchTo(old);
+	c->relid = relid;
+	c->ncheck = constr->num_check;
+	return c->expr;
+}
+
+/* w's checks planned from the kept trees, where ExecConstraints looks for them. */
+static void
+writer_checks(RowWriter *w)
+{
+	TupleConstr *constr = w->rel->rd_att->constr;
+	Node	  **expr;
+	MemoryContext old;
+
+	if (constr == NULL || constr->num_check == 0 || (expr = parsed_checks(w->rel)) == NULL)
+		return;
+	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+	w->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * constr->num_check);
+	for (int i = 0; i < constr->num_check; i++)
+		w->rri->ri_ConstraintExprs[i] = ExecPrepareExpr((Expr *) copyObjectImpl(expr[i]), w->estate);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Ready w to write rows of rel (opened by the caller with RowExclusiveLock):
  * its executor state, its indexes opened and a slot.  False, and nothing
  * to close, for a table the writer cannot fill as an INSERT would: not a
@@ -270,6 +350,7 @@ pgcall_writer_open(RowWriter *w, Relation rel)
 	w->estate->es_opened_result_relations = list_make1(w->rri);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(w->rri, false);
+	writer_checks(w);
 	w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	return true;
 }

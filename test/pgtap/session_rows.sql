@@ -3,7 +3,7 @@
 -- its foreign key; a trigger or a column added by hand sends the row
 -- through the INSERT again, so it fires and its default applies.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 \ir include/roles.psql
 
@@ -63,6 +63,23 @@ SELECT pg_temp.act('sw-g');
 CREATE TEMP TABLE c4 AS SELECT (pgcall.call_start(ARRAY['sw-h'])->'call'->>'id')::uuid AS id;
 SELECT is(pg_temp.sessions((SELECT id FROM c4)), ARRAY['sw-g:true:true'],
           'with the column dropped, the caller''s session is written');
+
+-- A check added by hand applies to them: the checks kept parsed are the
+-- table's checks of now, also when one is replaced by another.
+ALTER TABLE pgcall.participant_session ADD CONSTRAINT sw_not_x CHECK (user_id <> 'sw-x');
+SELECT pg_temp.act('sw-x');
+SELECT throws_ok($$SELECT pgcall.call_start(ARRAY['sw-y'])$$, '23514',
+                 'new row for relation "participant_session" violates check constraint "sw_not_x"',
+                 'a check added by hand on participant_session applies to the caller''s session');
+ALTER TABLE pgcall.participant_session DROP CONSTRAINT sw_not_x;
+ALTER TABLE pgcall.participant_session ADD CONSTRAINT sw_not_z CHECK (user_id <> 'sw-z');
+SELECT pg_temp.act('sw-z');
+SELECT throws_ok($$SELECT pgcall.call_start(ARRAY['sw-y'])$$, '23514',
+                 'new row for relation "participant_session" violates check constraint "sw_not_z"',
+                 'a check replaced by another applies');
+SELECT pg_temp.act('sw-x');
+SELECT lives_ok($$SELECT pgcall.call_start(ARRAY['sw-y'])$$, 'and the one it replaced no longer');
+ALTER TABLE pgcall.participant_session DROP CONSTRAINT sw_not_z;
 
 SELECT * FROM finish();
 ROLLBACK;
