@@ -84,7 +84,9 @@ COMMENT ON COLUMN pgcall.call.peak_participants IS
 COMMENT ON COLUMN pgcall.call.participant_seconds IS
 'Everyone''s time in the call added up, in seconds; set when it ends.';
 
-CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended';
+-- A room's live calls (call_active, the presence policy); calls without a
+-- room (every direct call) need no entry: equality on room_id implies it.
+CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended' AND room_id IS NOT NULL;
 CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
 -- Public conferences still going on (conferences_public).
 CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
@@ -148,7 +150,8 @@ WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0
 
 CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DESC);
 
-CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline));
+CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline))
+    WHERE pgcall.rings_until(status, ring_deadline) IS NOT NULL;
 
 CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
 

@@ -67,6 +67,7 @@ AS $$
       JOIN pgcall.participant p ON p.call_id = c.id
       JOIN (SELECT pgcall.require_user_id() AS id OFFSET 0) who ON p.user_id = who.id
      WHERE c.room_id = call_active.room_id
+       AND c.status <> 'ended'  -- implied by the next line; lets call_room_live_idx find the room
        AND pgcall.effective_call_status(c.status, c.ring_deadline) <> 'ended'
      ORDER BY c.created_at DESC
      LIMIT 1
