@@ -18,10 +18,13 @@
  * which it leaves alone unless forced (pgcall_owner_reads tells).
  *
  * The writer (pgcall_writer_*) puts rows straight into a table and its
- * indexes, as logical replication's apply does: the table's checks are
- * applied, its triggers are not, so a caller uses it only where it knows
- * what the triggers would do (events.c: a table without triggers;
- * call_triggers.c: a foreign key whose row it holds).
+ * indexes, as logical replication's apply does, with the table's checks
+ * (kept parsed: see parsed()) and its columns' defaults.  Either its row
+ * triggers fire, as an INSERT statement's would (call_common.c, the
+ * participants of a call: pgcall_writer_insert_fired, between
+ * pgcall_writer_statement_begin and _end), or none does, where the caller
+ * knows what they would do (events.c: a table without triggers;
+ * call_triggers.c: a foreign key whose row it holds: pgcall_writer_insert).
  */
 #include "postgres.h"
 
@@ -34,7 +37,9 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
 #include "miscadmin.h"
@@ -245,64 +250,66 @@ pgcall_row_past(const IndexRow *r, int att)
 }
 
 /*
- * The parsed checks of the tables written here, kept for the backend's
- * life: ExecConstraints parses each check from its stored text again for
- * every ResultRelInfo, 15,000 to 25,000 instructions for each of pgcall's
- * (a C function over several columns), once per transaction with events.
- * An entry holds the texts it was parsed from and is used only while the
- * table's checks are still exactly those texts.
+ * The parsed checks and defaults of the tables written here, kept for the
+ * backend's life: ExecConstraints parses each check from its stored text
+ * again for every ResultRelInfo, 15,000 to 25,000 instructions for each of
+ * pgcall's (a C function over several columns), once per transaction with
+ * events.  An entry holds the texts it was parsed from and is used only
+ * while the table's texts are still exactly those.
  */
-typedef struct CheckCache
+typedef struct ParsedCache
 {
 	Oid			relid;
-	int			ncheck;
-	char	  **ccbin;
+	char		kind;			/* 'c' checks, 'd' defaults */
+	int			n;
+	char	  **texts;
 	Node	  **expr;
-} CheckCache;
+} ParsedCache;
 
-#define CHECK_CACHE_SIZE 8
-static CheckCache check_cache[CHECK_CACHE_SIZE];
+#define PARSED_CACHE_SIZE 16
+static ParsedCache parsed_cache[PARSED_CACHE_SIZE];
 
+/* The trees of texts[0..n-1] of relid, kept; NULL when the cache is full. */
 static Node **
-parsed_checks(Relation rel)
+parsed(Oid relid, char kind, int n, char *const *texts)
 {
-	TupleConstr *constr = rel->rd_att->constr;
-	Oid			relid = RelationGetRelid(rel);
-	CheckCache *c = NULL;
+	ParsedCache *c = NULL;
 	MemoryContext old;
 
-	for (int i = 0; i < CHECK_CACHE_SIZE && c == NULL; i++)
-		if (check_cache[i].relid == relid || check_cache[i].relid == InvalidOid)
-			c = &check_cache[i];
+	for (int i = 0; i < PARSED_CACHE_SIZE && c == NULL; i++)
+		if ((parsed_cache[i].relid == relid && parsed_cache[i].kind == kind) ||
+			parsed_cache[i].relid == InvalidOid)
+			c = &parsed_cache[i];
 	if (c == NULL)
 		return NULL;			/* more tables than kept: parse as usual */
-	if (c->relid == relid && c->ncheck == constr->num_check)
+	if (c->relid == relid && c->n == n)
 	{
 		bool		same = true;
 
-		for (int i = 0; i < c->ncheck && same; i++)
-			same = strcmp(c->ccbin[i], constr->check[i].ccbin) == 0;
+		for (int i = 0; i < n && same; i++)
+			same = strcmp(c->texts[i], texts[i]) == 0;
 		if (same)
 			return c->expr;
 	}
 	if (c->relid == relid)
 	{
-		for (int i = 0; i < c->ncheck; i++)
-			pfree(c->ccbin[i]);
-		pfree(c->ccbin);
-		pfree(c->expr);			/* the trees stay: a few KB, only when checks change */
+		for (int i = 0; i < c->n; i++)
+			pfree(c->texts[i]);
+		pfree(c->texts);
+		pfree(c->expr);			/* the trees stay: a few KB, only when the texts change */
 	}
 	old = MemoryContextSwitchTo(CacheMemoryContext);
-	c->ccbin = palloc(sizeof(char *) * Max(constr->num_check, 1));
-	c->expr = palloc(sizeof(Node *) * Max(constr->num_check, 1));
-	for (int i = 0; i < constr->num_check; i++)
+	c->texts = palloc(sizeof(char *) * Max(n, 1));
+	c->expr = palloc(sizeof(Node *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
 	{
-		c->ccbin[i] = pstrdup(constr->check[i].ccbin);
-		c->expr[i] = stringToNode(constr->check[i].ccbin);
+		c->texts[i] = pstrdup(texts[i]);
+		c->expr[i] = stringToNode(texts[i]);
 	}
 	MemoryContextSwitchTo(old);
 	c->relid = relid;
-	c->ncheck = constr->num_check;
+	c->kind = kind;
+	c->n = n;
 	return c->expr;
 }
 
@@ -311,10 +318,16 @@ static void
 writer_checks(RowWriter *w)
 {
 	TupleConstr *constr = w->rel->rd_att->constr;
+	char	  **texts;
 	Node	  **expr;
 	MemoryContext old;
 
-	if (constr == NULL || constr->num_check == 0 || (expr = parsed_checks(w->rel)) == NULL)
+	if (constr == NULL || constr->num_check == 0)
+		return;
+	texts = palloc(sizeof(char *) * constr->num_check);
+	for (int i = 0; i < constr->num_check; i++)
+		texts[i] = constr->check[i].ccbin;
+	if ((expr = parsed(RelationGetRelid(w->rel), 'c', constr->num_check, texts)) == NULL)
 		return;
 	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
 	w->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * constr->num_check);
@@ -324,19 +337,63 @@ writer_checks(RowWriter *w)
 }
 
 /*
+ * w's column defaults planned (from kept trees), for pgcall_writer_fill:
+ * defaults[att] for each column that has one; and its stored generated
+ * columns' expressions, where ExecComputeStoredGenerated looks for them.
+ */
+static void
+writer_defaults(RowWriter *w)
+{
+	TupleDesc	desc = RelationGetDescr(w->rel);
+	TupleConstr *constr = desc->constr;
+	int			n = constr ? constr->num_defval : 0;
+	char	  **texts = palloc(sizeof(char *) * Max(n, 1));
+	Node	  **expr;
+	MemoryContext old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+
+	w->defaults = palloc0(sizeof(ExprState *) * desc->natts);
+	if (constr && constr->has_generated_stored)
+	{
+		w->rri->ri_GeneratedExprs = palloc0(sizeof(ExprState *) * desc->natts);
+		w->rri->ri_NumGeneratedNeeded = 0;
+	}
+	for (int i = 0; i < n; i++)
+		texts[i] = constr->defval[i].adbin;
+	expr = n > 0 ? parsed(RelationGetRelid(w->rel), 'd', n, texts) : NULL;
+	for (int i = 0; i < n; i++)
+	{
+		int			att = constr->defval[i].adnum - 1;
+		ExprState  *e = ExecPrepareExpr((Expr *) (expr ? copyObjectImpl(expr[i]) : stringToNode(texts[i])),
+										w->estate);
+
+		if (TupleDescAttr(desc, att)->attgenerated == ATTRIBUTE_GENERATED_STORED)
+		{
+			w->rri->ri_GeneratedExprs[att] = e;
+			w->rri->ri_NumGeneratedNeeded++;
+		}
+		else
+			w->defaults[att] = e;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Ready w to write rows of rel (opened by the caller with RowExclusiveLock):
  * its executor state, its indexes opened and a slot.  False, and nothing
  * to close, for a table the writer cannot fill as an INSERT would: not a
- * plain table, a partition, or with stored generated columns.
+ * plain table, a partition, or with an identity column.
  */
 bool
 pgcall_writer_open(RowWriter *w, Relation rel)
 {
 	RangeTblEntry *rte;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
-		(rel->rd_att->constr && rel->rd_att->constr->has_generated_stored))
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition)
 		return false;
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+		if (TupleDescAttr(RelationGetDescr(rel), i)->attidentity)
+			return false;
+	w->defaults = NULL;
 	w->rel = rel;
 	w->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
@@ -363,6 +420,8 @@ pgcall_writer_open(RowWriter *w, Relation rel)
 void
 pgcall_writer_insert(RowWriter *w)
 {
+	if (w->rel->rd_att->constr && w->rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(w->rri, w->estate, w->slot, CMD_INSERT);
 	if (w->rel->rd_att->constr)
 		ExecConstraints(w->rri, w->slot, w->estate);
 	simple_table_tuple_insert(w->rel, w->slot);
@@ -371,10 +430,79 @@ pgcall_writer_insert(RowWriter *w)
 	ResetPerTupleExprContext(w->estate);
 }
 
+/*
+ * Fill the columns of w's slot that the caller did not set (given[att]
+ * false) as an INSERT naming only the others would: the column's default,
+ * else null; then store the row.
+ */
+void
+pgcall_writer_fill(RowWriter *w, const bool *given)
+{
+	TupleTableSlot *slot = w->slot;
+	ExprContext *econtext = GetPerTupleExprContext(w->estate);
+
+	if (w->defaults == NULL)
+		writer_defaults(w);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		if (given[i])
+			continue;
+		/* a generated column is computed as the row is written */
+		if (w->defaults[i] != NULL && !TupleDescAttr(slot->tts_tupleDescriptor, i)->attisdropped)
+			slot->tts_values[i] = ExecEvalExprSwitchContext(w->defaults[i], econtext,
+															&slot->tts_isnull[i]);
+		else
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * Rows written as one INSERT statement would write them, its row triggers
+ * fired: pgcall_writer_statement_begin, then pgcall_writer_insert_fired for
+ * each row, then pgcall_writer_statement_end, which runs the AFTER
+ * triggers.  Only for a table whose triggers are all row triggers
+ * (pgcall_writer_fires tells); the caller makes its changes so far visible
+ * (CommandCounterIncrement) and sets the active snapshot, as a statement
+ * starts, before pgcall_writer_open.
+ */
+bool
+pgcall_writer_fires(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	return td == NULL ||
+		!(td->trig_insert_before_statement || td->trig_insert_after_statement ||
+		  td->trig_insert_new_table || td->trig_insert_instead_row);
+}
+
+void
+pgcall_writer_statement_begin(RowWriter *w)
+{
+	w->estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+}
+
+void
+pgcall_writer_insert_fired(RowWriter *w)
+{
+	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
+	ResetPerTupleExprContext(w->estate);
+}
+
+void
+pgcall_writer_statement_end(RowWriter *w)
+{
+	AfterTriggerEndQuery(w->estate);
+}
+
 void
 pgcall_writer_close(RowWriter *w)
 {
-	ExecCloseIndices(w->rri);
+	ExecCloseResultRelations(w->estate);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
 }

@@ -44,10 +44,16 @@ typedef struct RowWriter
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* fill tts_values and tts_isnull, then insert */
+	ExprState **defaults;		/* per column, for pgcall_writer_fill */
 } RowWriter;
 
 extern bool pgcall_writer_open(RowWriter *w, Relation rel);
+extern void pgcall_writer_fill(RowWriter *w, const bool *given);
 extern void pgcall_writer_insert(RowWriter *w);
+extern bool pgcall_writer_fires(Relation rel);
+extern void pgcall_writer_statement_begin(RowWriter *w);
+extern void pgcall_writer_insert_fired(RowWriter *w);
+extern void pgcall_writer_statement_end(RowWriter *w);
 extern void pgcall_writer_close(RowWriter *w);
 
 #endif
