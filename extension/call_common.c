@@ -766,84 +766,35 @@ typedef struct PartRows
 } PartRows;
 
 /*
- * The rows written as their INSERT would write them, without the
- * statement (rowread.c's writer, its row triggers fired: the trigger
- * functions, the foreign key's check), where the current user writes
- * pgcall.participant as its owner and its triggers are row triggers only;
- * false otherwise, with nothing written.  A statement would spend about as
- * much starting as writing two rows (docs/benchmarks.md, "fewer
- * statements in a call").
+ * The rows written without the statement (rowread.c: pgcall_write_rows,
+ * their row triggers fired), or false where that does not apply.
  */
 static bool
 write_participants(const PartRows *p)
 {
-	Relation	rel = table_open(pgcall_relid("participant"), RowExclusiveLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	RowWriter	w;
-	bool	   *given;
-	int			a_call,
-				a_user,
-				a_role,
-				a_status,
-				a_reason,
-				a_deadline,
-				a_device,
-				a_mic;
+	static const char *const names[8] = {"call_id", "user_id", "role", "status", "reason",
+		"ring_deadline", "device_id", "mic_muted"};
+	Datum	   *values = palloc(sizeof(Datum) * 8 * p->n);
+	bool	   *nulls = palloc0(sizeof(bool) * 8 * p->n);
 
-	if (!pgcall_owner_reads(RelationGetRelid(rel)) || !pgcall_writer_fires(rel))
-	{
-		table_close(rel, NoLock);
-		return false;
-	}
-	/* as a statement starts: what was done so far visible, a new snapshot */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (!pgcall_writer_open(&w, rel))
-	{
-		PopActiveSnapshot();
-		table_close(rel, NoLock);
-		return false;
-	}
-	given = palloc0(sizeof(bool) * desc->natts);
-	given[a_call = pgcall_column(desc, "call_id")] = true;
-	given[a_user = pgcall_column(desc, "user_id")] = true;
-	given[a_role = pgcall_column(desc, "role")] = true;
-	given[a_status = pgcall_column(desc, "status")] = true;
-	given[a_reason = pgcall_column(desc, "reason")] = true;
-	given[a_deadline = pgcall_column(desc, "ring_deadline")] = true;
-	given[a_device = pgcall_column(desc, "device_id")] = true;
-	given[a_mic = pgcall_column(desc, "mic_muted")] = true;
-
-	pgcall_writer_statement_begin(&w);
 	for (int r = 0; r < p->n; r++)
 	{
-		TupleTableSlot *slot = w.slot;
+		Datum	   *v = &values[r * 8];
+		bool	   *n = &nulls[r * 8];
 
-		ExecClearTuple(slot);
-		slot->tts_values[a_call] = p->call_id;
-		slot->tts_isnull[a_call] = false;
-		slot->tts_values[a_user] = p->user_id[r];
-		slot->tts_isnull[a_user] = false;
-		slot->tts_values[a_role] = p->role[r];
-		slot->tts_isnull[a_role] = false;
-		slot->tts_values[a_status] = p->status[r];
-		slot->tts_isnull[a_status] = false;
-		slot->tts_values[a_reason] = p->reason[r];
-		slot->tts_isnull[a_reason] = p->reason_null[r];
-		slot->tts_values[a_deadline] = p->ring_deadline[r];
-		slot->tts_isnull[a_deadline] = p->ring_deadline_null[r];
-		slot->tts_values[a_device] = p->device_id[r];
-		slot->tts_isnull[a_device] = p->device_id_null[r];
-		slot->tts_values[a_mic] = p->mic_muted[r];
-		slot->tts_isnull[a_mic] = false;
-		pgcall_writer_fill(&w, given);
-		pgcall_writer_insert_fired(&w);
+		v[0] = p->call_id;
+		v[1] = p->user_id[r];
+		v[2] = p->role[r];
+		v[3] = p->status[r];
+		v[4] = p->reason[r];
+		n[4] = p->reason_null[r];
+		v[5] = p->ring_deadline[r];
+		n[5] = p->ring_deadline_null[r];
+		v[6] = p->device_id[r];
+		n[6] = p->device_id_null[r];
+		v[7] = p->mic_muted[r];
 	}
-	pgcall_writer_statement_end(&w);
-	pgcall_writer_close(&w);
-	PopActiveSnapshot();
-	table_close(rel, NoLock);
-	return true;
+	return pgcall_write_rows(pgcall_relid("participant"), 8, names, p->n, values, nulls);
 }
 
 /*

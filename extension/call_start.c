@@ -89,6 +89,29 @@ glare_call(const char *me, const char *other)
 	return found == (Datum) 0 ? NULL : DatumGetCString(DirectFunctionCall1(uuid_out, found));
 }
 
+/*
+ * The new call's row (the values and nulls of the INSERT below) written
+ * without the statement where rowread.c's writer applies, its triggers
+ * fired; false otherwise.
+ */
+static bool
+write_call(const Datum *values, const char *nulls)
+{
+	static const char *const names[9] = {"id", "channel_id", "kind", "media", "room_id",
+		"created_by", "max_participants", "ring_deadline", "status"};
+	Datum		v[9];
+	bool		n[9];
+
+	for (int i = 0; i < 8; i++)
+	{
+		v[i] = values[i];
+		n[i] = nulls[i] == 'n';
+	}
+	v[8] = CStringGetTextDatum("ringing");
+	n[8] = false;
+	return pgcall_write_rows(pgcall_relid("call"), 9, names, 1, v, n);
+}
+
 typedef struct StartArgs
 {
 	ArrayType  *invitees;
@@ -170,11 +193,12 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	values[6] = Int32GetDatum(max);
 	values[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() +
 									(TimestampTz) ring_timeout * USECS_PER_SEC);
-	pgcall_exec(pgcall_plan(&insert_call,
-							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
-							"max_participants, status, ring_deadline) "
-							"VALUES ($1, $2, $3, $4, $5, $6, $7, 'ringing', $8)",
-							8, call_types), values, nulls, false, 0);
+	if (!write_call(values, nulls))
+		pgcall_exec(pgcall_plan(&insert_call,
+								"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
+								"max_participants, status, ring_deadline) "
+								"VALUES ($1, $2, $3, $4, $5, $6, $7, 'ringing', $8)",
+								8, call_types), values, nulls, false, 0);
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);

@@ -23,6 +23,7 @@
 
 #include "calls.h"
 #include "pgcall.h"
+#include "rowread.h"
 
 #define TITLE_MAX 200
 #define DESCRIPTION_MAX 4000
@@ -97,6 +98,30 @@ check_text(const char *s, const char *what, int max, bool multiline)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGCALL_INVALID_TITLE),
 					 errmsg("%s must not contain control characters", what)));
+}
+
+/*
+ * The conference's row (the values and nulls of the INSERT in
+ * conference_create) written without the statement where rowread.c's
+ * writer applies, its triggers fired; false otherwise.
+ */
+static bool
+write_conference(const Datum *values, const char *nulls)
+{
+	static const char *const names[11] = {"media", "room_id", "created_by", "title", "description",
+		"is_public", "max_participants", "id", "channel_id", "kind", "status"};
+	Datum		v[11];
+	bool		n[11];
+
+	for (int i = 0; i < 9; i++)
+	{
+		v[i] = values[i];
+		n[i] = nulls[i] == 'n';
+	}
+	v[9] = CStringGetTextDatum("conference");
+	v[10] = CStringGetTextDatum("active");
+	n[9] = n[10] = false;
+	return pgcall_write_rows(pgcall_relid("call"), 11, names, 1, v, n);
 }
 
 PG_FUNCTION_INFO_V1(pgcall_conference_create);
@@ -175,11 +200,12 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 	values[7] = pgcall_new_call_id();
 	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, values[7]));
 	values[8] = CStringGetTextDatum(psprintf("call-%s", call_id));
-	pgcall_exec(pgcall_plan(&insert_call,
-							"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
-							"title, description, is_public, max_participants, status) "
-							"VALUES ($8, $9, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active')",
-							9, call_types), values, nulls, false, 0);
+	if (!write_conference(values, nulls))
+		pgcall_exec(pgcall_plan(&insert_call,
+								"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
+								"title, description, is_public, max_participants, status) "
+								"VALUES ($8, $9, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active')",
+								9, call_types), values, nulls, false, 0);
 
 	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)

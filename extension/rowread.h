@@ -55,5 +55,7 @@ extern void pgcall_writer_statement_begin(RowWriter *w);
 extern void pgcall_writer_insert_fired(RowWriter *w);
 extern void pgcall_writer_statement_end(RowWriter *w);
 extern void pgcall_writer_close(RowWriter *w);
+extern bool pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
+							  const Datum *values, const bool *nulls);
 
 #endif

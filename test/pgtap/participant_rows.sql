@@ -1,9 +1,9 @@
--- Participant rows written without a statement (call_common.c,
--- write_participants): the rows an INSERT writes, their defaults, their
+-- Call and participant rows written without a statement (rowread.c,
+-- pgcall_write_rows): the rows an INSERT writes, their defaults, their
 -- generated column and their checks, their row triggers fired in order; a
 -- statement trigger added by hand sends them through the INSERT again.
 BEGIN;
-SELECT plan(11);
+SELECT plan(16);
 
 \ir include/roles.psql
 
@@ -85,6 +85,35 @@ SELECT throws_ok($$SELECT pgcall.call_start(ARRAY['pw-j'])$$, '23514',
                  'a check added by hand on participant applies to an invitee');
 ALTER TABLE pgcall.participant DROP CONSTRAINT pw_not_j;
 SELECT lives_ok($$SELECT pgcall.call_start(ARRAY['pw-j'])$$, 'and no longer once dropped');
+
+-- The call's own row: row triggers added by hand fire for calls and
+-- conferences, a statement trigger too, and the defaults are the table's.
+TRUNCATE public.pw_seen;
+CREATE FUNCTION public.pw_call() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.pw_seen (user_id, note) VALUES (NEW.created_by, TG_LEVEL || ' ' || NEW.kind);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER pw_call AFTER INSERT ON pgcall.call FOR EACH ROW EXECUTE FUNCTION public.pw_call();
+SELECT pg_temp.act('pw-l');
+CREATE TEMP TABLE c5 AS SELECT (pgcall.call_start(ARRAY['pw-m'])->'call'->>'id')::uuid AS id;
+SELECT pg_temp.act('pw-n');
+SELECT lives_ok($$SELECT pgcall.conference_create('Rows')$$, 'a conference is created');
+SELECT is((SELECT array_agg(user_id || ': ' || note ORDER BY n) FROM public.pw_seen),
+          ARRAY['pw-l: ROW direct', 'pw-n: ROW conference'],
+          'a row trigger added by hand on pgcall.call fires for a call and a conference');
+DROP TRIGGER pw_call ON pgcall.call;
+SELECT is((SELECT created_at = now() AND NOT is_public AND title IS NULL FROM pgcall.call WHERE id = (SELECT id FROM c5)),
+          true, 'the call''s defaults are the table''s');
+TRUNCATE public.pw_seen;
+CREATE TRIGGER pw_statement AFTER INSERT ON pgcall.call FOR EACH STATEMENT
+    EXECUTE FUNCTION public.pw_statement();
+SELECT pg_temp.act('pw-o');
+SELECT lives_ok($$SELECT pgcall.call_start(ARRAY['pw-p'])$$, 'a call starts');
+SELECT is((SELECT array_agg(note) FROM public.pw_seen), ARRAY['STATEMENT'],
+          'a statement trigger added by hand on pgcall.call fires');
+DROP TRIGGER pw_statement ON pgcall.call;
 
 SELECT * FROM finish();
 ROLLBACK;
