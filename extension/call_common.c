@@ -748,6 +748,53 @@ pgcall_new_call_id(void)
 	return UUIDPGetDatum(u);
 }
 
+/*
+ * Write a new call's row; returns its id.  The id is drawn here and the
+ * ring deadline computed (now() is the transaction's start), so the row is
+ * plain values: rowread.c's writer puts it in (its triggers fired) where it
+ * applies, else its INSERT, a plain VALUES row (docs/benchmarks.md, "a lean
+ * call" and "fewer statements in a call").
+ */
+char *
+pgcall_insert_call(const NewCall *nc)
+{
+	static const char *const columns[12] = {"id", "channel_id", "kind", "media", "room_id",
+		"created_by", "title", "description", "is_public", "max_participants", "status",
+	"ring_deadline"};
+	static const Oid types[12] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, BOOLOID, INT4OID, TEXTOID, TIMESTAMPTZOID};
+	static SPIPlanPtr plan = NULL;
+	Datum		v[12];
+	char		n[12] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *call_id;
+
+	v[0] = pgcall_new_call_id();
+	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, v[0]));
+	v[1] = CStringGetTextDatum(psprintf("call-%s", call_id));
+	v[2] = CStringGetTextDatum(pgcall_call_kind_name(nc->kind));
+	v[3] = CStringGetTextDatum(nc->media);
+	v[4] = nc->room_id ? CStringGetTextDatum(nc->room_id) : (Datum) 0;
+	n[4] = nc->room_id ? ' ' : 'n';
+	v[5] = CStringGetTextDatum(nc->created_by);
+	v[6] = nc->title ? CStringGetTextDatum(nc->title) : (Datum) 0;
+	n[6] = nc->title ? ' ' : 'n';
+	v[7] = nc->description ? CStringGetTextDatum(nc->description) : (Datum) 0;
+	n[7] = nc->description ? ' ' : 'n';
+	v[8] = BoolGetDatum(nc->is_public);
+	v[9] = Int32GetDatum(nc->max_participants);
+	v[10] = CStringGetTextDatum(pgcall_call_status_name(nc->ring_timeout > 0 ? CALL_RINGING : CALL_ACTIVE));
+	v[11] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() +
+								(TimestampTz) nc->ring_timeout * USECS_PER_SEC);
+	n[11] = nc->ring_timeout > 0 ? ' ' : 'n';
+	if (!pgcall_write_row(pgcall_relid("call"), 12, columns, v, n))
+		pgcall_exec(pgcall_plan(&plan,
+								"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
+								"title, description, is_public, max_participants, status, ring_deadline) "
+								"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+								12, types), v, n, false, 0);
+	return call_id;
+}
+
 /* The participant rows of pgcall_invite_users, a column each. */
 typedef struct PartRows
 {

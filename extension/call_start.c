@@ -89,29 +89,6 @@ glare_call(const char *me, const char *other)
 	return found == (Datum) 0 ? NULL : DatumGetCString(DirectFunctionCall1(uuid_out, found));
 }
 
-/*
- * The new call's row (the values and nulls of the INSERT below) written
- * without the statement where rowread.c's writer applies, its triggers
- * fired; false otherwise.
- */
-static bool
-write_call(const Datum *values, const char *nulls)
-{
-	static const char *const names[9] = {"id", "channel_id", "kind", "media", "room_id",
-		"created_by", "max_participants", "ring_deadline", "status"};
-	Datum		v[9];
-	bool		n[9];
-
-	for (int i = 0; i < 8; i++)
-	{
-		v[i] = values[i];
-		n[i] = nulls[i] == 'n';
-	}
-	v[8] = CStringGetTextDatum("ringing");
-	n[8] = false;
-	return pgcall_write_rows(pgcall_relid("call"), 9, names, 1, v, n);
-}
-
 typedef struct StartArgs
 {
 	ArrayType  *invitees;
@@ -127,19 +104,12 @@ typedef struct StartArgs
 static void
 start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 {
-	static SPIPlanPtr insert_call = NULL;
-	static const Oid call_types[8] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
-	TIMESTAMPTZOID};
 	int			n;
 	char	  **invitees = pgcall_check_invitees(a->invitees, me, &n);
 	bool		direct = (n == 1 && a->is_group != 1);
 	int			max = a->max_participants;
 	int			ring_timeout = a->ring_timeout ? a->ring_timeout : pgcall_ring_timeout;
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Datum		id;
 	char	   *call_id;
-	char	   *channel_id;
 	int			invited;
 	CallCreator		creator;
 
@@ -175,30 +145,10 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 		}
 	}
 
-	/*
-	 * The id is drawn here, and the deadline computed (now() is the
-	 * transaction's start), so the insert is a plain VALUES row: no
-	 * subquery to start and read back (docs/benchmarks.md, "a lean call").
-	 */
-	id = pgcall_new_call_id();
-	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, id));
-	channel_id = psprintf("call-%s", call_id);
-	values[0] = id;
-	values[1] = CStringGetTextDatum(channel_id);
-	values[2] = CStringGetTextDatum(pgcall_call_kind_name(direct ? CALL_DIRECT : CALL_GROUP));
-	values[3] = CStringGetTextDatum(a->media);
-	values[4] = a->room_id ? CStringGetTextDatum(a->room_id) : (Datum) 0;
-	nulls[4] = a->room_id ? ' ' : 'n';
-	values[5] = CStringGetTextDatum(me);
-	values[6] = Int32GetDatum(max);
-	values[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() +
-									(TimestampTz) ring_timeout * USECS_PER_SEC);
-	if (!write_call(values, nulls))
-		pgcall_exec(pgcall_plan(&insert_call,
-								"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
-								"max_participants, status, ring_deadline) "
-								"VALUES ($1, $2, $3, $4, $5, $6, $7, 'ringing', $8)",
-								8, call_types), values, nulls, false, 0);
+	call_id = pgcall_insert_call(&(NewCall) {
+		.kind = direct ? CALL_DIRECT : CALL_GROUP, .media = a->media, .room_id = a->room_id,
+			.created_by = me, .max_participants = max, .ring_timeout = ring_timeout
+	});
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
@@ -231,7 +181,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	c->media = pstrdup(a->media);
 	c->status = CALL_RINGING;
 	c->end_reason = END_NONE;
-	c->channel_id = channel_id;
+	c->channel_id = psprintf("call-%s", call_id);
 	c->created_by = pstrdup(me);
 	c->max_participants = max;
 	c->is_public = false;

@@ -105,6 +105,22 @@ extern void pgcall_add_creator(const char *call_id, const char *me, PartRole rol
 							   const char *device_id, int mic_muted, int camera_off);
 extern Datum pgcall_new_call_id(void);
 
+/* A new call's row, as start_call and conference_create make it. */
+typedef struct NewCall
+{
+	CallKind	kind;
+	const char *media;
+	const char *room_id;		/* or NULL */
+	const char *created_by;
+	const char *title;			/* or NULL */
+	const char *description;	/* or NULL */
+	bool		is_public;
+	int			max_participants;
+	int			ring_timeout;	/* seconds it rings; 0: active at once */
+} NewCall;
+
+extern char *pgcall_insert_call(const NewCall *nc);
+
 /* call_common.c: replies (SPI stays open: the entry point closes it) */
 extern void pgcall_append_call_json(StringInfo buf, const char *call_id);
 extern void pgcall_append_agora(StringInfo buf, const Call *c, const char *me, int ttl,

@@ -23,7 +23,6 @@
 
 #include "calls.h"
 #include "pgcall.h"
-#include "rowread.h"
 
 #define TITLE_MAX 200
 #define DESCRIPTION_MAX 4000
@@ -100,30 +99,6 @@ check_text(const char *s, const char *what, int max, bool multiline)
 					 errmsg("%s must not contain control characters", what)));
 }
 
-/*
- * The conference's row (the values and nulls of the INSERT in
- * conference_create) written without the statement where rowread.c's
- * writer applies, its triggers fired; false otherwise.
- */
-static bool
-write_conference(const Datum *values, const char *nulls)
-{
-	static const char *const names[11] = {"media", "room_id", "created_by", "title", "description",
-		"is_public", "max_participants", "id", "channel_id", "kind", "status"};
-	Datum		v[11];
-	bool		n[11];
-
-	for (int i = 0; i < 9; i++)
-	{
-		v[i] = values[i];
-		n[i] = nulls[i] == 'n';
-	}
-	v[9] = CStringGetTextDatum("conference");
-	v[10] = CStringGetTextDatum("active");
-	n[9] = n[10] = false;
-	return pgcall_write_rows(pgcall_relid("call"), 11, names, 1, v, n);
-}
-
 PG_FUNCTION_INFO_V1(pgcall_conference_create);
 
 /*
@@ -138,9 +113,6 @@ PG_FUNCTION_INFO_V1(pgcall_conference_create);
 Datum
 pgcall_conference_create(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr insert_call = NULL;
-	static const Oid call_types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID,
-		UUIDOID, TEXTOID};
 	const char *me = pgcall_require_user();
 	char	   *title;
 	char	   *description = NULL;
@@ -152,8 +124,6 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 	char	   *device_id = pgcall_arg_text(fcinfo, 7);
 	int			mic_muted = pgcall_arg_bool(fcinfo, 8);
 	int			camera_off = PG_ARGISNULL(9) ? 0 : PG_GETARG_BOOL(9);
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
 	Call		c;
 	Datum		result;
@@ -188,24 +158,11 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 	SPI_connect();
 	pgcall_rate_limit(me, PGCALL_LIMIT_CALL | pgcall_token_limit_if_configured());
 
-	values[0] = CStringGetTextDatum(media);
-	values[1] = room_id ? CStringGetTextDatum(room_id) : (Datum) 0;
-	nulls[1] = room_id ? ' ' : 'n';
-	values[2] = CStringGetTextDatum(me);
-	values[3] = CStringGetTextDatum(title);
-	values[4] = description ? CStringGetTextDatum(description) : (Datum) 0;
-	nulls[4] = description ? ' ' : 'n';
-	values[5] = BoolGetDatum(is_public);
-	values[6] = Int32GetDatum(max);
-	values[7] = pgcall_new_call_id();
-	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, values[7]));
-	values[8] = CStringGetTextDatum(psprintf("call-%s", call_id));
-	if (!write_conference(values, nulls))
-		pgcall_exec(pgcall_plan(&insert_call,
-								"INSERT INTO pgcall.call (id, channel_id, kind, media, room_id, created_by, "
-								"title, description, is_public, max_participants, status) "
-								"VALUES ($8, $9, 'conference', $1, $2, $3, $4, $5, $6, $7, 'active')",
-								9, call_types), values, nulls, false, 0);
+	call_id = pgcall_insert_call(&(NewCall) {
+		.kind = CALL_CONFERENCE, .media = media, .room_id = room_id, .created_by = me,
+			.title = title, .description = description, .is_public = is_public,
+			.max_participants = max, .ring_timeout = 0
+	});
 
 	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)

@@ -564,3 +564,18 @@ pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 	table_close(rel, NoLock);
 	return true;
 }
+
+/*
+ * One row, its values and nulls as SPI takes them (' ' or 'n'), written
+ * by pgcall_write_rows; false where it does not apply.
+ */
+bool
+pgcall_write_row(Oid relid, int ncols, const char *const *names, const Datum *values,
+				 const char *nulls)
+{
+	bool	   *isnull = palloc(sizeof(bool) * ncols);
+
+	for (int i = 0; i < ncols; i++)
+		isnull[i] = nulls[i] == 'n';
+	return pgcall_write_rows(relid, ncols, names, 1, values, isnull);
+}
