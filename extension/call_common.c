@@ -810,6 +810,7 @@ typedef struct PartRows
 	Datum	   *device_id;
 	bool	   *device_id_null;
 	Datum	   *mic_muted;
+	bool		new_call;		/* the call was inserted by this transaction */
 } PartRows;
 
 /*
@@ -841,7 +842,9 @@ write_participants(const PartRows *p)
 		n[6] = p->device_id_null[r];
 		v[7] = p->mic_muted[r];
 	}
-	return pgcall_write_rows(pgcall_relid("participant"), 8, names, p->n, values, nulls);
+	/* a new call's row is this transaction's own: its foreign key holds */
+	return pgcall_write_rows(pgcall_relid("participant"), 8, names, p->n, values, nulls,
+							 p->new_call ? pgcall_relid("call") : InvalidOid);
 }
 
 /*
@@ -875,6 +878,7 @@ pgcall_invite_users(const char *call_id, ArrayType *invitees, PartRole role, int
 	first = creator ? 1 : 0;
 	rows = n + first;
 	p.n = rows;
+	p.new_call = creator != NULL;
 	p.call_id = DirectFunctionCall1(uuid_in, CStringGetDatum(call_id));
 	p.user_id = palloc(sizeof(Datum) * rows);
 	p.role = palloc(sizeof(Datum) * rows);

@@ -508,6 +508,42 @@ pgcall_writer_close(RowWriter *w)
 }
 
 /*
+ * Leave out of w's row triggers the checks of the table's foreign key to
+ * the table held (its RI_FKey_check_ins triggers): for a caller that holds
+ * the row each new row references, inserted by its own transaction (which
+ * no other can see, let alone delete), so that the check, a statement per
+ * row, could only find it.
+ */
+static void
+writer_skip_fk_check(RowWriter *w, Oid held)
+{
+	TriggerDesc *td = w->rri->ri_TrigDesc;
+	int			kept = 0;
+	MemoryContext old;
+
+	if (td == NULL || !OidIsValid(held))
+		return;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgisinternal && t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgconstrrelid == held)
+			continue;
+		if (kept != i)
+			td->triggers[kept] = *t;
+		kept++;
+	}
+	if (kept == td->numtriggers)
+		return;
+	td->numtriggers = kept;
+	/* the per-trigger arrays InitResultRelInfo made, for the triggers kept */
+	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+	w->rri->ri_TrigFunctions = palloc0(sizeof(FmgrInfo) * Max(kept, 1));
+	w->rri->ri_TrigWhenExprs = palloc0(sizeof(ExprState *) * Max(kept, 1));
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * nrows rows of the table relid written as INSERT INTO relid (names...)
  * VALUES (...), (...) would write them (values and nulls row after row,
  * ncols each), its row triggers fired, without the statement: where the
@@ -515,11 +551,14 @@ pgcall_writer_close(RowWriter *w)
  * forced, and its triggers are row triggers only.  Returns false, with
  * nothing written, where that does not hold; the caller then runs the
  * INSERT.  A statement costs about as much to start as writing a row or
- * two (docs/benchmarks.md, "fewer statements in a call").
+ * two (docs/benchmarks.md, "fewer statements in a call").  held, when
+ * valid, is a table whose rows referenced by the new rows the caller
+ * inserted in this transaction: the foreign key's checks are left out
+ * (writer_skip_fk_check).
  */
 bool
 pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
-				  const Datum *values, const bool *nulls)
+				  const Datum *values, const bool *nulls, Oid held)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -546,6 +585,7 @@ pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 	for (int c = 0; c < ncols; c++)
 		given[atts[c] = pgcall_column(desc, names[c])] = true;
 
+	writer_skip_fk_check(&w, held);
 	pgcall_writer_statement_begin(&w);
 	for (int r = 0; r < nrows; r++)
 	{
@@ -577,5 +617,5 @@ pgcall_write_row(Oid relid, int ncols, const char *const *names, const Datum *va
 
 	for (int i = 0; i < ncols; i++)
 		isnull[i] = nulls[i] == 'n';
-	return pgcall_write_rows(relid, ncols, names, 1, values, isnull);
+	return pgcall_write_rows(relid, ncols, names, 1, values, isnull, InvalidOid);
 }

@@ -56,7 +56,7 @@ extern void pgcall_writer_insert_fired(RowWriter *w);
 extern void pgcall_writer_statement_end(RowWriter *w);
 extern void pgcall_writer_close(RowWriter *w);
 extern bool pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
-							  const Datum *values, const bool *nulls);
+							  const Datum *values, const bool *nulls, Oid held);
 extern bool pgcall_write_row(Oid relid, int ncols, const char *const *names, const Datum *values,
 							 const char *nulls);
 
