@@ -72,17 +72,56 @@ pgcall_schema(void)
 	return nspid;
 }
 
+/*
+ * The relations' OIDs as looked up, by name, forgotten when any relation
+ * is created, renamed or dropped (the syscache of relations by name says
+ * so) or any schema changes: a call looks up a dozen of them, each a hash
+ * of the whole name.
+ */
+#define RELID_CACHE_SIZE 32
+
+typedef struct RelidCacheEntry
+{
+	NameData	name;
+	Oid			relid;
+} RelidCacheEntry;
+
+static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_used = 0;
+static bool relid_callback = false;
+
+static void
+relids_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relid_cache_used = 0;
+}
+
 /* OID of the relation pgcall.<name>; raises if it is missing. */
 Oid
 pgcall_relid(const char *name)
 {
-	Oid			relid = get_relname_relid(name, pgcall_schema());
+	Oid			relid;
 
+	for (int i = 0; i < relid_cache_used; i++)
+		if (strcmp(NameStr(relid_cache[i].name), name) == 0)
+			return relid_cache[i].relid;
+	if (!relid_callback)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, relids_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, relids_changed, (Datum) 0);
+		relid_callback = true;
+	}
+	relid = get_relname_relid(name, pgcall_schema());
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("relation pgcall.%s is missing", name),
 				 errhint("Reinstall the extension: DROP EXTENSION pgcall; CREATE EXTENSION pgcall.")));
+	if (relid_cache_used < RELID_CACHE_SIZE)
+	{
+		namestrcpy(&relid_cache[relid_cache_used].name, name);
+		relid_cache[relid_cache_used++].relid = relid;
+	}
 	return relid;
 }
 
