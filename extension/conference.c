@@ -23,6 +23,7 @@
 
 #include "calls.h"
 #include "pgcall.h"
+#include "rowread.h"
 
 #define TITLE_MAX 200
 #define DESCRIPTION_MAX 4000
@@ -68,20 +69,26 @@ pgcall_conference_add_member(const Call *c, const char *me, const char *device_i
 							 int mic_muted, int camera_off)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	static const Oid types[5] = {UUIDOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
+	static const char *const columns[7] = {"call_id", "user_id", "device_id", "mic_muted",
+	"camera_off", "role", "status"};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-	values[0] = CStringGetTextDatum(c->id);
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(c->id));
 	values[1] = CStringGetTextDatum(me);
 	values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
 	nulls[2] = device_id ? ' ' : 'n';
 	values[3] = BoolGetDatum(mic_muted > 0);
 	values[4] = BoolGetDatum(camera_off > 0);
-	pgcall_exec(pgcall_plan(&plan,
-							"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
-							"mic_muted, camera_off) VALUES ($1::uuid, $2, 'member', 'joined', $3, $4, $5)",
-							5, types), values, nulls, false, 0);
+	/* for rowread.c's writer; the INSERT says them */
+	values[5] = CStringGetTextDatum(pgcall_part_role_name(ROLE_MEMBER));
+	values[6] = CStringGetTextDatum(pgcall_part_status_name(PART_JOINED));
+	if (!pgcall_write_row(pgcall_relid("participant"), 7, columns, values, nulls))
+		pgcall_exec(pgcall_plan(&plan,
+								"INSERT INTO pgcall.participant (call_id, user_id, role, status, device_id, "
+								"mic_muted, camera_off) VALUES ($1, $2, 'member', 'joined', $3, $4, $5)",
+								5, types), values, nulls, false, 0);
 }
 
 /* Free text given by a user: length, and no control characters but newline and tab. */
