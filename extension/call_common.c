@@ -749,14 +749,15 @@ pgcall_new_call_id(void)
 }
 
 /*
- * Write a new call's row; returns its id.  The id is drawn here and the
+ * Write a new call's row; returns its id, and its channel in *channel_id
+ * when given.  The id is drawn here and the
  * ring deadline computed (now() is the transaction's start), so the row is
  * plain values: rowread.c's writer puts it in (its triggers fired) where it
  * applies, else its INSERT, a plain VALUES row (docs/benchmarks.md, "a lean
  * call" and "fewer statements in a call").
  */
 char *
-pgcall_insert_call(const NewCall *nc)
+pgcall_insert_call(const NewCall *nc, char **channel_id)
 {
 	static const char *const columns[12] = {"id", "channel_id", "kind", "media", "room_id",
 		"created_by", "title", "description", "is_public", "max_participants", "status",
@@ -767,10 +768,12 @@ pgcall_insert_call(const NewCall *nc)
 	Datum		v[12];
 	char		n[12] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *call_id;
+	char	   *channel;
 
 	v[0] = pgcall_new_call_id();
 	call_id = DatumGetCString(DirectFunctionCall1(uuid_out, v[0]));
-	v[1] = CStringGetTextDatum(psprintf("call-%s", call_id));
+	channel = psprintf("call-%s", call_id);
+	v[1] = CStringGetTextDatum(channel);
 	v[2] = CStringGetTextDatum(pgcall_call_kind_name(nc->kind));
 	v[3] = CStringGetTextDatum(nc->media);
 	v[4] = nc->room_id ? CStringGetTextDatum(nc->room_id) : (Datum) 0;
@@ -792,6 +795,8 @@ pgcall_insert_call(const NewCall *nc)
 								"title, description, is_public, max_participants, status, ring_deadline) "
 								"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 								12, types), v, n, false, 0);
+	if (channel_id)
+		*channel_id = channel;
 	return call_id;
 }
 

@@ -110,6 +110,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	int			max = a->max_participants;
 	int			ring_timeout = a->ring_timeout ? a->ring_timeout : pgcall_ring_timeout;
 	char	   *call_id;
+	char	   *channel_id;
 	int			invited;
 	CallCreator		creator;
 
@@ -148,7 +149,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	call_id = pgcall_insert_call(&(NewCall) {
 		.kind = direct ? CALL_DIRECT : CALL_GROUP, .media = a->media, .room_id = a->room_id,
 			.created_by = me, .max_participants = max, .ring_timeout = ring_timeout
-	});
+	}, &channel_id);
 
 	/* Who is busy shows now, even if this transaction rolls back. */
 	pgcall_rate_limit_probe(me, PGCALL_LIMIT_CALL, 1);
@@ -181,7 +182,7 @@ start_call(const StartArgs *a, const char *me, Call *c, bool *glare)
 	c->media = pstrdup(a->media);
 	c->status = CALL_RINGING;
 	c->end_reason = END_NONE;
-	c->channel_id = psprintf("call-%s", call_id);
+	c->channel_id = channel_id;
 	c->created_by = pstrdup(me);
 	c->max_participants = max;
 	c->is_public = false;

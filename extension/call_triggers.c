@@ -314,6 +314,28 @@ is_live(const char *status)
 }
 
 /*
+ * Column column of the pgcall.call row of id call_id, read through its
+ * primary key in snap (rowread.c) by a caller that reads the table as its
+ * owner; false when there is no such row or the column is null.
+ */
+static bool
+call_column_by_key(const char *call_id, const char *column, Snapshot snap, Datum *value)
+{
+	Relation	call = table_open(pgcall_relid("call"), AccessShareLock);
+	IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
+	int			att = pgcall_column(RelationGetDescr(call), column);
+	IndexRow   *c;
+	bool		found;
+
+	found = pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1 &&
+		!c->nulls[att];
+	if (found)
+		*value = c->values[att];
+	table_close(call, AccessShareLock);
+	return found;
+}
+
+/*
  * A call's participants read through the primary key's index (rowread.c)
  * rather than by a statement, where the current user reads pgcall.call and
  * pgcall.participant as their owner (pgcall's functions): every change to
@@ -366,13 +388,10 @@ audience_by_key(const char *call_id, bool live, List **users, char **call_status
 	snap = pgcall_statement_snapshot();
 	if (call_status)
 	{
-		Relation	call = table_open(call_relid, AccessShareLock);
-		IndexRow   *c;
+		Datum		status;
 
-		*call_status = NULL;
-		if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1)
-			*call_status = (char *) pgcall_row_text(c, pgcall_column(RelationGetDescr(call), "status"));
-		table_close(call, AccessShareLock);
+		*call_status = call_column_by_key(call_id, "status", snap, &status)
+			? TextDatumGetCString(status) : NULL;
 	}
 	part = table_open(part_relid, AccessShareLock);
 	a.att_user = pgcall_column(RelationGetDescr(part), "user_id");
@@ -401,7 +420,6 @@ participant_audience(const char *call_id, const char *subject)
 	Datum		values[1];
 	List	   *users = NIL;
 	uint64		n;
-
 	char	   *call_status;
 
 	if (ended_here(call_id))
@@ -467,25 +485,19 @@ added_later(const char *call_id, HeapTuple tup, TupleDesc desc)
 		strcmp(call_id, fresh_call) == 0)
 		return false;
 
-	values[0] = CStringGetTextDatum(call_id);
 	values[1] = col_datum(tup, desc, "invited_at", &isnull);
 	if (pgcall_owner_reads(pgcall_relid("call")))
 	{
-		/* read by key (rowread.c), as audience_by_key reads */
-		Relation	call = table_open(pgcall_relid("call"), AccessShareLock);
 		Snapshot	snap = pgcall_statement_snapshot();
-		IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
-		IndexRow   *c;
-		int			att = pgcall_column(RelationGetDescr(call), "created_at");
-		bool		later = false;
+		Datum		created;
+		bool		later;
 
-		if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1)
-			later = !isnull && !c->nulls[att] &&
-				DatumGetTimestampTz(c->values[att]) < DatumGetTimestampTz(values[1]);
+		later = !isnull && call_column_by_key(call_id, "created_at", snap, &created) &&
+			DatumGetTimestampTz(created) < DatumGetTimestampTz(values[1]);
 		UnregisterSnapshot(snap);
-		table_close(call, AccessShareLock);
 		return later;
 	}
+	values[0] = CStringGetTextDatum(call_id);
 	return pgcall_exec(pgcall_plan(&plan,
 								   "SELECT 1 FROM pgcall.call WHERE id = $1::uuid AND created_at < $2",
 								   2, types),
@@ -740,18 +752,14 @@ static bool
 caller_by_key(const char *call_id, bool *found, char **id, char **name, char **avatar)
 {
 	Oid			profile_id = pgcall_relid("profile");
-	Oid			call_relid = pgcall_relid("call");
 	Relation	profile;
-	Relation	call;
 	TupleDesc	pd;
 	int			atts[3];
 	Snapshot	snap;
-	IndexKey	key = {UUIDOID, DirectFunctionCall1(uuid_in, CStringGetDatum(call_id))};
-	IndexRow   *c;
+	IndexKey	pkey = {TEXTOID, (Datum) 0};
 	IndexRow   *p;
-	bool		ok = false;
 
-	if (!pgcall_owner_reads(profile_id) || !pgcall_owner_reads(call_relid))
+	if (!pgcall_owner_reads(profile_id) || !pgcall_owner_reads(pgcall_relid("call")))
 		return false;
 	profile = table_open(profile_id, AccessShareLock);
 	pd = RelationGetDescr(profile);
@@ -763,28 +771,20 @@ caller_by_key(const char *call_id, bool *found, char **id, char **name, char **a
 		table_close(profile, AccessShareLock);
 		return false;
 	}
-	call = table_open(call_relid, AccessShareLock);
 	snap = pgcall_statement_snapshot();
 	*found = false;
-	if (pgcall_index_rows(call, RelationGetPrimaryKeyIndex(call), &key, 1, snap, 1, false, &c) == 1 &&
-		!c->nulls[pgcall_column(RelationGetDescr(call), "created_by")])
+	if (call_column_by_key(call_id, "created_by", snap, &pkey.value) &&
+		pgcall_index_rows(profile, RelationGetPrimaryKeyIndex(profile), &pkey, 1, snap, 1, false,
+						  &p) == 1)
 	{
-		IndexKey	pkey = {TEXTOID, c->values[pgcall_column(RelationGetDescr(call), "created_by")]};
-
-		if (pgcall_index_rows(profile, RelationGetPrimaryKeyIndex(profile), &pkey, 1, snap, 1,
-							  false, &p) == 1)
-		{
-			*found = true;
-			*id = (char *) pgcall_row_text(p, atts[0]);
-			*name = (char *) pgcall_row_text(p, atts[1]);
-			*avatar = (char *) pgcall_row_text(p, atts[2]);
-		}
+		*found = true;
+		*id = (char *) pgcall_row_text(p, atts[0]);
+		*name = (char *) pgcall_row_text(p, atts[1]);
+		*avatar = (char *) pgcall_row_text(p, atts[2]);
 	}
-	ok = true;
 	UnregisterSnapshot(snap);
-	table_close(call, AccessShareLock);
 	table_close(profile, AccessShareLock);
-	return ok;
+	return true;
 }
 
 /*

@@ -119,7 +119,7 @@ typedef struct NewCall
 	int			ring_timeout;	/* seconds it rings; 0: active at once */
 } NewCall;
 
-extern char *pgcall_insert_call(const NewCall *nc);
+extern char *pgcall_insert_call(const NewCall *nc, char **channel_id);
 
 /* call_common.c: replies (SPI stays open: the entry point closes it) */
 extern void pgcall_append_call_json(StringInfo buf, const char *call_id);

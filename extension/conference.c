@@ -169,7 +169,7 @@ pgcall_conference_create(PG_FUNCTION_ARGS)
 		.kind = CALL_CONFERENCE, .media = media, .room_id = room_id, .created_by = me,
 			.title = title, .description = description, .is_public = is_public,
 			.max_participants = max, .ring_timeout = 0
-	});
+	}, NULL);
 
 	pgcall_add_creator(call_id, me, ROLE_HOST, device_id, mic_muted, camera_off);
 	if (invitees != NULL && ArrayGetNItems(ARR_NDIM(invitees), ARR_DIMS(invitees)) > 0)

@@ -571,8 +571,8 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
  * spend most of that time starting up (its plan, the unnest of its
  * arrays, reading back the table's checks) rather than writing.  Everything
  * that does not need the ids is done before the event lock: the table and
- * its indexes opened, the checks read (by checking the first row), the
- * values built.  The row's columns are set by name; a table with a column
+ * its indexes opened, the checks planned (pgcall_writer_open), the values
+ * built.  The row's columns are set by name; a table with a column
  * this does not know (added by hand) gets its rows by an INSERT statement
  * instead, which applies its default.
  */
@@ -829,15 +829,11 @@ flush_events(void)
 	}
 
 	/*
-	 * The event table opened for writing, and its checks read by checking
-	 * the first row (with a stand-in id), before the lock.
+	 * The event table opened for writing, its indexes and checks ready
+	 * (pgcall_writer_open), before the lock.
 	 */
-	if (nrows > 0 && (direct = writer_open(&writer, pgcall_relid("event"))))
-	{
-		writer_fill(&writer, 1, uuids[0], types[0], recipients[0], CStringGetTextDatum(rests[0]));
-		if (writer.w.rel->rd_att->constr)
-			ExecConstraints(writer.w.rri, writer.w.slot, writer.w.estate);
-	}
+	if (nrows > 0)
+		direct = writer_open(&writer, pgcall_relid("event"));
 
 	/*
 	 * The serialized part: from here to the end of the commit no other

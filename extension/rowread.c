@@ -20,11 +20,11 @@
  * The writer (pgcall_writer_*) puts rows straight into a table and its
  * indexes, as logical replication's apply does, with the table's checks
  * (kept parsed: see parsed()) and its columns' defaults.  Either its row
- * triggers fire, as an INSERT statement's would (call_common.c, the
- * participants of a call: pgcall_writer_insert_fired, between
- * pgcall_writer_statement_begin and _end), or none does, where the caller
- * knows what they would do (events.c: a table without triggers;
- * call_triggers.c: a foreign key whose row it holds: pgcall_writer_insert).
+ * triggers fire, as an INSERT statement's would (pgcall_write_rows: a new
+ * call's row, its participants, a conference's new member), or none does,
+ * where the caller knows what they would do (pgcall_writer_insert;
+ * events.c: a table without triggers; call_triggers.c: a foreign key
+ * whose row it holds).
  */
 #include "postgres.h"
 
@@ -313,7 +313,11 @@ parsed(Oid relid, char kind, int n, char *const *texts)
 	return c->expr;
 }
 
-/* w's checks planned from the kept trees, where ExecConstraints looks for them. */
+/*
+ * w's checks planned (from the kept trees, else parsed here) where
+ * ExecConstraints looks for them: ready when the writer is open, before
+ * the first row.
+ */
 static void
 writer_checks(RowWriter *w)
 {
@@ -327,12 +331,13 @@ writer_checks(RowWriter *w)
 	texts = palloc(sizeof(char *) * constr->num_check);
 	for (int i = 0; i < constr->num_check; i++)
 		texts[i] = constr->check[i].ccbin;
-	if ((expr = parsed(RelationGetRelid(w->rel), 'c', constr->num_check, texts)) == NULL)
-		return;
+	expr = parsed(RelationGetRelid(w->rel), 'c', constr->num_check, texts);
 	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
 	w->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * constr->num_check);
 	for (int i = 0; i < constr->num_check; i++)
-		w->rri->ri_ConstraintExprs[i] = ExecPrepareExpr((Expr *) copyObjectImpl(expr[i]), w->estate);
+		w->rri->ri_ConstraintExprs[i] =
+			ExecPrepareExpr((Expr *) (expr ? copyObjectImpl(expr[i]) : stringToNode(texts[i])),
+							w->estate);
 	MemoryContextSwitchTo(old);
 }
 
@@ -362,7 +367,7 @@ writer_index_states(RowWriter *w)
 }
 
 /*
- * w's column defaults planned (from kept trees), for pgcall_writer_fill:
+ * w's column defaults planned (from kept trees), for writer_fill:
  * defaults[att] for each column that has one; and its stored generated
  * columns' expressions, where ExecComputeStoredGenerated looks for them.
  */
@@ -461,8 +466,8 @@ pgcall_writer_insert(RowWriter *w)
  * false) as an INSERT naming only the others would: the column's default,
  * else null; then store the row.
  */
-void
-pgcall_writer_fill(RowWriter *w, const bool *given)
+static void
+writer_fill(RowWriter *w, const bool *given)
 {
 	TupleTableSlot *slot = w->slot;
 	ExprContext *econtext = GetPerTupleExprContext(w->estate);
@@ -488,15 +493,13 @@ pgcall_writer_fill(RowWriter *w, const bool *given)
 
 /*
  * Rows written as one INSERT statement would write them, its row triggers
- * fired: pgcall_writer_statement_begin, then pgcall_writer_insert_fired for
- * each row, then pgcall_writer_statement_end, which runs the AFTER
- * triggers.  Only for a table whose triggers are all row triggers
- * (pgcall_writer_fires tells); the caller makes its changes so far visible
- * (CommandCounterIncrement) and sets the active snapshot, as a statement
- * starts, before pgcall_writer_open.
+ * fired (pgcall_write_rows): writer_statement_begin, then
+ * writer_insert_fired for each row, then writer_statement_end, which runs
+ * the AFTER triggers.  Only for a table whose triggers are all row
+ * triggers (writer_fires tells).
  */
-bool
-pgcall_writer_fires(Relation rel)
+static bool
+writer_fires(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
 
@@ -505,22 +508,22 @@ pgcall_writer_fires(Relation rel)
 		  td->trig_insert_new_table || td->trig_insert_instead_row);
 }
 
-void
-pgcall_writer_statement_begin(RowWriter *w)
+static void
+writer_statement_begin(RowWriter *w)
 {
 	w->estate->es_snapshot = GetActiveSnapshot();
 	AfterTriggerBeginQuery();
 }
 
-void
-pgcall_writer_insert_fired(RowWriter *w)
+static void
+writer_insert_fired(RowWriter *w)
 {
 	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
 	ResetPerTupleExprContext(w->estate);
 }
 
-void
-pgcall_writer_statement_end(RowWriter *w)
+static void
+writer_statement_end(RowWriter *w)
 {
 	AfterTriggerEndQuery(w->estate);
 }
@@ -592,7 +595,7 @@ pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 	bool	   *given;
 	int		   *atts;
 
-	if (!pgcall_owner_reads(relid) || !pgcall_writer_fires(rel))
+	if (!pgcall_owner_reads(relid) || !writer_fires(rel))
 	{
 		table_close(rel, NoLock);
 		return false;
@@ -612,7 +615,7 @@ pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 		given[atts[c] = pgcall_column(desc, names[c])] = true;
 
 	writer_skip_fk_check(&w, held);
-	pgcall_writer_statement_begin(&w);
+	writer_statement_begin(&w);
 	for (int r = 0; r < nrows; r++)
 	{
 		ExecClearTuple(w.slot);
@@ -621,10 +624,10 @@ pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 			w.slot->tts_values[atts[c]] = values[r * ncols + c];
 			w.slot->tts_isnull[atts[c]] = nulls[r * ncols + c];
 		}
-		pgcall_writer_fill(&w, given);
-		pgcall_writer_insert_fired(&w);
+		writer_fill(&w, given);
+		writer_insert_fired(&w);
 	}
-	pgcall_writer_statement_end(&w);
+	writer_statement_end(&w);
 	pgcall_writer_close(&w);
 	PopActiveSnapshot();
 	table_close(rel, NoLock);

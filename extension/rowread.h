@@ -44,16 +44,11 @@ typedef struct RowWriter
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* fill tts_values and tts_isnull, then insert */
-	ExprState **defaults;		/* per column, for pgcall_writer_fill */
+	ExprState **defaults;		/* per column, for writer_fill (rowread.c) */
 } RowWriter;
 
 extern bool pgcall_writer_open(RowWriter *w, Relation rel);
-extern void pgcall_writer_fill(RowWriter *w, const bool *given);
 extern void pgcall_writer_insert(RowWriter *w);
-extern bool pgcall_writer_fires(Relation rel);
-extern void pgcall_writer_statement_begin(RowWriter *w);
-extern void pgcall_writer_insert_fired(RowWriter *w);
-extern void pgcall_writer_statement_end(RowWriter *w);
 extern void pgcall_writer_close(RowWriter *w);
 extern bool pgcall_write_rows(Oid relid, int ncols, const char *const *names, int nrows,
 							  const Datum *values, const bool *nulls, Oid held);
