@@ -378,7 +378,7 @@ audience_by_key(const char *call_id, bool live, List **users, char **call_status
 	Oid			call_relid = pgcall_relid("call");
 	Relation	part;
 	Snapshot	snap;
-	IndexKey	key;
+	IndexKey	key = {UUIDOID, (Datum) 0};
 	AudienceScan a;
 
 	if (!pgcall_owner_reads(part_relid) || (call_status && !pgcall_owner_reads(call_relid)))

@@ -80,8 +80,9 @@ pgcall_statement_snapshot(void)
 /*
  * Call visit(slot, arg) for each row of rel that index indexid finds with
  * its first nkeys columns equal to keys (uuid or text values, the text
- * compared in the index column's collation), in index order (backward:
- * from the end), until it returns false.  The slot holds the heap's
+ * compared in the index column's collation) or, for a timestamptz key,
+ * at most it, in index order (backward: from the end), until it returns
+ * false.  The slot holds the heap's
  * visible version of the row, valid until the next; slot_getattr reads
  * its columns without copying it.
  */
@@ -97,11 +98,13 @@ pgcall_index_visit(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, S
 	Assert(nkeys > 0 && nkeys <= IndexRelationGetNumberOfKeyAttributes(idx));
 	for (int i = 0; i < nkeys; i++)
 	{
-		if (keys[i].type == UUIDOID)
+		if (keys[i].type == UUIDOID && !keys[i].upto)
 			ScanKeyInit(&skey[i], i + 1, BTEqualStrategyNumber, F_UUID_EQ, keys[i].value);
-		else if (keys[i].type == TEXTOID)
+		else if (keys[i].type == TEXTOID && !keys[i].upto)
 			ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 								   idx->rd_indcollation[i], F_TEXTEQ, keys[i].value);
+		else if (keys[i].type == TIMESTAMPTZOID && keys[i].upto)
+			ScanKeyInit(&skey[i], i + 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, keys[i].value);
 		else
 			elog(ERROR, "pgcall_index_visit: key of type %u", keys[i].type);
 	}

@@ -18,11 +18,16 @@ typedef struct IndexRow
 	int			pos;
 } IndexRow;
 
-/* One key of an index scan: a uuid or text value (type UUIDOID or TEXTOID). */
+/*
+ * One key of an index scan: a uuid or text value (type UUIDOID or
+ * TEXTOID) the column equals, or a timestamptz (TIMESTAMPTZOID) it is at
+ * most (upto).
+ */
 typedef struct IndexKey
 {
 	Oid			type;
 	Datum		value;
+	bool		upto;			/* column <= value (timestamptz only) */
 } IndexKey;
 
 extern bool pgcall_owner_reads(Oid relid);

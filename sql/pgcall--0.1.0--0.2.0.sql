@@ -100,6 +100,11 @@ $$;
 -- the pending list left by 0.1.0 is cleaned up here.
 ALTER INDEX pgcall.event_recipients_idx SET (fastupdate = off);
 SELECT pg_catalog.gin_clean_pending_list('pgcall.event_recipients_idx'::pg_catalog.regclass);
+
+-- Issue 10: a large call's event recipients stored out of line without
+-- compression (pglz cost 2 million instructions a row inside the commit's
+-- serialized part).  Rows already written keep their compressed lists.
+ALTER TABLE pgcall.event ALTER COLUMN recipients SET STORAGE EXTERNAL;
 -------------------------------------------------------------------------------
 -- REST dialects: the HTTP routes of existing backends, as data
 --

@@ -6,6 +6,10 @@
 #
 #   bench/session/instructions.sh            (N=200)
 #   KINDS="session" (default "session floor lifecycle")
+#                     also "joinsmall joinbig": a rejoin and a leave of one
+#                     of 9 members of a 10-person or a JOIN_PEOPLE (1001)
+#                     person public conference (compare with call_accept
+#                     in lifecycle: CALLGRIND_KEEP and callgrind_annotate)
 #   FOLLOWED=1        with one presence subscription (of other users)
 #   CALLGRIND_KEEP=DIR bench/session/instructions.sh
 #   CALLGRIND_OPTS="--separate-callers2=pgcall_exec"   more valgrind options
@@ -38,6 +42,36 @@ psql -d "$DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/bench/session/floor.sql"
 # FOLLOWED=1: one presence subscription between two other users, so that a
 # commit's look for followers runs its query (an empty table has no page)
 [ "${FOLLOWED:-0}" = 1 ] && psql -d "$DB" -q -c "INSERT INTO pgcall.presence_subscription VALUES ('fan', 'star')"
+# two public conferences for KINDS=join: 10 and JOIN_PEOPLE people
+if [[ " ${KINDS:-} " == *" join"* ]]; then
+	psql -d "$DB" -q -v ON_ERROR_STOP=1 -o /dev/null <<-SQL
+	SET pgcall.rate_limit_joins = 0; SET pgcall.rate_limit_calls = 0; SET pgcall.rate_limit_tokens = 0;
+	SET pgcall.agora_app_id = '$APP_ID';
+	CREATE TABLE bench_conf(name text PRIMARY KEY, id uuid);
+	DO \$\$ BEGIN
+		PERFORM set_config('pgcall.user_id', 'cf-host', true);
+		INSERT INTO bench_conf SELECT 'small', (pgcall.conference_create('small', is_public => true, max_participants => 20)->'call'->>'id')::uuid;
+		INSERT INTO bench_conf SELECT 'big', (pgcall.conference_create('big', is_public => true, max_participants => ${JOIN_PEOPLE:-1001} + 10)->'call'->>'id')::uuid;
+	END \$\$;
+	DO \$\$ DECLARE i int; BEGIN   -- a history of 2,000 direct calls, so plans are those of a used database
+		FOR i IN 1..2000 LOOP
+			PERFORM set_config('pgcall.user_id', 'ph-a' || i, true);
+			PERFORM pgcall.call_session('ph-b' || i, 'voice');
+		END LOOP;
+	END \$\$;
+	DO \$\$ DECLARE i int; BEGIN
+		FOR i IN 1..9 LOOP
+			PERFORM set_config('pgcall.user_id', 'pj-' || i, true);
+			PERFORM pgcall.call_join((SELECT id FROM bench_conf WHERE name = 'small'));
+		END LOOP;
+		FOR i IN 1..${JOIN_PEOPLE:-1001} - 1 LOOP
+			PERFORM set_config('pgcall.user_id', 'pj-' || i, true);
+			PERFORM pgcall.call_join((SELECT id FROM bench_conf WHERE name = 'big'));
+		END LOOP;
+	END \$\$;
+	ANALYZE;  -- as autovacuum would after these rows
+	SQL
+fi
 pg_stop "$INSTANCE"
 chmod 777 "$DIR"
 
@@ -49,7 +83,12 @@ script() { # KIND COUNT TAG -> SQL on stdout, one transaction per line or BEGIN.
 				printf "SELECT set_config(%cpgcall.user_id%c, %cx%s%c, false);\nSELECT pgcall.call_session(%cy%s%c, %cvoice%c);\n", 39, 39, 39, u, 39, 39, u, 39, 39, 39
 			else if (kind == "floor")
 				printf "BEGIN;\nWITH c AS (INSERT INTO bare(caller, callee, type) VALUES (%cx%s%c, %cy%s%c, %cvoice%c) RETURNING id) INSERT INTO bare_ev(payload) SELECT jsonb_build_object(%cchannelId%c, %ccall-%c||c.id, %ccallerId%c, %cx%s%c) FROM c;\nSELECT pg_notify(%ccalls%c, %cx%s%c), pgcall.agora_rtc_token(%ccall-%s%c, %cx%s%c, %cpublisher%c);\nEND;\n", 39,u,39, 39,u,39, 39,39, 39,39, 39,39, 39,39, 39,u,39, 39,39, 39,u,39, 39,u,39, 39,u,39, 39,39
-			else {
+			else if (kind ~ /^join/) {
+				# a rejoin and a leave of one of the first 9 members
+				c = sprintf("(SELECT id FROM bench_conf WHERE name = %c%s%c)", 39, substr(kind, 5), 39)
+				printf "SELECT set_config(%cpgcall.user_id%c, %cpj-%d%c, false);\n", 39,39, 39, i % 9 + 1, 39
+				printf "SELECT pgcall.call_join(%s) IS NOT NULL;\nSELECT pgcall.call_leave(%s) IS NOT NULL;\n", c, c
+			} else {
 				printf "SELECT set_config(%cpgcall.user_id%c, %clx%s%c, false);\nSELECT pgcall.call_start(ARRAY[%cly%s%c]);\n", 39,39, 39,u,39, 39,u,39
 				printf "SELECT set_config(%cpgcall.user_id%c, %cly%s%c, false);\n", 39,39, 39,u,39
 				printf "SELECT pgcall.call_accept((SELECT call_id FROM pgcall.participant WHERE user_id = %cly%s%c));\n", 39,u,39

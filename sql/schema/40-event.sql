@@ -36,6 +36,12 @@ CREATE TABLE pgcall.event (
 -- insert that finds a full pending list cleans all of it up, a stall of up
 -- to 300 ms inside the commit's serialized part; each row's two or three
 -- entries go in directly for about 2 microseconds more (bench/event-gin).
+-- A large call's recipients (a thousand names, a dozen kB) go out of line
+-- uncompressed: pglz spent 2 million instructions on each such row inside
+-- the commit's serialized part, for a list stored once and read once by
+-- each bridge (bench/session/instructions.sh KINDS="joinsmall joinbig").
+ALTER TABLE pgcall.event ALTER COLUMN recipients SET STORAGE EXTERNAL;
+
 CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (fastupdate = off)
     WHERE pg_catalog.cardinality(recipients) <= 64;
 

@@ -1,6 +1,6 @@
 -- Ringing ends: missed by timeout (before and after call_expire), busy, unavailable, glare, several devices.
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 
 \ir include/roles.psql
 CREATE FUNCTION pg_temp.overdue(c uuid) RETURNS void LANGUAGE sql AS $$
@@ -44,6 +44,23 @@ SELECT pg_temp.overdue((SELECT id FROM g));
 SELECT is(pgcall.call_expire(), 1, 'the sweep touches the group call');
 SELECT is((SELECT status FROM pgcall.call WHERE id = (SELECT id FROM g)), 'active', 'which goes on');
 SELECT is((SELECT status FROM pgcall.participant WHERE user_id = 'ed'), 'missed', 'ed missed it');
+
+-- The next request on a call expires its overdue invitations first, found
+-- through the index of invitations still ringing (call_has_overdue): only
+-- this call's, whatever other calls have overdue.
+CREATE TEMP TABLE g2 AS SELECT pg_temp.start('rae', ARRAY['sid', 'tam', 'uma']) AS id;
+CREATE TEMP TABLE g3 AS SELECT pg_temp.start('val', ARRAY['wes']) AS id;
+SELECT pg_temp.act('sid');
+SELECT lives_ok(format('SELECT pgcall.call_accept(%L)', (SELECT id FROM g2)), 'sid answers');
+UPDATE pgcall.participant SET ring_deadline = now() - interval '1 s' WHERE user_id IN ('tam', 'wes');
+SELECT pg_temp.act('uma');
+SELECT lives_ok(format('SELECT pgcall.call_accept(%L)', (SELECT id FROM g2)), 'uma answers after tam''s deadline');
+SELECT is((SELECT string_agg(user_id || ' ' || status || '/' || coalesce(reason, '-'), ', ' ORDER BY user_id)
+             FROM pgcall.participant WHERE call_id = (SELECT id FROM g2)),
+          'rae joined/-, sid joined/-, tam missed/timeout, uma joined/-',
+          'the answer first recorded tam''s invitation as missed');
+SELECT is((SELECT status FROM pgcall.participant WHERE user_id = 'wes'), 'invited',
+          'another call''s overdue invitation is left to its own call');
 
 -- Busy: di is in the active group call.
 SELECT pg_temp.act('fay');

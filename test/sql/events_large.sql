@@ -62,6 +62,22 @@ SELECT (SELECT max(id) FROM pgcall.event WHERE type = 'participant.media') = ANY
 -- Someone outside the call gets none of its events.
 SELECT cardinality(pg_temp.resumed('stranger', :start, 10000)) AS stranger_events;
 
+-- A large call's recipients go out of line uncompressed (storage external):
+-- the join of the 300th person is told to 301 (3 kB of names), and no
+-- commit spends its time compressing them.
+SET pgcall.user_id = 'host2';
+SELECT pgcall.conference_create('Bigger room', NULL, true, 500)->'call'->>'id' AS big_id \gset
+\set ECHO none
+\o /dev/null
+SELECT format('SET pgcall.user_id = %L; SELECT pgcall.call_join(%L) IS NOT NULL AS joined;',
+              'q' || lpad(i::text, 3, '0'), :'big_id')
+  FROM generate_series(1, 300) i \gexec
+\o
+\set ECHO all
+RESET pgcall.user_id;
+SELECT cardinality(recipients) AS told, pg_column_compression(recipients) AS compression
+  FROM pgcall.event WHERE call_id = :'big_id' ORDER BY id DESC LIMIT 1;
+
 -- purge keeps a call as long as its events may be resumed (and a day more):
 -- with history kept one day, a call ended two days ago stays while events
 -- are kept three; one ended five days ago goes.
