@@ -187,6 +187,46 @@ strptr_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/*
+ * Sort names[0..n): most arrive sorted but for a few at the end (a call's
+ * audience read in index order, in a database whose collation orders as
+ * strcmp does, then the participant the event is about), which go into
+ * place by binary search; anything else is sorted whole.
+ */
+#define SORT_TAIL_INSERTED 4
+
+static void
+sort_names(char **names, int n)
+{
+	int			sorted = 1;
+
+	while (sorted < n && strcmp(names[sorted - 1], names[sorted]) <= 0)
+		sorted++;
+	if (n - sorted > SORT_TAIL_INSERTED)
+	{
+		qsort(names, n, sizeof(char *), strptr_cmp);
+		return;
+	}
+	for (; sorted < n; sorted++)
+	{
+		char	   *name = names[sorted];
+		int			lo = 0,
+					hi = sorted;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (strcmp(names[mid], name) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(&names[lo + 1], &names[lo], sizeof(char *) * (sorted - lo));
+		names[lo] = name;
+	}
+}
+
 /* Add recipients (a List of char *) to ev's, keeping them sorted and distinct. */
 static void
 add_recipients(QueuedEvent *ev, List *recipients)
@@ -202,7 +242,7 @@ add_recipients(QueuedEvent *ev, List *recipients)
 		: palloc(sizeof(char *) * list_length(recipients));
 	foreach(lc, recipients)
 		ev->recipients[n++] = pstrdup(lfirst(lc));
-	qsort(ev->recipients, n, sizeof(char *), strptr_cmp);
+	sort_names(ev->recipients, n);
 	for (int i = 0; i < n; i++)
 		if (out == 0 || strcmp(ev->recipients[out - 1], ev->recipients[i]) != 0)
 			ev->recipients[out++] = ev->recipients[i];

@@ -77,6 +77,20 @@ SELECT format('SET pgcall.user_id = %L; SELECT pgcall.call_join(%L) IS NOT NULL 
 RESET pgcall.user_id;
 SELECT cardinality(recipients) AS told, pg_column_compression(recipients) AS compression
   FROM pgcall.event WHERE call_id = :'big_id' ORDER BY id DESC LIMIT 1;
+-- q150 leaves: told to the 300 still in it and to q150, whose name joins
+-- the audience read in index order at its place.  Every event's recipients
+-- are sorted (byte order) and distinct.
+SET pgcall.user_id = 'q150';
+SELECT pgcall.call_leave(:'big_id')->'participant'->>'status' AS q150;
+SET pgcall.user_id = 'Zoe';
+SELECT pgcall.call_start(ARRAY['q150', 'Amy', 'host2', 'bob', 'q010', 'Q999'])->'call'->>'status' AS zoe_calls;
+RESET pgcall.user_id;
+SELECT cardinality(recipients) AS told, 'q150' = ANY (recipients) AS q150_told
+  FROM pgcall.event WHERE call_id = :'big_id' ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS events,
+       count(*) FILTER (WHERE recipients = ARRAY(SELECT DISTINCT r COLLATE "C" FROM unnest(recipients) r
+                                                 ORDER BY r COLLATE "C")) AS sorted_distinct
+  FROM pgcall.event WHERE id > :start;
 
 -- purge keeps a call as long as its events may be resumed (and a day more):
 -- with history kept one day, a call ended two days ago stays while events
