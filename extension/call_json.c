@@ -26,6 +26,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
@@ -468,6 +469,79 @@ static const char *const call_summary_query =
 	"WHERE c.id = $1::uuid ";
 
 /*
+ * A call's participant counts as the participant trigger last read them
+ * (pgcall_counts_seen, call_triggers.c: its audience scan reads every
+ * participant of the call anyway), for the reply that follows in the same
+ * request: a join to a call of a thousand then counts nobody again.  They
+ * hold while nothing has changed since: the same transaction and command
+ * (a statement that wrote anything since has moved the command counter on),
+ * no participant row written since (the BEFORE trigger forgets them) and
+ * no subtransaction rolled back.  Other transactions write a call's participants only under the call's row
+ * lock, which the request holds.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	CommandId	cid;
+	char		call_id[UUID_LEN * 2 + 8];
+	int			total;
+	int			joined;
+}			counts;
+
+/* A subtransaction rolled back may have undone what the counts saw. */
+static void
+counts_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		pgcall_counts_forget();
+}
+
+void
+pgcall_counts_seen(const char *call_id, int total, int joined)
+{
+	static bool callback = false;
+
+	if (strlen(call_id) >= sizeof(counts.call_id))
+		return;
+	if (!callback)
+	{
+		RegisterSubXactCallback(counts_subxact, NULL);
+		callback = true;
+	}
+	counts.lxid = MyProc->lxid;
+	counts.cid = GetCurrentCommandId(false);
+	strcpy(counts.call_id, call_id);
+	counts.total = total;
+	counts.joined = joined;
+}
+
+void
+pgcall_counts_forget(void)
+{
+	counts.lxid = InvalidLocalTransactionId;
+}
+
+static bool
+counts_known(const char *call_id, int *total, int *joined)
+{
+	if (counts.lxid != MyProc->lxid || counts.lxid == InvalidLocalTransactionId ||
+		counts.cid != GetCurrentCommandId(false) || strcmp(counts.call_id, call_id) != 0)
+		return false;
+	*total = counts.total;
+	*joined = counts.joined;
+	return true;
+}
+
+/* call_summary_query with the counts known (counts_known): $2 and $3. */
+static const char *const call_summary_counted_query =
+	"SELECT json_build_object( " CALL_FIELDS ", "
+	"   'participant_count', $2, "
+	"   'joined_count', $3), "
+	"   (SELECT max(e.id) FROM pgcall.event e WHERE e.call_id = c.id) "
+	" FROM pgcall.call c "
+	"WHERE c.id = $1::uuid ";
+
+/*
  * The call object of call_id for a reply: with its participants when it has
  * at most inline_max of them (as pgcall_call_json_text), else without them
  * (call_summary_query); *listed says which.  Counting stops at inline_max + 1,
@@ -484,9 +558,27 @@ pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
 	bool		isnull;
 	char	   *json;
 
+	int			total;
+	int			joined;
+
 	*listed = true;
 	if (inline_max < 0)
 		return pgcall_call_json_text(call_id);
+	if (counts_known(call_id, &total, &joined))
+	{
+		static SPIPlanPtr counted_plan = NULL;
+		static const Oid counted_types[3] = {TEXTOID, INT4OID, INT4OID};
+		Datum		counted[3] = {values[0], Int32GetDatum(total), Int32GetDatum(joined)};
+
+		*listed = total <= inline_max;
+		if (*listed)
+			return pgcall_call_json_text(call_id);
+		if (pgcall_exec(pgcall_plan(&counted_plan, call_summary_counted_query, 3, counted_types),
+						counted, NULL, false, 1) == 0)
+			return NULL;
+		json = pgcall_getstr(0, 1);
+		return json ? with_version(json, pgcall_getstr(0, 2)) : NULL;
+	}
 	pgcall_exec(pgcall_plan(&count_plan,
 							"SELECT count(*) FROM (SELECT FROM pgcall.participant p "
 							"WHERE p.call_id = $1::uuid LIMIT $2) s",

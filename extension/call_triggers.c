@@ -215,6 +215,8 @@ pgcall_participant_before(PG_FUNCTION_ARGS)
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		isnull;
 
+	pgcall_counts_forget();
+
 	if (old_status && !pgcall_transition_ok("participant", old_status, new_status))
 	{
 		if (streq(old_status, "removed"))
@@ -347,6 +349,8 @@ typedef struct AudienceScan
 	int			att_status;
 	bool		live;			/* invited, ringing or joined only; else all but removed */
 	List	   *users;
+	int			total;			/* every participant, and those joined */
+	int			joined;
 } AudienceScan;
 
 static bool
@@ -357,6 +361,9 @@ audience_row(TupleTableSlot *slot, void *arg)
 	Datum		d = slot_getattr(slot, a->att_status + 1, &isnull);
 	char	   *status = isnull ? NULL : TextDatumGetCString(d);
 
+	a->total++;
+	if (status && streq(status, "joined"))
+		a->joined++;
 	if (a->live ? is_live(status) : !streq(status, "removed"))
 	{
 		d = slot_getattr(slot, a->att_user + 1, &isnull);
@@ -398,8 +405,12 @@ audience_by_key(const char *call_id, bool live, List **users, char **call_status
 	a.att_status = pgcall_column(RelationGetDescr(part), "status");
 	a.live = live;
 	a.users = NIL;
+	a.total = a.joined = 0;
 	if (!call_status || *call_status)
+	{
 		pgcall_index_visit(part, RelationGetPrimaryKeyIndex(part), &key, 1, snap, false, audience_row, &a);
+		pgcall_counts_seen(call_id, a.total, a.joined);
+	}
 	table_close(part, AccessShareLock);
 	UnregisterSnapshot(snap);
 	*users = a.users;
