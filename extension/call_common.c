@@ -374,33 +374,46 @@ pgcall_settle(Call *c, const char *by)
 	static const Oid types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2] = {CStringGetTextDatum(c->id), CStringGetTextDatum(c->created_by)};
 	bool		isnull;
-	int64		pending,
+	int64		pending = 0,
 				joined,
-				joined_others,
-				declined,
-				busy,
-				unavailable,
-				invitees;
+				joined_others = 0,
+				declined = 0,
+				busy = 0,
+				unavailable = 0,
+				invitees = 0;
+	int			total;
+	int			known;
 
 	if (c->status == CALL_ENDED)
 		return;
-	pgcall_exec(pgcall_plan(&plan,
-							"SELECT count(*) FILTER (WHERE status IN ('invited', 'ringing')), "
-							"count(*) FILTER (WHERE status = 'joined'), "
-							"count(*) FILTER (WHERE status = 'joined' AND user_id <> $2), "
-							"count(*) FILTER (WHERE status = 'declined'), "
-							"count(*) FILTER (WHERE status = 'busy'), "
-							"count(*) FILTER (WHERE status = 'missed' AND reason = 'unavailable'), "
-							"count(*) FILTER (WHERE user_id <> $2) "
-							"FROM pgcall.participant WHERE call_id = $1::uuid",
-							2, types), values, NULL, false, 1);
-	pending = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
-	joined = DatumGetInt64(pgcall_getdatum(0, 2, &isnull));
-	joined_others = DatumGetInt64(pgcall_getdatum(0, 3, &isnull));
-	declined = DatumGetInt64(pgcall_getdatum(0, 4, &isnull));
-	busy = DatumGetInt64(pgcall_getdatum(0, 5, &isnull));
-	unavailable = DatumGetInt64(pgcall_getdatum(0, 6, &isnull));
-	invitees = DatumGetInt64(pgcall_getdatum(0, 7, &isnull));
+
+	/*
+	 * An active call needs only how many are in it, which the participant
+	 * trigger has usually just counted (pgcall_counts_known): someone
+	 * leaving a call of a thousand counts nobody again.
+	 */
+	if (c->status == CALL_ACTIVE && pgcall_counts_known(c->id, &total, &known))
+		joined = known;
+	else
+	{
+		pgcall_exec(pgcall_plan(&plan,
+								"SELECT count(*) FILTER (WHERE status IN ('invited', 'ringing')), "
+								"count(*) FILTER (WHERE status = 'joined'), "
+								"count(*) FILTER (WHERE status = 'joined' AND user_id <> $2), "
+								"count(*) FILTER (WHERE status = 'declined'), "
+								"count(*) FILTER (WHERE status = 'busy'), "
+								"count(*) FILTER (WHERE status = 'missed' AND reason = 'unavailable'), "
+								"count(*) FILTER (WHERE user_id <> $2) "
+								"FROM pgcall.participant WHERE call_id = $1::uuid",
+								2, types), values, NULL, false, 1);
+		pending = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+		joined = DatumGetInt64(pgcall_getdatum(0, 2, &isnull));
+		joined_others = DatumGetInt64(pgcall_getdatum(0, 3, &isnull));
+		declined = DatumGetInt64(pgcall_getdatum(0, 4, &isnull));
+		busy = DatumGetInt64(pgcall_getdatum(0, 5, &isnull));
+		unavailable = DatumGetInt64(pgcall_getdatum(0, 6, &isnull));
+		invitees = DatumGetInt64(pgcall_getdatum(0, 7, &isnull));
+	}
 
 	if (c->status == CALL_RINGING)
 	{
@@ -548,7 +561,6 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
-	bool		full = false;
 
 	if (c->status == CALL_ENDED)
 		pgcall_raise_call_ended(c);
@@ -575,25 +587,6 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 				 errhint("Use call_join to join a call you left or declined while it lasts.")));
 
 	values[0] = CStringGetTextDatum(c->id);
-
-	/*
-	 * A direct call has its two participants and room for both (start_call
-	 * allows it no other max_participants), and the one joining is not
-	 * joined: it cannot be full, no need to count.
-	 */
-	if (c->kind != CALL_DIRECT || !p->found || c->max_participants < 2)
-	{
-		pgcall_exec(pgcall_plan(&count_plan,
-								"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
-								1, types), values, NULL, false, 1);
-		full = DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) >= c->max_participants;
-	}
-	if (full)
-		ereport(ERROR,
-				(errcode(ERRCODE_PGCALL_CALL_FULL),
-				 errmsg("call is full"),
-				 errdetail("Call %s allows %d participants at once.", c->id, c->max_participants)));
-
 	if (c->status == CALL_RINGING)
 	{
 		values[1] = CStringGetTextDatum(me);
@@ -609,29 +602,57 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 		if (mic_muted < 0 && pgcall_auto_mute_on_join(me))
 			mic_muted = 1;
 		pgcall_conference_add_member(c, me, device_id, mic_muted, camera_off);
-		return;
+	}
+	else
+	{
+		/*
+		 * A microphone not given follows the user's auto_mute_on_join
+		 * preference (pgcall_auto_mute_on_join), read by the update itself:
+		 * muted when it says so, else as it was.
+		 */
+		values[1] = CStringGetTextDatum(me);
+		values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
+		nulls[2] = device_id ? ' ' : 'n';
+		values[3] = Int32GetDatum(mic_muted);
+		nulls[3] = mic_muted < 0 ? 'n' : ' ';
+		values[4] = Int32GetDatum(camera_off);
+		nulls[4] = camera_off < 0 ? 'n' : ' ';
+		pgcall_exec(pgcall_plan(&join_plan,
+								"UPDATE pgcall.participant SET status = 'joined', reason = NULL, device_id = $3, "
+								"mic_muted = COALESCE($4::integer::boolean, "
+								"CASE WHEN (SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $2) "
+								"THEN true END, mic_muted), "
+								"camera_off = COALESCE($5::integer::boolean, camera_off) "
+								"WHERE call_id = $1::uuid AND user_id = $2",
+								5, types), values, nulls, false, 0);
 	}
 
 	/*
-	 * A microphone not given follows the user's auto_mute_on_join preference
-	 * (pgcall_auto_mute_on_join), read by the update itself: muted when it
-	 * says so, else as it was.
+	 * Room for one more: counted after the join, one more than allowed
+	 * refuses it, and the error undoes the join with everything it queued.
+	 * A direct call has its two participants and room for both (start_call
+	 * allows it no other max_participants): it cannot be full, no need to
+	 * count.  The participant trigger's audience scan has just counted
+	 * everyone (pgcall_counts_known); otherwise a statement counts.
 	 */
-	values[1] = CStringGetTextDatum(me);
-	values[2] = device_id ? CStringGetTextDatum(device_id) : (Datum) 0;
-	nulls[2] = device_id ? ' ' : 'n';
-	values[3] = Int32GetDatum(mic_muted);
-	nulls[3] = mic_muted < 0 ? 'n' : ' ';
-	values[4] = Int32GetDatum(camera_off);
-	nulls[4] = camera_off < 0 ? 'n' : ' ';
-	pgcall_exec(pgcall_plan(&join_plan,
-							"UPDATE pgcall.participant SET status = 'joined', reason = NULL, device_id = $3, "
-							"mic_muted = COALESCE($4::integer::boolean, "
-							"CASE WHEN (SELECT pr.auto_mute_on_join FROM pgcall.preference pr WHERE pr.user_id = $2) "
-							"THEN true END, mic_muted), "
-							"camera_off = COALESCE($5::integer::boolean, camera_off) "
-							"WHERE call_id = $1::uuid AND user_id = $2",
-							5, types), values, nulls, false, 0);
+	if (c->kind != CALL_DIRECT || !p->found || c->max_participants < 2)
+	{
+		int			total;
+		int			joined;
+
+		if (!pgcall_counts_known(c->id, &total, &joined))
+		{
+			pgcall_exec(pgcall_plan(&count_plan,
+									"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
+									1, types), values, NULL, false, 1);
+			joined = (int) DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
+		}
+		if (joined > c->max_participants)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGCALL_CALL_FULL),
+					 errmsg("call is full"),
+					 errdetail("Call %s allows %d participants at once.", c->id, c->max_participants)));
+	}
 }
 /* --- the pair lock, and adding people to a call ------------------------------- */
 

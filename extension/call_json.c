@@ -471,8 +471,9 @@ static const char *const call_summary_query =
 /*
  * A call's participant counts as the participant trigger last read them
  * (pgcall_counts_seen, call_triggers.c: its audience scan reads every
- * participant of the call anyway), for the reply that follows in the same
- * request: a join to a call of a thousand then counts nobody again.  They
+ * participant of the call anyway), for what follows in the same request,
+ * the capacity check of a join and the reply: a join to a call of a
+ * thousand then counts nobody again.  They
  * hold while nothing has changed since: the same transaction and command
  * (a statement that wrote anything since has moved the command counter on),
  * no participant row written since (the BEFORE trigger forgets them) and
@@ -521,8 +522,8 @@ pgcall_counts_forget(void)
 	counts.lxid = InvalidLocalTransactionId;
 }
 
-static bool
-counts_known(const char *call_id, int *total, int *joined)
+bool
+pgcall_counts_known(const char *call_id, int *total, int *joined)
 {
 	if (counts.lxid != MyProc->lxid || counts.lxid == InvalidLocalTransactionId ||
 		counts.cid != GetCurrentCommandId(false) || strcmp(counts.call_id, call_id) != 0)
@@ -532,7 +533,7 @@ counts_known(const char *call_id, int *total, int *joined)
 	return true;
 }
 
-/* call_summary_query with the counts known (counts_known): $2 and $3. */
+/* call_summary_query with the counts known (pgcall_counts_known): $2 and $3. */
 static const char *const call_summary_counted_query =
 	"SELECT json_build_object( " CALL_FIELDS ", "
 	"   'participant_count', $2, "
@@ -564,7 +565,7 @@ pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
 	*listed = true;
 	if (inline_max < 0)
 		return pgcall_call_json_text(call_id);
-	if (counts_known(call_id, &total, &joined))
+	if (pgcall_counts_known(call_id, &total, &joined))
 	{
 		static SPIPlanPtr counted_plan = NULL;
 		static const Oid counted_types[3] = {TEXTOID, INT4OID, INT4OID};

@@ -221,6 +221,7 @@ extern char *pgcall_participant_json(const char *call_id, const char *user_id);
 extern char *pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed);
 extern void pgcall_counts_seen(const char *call_id, int total, int joined);
 extern void pgcall_counts_forget(void);
+extern bool pgcall_counts_known(const char *call_id, int *total, int *joined);
 extern char *pgcall_participants_page_json(const char *call_id, const char *after, int max);
 
 /* events.c: the event log */
