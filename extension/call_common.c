@@ -88,15 +88,15 @@ overdue_row(TupleTableSlot *slot, void *arg)
 	OverdueScan *o = arg;
 	bool		isnull;
 	Datum		id = slot_getattr(slot, o->att_call + 1, &isnull);
-	char	   *status;
+	Datum		status;
 	Datum		deadline;
 
 	if (isnull || !DatumGetBool(DirectFunctionCall2(uuid_eq, id, o->call_id)))
 		return true;
 	/* the entry may be an older version's: the row's own columns decide */
-	status = TextDatumGetCString(slot_getattr(slot, o->att_status + 1, &isnull));
+	status = slot_getattr(slot, o->att_status + 1, &isnull);
 	deadline = slot_getattr(slot, o->att_deadline + 1, &isnull);
-	o->found = !isnull && (pgcall_streq(status, "invited") || pgcall_streq(status, "ringing")) &&
+	o->found = !isnull && (pgcall_text_is(status, "invited") || pgcall_text_is(status, "ringing")) &&
 		DatumGetTimestampTz(deadline) <= GetCurrentTransactionStartTimestamp();
 	return !o->found;
 }

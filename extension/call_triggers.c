@@ -359,12 +359,14 @@ audience_row(TupleTableSlot *slot, void *arg)
 	AudienceScan *a = arg;
 	bool		isnull;
 	Datum		d = slot_getattr(slot, a->att_status + 1, &isnull);
-	char	   *status = isnull ? NULL : TextDatumGetCString(d);
+	bool		joined = !isnull && pgcall_text_is(d, "joined");
 
 	a->total++;
-	if (status && streq(status, "joined"))
+	if (joined)
 		a->joined++;
-	if (a->live ? is_live(status) : !streq(status, "removed"))
+	if (isnull ? !a->live :
+		a->live ? joined || pgcall_text_is(d, "invited") || pgcall_text_is(d, "ringing") :
+		!pgcall_text_is(d, "removed"))
 	{
 		d = slot_getattr(slot, a->att_user + 1, &isnull);
 		a->users = lappend(a->users, TextDatumGetCString(d));

@@ -234,13 +234,16 @@ pgcall_row_text(const IndexRow *r, int att)
 bool
 pgcall_row_text_is(const IndexRow *r, int att, const char *s)
 {
-	text	   *t;
-	int			len;
+	return !r->nulls[att] && pgcall_text_is(r->values[att], s);
+}
 
-	if (r->nulls[att])
-		return false;
-	t = DatumGetTextPP(r->values[att]);
-	len = VARSIZE_ANY_EXHDR(t);
+/* Whether the text value d is s, compared in place (no copy of a short value). */
+bool
+pgcall_text_is(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
 	return (int) strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
 }
 

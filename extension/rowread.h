@@ -40,6 +40,7 @@ extern int	pgcall_index_rows(Relation rel, Oid indexid, const IndexKey *keys, in
 extern int	pgcall_column(TupleDesc desc, const char *name);
 extern const char *pgcall_row_text(const IndexRow *r, int att);
 extern bool pgcall_row_text_is(const IndexRow *r, int att, const char *s);
+extern bool pgcall_text_is(Datum d, const char *s);
 extern bool pgcall_row_past(const IndexRow *r, int att);
 
 /* Rows written straight into a table and its indexes (pgcall_writer_*). */

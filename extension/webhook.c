@@ -114,17 +114,12 @@ webhooks_enabled(void)
  * others may end an offline ring (call.ring_stopped), which
  * webhook_enqueue() works out from the tables.
  */
-void
-pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
+/* The events of webhook types as webhook_enqueue() reads them. */
+static char *
+webhook_events_json(const PgcallWebhookEvent *events, int nevents)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[1] = {TEXTOID};
 	StringInfoData buf;
-	PgcallOwner owner;
-	Datum		values[1];
 	int			n = 0;
-	Relation	rel;
-	BlockNumber blocks;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
@@ -153,13 +148,30 @@ pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 		appendStringInfoString(&buf, "]}");
 	}
 	appendStringInfoChar(&buf, ']');
-	if (n == 0)
+	return buf.data;
+}
+
+void
+pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {TEXTOID};
+	PgcallOwner owner;
+	Datum		values[1];
+	bool		any = false;
+	Relation	rel;
+	BlockNumber blocks;
+
+	for (int e = 0; e < nevents && !any; e++)
+		any = webhook_type(events[e].type) != NULL;
+	if (!any)
 		return;
 
 	/*
 	 * A table of endpoints that never held a row has no page: then no
 	 * endpoint is enabled, and there is nothing to query (an installation
-	 * without webhooks).
+	 * without webhooks).  The events' JSON (every recipient of a large
+	 * call's) is written only for enabled endpoints.
 	 */
 	rel = table_open(pgcall_relid("webhook_endpoint"), AccessShareLock);
 	blocks = RelationGetNumberOfBlocks(rel);
@@ -172,7 +184,7 @@ pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 	SPI_connect();
 	if (webhooks_enabled())
 	{
-		values[0] = CStringGetTextDatum(buf.data);
+		values[0] = CStringGetTextDatum(webhook_events_json(events, nevents));
 		pgcall_exec(pgcall_plan(&plan, "SELECT pgcall.webhook_enqueue($1::jsonb)", 1, types),
 					values, NULL, false, 0);
 	}
