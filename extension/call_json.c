@@ -471,14 +471,14 @@ static const char *const call_summary_query =
 /*
  * A call's participant counts as the participant trigger last read them
  * (pgcall_counts_seen, call_triggers.c: its audience scan reads every
- * participant of the call anyway), for what follows in the same request,
- * the capacity check of a join and the reply: a join to a call of a
- * thousand then counts nobody again.  They
- * hold while nothing has changed since: the same transaction and command
- * (a statement that wrote anything since has moved the command counter on),
- * no participant row written since (the BEFORE trigger forgets them) and
- * no subtransaction rolled back.  Other transactions write a call's participants only under the call's row
- * lock, which the request holds.
+ * participant of the call anyway), for what follows in the same request:
+ * a join's capacity check, a leave's settling and the reply.  A join to a
+ * call of a thousand then counts nobody again.  They hold while nothing
+ * has changed since: the same transaction and command (a statement that
+ * wrote anything since has moved the command counter on), no participant
+ * row written since (the BEFORE trigger forgets them) and no
+ * subtransaction rolled back.  Other transactions write a call's
+ * participants only under the call's row lock, which the request holds.
  */
 static struct
 {
@@ -558,7 +558,6 @@ pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
 	Datum		values[2] = {CStringGetTextDatum(call_id), Int32GetDatum(inline_max + 1)};
 	bool		isnull;
 	char	   *json;
-
 	int			total;
 	int			joined;
 
