@@ -286,6 +286,19 @@ connect_refused(struct session *s, const char *nsp, int status, const char *code
 	reply_clear(&r);
 }
 
+/*
+ * The database could not be asked (no connection up, or it was lost): not
+ * a refusal.  socket.io-client takes a CONNECT_ERROR as final and stops
+ * reconnecting, so a bridge just restarted, its pool still connecting,
+ * would lose every client that came back too early; closing the
+ * connection (1013) makes the client's manager reconnect with its backoff.
+ */
+static void
+connect_unavailable(struct session *s)
+{
+	session_close(s, 1013, "the database is unavailable: reconnect");
+}
+
 /* ------------------------------------------------------------- timers */
 
 static void
@@ -608,6 +621,11 @@ connect_done(struct job *job)
 	x->connecting = false;
 	if (s->state != SS_AUTH)
 		return;
+	if (!job_ok(job) && !job->err)
+	{
+		connect_unavailable(s);
+		return;
+	}
 	if (!job_ok(job) || !res || PQntuples(res) != 1)
 	{
 		struct reply r = {0};
@@ -701,7 +719,7 @@ on_connect(struct session *s, const struct sio_packet *p)
 	if (!job || job_add(job, SQL_SIO_CONNECT, 2, v) || pool_submit(job))
 	{
 		job_free(job);
-		connect_refused(s, nsp, 503, "PGRST001", "Could not connect to the database", NULL);
+		connect_unavailable(s);
 		return;
 	}
 	x->connecting = true;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { asUser, createDatabase, metrics, psql, sign, startBridge, userToken, waitFor } from './lib.mjs';
+import { EMBEDDED } from './embedded.mjs';
 
 const DB = createDatabase('bridge_socketio');
 let b;
@@ -314,6 +315,44 @@ class Raw {
     return JSON.parse(open.slice(1));
   }
 }
+
+// A bridge whose database cannot be reached (just restarted, its pool still
+// connecting, or the database down) must not refuse a CONNECT for good:
+// socket.io-client takes a CONNECT_ERROR as final and stops reconnecting.
+describe('a CONNECT while the database cannot be reached', () => {
+  test('closes the connection (1013) instead of a CONNECT_ERROR; socket.io-client keeps reconnecting',
+    { skip: EMBEDDED && 'the embedded bridge always has its database' }, async () => {
+    const down = await startBridge(DB, {
+      args: ['--socketio-dialect', 'seed003', '--db', 'host=127.0.0.1 port=1 dbname=nowhere connect_timeout=1'],
+      waitReady: false,
+    });
+    try {
+      await waitFor(async () => {
+        try { return (await fetch(`${down.url}/health`)).status === 503; } catch { return false; }
+      }, 'the bridge to listen without its database');
+      const r = new Raw('EIO=4&transport=websocket', down.port);
+      await r.opened;
+      await r.frame((f) => f[0] === '0', 'open packet');
+      r.ws.send(`40${JSON.stringify({ token: userToken('down') })}`);
+      const c = await r.closed;
+      assert.equal(c.code, 1013);
+      assert.match(c.reason, /unavailable/);
+      assert.deepEqual(r.frames.filter((f) => f.startsWith('44')), [], 'no CONNECT_ERROR');
+
+      const s = io(down.url, {
+        auth: { token: userToken('down') }, transports: ['websocket'], forceNew: true,
+        reconnectionDelay: 100, reconnectionDelayMax: 100,
+      });
+      let attempts = 0;
+      s.io.on('reconnect_attempt', () => { attempts++; });
+      await waitFor(() => attempts >= 2, 'socket.io-client to try again');
+      assert.equal(s.active, true, 'the client is still trying');
+      s.close();
+    } finally {
+      await down.stop();
+    }
+  });
+});
 
 describe('Engine.IO and Socket.IO attacked', () => {
   test('the open packet: sid, upgrades, pingInterval, pingTimeout, maxPayload', async () => {
