@@ -66,7 +66,7 @@
  * (pgcall.effective_call_status, where that rule is written in SQL;
  * call_json.c's builder writes it again in C for the call object, and
  * regress call_object holds the two to the same text).  Whether one of its
- * invitations does is set_pending_expired()'s question.
+ * invitations does is call_has_overdue()'s question.
  */
 #define CALL_COLUMNS \
 	"id::text, kind, media, status, end_reason, channel_id, created_by, max_participants, is_public, " \
@@ -146,12 +146,6 @@ call_has_overdue(const char *call_id)
 	return o.found;
 }
 
-/* A call row just read: whether its invitations need expiring too. */
-static void
-set_pending_expired(Call *c)
-{
-	c->pending_expired = c->status != CALL_ENDED && call_has_overdue(c->id);
-}
 
 static void
 read_call_row(uint64 row, Call *c)
@@ -252,7 +246,7 @@ lock_call_by(const char *key, bool by_channel, Call *c)
 	if (n == 0)
 		return false;
 	read_call_row(0, c);
-	set_pending_expired(c);
+	c->pending_expired = c->status != CALL_ENDED && call_has_overdue(c->id);
 	return true;
 }
 
@@ -381,7 +375,6 @@ pgcall_settle(Call *c, const char *by)
 				busy = 0,
 				unavailable = 0,
 				invitees = 0;
-	int			total;
 	int			known;
 
 	if (c->status == CALL_ENDED)
@@ -392,7 +385,7 @@ pgcall_settle(Call *c, const char *by)
 	 * trigger has usually just counted (pgcall_counts_known): someone
 	 * leaving a call of a thousand counts nobody again.
 	 */
-	if (c->status == CALL_ACTIVE && pgcall_counts_known(c->id, &total, &known))
+	if (c->status == CALL_ACTIVE && pgcall_counts_known(c->id, NULL, &known))
 		joined = known;
 	else
 	{
@@ -637,10 +630,9 @@ pgcall_join_call(Call *c, const Part *p, const char *me, const char *device_id,
 	 */
 	if (c->kind != CALL_DIRECT || !p->found || c->max_participants < 2)
 	{
-		int			total;
 		int			joined;
 
-		if (!pgcall_counts_known(c->id, &total, &joined))
+		if (!pgcall_counts_known(c->id, NULL, &joined))
 		{
 			pgcall_exec(pgcall_plan(&count_plan,
 									"SELECT count(*) FILTER (WHERE status = 'joined') FROM pgcall.participant WHERE call_id = $1::uuid",
@@ -1130,9 +1122,11 @@ pgcall_call_expire(PG_FUNCTION_ARGS)
 								0, NULL), NULL, NULL, false, 0);
 	calls = palloc(sizeof(Call) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
+	{
 		read_call_row(i, &calls[i]);
-	for (uint64 i = 0; i < n; i++)
-		set_pending_expired(&calls[i]);
+		/* the query chose calls with an invitation past its deadline */
+		calls[i].pending_expired = true;
+	}
 	for (uint64 i = 0; i < n; i++)
 		pgcall_expire_overdue(&calls[i]);
 	SPI_finish();

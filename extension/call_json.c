@@ -528,7 +528,8 @@ pgcall_counts_known(const char *call_id, int *total, int *joined)
 	if (counts.lxid != MyProc->lxid || counts.lxid == InvalidLocalTransactionId ||
 		counts.cid != GetCurrentCommandId(false) || strcmp(counts.call_id, call_id) != 0)
 		return false;
-	*total = counts.total;
+	if (total)
+		*total = counts.total;
 	*joined = counts.joined;
 	return true;
 }
@@ -545,53 +546,48 @@ static const char *const call_summary_counted_query =
 /*
  * The call object of call_id for a reply: with its participants when it has
  * at most inline_max of them (as pgcall_call_json_text), else without them
- * (call_summary_query); *listed says which.  Counting stops at inline_max + 1,
- * so a small call pays for no more than it lists; a negative inline_max
- * always lists them, without counting.
+ * (call_summary_query, or call_summary_counted_query with the counts the
+ * participant trigger just made); *listed says which.  Counting stops at
+ * inline_max + 1, so a small call pays for no more than it lists; a
+ * negative inline_max always lists them, without counting.
  */
 char *
 pgcall_call_json_for_reply(const char *call_id, int inline_max, bool *listed)
 {
 	static SPIPlanPtr count_plan = NULL;
 	static SPIPlanPtr summary_plan = NULL;
-	static const Oid types[2] = {TEXTOID, INT4OID};
-	Datum		values[2] = {CStringGetTextDatum(call_id), Int32GetDatum(inline_max + 1)};
+	static SPIPlanPtr counted_plan = NULL;
+	static const Oid types[3] = {TEXTOID, INT4OID, INT4OID};
+	Datum		values[3] = {CStringGetTextDatum(call_id), Int32GetDatum(inline_max + 1)};
 	bool		isnull;
 	char	   *json;
 	int			total;
-	int			joined;
+	int			joined = 0;
+	bool		known;
 
 	*listed = true;
 	if (inline_max < 0)
 		return pgcall_call_json_text(call_id);
-	if (pgcall_counts_known(call_id, &total, &joined))
+	known = pgcall_counts_known(call_id, &total, &joined);
+	if (!known)
 	{
-		static SPIPlanPtr counted_plan = NULL;
-		static const Oid counted_types[3] = {TEXTOID, INT4OID, INT4OID};
-		Datum		counted[3] = {values[0], Int32GetDatum(total), Int32GetDatum(joined)};
-
-		*listed = total <= inline_max;
-		if (*listed)
-			return pgcall_call_json_text(call_id);
-		if (pgcall_exec(pgcall_plan(&counted_plan, call_summary_counted_query, 3, counted_types),
-						counted, NULL, false, 1) == 0)
-			return NULL;
-		json = pgcall_getstr(0, 1);
-		return json ? with_version(json, pgcall_getstr(0, 2)) : NULL;
+		pgcall_exec(pgcall_plan(&count_plan,
+								"SELECT count(*) FROM (SELECT FROM pgcall.participant p "
+								"WHERE p.call_id = $1::uuid LIMIT $2) s",
+								2, types), values, NULL, false, 1);
+		total = (int) DatumGetInt64(pgcall_getdatum(0, 1, &isnull));
 	}
-	pgcall_exec(pgcall_plan(&count_plan,
-							"SELECT count(*) FROM (SELECT FROM pgcall.participant p "
-							"WHERE p.call_id = $1::uuid LIMIT $2) s",
-							2, types), values, NULL, false, 1);
-	*listed = DatumGetInt64(pgcall_getdatum(0, 1, &isnull)) <= inline_max;
+	*listed = total <= inline_max;
 	if (*listed)
 		return pgcall_call_json_text(call_id);
-	if (pgcall_exec(pgcall_plan(&summary_plan, call_summary_query, 1, types), values, NULL, false, 1) == 0)
+	values[1] = Int32GetDatum(total);
+	values[2] = Int32GetDatum(joined);
+	if (pgcall_exec(known ? pgcall_plan(&counted_plan, call_summary_counted_query, 3, types)
+					: pgcall_plan(&summary_plan, call_summary_query, 1, types),
+					values, NULL, false, 1) == 0)
 		return NULL;
 	json = pgcall_getstr(0, 1);
-	if (json == NULL)
-		return NULL;
-	return with_version(json, pgcall_getstr(0, 2));
+	return json ? with_version(json, pgcall_getstr(0, 2)) : NULL;
 }
 
 /*

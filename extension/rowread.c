@@ -82,9 +82,8 @@ pgcall_statement_snapshot(void)
  * its first nkeys columns equal to keys (uuid or text values, the text
  * compared in the index column's collation) or, for a timestamptz key,
  * at most it, in index order (backward: from the end), until it returns
- * false.  The slot holds the heap's
- * visible version of the row, valid until the next; slot_getattr reads
- * its columns without copying it.
+ * false.  The slot holds the heap's visible version of the row, valid
+ * until the next; slot_getattr reads its columns without copying it.
  */
 void
 pgcall_index_visit(Relation rel, Oid indexid, const IndexKey *keys, int nkeys, Snapshot snap,

@@ -104,16 +104,6 @@ webhooks_enabled(void)
 	return DatumGetBool(pgcall_getdatum(0, 1, &isnull));
 }
 
-/*
- * Write the outbox rows of a committing transaction's events: called by the
- * event flush (events.c) at PRE_COMMIT, after every deferred trigger ran and
- * before it takes the event lock, with every event the transaction queued
- * (those addressed to nobody included: they may end an offline ring), in
- * the order they were queued.  Events that are no webhook type are left
- * out; call.incoming is also what call.ring_offline is made of, and the
- * others may end an offline ring (call.ring_stopped), which
- * webhook_enqueue() works out from the tables.
- */
 /* The events of webhook types as webhook_enqueue() reads them. */
 static char *
 webhook_events_json(const PgcallWebhookEvent *events, int nevents)
@@ -151,6 +141,16 @@ webhook_events_json(const PgcallWebhookEvent *events, int nevents)
 	return buf.data;
 }
 
+/*
+ * Write the outbox rows of a committing transaction's events: called by the
+ * event flush (events.c) at PRE_COMMIT, after every deferred trigger ran and
+ * before it takes the event lock, with every event the transaction queued
+ * (those addressed to nobody included: they may end an offline ring), in
+ * the order they were queued.  Events that are no webhook type are left
+ * out; call.incoming is also what call.ring_offline is made of, and the
+ * others may end an offline ring (call.ring_stopped), which
+ * webhook_enqueue() works out from the tables.
+ */
 void
 pgcall_webhook_flush(const PgcallWebhookEvent *events, int nevents)
 {
