@@ -438,7 +438,7 @@ pgcall_agora_token_inspect(PG_FUNCTION_ARGS)
 	json_close(&o);
 
 	MemoryContextSwitchTo(caller);
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	result = JsonbPGetDatum(pgcall_jsonb_from_text(buf.data));
 	MemoryContextReset(inspect_context);
 	PG_RETURN_DATUM(result);
 }

@@ -120,7 +120,7 @@ pgcall_purge(PG_FUNCTION_ARGS)
 					 events_deleted, calls_deleted, limits_deleted, webhooks_deleted,
 					 (events_deleted == max_rows || calls_deleted == max_rows ||
 					  limits_deleted == max_rows || webhooks_deleted == max_rows) ? "true" : "false");
-	result = SPI_datumTransfer(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false, -1);
+	result = SPI_datumTransfer(JsonbPGetDatum(pgcall_jsonb_from_text(buf.data)), false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

@@ -208,9 +208,11 @@ extern bool pgcall_end_reason_lookup(const char *s, EndReason *v);
 
 /* json_out.c: JSON results */
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 extern void pgcall_json_member(StringInfo buf, const char *key, const char *value);
 extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
+extern Jsonb *pgcall_jsonb_from_text(const char *text);
 extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 

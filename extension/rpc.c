@@ -895,7 +895,7 @@ args_from_query(const RqQuery *q)
 		escape_json(&buf, q->args[i].value);
 	}
 	appendStringInfoChar(&buf, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	return pgcall_jsonb_from_text(buf.data);
 }
 
 /* A request the parser refused, as PostgREST answers it. */

@@ -195,5 +195,5 @@ pgcall_turn_credentials(PG_FUNCTION_ARGS)
 	escape_json(&out, username.data);
 	appendStringInfo(&out, ",\"credential\":\"%s\"}]}", credential);
 
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+	PG_RETURN_JSONB_P(pgcall_jsonb_from_text(out.data));
 }
