@@ -139,11 +139,9 @@ status_change(FunctionCallInfo fcinfo, const char *name, TupleDesc *desc,
 	return newtup;
 }
 
-PG_FUNCTION_INFO_V1(pgcall_call_before);
-
 /* BEFORE INSERT OR UPDATE ON pgcall.call */
-Datum
-pgcall_call_before(PG_FUNCTION_ARGS)
+static Datum
+call_before(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	char	   *old_status;
@@ -200,11 +198,9 @@ pgcall_call_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(edit_apply(&edit, newtup, desc));
 }
 
-PG_FUNCTION_INFO_V1(pgcall_participant_before);
-
 /* BEFORE INSERT OR UPDATE ON pgcall.participant */
-Datum
-pgcall_participant_before(PG_FUNCTION_ARGS)
+static Datum
+participant_before(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -906,11 +902,9 @@ append:
 	appendStringInfoChar(buf, '}');
 }
 
-PG_FUNCTION_INFO_V1(pgcall_participant_after);
-
 /* AFTER INSERT OR UPDATE ON pgcall.participant */
-Datum
-pgcall_participant_after(PG_FUNCTION_ARGS)
+static Datum
+participant_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -1060,11 +1054,9 @@ end_event_type(const char *reason)
 	return "call.ended";
 }
 
-PG_FUNCTION_INFO_V1(pgcall_call_after);
-
 /* AFTER UPDATE ON pgcall.call */
-Datum
-pgcall_call_after(PG_FUNCTION_ARGS)
+static Datum
+call_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -1261,3 +1253,27 @@ pgcall_event_call_check(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_BOOL(text_is(PG_GETARG_TEXT_PP(0), "presence.changed") == PG_ARGISNULL(1));
 }
+
+/*
+ * The trigger functions carry no SET search_path, which fmgr would set and
+ * restore around every row (some 9,000 instructions each time): each pins
+ * pg_catalog, pg_temp itself unless it is pinned already, as it is inside
+ * every pgcall function that writes these tables.  A direct write by the
+ * tables' owner gets it pinned here, before any statement runs.
+ */
+#define PINNED_TRIGGER(fn, body) \
+PG_FUNCTION_INFO_V1(fn); \
+Datum \
+fn(PG_FUNCTION_ARGS) \
+{ \
+	int			level = pgcall_pin_search_path(); \
+	Datum		result = body(fcinfo); \
+\
+	pgcall_unpin_search_path(level); \
+	return result; \
+}
+
+PINNED_TRIGGER(pgcall_call_before, call_before)
+PINNED_TRIGGER(pgcall_call_after, call_after)
+PINNED_TRIGGER(pgcall_participant_before, participant_before)
+PINNED_TRIGGER(pgcall_participant_after, participant_after)

@@ -119,6 +119,11 @@ typedef struct PgcallOwner
 	int			nestlevel;
 } PgcallOwner;
 
+/* what pgcall's functions pin (SET search_path in sql/schema) */
+#define PGCALL_SEARCH_PATH "pg_catalog, pg_temp"
+
+extern int	pgcall_pin_search_path(void);
+extern void pgcall_unpin_search_path(int level);
 extern void pgcall_enter_owner(PgcallOwner *ctx, Oid relid);
 extern Oid	pgcall_schema(void);
 extern Oid	pgcall_relid(const char *name);

@@ -179,6 +179,32 @@ pgcall_getdatum(uint64 row, int col, bool *isnull)
 }
 
 /*
+ * Pin search_path to pg_catalog, pg_temp, as SET search_path on a function
+ * does, unless it is that already: returns the GUC nest level to give
+ * pgcall_unpin_search_path, or -1 when nothing was set.  An error in
+ * between is undone by the (sub)transaction's abort.
+ */
+int
+pgcall_pin_search_path(void)
+{
+	int			level;
+
+	if (namespace_search_path != NULL && strcmp(namespace_search_path, PGCALL_SEARCH_PATH) == 0)
+		return -1;
+	level = NewGUCNestLevel();
+	(void) set_config_option("search_path", PGCALL_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+pgcall_unpin_search_path(int level)
+{
+	if (level >= 0)
+		AtEOXact_GUC(true, level);
+}
+
+/*
  * Run as the owner of relid with search_path pinned, the way a SECURITY
  * DEFINER function with SET search_path runs.  For work that happens
  * outside any pgcall function (the commit-time event flush), whose user and
@@ -200,7 +226,7 @@ pgcall_enter_owner(PgcallOwner *ctx, Oid relid)
 	SetUserIdAndSecContext(owner, ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ctx->nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("search_path", PGCALL_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 

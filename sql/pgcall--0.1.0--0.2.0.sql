@@ -105,6 +105,14 @@ SELECT pg_catalog.gin_clean_pending_list('pgcall.event_recipients_idx'::pg_catal
 -- compression (pglz cost 2 million instructions a row inside the commit's
 -- serialized part).  Rows already written keep their compressed lists.
 ALTER TABLE pgcall.event ALTER COLUMN recipients SET STORAGE EXTERNAL;
+
+-- Issue 10: the C trigger functions pin search_path themselves, only when it
+-- is not pinned already (extension/call_triggers.c, PINNED_TRIGGER): SET
+-- search_path on them made fmgr set and restore it around every row.
+ALTER FUNCTION pgcall.call_before() RESET search_path;
+ALTER FUNCTION pgcall.call_after() RESET search_path;
+ALTER FUNCTION pgcall.participant_before() RESET search_path;
+ALTER FUNCTION pgcall.participant_after() RESET search_path;
 -------------------------------------------------------------------------------
 -- REST dialects: the HTTP routes of existing backends, as data
 --

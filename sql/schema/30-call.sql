@@ -237,26 +237,22 @@ GRANT EXECUTE ON FUNCTION pgcall.call_json(uuid) TO pgcall_user, pgcall_backend,
 -- Triggers: the state machine, and the events of each change
 
 CREATE FUNCTION pgcall.call_before() RETURNS trigger
-AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C
-SET search_path = pg_catalog, pg_temp;
+AS 'MODULE_PATHNAME', 'pgcall_call_before' LANGUAGE C;
 
 COMMENT ON FUNCTION pgcall.call_before() IS 'Trigger: call state machine, answered_at, ended_at, duration.';
 
 CREATE FUNCTION pgcall.call_after() RETURNS trigger
-AS 'MODULE_PATHNAME', 'pgcall_call_after' LANGUAGE C
-SET search_path = pg_catalog, pg_temp;
+AS 'MODULE_PATHNAME', 'pgcall_call_after' LANGUAGE C;
 
 COMMENT ON FUNCTION pgcall.call_after() IS 'Trigger: call.accepted and call end events.';
 
 CREATE FUNCTION pgcall.participant_before() RETURNS trigger
-AS 'MODULE_PATHNAME', 'pgcall_participant_before' LANGUAGE C
-SET search_path = pg_catalog, pg_temp;
+AS 'MODULE_PATHNAME', 'pgcall_participant_before' LANGUAGE C;
 
 COMMENT ON FUNCTION pgcall.participant_before() IS 'Trigger: participant state machine, join and leave times, answered time.';
 
 CREATE FUNCTION pgcall.participant_after() RETURNS trigger
-AS 'MODULE_PATHNAME', 'pgcall_participant_after' LANGUAGE C
-SET search_path = pg_catalog, pg_temp;
+AS 'MODULE_PATHNAME', 'pgcall_participant_after' LANGUAGE C;
 
 COMMENT ON FUNCTION pgcall.participant_after() IS 'Trigger: participant sessions and participant events.';
 

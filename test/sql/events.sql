@@ -129,6 +129,17 @@ RESET search_path;
 RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
 SELECT user_id, type FROM pg_temp.event_to WHERE user_id IN ('carol', 'dave') ORDER BY id;
+-- A direct write by the tables' owner fires the triggers outside any pgcall
+-- function: they pin search_path themselves, so the hostile one changes
+-- nothing there either (the statement's own = is spelled out).
+SELECT max(id) AS before_id FROM pgcall.event \gset
+SET search_path = evil, pg_catalog, public;
+UPDATE pgcall.participant SET status = 'ringing'
+ WHERE user_id OPERATOR(pg_catalog.=) 'dave' AND status OPERATOR(pg_catalog.=) 'invited';
+UPDATE pgcall.participant SET status = 'left'
+ WHERE user_id OPERATOR(pg_catalog.=) 'carol' AND status OPERATOR(pg_catalog.=) 'joined';
+RESET search_path;
+SELECT user_id, type FROM pg_temp.event_to WHERE id > :before_id AND user_id IN ('carol', 'dave') ORDER BY id, user_id;
 DROP SCHEMA evil CASCADE;
 
 -- The snapshot an event carries is the call as committed, also when the
