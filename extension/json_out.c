@@ -25,7 +25,9 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "storage/proc.h"
 
 #include "pgcall.h"
 
@@ -322,6 +324,30 @@ fast_value(FastText *t, JsonbValue *v)
 	}
 }
 
+/* the last value pgcall_jsonb_from_text read, and its text (pgcall_jsonb_text) */
+static struct
+{
+	LocalTransactionId lxid;	/* both live in that transaction's TopTransactionContext */
+	Jsonb	   *jsonb;
+	char	   *text;
+} remembered;
+
+static void
+remember_text(const Jsonb *jb, const char *text, Size len)
+{
+	if (remembered.lxid == MyProc->lxid && remembered.jsonb != NULL)
+	{
+		pfree(remembered.jsonb);
+		pfree(remembered.text);
+	}
+	remembered.lxid = MyProc->lxid;
+	remembered.jsonb = MemoryContextAlloc(TopTransactionContext, VARSIZE(jb));
+	memcpy(remembered.jsonb, jb, VARSIZE(jb));
+	remembered.text = MemoryContextAlloc(TopTransactionContext, len + 1);
+	memcpy(remembered.text, text, len);
+	remembered.text[len] = '\0';
+}
+
 /*
  * The JSON text as jsonb, as jsonb_in would make it (see the top of the
  * file): an object or an array read here, anything else by jsonb_in.
@@ -338,9 +364,34 @@ pgcall_jsonb_from_text(const char *text)
 	{
 		fast_space(&t);
 		if (*t.p == '\0')
-			return JsonbValueToJsonb(&root);
+		{
+			Jsonb	   *result = JsonbValueToJsonb(&root);
+
+			remember_text(result, text, t.p - text);
+			return result;
+		}
 	}
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/*
+ * The JSON text of a jsonb value this transaction made with
+ * pgcall_jsonb_from_text, else NULL: for pgcall.rpc, whose reply is text,
+ * so that a reply is not written out once more by jsonb_out (60,000
+ * instructions for a call object).  Only the last value is kept, and it is
+ * found by its bytes: a jsonb equal byte for byte is the same JSON value,
+ * which the text holds with nothing more (the reader above takes no
+ * repeated key, no \u escape, no fraction), its keys in the order pgcall
+ * wrote them.
+ */
+const char *
+pgcall_jsonb_text(const Jsonb *jb)
+{
+	if (remembered.lxid != MyProc->lxid || remembered.jsonb == NULL ||
+		VARSIZE(jb) != VARSIZE(remembered.jsonb) ||
+		memcmp(jb, remembered.jsonb, VARSIZE(jb)) != 0)
+		return NULL;
+	return remembered.text;
 }
 
 /*

@@ -218,6 +218,7 @@ extern bool pgcall_end_reason_lookup(const char *s, EndReason *v);
 extern void pgcall_json_member(StringInfo buf, const char *key, const char *value);
 extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
 extern Jsonb *pgcall_jsonb_from_text(const char *text);
+extern const char *pgcall_jsonb_text(const Jsonb *jb);
 extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 

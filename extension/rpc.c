@@ -112,6 +112,7 @@ typedef struct RpcEntry
 	char		volatility;
 	bool		own_api;		/* a function of schema pgcall */
 	bool		total;			/* the statement also counts all rows */
+	bool		jsonb_value;	/* RPC_SCALAR: the statement gives the jsonb itself */
 	int			csv_columns;	/* RPC_CSV: columns of the result */
 	RpcPlan    *plan;
 } RpcEntry;
@@ -626,6 +627,7 @@ prepare_call(RpcEntry *entry, const char *schema, const RpcCand *cand, RpcCallMo
 
 	initStringInfo(&sql);
 	entry->total = false;
+	entry->jsonb_value = false;
 	entry->csv_columns = 0;
 	if (tfc == TYPEFUNC_RECORD)
 		ereport(ERROR,
@@ -649,8 +651,11 @@ prepare_call(RpcEntry *entry, const char *schema, const RpcCand *cand, RpcCallMo
 		}
 		else
 		{
+			/* a jsonb is written out below, as text pgcall may have already */
 			entry->kind = RPC_SCALAR;
-			appendStringInfo(&sql, "SELECT pg_catalog.to_json(%s(%s))::text%s", fname, callargs.data,
+			entry->jsonb_value = proc->prorettype == JSONBOID;
+			appendStringInfo(&sql, entry->jsonb_value ? "SELECT %s(%s)%s" : "SELECT pg_catalog.to_json(%s(%s))::text%s",
+							 fname, callargs.data,
 							 coldefs.len ? psprintf(" FROM pg_catalog.jsonb_to_record($1) AS _a(%s)",
 													coldefs.data) : "");
 		}
@@ -852,6 +857,29 @@ csv_field(StringInfo buf, const char *v)
 }
 
 /* The rows of SPI_tuptable as CSV: a header line, then one line a row. */
+/*
+ * The jsonb the statement gave (RPC_SCALAR, jsonb_value) as text: the text
+ * pgcall wrote it from where pgcall_jsonb_text still has it, else as
+ * jsonb_out writes it (what to_json gives for a jsonb); NULL for null.
+ */
+static char *
+rpc_jsonb_text(void)
+{
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *jb;
+	const char *text;
+
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return NULL;
+	jb = DatumGetJsonbP(d);
+	text = pgcall_jsonb_text(jb);
+	return text ? (char *) text : JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+}
+
 static char *
 rows_to_csv(int ncolumns)
 {
@@ -978,6 +1006,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	bool		retset;
 	bool		has_total;
 	int			csv_columns;
+	bool		jsonb_value;
 	RpcPlan    *plan;
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -1114,6 +1143,7 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	retset = entry->retset;
 	has_total = entry->total;
 	csv_columns = entry->csv_columns;
+	jsonb_value = entry->jsonb_value;
 	plan = entry->plan;
 
 	if (XactReadOnly && entry->own_api && entry->volatility == PROVOLATILE_VOLATILE)
@@ -1158,9 +1188,12 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 			pgcall_rpc_raise(406, "PGRST116",
 						"Cannot coerce the result to a single JSON object",
 						psprintf("The result contains " INT64_FORMAT " rows", rows), NULL);
-		value = SPI_processed > 0
-			? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)
-			: NULL;
+		if (jsonb_value)
+			value = rpc_jsonb_text();
+		else
+			value = SPI_processed > 0
+				? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)
+				: NULL;
 		body = MemoryContextStrdup(caller, value ? value : "null");
 		if (has_total)
 			total = SPI_processed > 0

@@ -6,6 +6,8 @@
 #
 #   bench/session/instructions.sh            (N=200)
 #   KINDS="session" (default "session floor lifecycle")
+#                     also "rpc": call_session as pgcall-bridge sends
+#                     POST /rpc/call_session (its set_configs, pgcall.rpc)
 #                     also "joinsmall joinbig": a rejoin and a leave of one
 #                     of 9 members of a 10-person or a JOIN_PEOPLE (1001)
 #                     person public conference (compare with call_accept
@@ -81,7 +83,11 @@ script() { # KIND COUNT TAG -> SQL on stdout, one transaction per line or BEGIN.
 			u = tag "_" i
 			if (kind == "session")
 				printf "SELECT set_config(%cpgcall.user_id%c, %cx%s%c, false);\nSELECT pgcall.call_session(%cy%s%c, %cvoice%c);\n", 39, 39, 39, u, 39, 39, u, 39, 39, 39
-			else if (kind == "floor")
+			else if (kind == "rpc") {
+				# what pgcall-bridge sends for POST /rpc/call_session (rpc_session.pgbench)
+				printf "BEGIN;\nSELECT set_config(%crole%c, %cpgcall_user%c, true), set_config(%crequest.jwt.claims%c, %c{\"sub\":\"x%s\",\"role\":\"pgcall_user\"}%c, true), set_config(%crequest.headers%c, %c{\"content-type\":\"application/json\"}%c, true), set_config(%crequest.method%c, %cPOST%c, true), set_config(%crequest.path%c, %c/rpc/call_session%c, true), set_config(%cstatement_timeout%c, %c15000%c, true);\n", 39,39,39,39, 39,39,39,u,39, 39,39,39,39, 39,39,39,39, 39,39,39,39, 39,39,39,39
+				printf "SELECT kind, body, rows FROM pgcall.rpc(%cpgcall%c::text, %ccall_session%c::text, %c{\"other_user\":\"y%s\",\"type\":\"voice\"}%c::jsonb, false);\nEND;\n", 39,39, 39,39, 39,u,39
+			} else if (kind == "floor")
 				printf "BEGIN;\nWITH c AS (INSERT INTO bare(caller, callee, type) VALUES (%cx%s%c, %cy%s%c, %cvoice%c) RETURNING id) INSERT INTO bare_ev(payload) SELECT jsonb_build_object(%cchannelId%c, %ccall-%c||c.id, %ccallerId%c, %cx%s%c) FROM c;\nSELECT pg_notify(%ccalls%c, %cx%s%c), pgcall.agora_rtc_token(%ccall-%s%c, %cx%s%c, %cpublisher%c);\nEND;\n", 39,u,39, 39,u,39, 39,39, 39,39, 39,39, 39,39, 39,u,39, 39,39, 39,u,39, 39,u,39, 39,u,39, 39,39
 			else if (kind ~ /^join/) {
 				# a rejoin and a leave of one of the first 9 members
