@@ -707,7 +707,7 @@ typedef struct Probe
 	Relation	call;
 	Relation	presence;
 	Relation	bridge;
-	Oid			joined_idx;
+	Oid			live_idx;
 	TimestampTz seen_after;
 } Probe;
 
@@ -720,7 +720,7 @@ probe_open(Probe *pr, const char *call_id)
 	pr->call = table_open(pgcall_relid("call"), AccessShareLock);
 	pr->presence = NULL;
 	pr->bridge = NULL;
-	pr->joined_idx = pgcall_relid("participant_joined_idx");
+	pr->live_idx = pgcall_relid("participant_live_idx");
 	pr->seen_after = GetCurrentTransactionStartTimestamp() -
 		(TimestampTz) pgcall_presence_timeout * USECS_PER_SEC;
 }
@@ -761,13 +761,16 @@ probe_busy(Probe *pr, Datum user)
 	TupleDesc	d = RelationGetDescr(pr->part);
 	IndexKey	key = {TEXTOID, user};
 	IndexRow   *rows;
-	int			n = pgcall_index_rows(pr->part, pr->joined_idx, &key, 1, pr->snap, 0, false, &rows);
+	int			n = pgcall_index_rows(pr->part, pr->live_idx, &key, 1, pr->snap, 0, false, &rows);
 
 	for (int i = 0; i < n; i++)
 	{
 		Datum		call_id = rows[i].values[pgcall_column(d, "call_id")];
 
-		/* the index is partial: the row's visible version may have left */
+		/*
+		 * The calls the user is live in, joined or being rung; the index is
+		 * partial, so the row's visible version may even have left.
+		 */
 		if (!pgcall_row_text_is(&rows[i], pgcall_column(d, "status"), "joined") ||
 			DatumGetBool(DirectFunctionCall2(uuid_eq, call_id, pr->call_id)))
 			continue;

@@ -497,9 +497,8 @@ CREATE INDEX participant_user_idx ON pgcall.participant (user_id, invited_at DES
 CREATE INDEX participant_ringing_idx ON pgcall.participant (pgcall.rings_until(status, ring_deadline))
     WHERE pgcall.rings_until(status, ring_deadline) IS NOT NULL;
 
-CREATE INDEX participant_joined_idx ON pgcall.participant (user_id) WHERE status = 'joined';
-
--- The calls a user is live in (being rung or in them): the presence policy.
+-- The calls a user is live in (being rung or in them): the presence policy,
+-- and whether a user is busy (in a call: its joined rows, a few at most).
 CREATE INDEX participant_live_idx ON pgcall.participant (user_id)
     WHERE status IN ('invited', 'ringing', 'joined');
 
