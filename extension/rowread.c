@@ -19,7 +19,7 @@
  *
  * The writer (pgcall_writer_*) puts rows straight into a table and its
  * indexes, as logical replication's apply does, with the table's checks
- * (kept parsed: see parsed()) and its columns' defaults.  Either its row
+ * (kept planned: see WriterPrep) and its columns' defaults.  Either its row
  * triggers fire, as an INSERT statement's would (pgcall_write_rows: a new
  * call's row, its participants, a conference's new member), or none does,
  * where the caller knows what they would do (pgcall_writer_insert;
@@ -35,6 +35,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -42,6 +43,7 @@
 #include "executor/nodeModifyTable.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -255,161 +257,229 @@ pgcall_row_past(const IndexRow *r, int att)
 }
 
 /*
- * The parsed checks and defaults of the tables written here, kept for the
- * backend's life: ExecConstraints parses each check from its stored text
- * again for every ResultRelInfo, 15,000 to 25,000 instructions for each of
- * pgcall's (a C function over several columns), once per transaction with
- * events.  An entry holds the texts it was parsed from and is used only
- * while the table's texts are still exactly those.
+ * What writing rows of a table needs that does not change from one
+ * transaction to the next, kept for the backend's life (WriterPrep): each
+ * index's IndexInfo with its predicate and expressions ready to run, and
+ * the table's checks, column defaults and generated columns planned and
+ * ready to run.  ExecOpenIndices builds the IndexInfos again for every
+ * writer, and ExecPrepareExpr plans each expression again: together some
+ * 20,000 instructions a table, four tables a call (docs/benchmarks.md).
+ *
+ * A prep is made once for a table and dropped when the relation cache
+ * says the table or one of its indexes changed, or when any function does
+ * (a default may call one inlined).  A writer may still use a dropped prep
+ * (an invalidation arrives while indexes are opened, or a trigger writes
+ * the same table): preps are counted by the writers using them, and a
+ * dropped one is freed by its last writer, or at the transaction's end
+ * after an error left its writers unclosed.  Each writer gets its own copy
+ * of every IndexInfo, whose index access method may keep state in it
+ * (ii_AmCache) for that writer only.
  */
-typedef struct ParsedCache
+typedef struct WriterPrep
 {
 	Oid			relid;
-	char		kind;			/* 'c' checks, 'd' defaults */
-	int			n;
-	char	  **texts;
-	Node	  **expr;
-} ParsedCache;
+	MemoryContext cxt;			/* everything below */
+	int			refs;			/* writers open with it */
+	bool		dropped;
+	int			nindexes;
+	Oid		   *indexes;
+	IndexInfo **info;
+	ExprState **checks;			/* NULL when the table has none */
+	ExprState **defaults;		/* per column, NULL where none */
+	ExprState **generated;		/* per column, or NULL when none */
+	int			ngenerated;
+	struct WriterPrep *next;
+} WriterPrep;
 
-#define PARSED_CACHE_SIZE 16
-static ParsedCache parsed_cache[PARSED_CACHE_SIZE];
+static WriterPrep *preps = NULL;	/* current and dropped ones still in use */
+static bool prep_callbacks = false;
 
-/* The trees of texts[0..n-1] of relid, kept; NULL when the cache is full. */
-static Node **
-parsed(Oid relid, char kind, int n, char *const *texts)
+static void
+prep_free(WriterPrep *p)
 {
-	ParsedCache *c = NULL;
-	MemoryContext old;
+	WriterPrep **pp;
 
-	for (int i = 0; i < PARSED_CACHE_SIZE && c == NULL; i++)
-		if ((parsed_cache[i].relid == relid && parsed_cache[i].kind == kind) ||
-			parsed_cache[i].relid == InvalidOid)
-			c = &parsed_cache[i];
-	if (c == NULL)
-		return NULL;			/* more tables than kept: parse as usual */
-	if (c->relid == relid && c->n == n)
-	{
-		bool		same = true;
+	for (pp = &preps; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	MemoryContextDelete(p->cxt);	/* p is in it too */
+}
 
-		for (int i = 0; i < n && same; i++)
-			same = strcmp(c->texts[i], texts[i]) == 0;
-		if (same)
-			return c->expr;
-	}
-	if (c->relid == relid)
+static void
+prep_drop(WriterPrep *p)
+{
+	p->dropped = true;
+	if (p->refs == 0)
+		prep_free(p);
+}
+
+/* the table relid or one of its indexes changed (InvalidOid: anything) */
+static void
+prep_relcache_callback(Datum arg, Oid relid)
+{
+	WriterPrep *next;
+
+	for (WriterPrep *p = preps; p != NULL; p = next)
 	{
-		for (int i = 0; i < c->n; i++)
-			pfree(c->texts[i]);
-		pfree(c->texts);
-		pfree(c->expr);			/* the trees stay: a few KB, only when the texts change */
+		bool		hit = !OidIsValid(relid) || p->relid == relid;
+
+		next = p->next;
+		for (int i = 0; i < p->nindexes && !hit; i++)
+			hit = p->indexes[i] == relid;
+		if (hit && !p->dropped)
+			prep_drop(p);
 	}
-	old = MemoryContextSwitchTo(CacheMemoryContext);
-	c->texts = palloc(sizeof(char *) * Max(n, 1));
-	c->expr = palloc(sizeof(Node *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		c->texts[i] = pstrdup(texts[i]);
-		c->expr[i] = stringToNode(texts[i]);
-	}
-	MemoryContextSwitchTo(old);
-	c->relid = relid;
-	c->kind = kind;
-	c->n = n;
-	return c->expr;
+}
+
+static void
+prep_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	prep_relcache_callback(arg, InvalidOid);
 }
 
 /*
- * w's checks planned (from the kept trees, else parsed here) where
- * ExecConstraints looks for them: ready when the writer is open, before
- * the first row.
+ * At the end of a transaction no writer is open, also those an error left
+ * unclosed: the dropped preps go, the others are unused.
  */
 static void
-writer_checks(RowWriter *w)
+prep_xact_callback(XactEvent event, void *arg)
 {
-	TupleConstr *constr = w->rel->rd_att->constr;
-	char	  **texts;
-	Node	  **expr;
-	MemoryContext old;
+	WriterPrep *next;
 
-	if (constr == NULL || constr->num_check == 0)
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE && event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT)
 		return;
-	texts = palloc(sizeof(char *) * constr->num_check);
-	for (int i = 0; i < constr->num_check; i++)
-		texts[i] = constr->check[i].ccbin;
-	expr = parsed(RelationGetRelid(w->rel), 'c', constr->num_check, texts);
-	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
-	w->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * constr->num_check);
-	for (int i = 0; i < constr->num_check; i++)
-		w->rri->ri_ConstraintExprs[i] =
-			ExecPrepareExpr((Expr *) (expr ? copyObjectImpl(expr[i]) : stringToNode(texts[i])),
-							w->estate);
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * The partial indexes' predicates and the expression indexes' expressions
- * ready to run, as ExecInsertIndexTuples would make them on the first row,
- * without planning them again: the relation cache keeps them planned
- * (RelationGetIndexPredicate, RelationGetIndexExpressions), and
- * ExecPrepareQual would plan its copy once more in every writer (ten a
- * call, about 2,000 instructions each).
- */
-static void
-writer_index_states(RowWriter *w)
-{
-	MemoryContext old = MemoryContextSwitchTo(w->estate->es_query_cxt);
-
-	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+	for (WriterPrep *p = preps; p != NULL; p = next)
 	{
-		IndexInfo  *ii = w->rri->ri_IndexRelationInfo[i];
-
-		if (ii->ii_Predicate != NIL && ii->ii_PredicateState == NULL)
-			ii->ii_PredicateState = ExecInitQual(ii->ii_Predicate, NULL);
-		if (ii->ii_Expressions != NIL && ii->ii_ExpressionsState == NIL)
-			ii->ii_ExpressionsState = ExecInitExprList(ii->ii_Expressions, NULL);
+		next = p->next;
+		p->refs = 0;
+		if (p->dropped)
+			prep_free(p);
 	}
-	MemoryContextSwitchTo(old);
 }
 
-/*
- * w's column defaults planned (from kept trees), for writer_fill:
- * defaults[att] for each column that has one; and its stored generated
- * columns' expressions, where ExecComputeStoredGenerated looks for them.
- */
-static void
-writer_defaults(RowWriter *w)
+/* expr (a stored tree's text) planned and ready to run, in the current context */
+static ExprState *
+prep_expr(const char *text)
 {
-	TupleDesc	desc = RelationGetDescr(w->rel);
+	return ExecInitExpr(expression_planner((Expr *) stringToNode(text)), NULL);
+}
+
+/* The prep of rel, made now if there is none; counted as used by one more writer. */
+static WriterPrep *
+prep_get(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
 	TupleConstr *constr = desc->constr;
-	int			n = constr ? constr->num_defval : 0;
-	char	  **texts = palloc(sizeof(char *) * Max(n, 1));
-	Node	  **expr;
-	MemoryContext old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+	WriterPrep *p;
+	MemoryContext cxt;
+	MemoryContext old;
+	List	   *indexes;
+	ListCell   *lc;
+	int			i;
 
-	w->defaults = palloc0(sizeof(ExprState *) * desc->natts);
-	if (constr && constr->has_generated_stored)
+	for (p = preps; p != NULL; p = p->next)
+		if (p->relid == relid && !p->dropped)
+		{
+			p->refs++;
+			return p;
+		}
+	if (!prep_callbacks)
 	{
-		w->rri->ri_GeneratedExprs = palloc0(sizeof(ExprState *) * desc->natts);
-		w->rri->ri_NumGeneratedNeeded = 0;
+		CacheRegisterRelcacheCallback(prep_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, prep_proc_callback, (Datum) 0);
+		RegisterXactCallback(prep_xact_callback, NULL);
+		prep_callbacks = true;
 	}
-	for (int i = 0; i < n; i++)
-		texts[i] = constr->defval[i].adbin;
-	expr = n > 0 ? parsed(RelationGetRelid(w->rel), 'd', n, texts) : NULL;
-	for (int i = 0; i < n; i++)
+
+	/* made in a context of its own, which an error in between leaves to its parent */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pgcall writer", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	p = palloc0(sizeof(WriterPrep));
+	p->relid = relid;
+	p->cxt = cxt;
+	indexes = RelationGetIndexList(rel);
+	p->nindexes = list_length(indexes);
+	p->indexes = palloc(sizeof(Oid) * Max(p->nindexes, 1));
+	p->info = palloc(sizeof(IndexInfo *) * Max(p->nindexes, 1));
+	i = 0;
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii = BuildIndexInfo(index);
+
+		if (ii->ii_Predicate != NIL)
+			ii->ii_PredicateState = ExecInitQual(ii->ii_Predicate, NULL);
+		if (ii->ii_Expressions != NIL)
+			ii->ii_ExpressionsState = ExecInitExprList(ii->ii_Expressions, NULL);
+		p->indexes[i] = lfirst_oid(lc);
+		p->info[i++] = ii;
+		index_close(index, NoLock);
+	}
+	if (constr && constr->num_check > 0)
+	{
+		p->checks = palloc(sizeof(ExprState *) * constr->num_check);
+		for (i = 0; i < constr->num_check; i++)
+			p->checks[i] = prep_expr(constr->check[i].ccbin);
+	}
+	p->defaults = palloc0(sizeof(ExprState *) * desc->natts);
+	if (constr && constr->has_generated_stored)
+		p->generated = palloc0(sizeof(ExprState *) * desc->natts);
+	for (i = 0; constr && i < constr->num_defval; i++)
 	{
 		int			att = constr->defval[i].adnum - 1;
-		ExprState  *e = ExecPrepareExpr((Expr *) (expr ? copyObjectImpl(expr[i]) : stringToNode(texts[i])),
-										w->estate);
+		ExprState  *e = prep_expr(constr->defval[i].adbin);
 
 		if (TupleDescAttr(desc, att)->attgenerated == ATTRIBUTE_GENERATED_STORED)
 		{
-			w->rri->ri_GeneratedExprs[att] = e;
-			w->rri->ri_NumGeneratedNeeded++;
+			p->generated[att] = e;
+			p->ngenerated++;
 		}
 		else
-			w->defaults[att] = e;
+			p->defaults[att] = e;
 	}
 	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	p->refs = 1;
+	p->next = preps;
+	preps = p;
+	return p;
+}
+
+static void
+prep_release(WriterPrep *p)
+{
+	if (--p->refs == 0 && p->dropped)
+		prep_free(p);
+}
+
+/*
+ * rel's indexes opened into w->rri, as ExecOpenIndices opens them, with a
+ * copy of the prep's IndexInfo each.
+ */
+static void
+writer_open_indexes(RowWriter *w)
+{
+	WriterPrep *p = w->prep;
+	ResultRelInfo *rri = w->rri;
+
+	rri->ri_NumIndices = p->nindexes;
+	if (p->nindexes == 0)
+		return;
+	rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * p->nindexes);
+	rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * p->nindexes);
+	for (int i = 0; i < p->nindexes; i++)
+	{
+		IndexInfo  *ii = palloc(sizeof(IndexInfo));
+
+		rri->ri_IndexRelationDescs[i] = index_open(p->indexes[i], RowExclusiveLock);
+		memcpy(ii, p->info[i], sizeof(IndexInfo));
+		ii->ii_AmCache = NULL;
+		ii->ii_Context = CurrentMemoryContext;
+		rri->ri_IndexRelationInfo[i] = ii;
+	}
 }
 
 /*
@@ -422,15 +492,16 @@ bool
 pgcall_writer_open(RowWriter *w, Relation rel)
 {
 	RangeTblEntry *rte;
+	MemoryContext old;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition)
 		return false;
 	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
 		if (TupleDescAttr(RelationGetDescr(rel), i)->attidentity)
 			return false;
-	w->defaults = NULL;
 	w->rel = rel;
 	w->estate = CreateExecutorState();
+	w->prep = prep_get(rel);
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = RelationGetRelid(rel);
@@ -441,9 +512,17 @@ pgcall_writer_open(RowWriter *w, Relation rel)
 	InitResultRelInfo(w->rri, rel, 1, NULL, 0);
 	w->estate->es_opened_result_relations = list_make1(w->rri);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, false);
-	writer_index_states(w);
-	writer_checks(w);
+	old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+	writer_open_indexes(w);
+	MemoryContextSwitchTo(old);
+	/* where ExecConstraints and ExecComputeStoredGenerated look for them */
+	w->rri->ri_ConstraintExprs = w->prep->checks;
+	if (w->prep->generated)
+	{
+		w->rri->ri_GeneratedExprs = w->prep->generated;
+		w->rri->ri_NumGeneratedNeeded = w->prep->ngenerated;
+	}
+	w->defaults = w->prep->defaults;
 	w->slot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	return true;
 }
@@ -477,8 +556,6 @@ writer_fill(RowWriter *w, const bool *given)
 	TupleTableSlot *slot = w->slot;
 	ExprContext *econtext = GetPerTupleExprContext(w->estate);
 
-	if (w->defaults == NULL)
-		writer_defaults(w);
 	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
 	{
 		if (given[i])
@@ -539,6 +616,7 @@ pgcall_writer_close(RowWriter *w)
 	ExecCloseResultRelations(w->estate);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
+	prep_release(w->prep);
 }
 
 /*

@@ -51,6 +51,7 @@ typedef struct RowWriter
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* fill tts_values and tts_isnull, then insert */
 	ExprState **defaults;		/* per column, for writer_fill (rowread.c) */
+	struct WriterPrep *prep;	/* what it was opened with (rowread.c) */
 } RowWriter;
 
 extern bool pgcall_writer_open(RowWriter *w, Relation rel);
