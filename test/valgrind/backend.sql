@@ -101,3 +101,36 @@ SELECT status, length(response) > 0 AS answered FROM pgcall.dialect_http('seed00
 SELECT status FROM pgcall.dialect_http('seed000', 'POST', '/api/calls/logs', '', '{"userId": "ann", "limit": 2}');
 
 COMMIT;
+
+-- The writer's kept preparations (extension/rowread.c, WriterPrep): a table
+-- changed between writes, inside a failed subtransaction and while a
+-- trigger writes, so that dropped preparations are freed with none in use.
+SET pgcall.rate_limit_calls = 0;
+
+SELECT set_config('pgcall.user_id', 'wp-a', false);
+
+SELECT (pgcall.call_start(ARRAY['wp-b'])->'call'->>'status') AS prepared;
+
+ALTER TABLE pgcall.participant ADD CONSTRAINT wp_no_c CHECK (user_id <> 'wp-c');
+
+BEGIN;
+
+SAVEPOINT s;
+
+SELECT pgcall.call_start(ARRAY['wp-c']);
+
+ROLLBACK TO SAVEPOINT s;
+
+ALTER TABLE pgcall.participant DROP CONSTRAINT wp_no_c;
+
+SELECT (pgcall.call_start(ARRAY['wp-c'])->'call'->>'status') AS after_error;
+
+COMMIT;
+
+CREATE INDEX wp_idx ON pgcall.participant (user_id) WHERE user_id LIKE 'wp-%';
+
+SELECT (pgcall.call_start(ARRAY['wp-d', 'wp-e'])->'call'->>'status') AS indexed;
+
+DROP INDEX pgcall.wp_idx;
+
+SELECT (pgcall.call_start(ARRAY['wp-f'])->'call'->>'status') AS dropped;
