@@ -431,7 +431,6 @@ COMMENT ON COLUMN pgcall.call.participant_seconds IS
 -- A room's live calls (call_active, the presence policy); calls without a
 -- room (every direct call) need no entry: equality on room_id implies it.
 CREATE INDEX call_room_live_idx ON pgcall.call (room_id) WHERE status <> 'ended' AND room_id IS NOT NULL;
-CREATE INDEX call_created_at_idx ON pgcall.call (created_at);
 -- Public conferences still going on (conferences_public).
 CREATE INDEX call_public_live_idx ON pgcall.call (created_at)
     WHERE kind = 'conference' AND is_public AND status <> 'ended';
