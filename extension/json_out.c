@@ -332,9 +332,26 @@ static struct
 	char	   *text;
 } remembered;
 
+/* the transaction whose replies are remembered (pgcall_jsonb_remember) */
+static LocalTransactionId remember_lxid = InvalidLocalTransactionId;
+
+/*
+ * Whether the values pgcall_jsonb_from_text reads from now on in this
+ * transaction are kept for pgcall_jsonb_text: on only while pgcall.rpc runs
+ * the function whose reply it wants as text, so that no other reply pays
+ * for the copies.
+ */
+void
+pgcall_jsonb_remember(bool on)
+{
+	remember_lxid = on ? MyProc->lxid : InvalidLocalTransactionId;
+}
+
 static void
 remember_text(const Jsonb *jb, const char *text, Size len)
 {
+	if (remember_lxid != MyProc->lxid)
+		return;
 	if (remembered.lxid == MyProc->lxid && remembered.jsonb != NULL)
 	{
 		pfree(remembered.jsonb);

@@ -59,14 +59,22 @@ pgcall_purge(PG_FUNCTION_ARGS)
 				 errmsg("max_rows must be between 1 and 1000000"),
 				 errdetail("The value given is %d.", max_rows)));
 
+	/*
+	 * Events: the max_rows oldest by id (event ids follow commit order, so
+	 * these are the oldest events, read through event_pkey), those of them
+	 * past the retention.  A young event among them (a long transaction's)
+	 * stays; the walk never reads more than max_rows events.
+	 */
 	SPI_connect();
 	values[0] = Int32GetDatum(max_rows);
 	values[1] = Int32GetDatum(pgcall_event_retention);
 	pgcall_exec(pgcall_plan(&events_plan,
 							"WITH d AS (DELETE FROM pgcall.event WHERE id IN ("
-							"  SELECT id FROM pgcall.event "
-							"   WHERE created_at < pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-							"   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id) "
+							"  SELECT e.id FROM pgcall.event e WHERE e.id IN ("
+							"    SELECT w.id FROM (SELECT id, created_at FROM pgcall.event "
+							"                       ORDER BY id LIMIT $1) w "
+							"     WHERE w.created_at < pg_catalog.now() - pg_catalog.make_interval(secs => $2)) "
+							"   FOR UPDATE OF e SKIP LOCKED) RETURNING id) "
 							"SELECT count(*), max(id) FROM d",
 							2, types), values, NULL, false, 1);
 	events_deleted = DatumGetInt64(pgcall_getdatum(0, 1, &isnull));

@@ -116,7 +116,7 @@ typedef struct PgcallOwner
 {
 	Oid			save_userid;
 	int			save_sec_context;
-	int			nestlevel;
+	int			nestlevel;		/* from pgcall_pin_search_path() */
 } PgcallOwner;
 
 /* what pgcall's functions pin (SET search_path in sql/schema) */
@@ -219,6 +219,7 @@ extern void pgcall_json_member(StringInfo buf, const char *key, const char *valu
 extern void pgcall_json_bool(StringInfo buf, const char *key, bool value);
 extern Jsonb *pgcall_jsonb_from_text(const char *text);
 extern const char *pgcall_jsonb_text(const Jsonb *jb);
+extern void pgcall_jsonb_remember(bool on);
 extern Datum pgcall_jsonb_datum(StringInfo buf);
 extern Datum pgcall_jsonb_result(StringInfo buf);
 

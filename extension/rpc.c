@@ -1160,7 +1160,9 @@ pgcall_rpc(PG_FUNCTION_ARGS)
 	}
 
 	values[0] = JsonbPGetDatum(args);
+	pgcall_jsonb_remember(jsonb_value);
 	rc = rpc_execute(plan, values, nulls);
+	pgcall_jsonb_remember(false);
 	if (rc < 0)
 		elog(ERROR, "executing %s.%s failed: %s", schema, fn, SPI_result_code_string(rc));
 

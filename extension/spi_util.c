@@ -225,14 +225,12 @@ pgcall_enter_owner(PgcallOwner *ctx, Oid relid)
 	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
 	SetUserIdAndSecContext(owner, ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	ctx->nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", PGCALL_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	ctx->nestlevel = pgcall_pin_search_path();
 }
 
 void
 pgcall_leave_owner(PgcallOwner *ctx)
 {
-	AtEOXact_GUC(true, ctx->nestlevel);
+	pgcall_unpin_search_path(ctx->nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }

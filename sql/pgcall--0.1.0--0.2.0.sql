@@ -124,6 +124,13 @@ DROP INDEX pgcall.participant_joined_idx;
 -- call_live_idx, call_analytics_idx or call_span_idx serve it: no plan
 -- chose it, over 323,000 calls either, and every new call paid its entry.
 DROP INDEX pgcall.call_created_at_idx;
+
+-- Issue 10: event_created_at_idx dropped.  Only purge() read it, and purge
+-- now walks the oldest events by id (event_pkey), max_rows at a time,
+-- deleting those past the retention: ids follow commit order, so the
+-- oldest events come first.  Every event paid its entry, inside the
+-- commit's serialized part.
+DROP INDEX pgcall.event_created_at_idx;
 -------------------------------------------------------------------------------
 -- REST dialects: the HTTP routes of existing backends, as data
 --

@@ -11,7 +11,10 @@
 # floor.pgbench on both, at 1 and at 8 clients, back to back and in the
 # opposite order every other round.  Prints every measurement, then the
 # medians over rounds of the same-round ratios: call_session / floor for
-# each build, and after / before.
+# each build, and after / before.  Last, the WAL one transaction writes
+# (BENCH_WAL_TX=2000 of each, one client, callers and callees never seen
+# before, right after a CHECKPOINT): bytes, and of those full-page images,
+# from pg_waldump --stats over the range the run wrote.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/session"
 . "$ROOT/script/lib.sh"
@@ -107,3 +110,33 @@ for b in before after; do
 	done
 done
 rm -f "$RES"
+
+# WAL per transaction
+WALTX=${BENCH_WAL_TX:-2000}
+NEWCS=$(mktemp) NEWFLOOR=$(mktemp)
+sed 's/random(1, 100000)/random(1, 1000000000)/; s/'"'"'x'"'"'/'"'"'wx'"'"'/; s/'"'"'y'"'"'/'"'"'wy'"'"'/' "$HERE/call_session.pgbench" >"$NEWCS"
+sed 's/random(1, 100000)/random(1, 1000000000)/' "$HERE/floor.pgbench" >"$NEWFLOOR"
+wal() { # INSTANCE PGBIN SCRIPT -> bytes/tx fpi-bytes/tx
+	local conn l0 l1
+	conn=$(conn "$1")
+	psql "$conn" -q -c CHECKPOINT
+	l0=$(psql "$conn" -Atc "SELECT pg_current_wal_insert_lsn()")
+	pgbench -n -M prepared -c 1 -t "$WALTX" -f "$3" "$conn" >/dev/null 2>&1
+	l1=$(psql "$conn" -Atc "SELECT pg_current_wal_insert_lsn()")
+	psql "$conn" -q -c CHECKPOINT # so that pg_waldump finds all of it written
+	"$2/pg_waldump" -p "$(instance_dir "$1")/data/pg_wal" -s "$l0" -e "$l1" --stats 2>/dev/null |
+		awk -v n="$WALTX" '$1 == "Total" {gsub(/[^0-9]/, "", $5); printf "%.0f %.0f\n", ($3 + $5) / n, $5 / n}'
+}
+echo
+printf '| %-40s | %10s | %10s |\n' "WAL per transaction ($WALTX, 1 client)" "bytes" "of it FPI"
+printf '| %-40s | %10s | %10s |\n' "----" "----:" "----:"
+for b in before after; do
+	inst=$IA bin="$TREE_B/usr/lib/postgresql/$PG_MAJOR/bin"
+	[ "$b" = after ] && inst=$IB bin=$PGBIN
+	for w in cs floor; do
+		f=$NEWCS; [ "$w" = floor ] && f=$NEWFLOOR
+		read -r bytes fpi < <(wal "$inst" "$bin" "$f")
+		printf '| %-40s | %10s | %10s |\n' "$b $w" "$bytes" "$fpi"
+	done
+done
+rm -f "$NEWCS" "$NEWFLOOR"

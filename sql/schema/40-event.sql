@@ -47,8 +47,6 @@ CREATE INDEX event_recipients_idx ON pgcall.event USING gin (recipients) WITH (f
 
 CREATE INDEX event_call_idx ON pgcall.event (call_id, id);
 
-CREATE INDEX event_created_at_idx ON pgcall.event (created_at);
-
 COMMENT ON TABLE pgcall.event IS
 'Event log: one row per event, addressed to recipients (user ids, distinct).  payload is the JSON message the bridge sends to each of them as is: the change (data, the call''s own members, the participant that changed) and the call''s version after it (the id).';
 

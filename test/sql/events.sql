@@ -96,6 +96,11 @@ SELECT count(*) = (SELECT count(*) FROM pgcall.event) AS all_events,
        bool_and(b.payload = e.payload) AS same_payload
   FROM pgcall.bridge_events(0, 10000) b JOIN pgcall.event e USING (id);
 SELECT pgcall.bridge_event_horizon() = (SELECT max(id) FROM pgcall.event) AS horizon_is_last;
+-- Payloads of 256 bytes or more are stored compressed (lz4) as they are
+-- written, shorter ones as they are; both read back as the same JSON.
+SELECT octet_length(payload) >= 252 AS long, pg_column_compression(payload) AS compression,
+       bool_and(payload::jsonb->>'id' = id::text) AS json_ok, count(*) > 0 AS some
+  FROM pgcall.event GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- Purged events cannot be resumed from.
 SET pgcall.event_retention = 60;
@@ -107,6 +112,18 @@ SELECT set_config('request.jwt.claims', '{"sub": "bob"}', false) IS NOT NULL AS 
 SELECT * FROM pgcall.events_since(0);
 SELECT count(*) > 0 AS resumable FROM pgcall.events_since((SELECT through_id FROM pgcall.event_purged));
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS claims;
+-- purge reads the max_rows oldest events by id and deletes the old ones
+-- among them: a young one (a long transaction's) stays, those past max_rows
+-- wait for the next call.
+UPDATE pgcall.event SET created_at = now() - interval '2 minutes'
+ WHERE id IN (SELECT id FROM pgcall.event ORDER BY id OFFSET 1 LIMIT 3);
+SELECT min(id) AS young_id FROM pgcall.event \gset
+SELECT pgcall.purge(3)->'events_deleted' AS deleted;
+SELECT count(*) FILTER (WHERE created_at < now() - interval '1 minute') AS old_left,
+       bool_or(id = :young_id) AS young_kept
+  FROM pgcall.event;
+SELECT pgcall.purge(3)->'events_deleted' AS deleted;
+SELECT count(*) AS old_left FROM pgcall.event WHERE created_at < now() - interval '1 minute';
 RESET pgcall.event_retention;
 
 -- Events are written at commit even when the session's role may not write

@@ -44,10 +44,10 @@ SELECT body FROM pgcall.rpc('jr_rpc', 'whole', NULL, query => 'z=last&yy=%5C&x=%
 RESET pgcall.rpc_schemas;
 
 -- pgcall.rpc (HTTP's POST /rpc/fn) answers with the text a reply was read
--- from, not written out again by jsonb_out (as above, where the function
--- gave back the very value its arguments were read into): the same value,
--- keys in the order pgcall wrote them.  Text with a \u escape was read by
--- jsonb_in and is written out by jsonb_out (the first query above).
+-- from while the function ran, not written out again by jsonb_out: the same
+-- value, keys in the order pgcall wrote them.  The arguments are read
+-- before, and not kept: a function that gives them back (as above) is
+-- answered by jsonb_out, keys in jsonb's order.
 SELECT x.body::jsonb = pgcall.call_get(c.id) AS same_value, x.body NOT LIKE '%": %' AS as_written,
        x.body::jsonb->>'title' = c.title AS title
   FROM (SELECT (r->'call'->>'id')::uuid AS id, title FROM replies WHERE n IN (3, 6, 7)) c,
