@@ -217,6 +217,13 @@ pgcall_call_signal(PG_FUNCTION_ARGS)
 					 errhint("Send ICE candidates one by one or in small batches; the limit is the setting pgcall.signal_max_bytes.")));
 	}
 
+	/*
+	 * FOR SHARE: no change to the call (FOR UPDATE) commits between this
+	 * signal's event id and its commit, so a call's own events come out in
+	 * id order in pgcall.event_order = horizon too (a call's version, the
+	 * last of them, never passes a state change still to come).  Signals
+	 * do not wait for one another.
+	 */
 	SPI_connect();
 	values[0] = CStringGetTextDatum(call_id);
 	values[1] = CStringGetTextDatum(me);
@@ -225,7 +232,7 @@ pgcall_call_signal(PG_FUNCTION_ARGS)
 								"SELECT pgcall.effective_call_status(c.status, c.ring_deadline), c.end_reason, "
 								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $2), "
 								"(SELECT status FROM pgcall.participant WHERE call_id = c.id AND user_id = $3) "
-								"FROM pgcall.call c WHERE c.id = $1::uuid",
+								"FROM pgcall.call c WHERE c.id = $1::uuid FOR SHARE OF c",
 								3, types), values, NULL, false, 1);
 	if (n == 1)
 	{

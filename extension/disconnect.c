@@ -71,7 +71,8 @@ others(const char *call_id, const char *user_id)
 								"SELECT p.user_id, p.status FROM pgcall.call c "
 								"JOIN pgcall.participant p ON p.call_id = c.id "
 								"WHERE c.id = $1::uuid AND c.status <> 'ended' "
-								"AND p.status IN ('invited', 'ringing', 'joined')",
+								"AND p.status IN ('invited', 'ringing', 'joined') "
+								"FOR SHARE OF c",	/* as call_signal: see call_media.c */
 								1, types),
 					values, NULL, false, 0);
 	for (uint64 i = 0; i < n; i++)

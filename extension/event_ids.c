@@ -102,8 +102,20 @@ exhausted(int64 next, TimeLineID tli, int64 offset)
 int64
 pgcall_event_id_next(Oid seqid)
 {
+	return pgcall_event_id_settle(seqid, nextval_internal(seqid, false), false);
+}
+
+/*
+ * The id for id, a value just drawn from the sequence seqid: itself, or
+ * above it when a new epoch starts.  The caller holds the event lock;
+ * drawn_before says the value was drawn before the lock was taken
+ * (pgcall_event_id_in_epoch), and is drawn again when an epoch starts, for
+ * another backend may have started it meanwhile.
+ */
+int64
+pgcall_event_id_settle(Oid seqid, int64 id, bool drawn_before)
+{
 	TimeLineID	tli = GetWALInsertionTimeLine();
-	int64		id = nextval_internal(seqid, false);
 	int64		epoch;
 
 	if (offset_seqid != seqid)
@@ -133,6 +145,8 @@ pgcall_event_id_next(Oid seqid)
 	}
 	if (epoch > EVENT_ID_MAX_EPOCH)
 		exhausted((epoch << EVENT_ID_EPOCH_SHIFT) + 1, tli, offset_cached);
+	if (id <= epoch << EVENT_ID_EPOCH_SHIFT && drawn_before)
+		return pgcall_event_id_next(seqid);
 	if (id <= epoch << EVENT_ID_EPOCH_SHIFT)
 	{
 		/* the first id on a new timeline: jump above every older epoch */
@@ -140,4 +154,32 @@ pgcall_event_id_next(Oid seqid)
 		DirectFunctionCall2(setval_oid, ObjectIdGetDatum(seqid), Int64GetDatum(id));
 	}
 	return id;
+}
+
+/*
+ * For pgcall.event_order = horizon (event_order.c), which draws without the
+ * event lock: the next value of the sequence in *id when it is an id of the
+ * current epoch as last known, with nothing to write; false when the draw
+ * needs pgcall_event_id_next under the event lock (the value drawn here is
+ * then left unused).
+ */
+bool
+pgcall_event_id_in_epoch(Oid seqid, int64 *id)
+{
+	int64		epoch;
+
+	/*
+	 * The offset read without the lock: one read before another backend's
+	 * change (under the lock) only makes the epoch look lower, and an id
+	 * above it goes to pgcall_event_id_next, which reads it again.
+	 */
+	if (offset_seqid != seqid)
+	{
+		offset_cached = read_offset(false);
+		offset_seqid = seqid;
+	}
+	*id = nextval_internal(seqid, false);
+	epoch = (int64) GetWALInsertionTimeLine() - 1 + offset_cached;
+	return epoch <= EVENT_ID_MAX_EPOCH && (*id >> EVENT_ID_EPOCH_SHIFT) == epoch &&
+		*id > (epoch << EVENT_ID_EPOCH_SHIFT) && *id <= EVENT_ID_MAX;
 }

@@ -17,22 +17,29 @@
  *   1. build each event's payload (all but its id) and its recipients
  *      array, reading the call, or the participant that changed, as
  *      committed; open the event table, its indexes and checks;
- *   2. take the event lock, held to the end of the commit, so no other
- *      transaction assigns event ids until this one is visible.  It is the
- *      lock NOTIFY takes at commit anyway (exclusive, on object 0 of
- *      pg_database), taken a little earlier: an advisory lock would let
- *      any role stall every event-writing commit, and a second lock would
- *      serialize commits twice;
- *   3. give each event an id (pgcall_event_id_next(), event_ids.c: the
- *      WAL timeline in its top bits), write its row straight into the
- *      table and its indexes (EventWriter), and send one NOTIFY on the
- *      event channel (a secret random name, see event_channel()) whose
- *      payload is the id range.
+ *   2. in pgcall.event_order = lock (the default), take the event lock,
+ *      held to the end of the commit, so no other transaction assigns
+ *      event ids until this one is visible.  It is the lock NOTIFY takes at
+ *      commit anyway (exclusive, on object 0 of pg_database), taken a
+ *      little earlier: an advisory lock would let any role stall every
+ *      event-writing commit, and a second lock would serialize commits
+ *      twice.  In 'horizon' order (event_order.c) no lock is taken, except
+ *      by a transaction that announces presence (read under the lock, so
+ *      that the last presence event about a user is the last state);
+ *   3. give each event an id (pgcall_event_next_id(), event_order.c and
+ *      event_ids.c: the WAL timeline in its top bits), write its row
+ *      straight into the table and its indexes (EventWriter), payloads of
+ *      256 bytes or more compressed, and in 'lock' order send one NOTIFY
+ *      on the event channel (a secret random name, see event_channel())
+ *      whose payload is the id range.
  *
- * Step 2 makes ids commit-ordered: every event with a smaller id is already
- * visible when an event becomes visible, so a reader that saw id N resumes
- * with "id > N" and misses nothing, even when the transactions that queued
- * events began in another order.  Only step 3 is serialized.
+ * In 'lock' order step 2 makes ids commit-ordered: every event with a
+ * smaller id is already visible when an event becomes visible, so a reader
+ * that saw id N resumes with "id > N" and misses nothing, even when the
+ * transactions that queued events began in another order.  Only step 3 is
+ * serialized.  In 'horizon' order readers stop below the first id a
+ * transaction still in flight may commit (pgcall_event_horizon()), with the
+ * same guarantee, and commits flush their WAL together.
  */
 #include "postgres.h"
 
@@ -584,7 +591,7 @@ flush_presence(Oid seqid, SPIPlanPtr insert_plan, Datum *args, int64 *first_id, 
 		bool		isnull;
 		Datum		recipients = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
 		char	   *data = TextDatumGetCString(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull));
-		int64		id = pgcall_event_id_next(seqid);
+		int64		id = pgcall_event_next_id(seqid);
 		StringInfoData payload;
 		Datum		values[5];
 
@@ -911,7 +918,8 @@ flush_events(void)
 	 * instead of two, and no lock of pgcall's own that any role could
 	 * take.  Inside it only ids are assigned, and the rows written.
 	 */
-	LockSharedObject(DatabaseRelationId, InvalidOid, 0, AccessExclusiveLock);
+	if (!pgcall_event_order_horizon() || followed)
+		pgcall_event_lock();
 	e = 0;
 	foreach(lc, queued)
 	{
@@ -923,7 +931,7 @@ flush_events(void)
 
 		if (ev->presence || ev->nrecipients == 0)
 			continue;
-		id = pgcall_event_id_next(seqid);
+		id = pgcall_event_next_id(seqid);
 		if (first_id == 0)
 			first_id = id;
 		last_id = id;
@@ -969,7 +977,8 @@ flush_events(void)
 	pgcall_leave_owner(&owner);
 	PopActiveSnapshot();
 
-	if (first_id != 0)
+	/* in horizon order the bridge waits in bridge_wait (event_order.c) */
+	if (first_id != 0 && !pgcall_event_order_horizon())
 	{
 		snprintf(range, sizeof(range), INT64_FORMAT "-" INT64_FORMAT, first_id, last_id);
 		Async_Notify(channel, range);
@@ -1010,6 +1019,7 @@ events_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			queued = NIL;		/* its memory went with TopTransactionContext */
 			built = NIL;
+			pgcall_event_order_finish();
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			break;
@@ -1088,15 +1098,17 @@ pgcall_events_since(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr purged_plan = NULL;
 	static SPIPlanPtr fetch_plan = NULL;
-	static const Oid fetch_types[3] = {TEXTOID, INT8OID, INT4OID};
+	static const Oid fetch_types[4] = {TEXTOID, INT8OID, INT4OID, INT8OID};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const char *user_id = pgcall_require_user();
+	int64		below;
 	int64		after;
 	int32		max = PG_ARGISNULL(1) ? 1000 : PG_GETARG_INT32(1);
 	int64		purged;
 	bool		isnull;
-	Datum		values[3];
+	Datum		values[4];
 	uint64		n;
+	SPIPlanPtr	plan;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1135,22 +1147,38 @@ pgcall_events_since(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(user_id);
 	values[1] = Int64GetDatum(after);
 	values[2] = Int32GetDatum(max);
-	n = pgcall_exec(pgcall_plan(&fetch_plan,
+	below = pgcall_event_horizon(pgcall_relid("event_id_seq"));
+	values[3] = Int64GetDatum(below);
+	plan = pgcall_plan(&fetch_plan,
 								"SELECT id, payload FROM ("
 								" (SELECT e.id, e.payload FROM pgcall.event e "
 								"   WHERE e.recipients @> ARRAY[$1] "
 								"     AND pg_catalog.cardinality(e.recipients) <= " CppAsString2(PGCALL_EVENT_INDEXED_RECIPIENTS)
-								"     AND e.id > $2 ORDER BY e.id + 0 LIMIT $3) "
+								"     AND e.id > $2 AND e.id < $4 ORDER BY e.id + 0 LIMIT $3) "
 								" UNION ALL "
 								" (SELECT e.id, e.payload FROM pgcall.participant p "
 								"   CROSS JOIN LATERAL (SELECT e.id, e.payload FROM pgcall.event e "
-								"     WHERE e.call_id = p.call_id AND e.id > $2 "
+								"     WHERE e.call_id = p.call_id AND e.id > $2 AND e.id < $4 "
 								"       AND pg_catalog.cardinality(e.recipients) > " CppAsString2(PGCALL_EVENT_INDEXED_RECIPIENTS)
 								"       AND e.recipients @> ARRAY[$1] ORDER BY e.id LIMIT $3) e "
 								"   WHERE p.user_id = $1)) s "
 								"ORDER BY id LIMIT $3",
-								3, fetch_types),
-					values, NULL, false, 0);
+								4, fetch_types);
+
+	/*
+	 * In horizon order (event_order.c) the events below the horizon, read
+	 * with a snapshot taken after it; in lock order the horizon is
+	 * INT64_MAX and the statement's snapshot sees every event in order.
+	 */
+	if (pgcall_event_order_horizon())
+	{
+		if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 true, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading events failed");
+		n = SPI_processed;
+	}
+	else
+		n = pgcall_exec(plan, values, NULL, false, 0);
 	for (uint64 r = 0; r < n; r++)
 	{
 		Datum		out[2];

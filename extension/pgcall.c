@@ -23,6 +23,7 @@ _PG_init(void)
 	pgcall_init_rpc();
 	pgcall_init_bridge();
 	pgcall_init_webhook_gucs();
+	pgcall_init_event_order();
 	pgcall_init_gucs();
 	pgcall_init_secrets();
 	pgcall_init_events();

@@ -268,5 +268,15 @@ extern void pgcall_init_webhook_gucs(void);
 
 /* event_ids.c: event ids that keep increasing across a failover */
 extern int64 pgcall_event_id_next(Oid seqid);
+extern int64 pgcall_event_id_settle(Oid seqid, int64 id, bool drawn_before);
+extern bool pgcall_event_id_in_epoch(Oid seqid, int64 *id);
+
+/* event_order.c */
+extern void pgcall_init_event_order(void);
+extern bool pgcall_event_order_horizon(void);
+extern int64 pgcall_event_next_id(Oid seqid);
+extern void pgcall_event_lock(void);
+extern void pgcall_event_order_finish(void);
+extern int64 pgcall_event_horizon(Oid seqid);
 
 #endif							/* PGCALL_H */

@@ -1409,9 +1409,9 @@ COMMENT ON FUNCTION pgcall.bridge_listen() IS
 GRANT EXECUTE ON FUNCTION pgcall.bridge_listen() TO pgcall_bridge;
 
 -- The bridge reads the event table directly (a policy lets pgcall_bridge see
--- every row), so these two are plain SQL that the planner inlines into the
+-- every row), so bridge_events is plain SQL that the planner inlines into the
 -- bridge's prepared statement: no function call, no re-planning per fetch.
-CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000,
+CREATE FUNCTION pgcall.bridge_events(after bigint, max integer DEFAULT 1000, below bigint DEFAULT NULL,
                                      OUT id bigint, OUT recipients text, OUT payload text)
 RETURNS SETOF record
 LANGUAGE sql STABLE
@@ -1419,25 +1419,35 @@ AS $$
     SELECT e.id, pg_catalog.array_to_json(e.recipients)::text, e.payload
       FROM pgcall.event e
      WHERE e.id > bridge_events.after
+       AND (bridge_events.below IS NULL OR e.id < bridge_events.below)
      ORDER BY e.id
      LIMIT LEAST(GREATEST(bridge_events.max, 1), 10000)
 $$;
 
-COMMENT ON FUNCTION pgcall.bridge_events(bigint, integer) IS
-'Every event above an id, oldest first, with its recipients as a JSON array of user ids, for the bridge to fan out to each of their sockets.  Ids are commit-ordered: after the last id fetched, nothing is ever skipped.';
+COMMENT ON FUNCTION pgcall.bridge_events(bigint, integer, bigint) IS
+'Every event above an id (and below the horizon "below", when given), oldest first, with its recipients as a JSON array of user ids, for the bridge to fan out to each of their sockets.  With pgcall.event_order = lock ids are commit-ordered; with horizon, every event below the horizon bridge_wait() gave is committed or never will be: after the last id fetched, nothing is ever skipped.';
 
-GRANT EXECUTE ON FUNCTION pgcall.bridge_events(bigint, integer) TO pgcall_bridge;
+GRANT EXECUTE ON FUNCTION pgcall.bridge_events(bigint, integer, bigint) TO pgcall_bridge;
 
 CREATE FUNCTION pgcall.bridge_event_horizon()
 RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT COALESCE(max(id), (SELECT through_id FROM pgcall.event_purged)) FROM pgcall.event
-$$;
+AS 'MODULE_PATHNAME', 'pgcall_bridge_event_horizon'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION pgcall.bridge_event_horizon() IS
-'The largest event id committed so far: a starting bridge fetches only events after it.';
+'The largest event id committed so far below which nothing is still in flight: a starting bridge fetches only events after it.';
+
+CREATE FUNCTION pgcall.bridge_wait(seen bigint, timeout_ms integer, OUT finished bigint, OUT below bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgcall_bridge_wait'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION pgcall.bridge_wait(bigint, integer) IS
+'With pgcall.event_order = horizon: waits (at most timeout_ms, up to a minute) until the count of finished event-writing transactions is no longer seen, then gives the count and the horizon (every event id below it is committed or never will be).  Both null with pgcall.event_order = lock, where the bridge LISTENs (bridge_listen) instead.';
+
+GRANT EXECUTE ON FUNCTION pgcall.bridge_wait(bigint, integer) TO pgcall_bridge;
 
 GRANT EXECUTE ON FUNCTION pgcall.bridge_event_horizon() TO pgcall_bridge;
 -------------------------------------------------------------------------------

@@ -13,6 +13,15 @@
  *
  * At most one fetch runs at a time; a notification during a fetch sets
  * "again" and the fetch repeats.
+ *
+ * With pgcall.event_order = horizon (extension/event_order.c) there is no
+ * NOTIFY: after the horizon, and after every fetch that emptied the
+ * backlog, the listener runs pgcall.bridge_wait(seen, timeout), which
+ * returns when an event-writing transaction has finished (or at the
+ * timeout) with the count of finished ones and the horizon; the fetch then
+ * reads the events below that horizon only.  bridge_wait answers nulls in
+ * 'lock' order, and the bridge keeps to LISTEN.  Asked again on every
+ * (re)connect: a failover may land on a server in the other order.
  */
 #include "fanout.h"
 
@@ -30,6 +39,10 @@ static struct
 	bool		fetching;
 	bool		again;
 	bool		ready;			/* listener is LISTENing */
+	bool		waiting;		/* a bridge_wait is running */
+	bool		wait_mode;		/* horizon order: bridge_wait, not NOTIFY */
+	int64_t		seen;			/* bridge_wait's count of finished writers */
+	int64_t		below;			/* its horizon: fetch only ids below */
 	lws_sorted_usec_list_t sul_retry;
 	const struct config *cfg;
 	struct lws_context *ctx;
@@ -39,6 +52,7 @@ static struct
 
 static void fetch(void);
 static void read_horizon(void);
+static void wait_for_events(bool probe);
 
 int64_t
 fanout_cursor(void)
@@ -60,8 +74,8 @@ sul_retry_cb(lws_sorted_usec_list_t *sul)
 		return;
 	if (!E.known)
 		read_horizon();
-	else if (!E.fetching)
-		fetch();
+	else if (!E.fetching && !E.waiting)
+		wait_for_events(true);
 }
 
 static void
@@ -144,17 +158,20 @@ fetch_done(struct job *job)
 		E.again = false;
 		fetch();
 	}
+	else if (E.wait_mode)
+		wait_for_events(false);
 }
 
 static void
 fetch(void)
 {
 	char		after[24],
-				max[16];
-	const char *v[2] = {after, max};
+				max[16],
+				below[24];
+	const char *v[3] = {after, max, NULL};
 	struct job *job;
 
-	if (E.fetching)
+	if (E.fetching || E.waiting)
 	{
 		E.again = true;
 		return;
@@ -163,8 +180,13 @@ fetch(void)
 		return;
 	snprintf(after, sizeof(after), "%lld", (long long) E.last_id);
 	snprintf(max, sizeof(max), "%d", E.cfg->event_batch);
+	if (E.wait_mode)
+	{
+		snprintf(below, sizeof(below), "%lld", (long long) E.below);
+		v[2] = below;
+	}
 	job = job_new(fetch_done, NULL);
-	if (!job || job_add(job, SQL_EVENTS, 2, v))
+	if (!job || job_add(job, SQL_EVENTS, 3, v))
 	{
 		job_free(job);
 		retry_later();
@@ -196,7 +218,73 @@ horizon_done(struct job *job)
 	E.last_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	E.known = true;
 	log_info("listening for events after id %lld", (long long) E.last_id);
+	wait_for_events(true);
+}
+
+static void
+wait_done(struct job *job)
+{
+	const PGresult *res = job->res[0];
+
+	E.waiting = false;
+	if (job->fail_code)
+		return;					/* connection lost: asked again when it is back */
+	if (!job_ok(job) || !res || PQntuples(res) != 1)
+	{
+		log_error("waiting for events failed: %s",
+				  job->err ? PQresultErrorField(job->err, PG_DIAG_MESSAGE_PRIMARY) : "no row");
+		retry_later();
+		return;
+	}
+	if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+	{
+		if (E.wait_mode)
+			log_info("events are announced by NOTIFY (pgcall.event_order = lock)");
+		E.wait_mode = false;
+	}
+	else
+	{
+		if (!E.wait_mode)
+			log_info("events are announced by bridge_wait (pgcall.event_order = horizon)");
+		E.wait_mode = true;
+		E.seen = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		E.below = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	E.again = false;
 	fetch();
+}
+
+/*
+ * bridge_wait: with probe, at once (no count seen yet), to learn the order
+ * and the horizon; else until a writer finishes after the count seen.  Its
+ * timeout stays under the listener's statement_timeout.
+ */
+static void
+wait_for_events(bool probe)
+{
+	char		seen[24],
+				timeout[16];
+	const char *v[2] = {probe ? NULL : seen, timeout};
+	struct job *job;
+	int			ms = E.cfg->statement_timeout_ms > 0 ? E.cfg->statement_timeout_ms / 2 : 5000;
+
+	if (E.waiting || E.fetching || !E.ready)
+		return;
+	snprintf(seen, sizeof(seen), "%lld", (long long) E.seen);
+	snprintf(timeout, sizeof(timeout), "%d", ms < 1 ? 1 : ms > 5000 ? 5000 : ms);
+	job = job_new(wait_done, NULL);
+	if (!job || job_add(job, SQL_WAIT, 2, v))
+	{
+		job_free(job);
+		retry_later();
+		return;
+	}
+	E.waiting = true;
+	if (conn_submit(E.listener, job))
+	{
+		E.waiting = false;
+		job_free(job);
+	}
 }
 
 static void
@@ -214,10 +302,11 @@ fanout_listener_ready(struct pgconn *c)
 	(void) c;
 	E.ready = true;
 	E.fetching = false;
+	E.waiting = false;
 	if (!E.known)
 		read_horizon();
 	else
-		fetch();
+		wait_for_events(true);
 }
 
 void
@@ -226,6 +315,7 @@ fanout_listener_down(struct pgconn *c)
 	(void) c;
 	E.ready = false;
 	E.fetching = false;
+	E.waiting = false;
 }
 
 void

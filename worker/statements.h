@@ -14,9 +14,10 @@ enum sql_id
 	SQL_IDENTITY_RO,			/* the same, read-only transaction */
 	SQL_RPC,					/* schema, function, args object, single, query, prefer, accept, range */
 	SQL_WS_AUTH,				/* current user id under the socket's identity */
-	SQL_EVENTS,					/* after id, max rows */
+	SQL_EVENTS,					/* after id, max rows, below id */
 	SQL_EVENTS_SINCE,			/* after id, max rows, as the user */
 	SQL_HORIZON,
+	SQL_WAIT,					/* seen count, timeout ms */
 	SQL_HEARTBEAT,				/* bridge id */
 	SQL_PRESENCE,				/* bridge id, user id, connections */
 	SQL_UNREGISTER,				/* bridge id */

@@ -6,7 +6,12 @@
 #   bench/session/ab.sh 9a11c2c     (BENCH_SECONDS=4, BENCH_ROUNDS=5)
 #
 # Two clusters, started alike (stock durability, shared_buffers 256MB,
-# Agora configured, rate limits off, the floor's tables), one on each build.
+# Agora configured, rate limits off, the floor's tables), one on each build;
+# BEFORE_SETTINGS and AFTER_SETTINGS add server settings to one of them
+# (name=value, space-separated), e.g. the same build in both event orders:
+#
+#   AFTER_SETTINGS="shared_preload_libraries=pgcall pgcall.event_order=horizon" \
+#       bench/session/ab.sh HEAD
 # Each round runs pgbench -M prepared of call_session.pgbench and
 # floor.pgbench on both, at 1 and at 8 clients, back to back and in the
 # opposite order every other round.  Prints every measurement, then the
@@ -46,8 +51,9 @@ chmod -R a+rX "$TREE_B"
 # the "after" build: this tree
 build
 
-setup() { # INSTANCE PGBIN -> a cluster with pgcall and the floor's tables
-	PGBIN=$2 pg_start "$1" "$(free_port)" max_connections=100
+setup() { # INSTANCE PGBIN SETTINGS -> a cluster with pgcall and the floor's tables
+	# shellcheck disable=SC2086 # SETTINGS: space-separated name=value
+	PGBIN=$2 pg_start "$1" "$(free_port)" max_connections=100 $3
 	(
 		PGBIN=$2 pg_env "$1"
 		createdb pgcall_bench
@@ -62,11 +68,11 @@ setup() { # INSTANCE PGBIN -> a cluster with pgcall and the floor's tables
 		psql -d pgcall_bench -q -v ON_ERROR_STOP=1 -f "$HERE/floor.sql"
 	)
 }
-setup "$IA" "$TREE_B/usr/lib/postgresql/$PG_MAJOR/bin"
-setup "$IB" "$PGBIN"
+setup "$IA" "$TREE_B/usr/lib/postgresql/$PG_MAJOR/bin" "${BEFORE_SETTINGS:-}"
+setup "$IB" "$PGBIN" "${AFTER_SETTINGS:-}"
 conn() { echo "host=$(instance_dir "$1") port=$(cat "$(instance_dir "$1")/port") user=postgres dbname=pgcall_bench"; }
 CA=$(conn "$IA") CB=$(conn "$IB")
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); before = $REV ($(git -C "$ROOT" log -1 --format=%h "$REV")), after = working tree ($(git -C "$ROOT" log -1 --format=%h))"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); before = $REV ($(git -C "$ROOT" log -1 --format=%h "$REV")) ${BEFORE_SETTINGS:-}, after = working tree ($(git -C "$ROOT" log -1 --format=%h)) ${AFTER_SETTINGS:-}"
 
 pgb() { # SCRIPT CLIENTS CONN -> tps
 	pgbench -n -M prepared -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$SECS" -f "$HERE/$1" "$3" 2>&1 |

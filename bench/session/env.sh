@@ -10,7 +10,9 @@
 # AGORA_APP_ID, AGORA_APP_CERTIFICATE.
 #
 # PGSS=1 loads pg_stat_statements (track=all) to see where the time goes;
-# leave it off for the numbers.  BENCH_SYNC=off runs with
+# leave it off for the numbers.  BENCH_ORDER=lock runs pgcall without
+# preloading (events ordered by NOTIFY's lock); the default preloads it
+# with pgcall.event_order = horizon, as script/run does.  BENCH_SYNC=off runs with
 # synchronous_commit=off (CPU cost without the WAL flush); the default is on.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/script/lib.sh"
@@ -47,6 +49,17 @@ bench_up() {
 	[ "${PGSS:-0}" = 1 ] && extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all)
 	# BENCH_SYNC=off (not the default) takes the WAL flush out of every commit
 	[ -n "${BENCH_SYNC:-}" ] && extra+=("synchronous_commit=$BENCH_SYNC")
+	# BENCH_ORDER=lock: events ordered by NOTIFY's lock (no preloading), as
+	# a server without shared_preload_libraries = 'pgcall' runs; the default
+	# is the order script/run starts with, horizon.
+	if [ "${BENCH_ORDER:-horizon}" = horizon ]; then
+		if [ "${PGSS:-0}" = 1 ]; then
+			extra=(shared_preload_libraries=pgcall,pg_stat_statements pg_stat_statements.track=all)
+		else
+			extra+=(shared_preload_libraries=pgcall)
+		fi
+		extra+=(pgcall.event_order=horizon pgcall.bridge_enabled=off)
+	fi
 	# free_port can lose a race with the machine's other users: retry.
 	local try
 	for try in 1 2 3 4; do

@@ -108,13 +108,22 @@ $$;
 
 -- A reader that resumes from the last id it saw, like the bridge: it
 -- must see every event exactly once (seen.id is the primary key).
+-- The bridge's way: the horizon first (bridge_wait; null in 'lock' order,
+-- where ids are in commit order), then the events below it, read by the
+-- next statement's snapshot.
 CREATE PROCEDURE read_events() LANGUAGE plpgsql AS $$
+DECLARE
+    h bigint;
 BEGIN
     WHILE NOT (SELECT done FROM conc_done) LOOP
-        INSERT INTO seen SELECT id FROM pgcall.event WHERE id > (SELECT COALESCE(max(id), 0) FROM seen);
+        SELECT below INTO h FROM pgcall.bridge_wait(NULL, 0);
+        INSERT INTO seen SELECT id FROM pgcall.event
+         WHERE id > (SELECT COALESCE(max(id), 0) FROM seen) AND (h IS NULL OR id < h);
         COMMIT;
         PERFORM pg_sleep(0.002);
     END LOOP;
-    INSERT INTO seen SELECT id FROM pgcall.event WHERE id > (SELECT COALESCE(max(id), 0) FROM seen);
+    SELECT below INTO h FROM pgcall.bridge_wait(NULL, 0);
+    INSERT INTO seen SELECT id FROM pgcall.event
+     WHERE id > (SELECT COALESCE(max(id), 0) FROM seen) AND (h IS NULL OR id < h);
 END
 $$;

@@ -13,11 +13,13 @@ SELECT kind, body, rows, content_range FROM pgcall.rpc($1::text, $2::text, $3::j
 PREPARE bridge_ws_auth AS
 SELECT pgcall.current_user_id();
 PREPARE bridge_events AS
-SELECT id, recipients, payload FROM pgcall.bridge_events($1::bigint, $2::integer);
+SELECT id, recipients, payload FROM pgcall.bridge_events($1::bigint, $2::integer, $3::bigint);
 PREPARE bridge_events_since AS
 SELECT id, payload FROM pgcall.events_since($1::bigint, $2::integer);
 PREPARE bridge_horizon AS
 SELECT pgcall.bridge_event_horizon();
+PREPARE bridge_wait AS
+SELECT finished, below FROM pgcall.bridge_wait($1::bigint, $2::integer);
 PREPARE bridge_heartbeat AS
 SELECT pgcall.bridge_heartbeat($1::uuid);
 PREPARE bridge_presence AS
@@ -58,7 +60,8 @@ SELECT status, response, retry_after FROM pgcall.dialect_http($1::text, $2::text
 SET ROLE pgcall_bridge;
 \o /dev/null
 EXECUTE bridge_horizon;
-EXECUTE bridge_events(0, 5);
+EXECUTE bridge_events(0, 5, NULL);
+EXECUTE bridge_events(0, 5, 9007199254740991);
 EXECUTE bridge_health;
 EXECUTE bridge_heartbeat('00000000-0000-4000-8000-00000000b001');
 EXECUTE bridge_presence('00000000-0000-4000-8000-00000000b001', 'contract-user', 1);
@@ -70,6 +73,10 @@ EXECUTE bridge_listen;
 EXECUTE bridge_webhooks_enabled;
 EXECUTE bridge_webhook_claim('00000000-0000-4000-8000-00000000b001', 1);
 \o
+-- bridge_wait answers nulls in 'lock' order, a count and a horizon in 'horizon'
+SELECT (finished IS NULL) = (current_setting('pgcall.event_order') = 'lock') AS as_ordered,
+       (below IS NULL) = (finished IS NULL) AS both
+  FROM pgcall.bridge_wait(NULL, 0);
 RESET ROLE;
 SELECT count(*) AS statements FROM pg_prepared_statements WHERE name LIKE 'bridge\_%';
 
