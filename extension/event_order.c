@@ -229,12 +229,15 @@ sequence_last(Oid seqid)
 	return fcinfo->isnull ? 0 : DatumGetInt64(d);
 }
 
+static void too_many_databases(void);
+
 /*
  * With the lock held (exclusive): the database's entry, made if missing.
  * The sequence is read with the lock released (it takes a buffer lock and
  * a relation lock, neither to be waited for under an LWLock); if nobody
  * made the entry meanwhile, no writer drew since the server started, so
- * the value read is still the last.  NULL when the table is full.
+ * the value read is still the last.  When the table is full, releases the
+ * lock and raises the error.
  */
 static OrderDb *
 locked_db(Oid seqid)
@@ -247,7 +250,13 @@ locked_db(Oid seqid)
 	LWLockRelease(shared->lock);
 	last = sequence_last(seqid);
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	return order_db(seqid, last);
+	db = order_db(seqid, last);
+	if (db == NULL)
+	{
+		LWLockRelease(shared->lock);
+		too_many_databases();
+	}
+	return db;
 }
 
 static OrderSlot *
@@ -286,11 +295,6 @@ pgcall_event_next_id(Oid seqid)
 
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 		db = locked_db(seqid);
-		if (db == NULL)
-		{
-			LWLockRelease(shared->lock);
-			too_many_databases();
-		}
 		slot->db = MyDatabaseId;
 		slot->seq = seqid;
 		slot->floor = db->hw + 1;
@@ -305,9 +309,11 @@ pgcall_event_next_id(Oid seqid)
 		pgcall_event_lock();
 		id = pgcall_event_id_settle(seqid, id, true);
 	}
+	/* the entry stays: an entry with a writer in flight is never reused */
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	db = order_db(seqid, 0);
-	if (db != NULL && id > db->hw)
+	db = order_db_find(seqid);
+	Assert(db != NULL);
+	if (id > db->hw)
 		db->hw = id;
 	if (!drawn)
 	{
@@ -364,11 +370,6 @@ pgcall_event_horizon(Oid seqid)
 		return PG_INT64_MAX;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	db = locked_db(seqid);
-	if (db == NULL)
-	{
-		LWLockRelease(shared->lock);
-		too_many_databases();
-	}
 	h = db->hw + 1;
 	for (int i = 0; i < MaxBackends; i++)
 	{
